@@ -1,0 +1,276 @@
+//! The options object, shaped after jose's vocabulary, and its validation. Unknown fields
+//! are errors (a misspelt `audiance` must not silently disable the audience check), and
+//! everything is checked here, once, so a gate that builds is a gate that works.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+
+/// What a rule protects and how it answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RuleKind {
+    /// Pages: without a valid token, redirect to the login page.
+    Page,
+    /// APIs: without a valid token, 401 JSON with `WWW-Authenticate`.
+    Api,
+    /// Login/register pages: a visitor who already has a session goes to `afterLoginUrl`.
+    Guest,
+}
+
+impl RuleKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RuleKind::Page => "page",
+            RuleKind::Api => "api",
+            RuleKind::Guest => "guest",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    pub fn into_vec(self) -> Vec<String> {
+        match self {
+            OneOrMany::One(s) => vec![s],
+            OneOrMany::Many(v) => v,
+        }
+    }
+}
+
+/// Seconds as a number, or a jose-style string: `"60s"`, `"5 minutes"`, `"2h"`, `"1d"`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum Duration {
+    Seconds(f64),
+    Text(String),
+}
+
+impl Duration {
+    pub fn seconds(&self, option: &str) -> Result<f64> {
+        let bad = || {
+            Error::ConfigInvalid(format!(
+                "{option}: expected seconds or a duration like \"2h\""
+            ))
+        };
+        let secs = match self {
+            Duration::Seconds(s) => *s,
+            Duration::Text(t) => {
+                let t = t.trim();
+                let split = t
+                    .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+                    .unwrap_or(t.len());
+                let value: f64 = t[..split].parse().map_err(|_| bad())?;
+                let unit = match t[split..].trim() {
+                    "" | "s" | "sec" | "secs" | "second" | "seconds" => 1.0,
+                    "m" | "min" | "mins" | "minute" | "minutes" => 60.0,
+                    "h" | "hr" | "hrs" | "hour" | "hours" => 3600.0,
+                    "d" | "day" | "days" => 86_400.0,
+                    "w" | "week" | "weeks" => 604_800.0,
+                    _ => return Err(bad()),
+                };
+                value * unit
+            }
+        };
+        if secs.is_finite() && secs >= 0.0 {
+            Ok(secs)
+        } else {
+            Err(bad())
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RuleOptions {
+    #[serde(rename = "match")]
+    pub matcher: OneOrMany,
+    pub kind: RuleKind,
+    /// Scopes the token must carry (all of them).
+    #[serde(default)]
+    pub scopes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum PrecedenceOption {
+    #[default]
+    Cookie,
+    Header,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TokenOptions {
+    /// Name of the auth cookie; `null` turns cookies off.
+    #[serde(default = "default_cookie")]
+    pub cookie: Option<String>,
+    /// Accept `Authorization: Bearer`.
+    #[serde(default = "yes")]
+    pub header: bool,
+    #[serde(default)]
+    pub precedence: PrecedenceOption,
+    #[serde(default = "default_max_chunks")]
+    pub max_chunks: usize,
+    #[serde(default = "default_8k")]
+    pub max_cookie_header_bytes: usize,
+    #[serde(default = "default_8k")]
+    pub max_token_bytes: usize,
+}
+
+impl Default for TokenOptions {
+    fn default() -> Self {
+        TokenOptions {
+            cookie: default_cookie(),
+            header: true,
+            precedence: PrecedenceOption::Cookie,
+            max_chunks: default_max_chunks(),
+            max_cookie_header_bytes: default_8k(),
+            max_token_bytes: default_8k(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct VerifyOptions {
+    pub algorithms: Vec<String>,
+    /// A secret, PEM public key, JWK, JWKS, or an array of them.
+    pub keys: Value,
+    #[serde(default)]
+    pub issuer: Option<OneOrMany>,
+    #[serde(default)]
+    pub audience: Option<OneOrMany>,
+    #[serde(default)]
+    pub clock_tolerance: Option<Duration>,
+    #[serde(default)]
+    pub max_token_age: Option<Duration>,
+    #[serde(default)]
+    pub required_claims: Vec<String>,
+    #[serde(default)]
+    pub typ: Option<String>,
+    #[serde(default = "yes")]
+    pub require_exp: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UpstreamOptions {
+    /// Remove the auth cookie (and its chunks) from the forwarded `Cookie` header.
+    #[serde(default = "yes")]
+    pub strip_auth_cookie: bool,
+    /// Claims forwarded as headers: `{ "sub": "x-auth-sub" }`.
+    #[serde(default)]
+    pub claim_headers: BTreeMap<String, String>,
+    /// More client headers to drop, beside the built-in identity headers.
+    #[serde(default)]
+    pub strip_headers: Vec<String>,
+}
+
+impl Default for UpstreamOptions {
+    fn default() -> Self {
+        UpstreamOptions {
+            strip_auth_cookie: true,
+            claim_headers: BTreeMap::new(),
+            strip_headers: Vec::new(),
+        }
+    }
+}
+
+/// Everything a gate is built from.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Options {
+    /// First matching rule wins. Default: `/dashboard/:path*` page, `/api/:path*` api.
+    #[serde(default)]
+    pub rules: Option<Vec<RuleOptions>>,
+    #[serde(default)]
+    pub token: TokenOptions,
+    pub verify: VerifyOptions,
+    #[serde(default = "default_login")]
+    pub login_url: String,
+    #[serde(default = "default_return_to")]
+    pub return_to_param: String,
+    #[serde(default = "default_after_login")]
+    pub after_login_url: String,
+    #[serde(default)]
+    pub upstream: UpstreamOptions,
+    /// Next's `basePath`, when the app has one.
+    #[serde(default)]
+    pub base_path: Option<String>,
+    /// Next's i18n locales, when the app has them.
+    #[serde(default)]
+    pub locales: Vec<String>,
+}
+
+impl Options {
+    pub fn from_json(json: &str) -> Result<Options> {
+        serde_json::from_str(json).map_err(|e| Error::ConfigInvalid(format!("options: {e}")))
+    }
+
+    /// The rules, or the defaults when none are given.
+    pub fn rules_or_default(&self) -> Vec<RuleOptions> {
+        self.rules.clone().unwrap_or_else(|| {
+            vec![
+                RuleOptions {
+                    matcher: OneOrMany::One("/dashboard/:path*".into()),
+                    kind: RuleKind::Page,
+                    scopes: vec![],
+                },
+                RuleOptions {
+                    matcher: OneOrMany::One("/api/:path*".into()),
+                    kind: RuleKind::Api,
+                    scopes: vec![],
+                },
+            ]
+        })
+    }
+}
+
+fn default_cookie() -> Option<String> {
+    Some("token".into())
+}
+fn yes() -> bool {
+    true
+}
+fn default_max_chunks() -> usize {
+    10
+}
+fn default_8k() -> usize {
+    8 * 1024
+}
+fn default_login() -> String {
+    "/login".into()
+}
+fn default_return_to() -> String {
+    "returnTo".into()
+}
+fn default_after_login() -> String {
+    "/".into()
+}
+
+/// A same-origin path: `/` then anything but a second `/` or `\` (which browsers read as
+/// a protocol-relative URL), with no control characters or backslashes anywhere.
+pub fn is_local_path(url: &str) -> bool {
+    let b = url.as_bytes();
+    b.first() == Some(&b'/')
+        && !matches!(b.get(1), Some(b'/' | b'\\'))
+        && !b.iter().any(|&c| c < 0x20 || c == 0x7f || c == b'\\')
+}
+
+/// An HTTP header name we are willing to write: lowercase token characters.
+pub fn is_header_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}

@@ -1,0 +1,587 @@
+//! Step 5: the decision. A [`Gate`] is built once from [`Options`]; [`Gate::decide`] takes a
+//! plain request view and answers continue (with the exact headers to forward), redirect,
+//! or respond, always with a stable reason code for logs.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use crate::config::{is_header_name, is_local_path, Options, PrecedenceOption, RuleKind};
+use crate::error::{Error, Result};
+use crate::extract::{Extractor, Precedence, TokenSource};
+use crate::matcher::{Matcher, Site};
+use crate::normalize::normalize;
+use crate::verify::{Alg, ClaimsPolicy, Clock, KeyResolver, KeySet, Verified, Verifier};
+
+/// Client headers always dropped before forwarding: Next's internal recursion marker
+/// (CVE-2025-29927), URL-override headers some backends route by, and the identity headers
+/// other auth proxies set. Compared after lowercasing and mapping `_` to `-`.
+pub const ALWAYS_STRIPPED: [&str; 11] = [
+    "x-middleware-subrequest",
+    "x-original-url",
+    "x-rewrite-url",
+    "x-forwarded-user",
+    "x-forwarded-email",
+    "x-forwarded-preferred-username",
+    "x-forwarded-groups",
+    "x-auth-request-user",
+    "x-auth-request-email",
+    "x-remote-user",
+    "remote-user",
+];
+
+/// A request as every host can describe it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Request {
+    pub method: String,
+    /// Absolute (`https://host/p?q`) or origin-form (`/p?q`).
+    pub url: String,
+    /// In arrival order; names in any case; repeated names allowed.
+    pub headers: Vec<(String, String)>,
+}
+
+/// What the host must do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Forward the request with exactly these headers (names lowercase).
+    Continue { headers: Vec<(String, String)> },
+    /// Answer 307 with this `Location` (always a same-origin relative path).
+    Redirect { location: String },
+    /// Answer with this status, headers and body.
+    Respond {
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: String,
+    },
+}
+
+/// A decision and why it was taken.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decision {
+    pub action: Action,
+    /// `OK_*` for pass-through outcomes, an [`Error::code`] otherwise.
+    pub code: &'static str,
+    /// Index of the rule that matched, if any.
+    pub rule: Option<usize>,
+    pub kind: Option<RuleKind>,
+    pub token_source: Option<TokenSource>,
+    /// The underlying error, for logs only; never sent to the client.
+    pub error: Option<Error>,
+}
+
+#[derive(Debug, Clone)]
+struct Rule {
+    matchers: Vec<Matcher>,
+    kind: RuleKind,
+    scopes: Vec<String>,
+}
+
+/// The engine. Cheap to share: build once per isolate, decide per request.
+pub struct Gate {
+    rules: Vec<Rule>,
+    extractor: Extractor,
+    verifier: Verifier,
+    clock: Arc<dyn Clock>,
+    login_url: String,
+    return_to_param: String,
+    after_login_url: String,
+    strip_auth_cookie: bool,
+    claim_headers: Vec<(String, String)>,
+    stripped: HashSet<String>,
+}
+
+impl std::fmt::Debug for Gate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gate")
+            .field("rules", &self.rules.len())
+            .field("verifier", &self.verifier)
+            .finish_non_exhaustive()
+    }
+}
+
+fn header_key(name: &str) -> String {
+    name.to_ascii_lowercase().replace('_', "-")
+}
+
+impl Gate {
+    /// Builds a gate from its options, using the system clock where there is one.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn new(options: Options) -> Result<Gate> {
+        Gate::with_clock(options, Arc::new(crate::verify::SystemClock))
+    }
+
+    /// Builds a gate from JSON options.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn from_json(json: &str) -> Result<Gate> {
+        Gate::new(Options::from_json(json)?)
+    }
+
+    /// Builds a gate with an injected clock (hosts without a system clock, and tests).
+    pub fn with_clock(options: Options, clock: Arc<dyn Clock>) -> Result<Gate> {
+        let algorithms = algorithms(&options.verify.algorithms)?;
+        let keys = KeySet::from_config(&options.verify.keys, &algorithms)?;
+        Gate::with_key_resolver(options, clock, Arc::new(keys), algorithms)
+    }
+
+    /// Builds a gate whose keys come from another resolver (a remote JWKS cache).
+    pub fn with_key_resolver(
+        options: Options,
+        clock: Arc<dyn Clock>,
+        keys: Arc<dyn KeyResolver>,
+        algorithms: Vec<Alg>,
+    ) -> Result<Gate> {
+        for (name, url) in [
+            ("loginUrl", &options.login_url),
+            ("afterLoginUrl", &options.after_login_url),
+        ] {
+            if !is_local_path(url) {
+                return Err(Error::ConfigUrl(format!(
+                    "{name} must be a same-origin path starting with a single \"/\", got {url:?}"
+                )));
+            }
+        }
+        let param = &options.return_to_param;
+        if param.is_empty()
+            || !param
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+        {
+            return Err(Error::ConfigInvalid(format!(
+                "returnToParam must be letters, digits, '_', '-' or '.', got {param:?}"
+            )));
+        }
+        let site = site(&options)?;
+        let mut rules = Vec::new();
+        for rule in options.rules_or_default() {
+            let matchers = rule
+                .matcher
+                .into_vec()
+                .iter()
+                .map(|source| Matcher::new(source, &site))
+                .collect::<Result<Vec<_>>>()?;
+            if matchers.is_empty() {
+                return Err(Error::ConfigInvalid(
+                    "a rule has an empty \"match\" list".into(),
+                ));
+            }
+            if !rule.scopes.iter().all(|s| is_scope_token(s)) {
+                return Err(Error::ConfigInvalid(format!(
+                    "scopes must be RFC 6749 scope tokens, got {:?}",
+                    rule.scopes
+                )));
+            }
+            rules.push(Rule {
+                matchers,
+                kind: rule.kind,
+                scopes: rule.scopes,
+            });
+        }
+
+        let token = &options.token;
+        if token.cookie.as_deref().is_some_and(|c| !is_cookie_name(c)) {
+            return Err(Error::ConfigInvalid(format!(
+                "token.cookie is not a valid cookie name: {:?}",
+                token.cookie
+            )));
+        }
+        if token.cookie.is_none() && !token.header {
+            return Err(Error::ConfigInvalid(
+                "token: enable the cookie, the header, or both".into(),
+            ));
+        }
+        let extractor = Extractor {
+            cookie: token.cookie.clone(),
+            header: token.header,
+            precedence: match token.precedence {
+                PrecedenceOption::Cookie => Precedence::Cookie,
+                PrecedenceOption::Header => Precedence::Header,
+            },
+            max_chunks: token.max_chunks.clamp(1, 100),
+            max_cookie_header_bytes: token.max_cookie_header_bytes,
+            max_token_bytes: token.max_token_bytes,
+        };
+
+        let v = &options.verify;
+        let policy = ClaimsPolicy {
+            issuer: v.issuer.clone().map(|i| i.into_vec()).unwrap_or_default(),
+            audience: v.audience.clone().map(|a| a.into_vec()).unwrap_or_default(),
+            clock_tolerance: match &v.clock_tolerance {
+                Some(d) => d.seconds("clockTolerance")?,
+                None => 0.0,
+            },
+            max_token_age: v
+                .max_token_age
+                .as_ref()
+                .map(|d| d.seconds("maxTokenAge"))
+                .transpose()?,
+            required_claims: v.required_claims.clone(),
+            typ: v.typ.clone(),
+            require_exp: v.require_exp,
+        };
+
+        let up = &options.upstream;
+        let mut claim_headers = Vec::new();
+        let mut stripped: HashSet<String> = ALWAYS_STRIPPED.iter().map(|h| h.to_string()).collect();
+        for (claim, header) in &up.claim_headers {
+            let header = header.to_ascii_lowercase();
+            if !is_header_name(&header)
+                || matches!(header.as_str(), "authorization" | "cookie" | "host")
+            {
+                return Err(Error::ConfigInvalid(format!(
+                    "upstream.claimHeaders: {header:?} is not a header the gate may set"
+                )));
+            }
+            stripped.insert(header_key(&header));
+            claim_headers.push((claim.clone(), header));
+        }
+        for header in &up.strip_headers {
+            stripped.insert(header_key(header));
+        }
+
+        Ok(Gate {
+            rules,
+            extractor,
+            verifier: Verifier::new(algorithms, keys, policy),
+            clock,
+            login_url: options.login_url.clone(),
+            return_to_param: options.return_to_param.clone(),
+            after_login_url: options.after_login_url.clone(),
+            strip_auth_cookie: up.strip_auth_cookie,
+            claim_headers,
+            stripped,
+        })
+    }
+
+    pub fn verifier(&self) -> &Verifier {
+        &self.verifier
+    }
+
+    /// Decides one request.
+    pub fn decide(&self, request: &Request) -> Decision {
+        let path = match normalize(&request.url) {
+            Ok(p) => p,
+            Err(e) => return bad_request(e, None),
+        };
+        let mut matched = None;
+        for (index, rule) in self.rules.iter().enumerate() {
+            for m in &rule.matchers {
+                match m.is_match(&path.path) {
+                    Ok(true) => {
+                        matched = Some((index, rule));
+                        break;
+                    }
+                    Ok(false) => {}
+                    Err(e) => return bad_request(e, Some(index)),
+                }
+            }
+            if matched.is_some() {
+                break;
+            }
+        }
+        let Some((index, rule)) = matched else {
+            return Decision {
+                action: Action::Continue {
+                    headers: self.forward(&request.headers, None),
+                },
+                code: "OK_PUBLIC",
+                rule: None,
+                kind: None,
+                token_source: None,
+                error: None,
+            };
+        };
+
+        let cookies = joined(&request.headers, "cookie", "; ");
+        let authorization: Vec<&str> = values(&request.headers, "authorization").collect();
+        let found = self.extractor.extract(cookies.as_deref(), &authorization);
+        let source = found.as_ref().ok().map(|f| f.source);
+        let verified = found.and_then(|f| {
+            let v = self.verifier.verify(&f.token, self.clock.now())?;
+            let scopes = v.scopes();
+            if rule.scopes.iter().all(|s| scopes.contains(&s.as_str())) {
+                Ok((f.token, v))
+            } else {
+                Err(Error::InsufficientScope)
+            }
+        });
+
+        let mut decision = Decision {
+            action: Action::Continue { headers: vec![] },
+            code: "OK_AUTHENTICATED",
+            rule: Some(index),
+            kind: Some(rule.kind),
+            token_source: source,
+            error: None,
+        };
+        match (rule.kind, verified) {
+            (RuleKind::Guest, Ok(_)) => {
+                decision.code = "OK_GUEST_HAS_SESSION";
+                decision.action = Action::Redirect {
+                    location: self.after_login_url.clone(),
+                };
+            }
+            (RuleKind::Guest, Err(e)) => {
+                decision.code = "OK_GUEST";
+                decision.error = Some(e);
+                decision.action = Action::Continue {
+                    headers: self.forward(&request.headers, None),
+                };
+            }
+            (_, Ok((token, verified))) => {
+                decision.action = Action::Continue {
+                    headers: self.forward(&request.headers, Some((&token, &verified))),
+                };
+            }
+            (RuleKind::Page, Err(Error::InsufficientScope)) => {
+                decision.code = Error::InsufficientScope.code();
+                decision.error = Some(Error::InsufficientScope);
+                decision.action = Action::Respond {
+                    status: 403,
+                    headers: vec![("content-type".into(), "text/plain; charset=utf-8".into())],
+                    body: "Forbidden".into(),
+                };
+            }
+            (RuleKind::Page, Err(e)) => {
+                decision.code = e.code();
+                decision.error = Some(e);
+                let mut target = path.path.clone();
+                if let Some(q) = &path.query {
+                    target.push('?');
+                    target.push_str(q);
+                }
+                let sep = if self.login_url.contains('?') {
+                    '&'
+                } else {
+                    '?'
+                };
+                decision.action = Action::Redirect {
+                    location: format!(
+                        "{}{sep}{}={}",
+                        self.login_url,
+                        self.return_to_param,
+                        encode_uri_component(&target)
+                    ),
+                };
+            }
+            (RuleKind::Api, Err(e)) => {
+                decision.code = e.code();
+                decision.action = api_denial(&e, &rule.scopes);
+                decision.error = Some(e);
+            }
+        }
+        decision
+    }
+
+    /// The headers to forward: client identity headers dropped, and for an authenticated
+    /// request the bearer set, the auth cookie removed and the claim headers added.
+    fn forward(
+        &self,
+        headers: &[(String, String)],
+        auth: Option<(&str, &Verified)>,
+    ) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = Vec::with_capacity(headers.len() + 2);
+        for (name, value) in headers {
+            let name = name.to_ascii_lowercase();
+            if self.stripped.contains(&header_key(&name)) {
+                continue;
+            }
+            if auth.is_some() && (name == "authorization" || name == "cookie") {
+                continue;
+            }
+            out.push((name, value.clone()));
+        }
+        let Some((token, verified)) = auth else {
+            return out;
+        };
+        out.push(("authorization".into(), format!("Bearer {token}")));
+        if let Some(cookies) = joined(headers, "cookie", "; ") {
+            let kept = if self.strip_auth_cookie {
+                self.extractor.strip_auth_cookies(&cookies)
+            } else {
+                Some(cookies)
+            };
+            if let Some(kept) = kept {
+                out.push(("cookie".into(), kept));
+            }
+        }
+        for (claim, header) in &self.claim_headers {
+            if let Some(value) = verified.claims.get(claim).and_then(header_value) {
+                out.push((header.clone(), value));
+            }
+        }
+        out
+    }
+}
+
+fn algorithms(names: &[String]) -> Result<Vec<Alg>> {
+    if names.is_empty() {
+        return Err(Error::ConfigAlgorithms("verify.algorithms is empty".into()));
+    }
+    let mut out = Vec::new();
+    for name in names {
+        if name.eq_ignore_ascii_case("none") {
+            return Err(Error::ConfigAlgorithms("\"none\" is never allowed".into()));
+        }
+        let alg = Alg::from_name(name).ok_or_else(|| {
+            Error::ConfigAlgorithms(format!(
+                "unknown algorithm {name:?}; supported: {}",
+                Alg::ALL.map(Alg::name).join(", ")
+            ))
+        })?;
+        if !out.contains(&alg) {
+            out.push(alg);
+        }
+    }
+    Ok(out)
+}
+
+fn site(options: &Options) -> Result<Site> {
+    if let Some(base) = &options.base_path {
+        let ok = base.len() > 1
+            && base.starts_with('/')
+            && !base.ends_with('/')
+            && base[1..]
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'/'));
+        if !ok {
+            return Err(Error::ConfigUrl(format!(
+                "basePath {base:?} is not a plain path like \"/docs\""
+            )));
+        }
+    }
+    for locale in &options.locales {
+        if locale.is_empty()
+            || !locale
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        {
+            return Err(Error::ConfigInvalid(format!(
+                "locale {locale:?} is not a language tag"
+            )));
+        }
+    }
+    Ok(Site {
+        base_path: options.base_path.clone(),
+        locales: options.locales.clone(),
+    })
+}
+
+/// RFC 6749 §3.3 scope-token (no space, quote or backslash: it is echoed in a header).
+fn is_scope_token(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b))
+}
+
+/// RFC 6265 cookie-name: an HTTP token.
+fn is_cookie_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?={}".contains(&b))
+}
+
+fn values<'a>(headers: &'a [(String, String)], name: &'a str) -> impl Iterator<Item = &'a str> {
+    headers
+        .iter()
+        .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+fn joined(headers: &[(String, String)], name: &str, sep: &str) -> Option<String> {
+    let all: Vec<&str> = values(headers, name).collect();
+    (!all.is_empty()).then(|| all.join(sep))
+}
+
+/// A claim as a header value: strings as they are, anything else as JSON; non-ASCII and
+/// control characters escaped so the value is always a valid header.
+fn header_value(claim: &Value) -> Option<String> {
+    let text = match claim {
+        Value::String(s) => s.clone(),
+        Value::Null => return None,
+        other => other.to_string(),
+    };
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if (' '..='~').contains(&c) {
+            out.push(c);
+        } else {
+            let mut buf = [0u16; 2];
+            for unit in c.encode_utf16(&mut buf) {
+                out.push_str(&format!("\\u{unit:04x}"));
+            }
+        }
+    }
+    Some(out)
+}
+
+/// JavaScript's `encodeURIComponent`.
+pub fn encode_uri_component(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() * 3);
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.!~*'()".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+fn json_response(status: u16, www_authenticate: Option<String>, body: String) -> Action {
+    let mut headers = vec![
+        ("content-type".to_string(), "application/json".to_string()),
+        ("cache-control".to_string(), "no-store".to_string()),
+    ];
+    if let Some(w) = www_authenticate {
+        headers.push(("www-authenticate".into(), w));
+    }
+    Action::Respond {
+        status,
+        headers,
+        body,
+    }
+}
+
+fn bad_request(e: Error, rule: Option<usize>) -> Decision {
+    Decision {
+        action: json_response(400, None, r#"{"error":"invalid_request"}"#.into()),
+        code: e.code(),
+        rule,
+        kind: None,
+        token_source: None,
+        error: Some(e),
+    }
+}
+
+/// RFC 6750 §3: no error attribute when no token was sent; `invalid_token` when one failed;
+/// `insufficient_scope` (403) when it lacks scopes. Bodies repeat only those fields.
+fn api_denial(e: &Error, scopes: &[String]) -> Action {
+    match e {
+        Error::NoToken => json_response(401, Some("Bearer".into()), "{}".into()),
+        Error::InsufficientScope => {
+            let scope = scopes.join(" ");
+            json_response(
+                403,
+                Some(format!(
+                    r#"Bearer error="insufficient_scope", scope="{scope}""#
+                )),
+                serde_json::json!({ "error": "insufficient_scope", "scope": scope }).to_string(),
+            )
+        }
+        Error::Expired => json_response(
+            401,
+            Some(
+                r#"Bearer error="invalid_token", error_description="The access token expired""#
+                    .into(),
+            ),
+            r#"{"error":"invalid_token","error_description":"The access token expired"}"#.into(),
+        ),
+        _ => json_response(
+            401,
+            Some(r#"Bearer error="invalid_token""#.into()),
+            r#"{"error":"invalid_token"}"#.into(),
+        ),
+    }
+}

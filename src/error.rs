@@ -1,0 +1,131 @@
+//! One error type for the whole engine. Every variant has a stable string code (named like
+//! jose's `ERR_JWT_EXPIRED`) that logs, decisions and the JS `EdgeGateError` carry; the
+//! human message may change between versions, the code may not.
+
+use std::fmt;
+
+/// Everything that can refuse a configuration or a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Error {
+    // --- configuration (raised when the gate is built) ---
+    /// The options object does not have the documented shape.
+    ConfigInvalid(String),
+    /// A `match` pattern is not valid Next.js matcher syntax.
+    ConfigPattern {
+        pattern: String,
+        reason: String,
+    },
+    /// The algorithm list is empty, unknown, or names `none`.
+    ConfigAlgorithms(String),
+    /// A key could not be parsed, or is unfit for every allowed algorithm.
+    ConfigKey(String),
+    /// A key is cryptographically too weak (short HMAC secret, small or ROCA RSA modulus).
+    ConfigWeakKey(String),
+    /// `loginUrl`, `afterLoginUrl` or `basePath` is not a local path.
+    ConfigUrl(String),
+
+    // --- path ---
+    /// The request path is ambiguous or hostile (encoded slash, NUL, `;`, bad UTF-8, ...).
+    PathRejected(&'static str),
+    /// A matcher hit the backtracking bound; the gate fails closed.
+    MatcherLimit,
+
+    // --- token extraction ---
+    NoToken,
+    /// The auth cookie appears more than once, or both whole and chunked.
+    CookieAmbiguous,
+    /// Chunked cookies have a gap, a junk suffix or too many parts.
+    CookieChunks,
+    /// The cookie header or the token exceeds its size cap.
+    TooLarge(&'static str),
+    /// More than one `Authorization` header, or a malformed bearer credential.
+    AuthorizationInvalid,
+
+    // --- token verification ---
+    /// Not a compact JWS: segment count, base64url, JSON or shape.
+    JwtInvalid(&'static str),
+    /// A JWE, `crit`, `b64` or nested JWT: features this verifier refuses.
+    JoseNotSupported(&'static str),
+    /// The token's `alg` is not in the allow-list (this is where `none` ends up).
+    AlgNotAllowed,
+    /// No configured key fits the token's `kid` and `alg`.
+    NoMatchingKey,
+    SignatureInvalid,
+    Expired,
+    /// A claim (or the `typ` header) failed validation; mirrors jose's `claim`/`reason`.
+    ClaimInvalid {
+        claim: &'static str,
+        reason: &'static str,
+    },
+    /// The token is valid but lacks a scope the rule requires.
+    InsufficientScope,
+}
+
+impl Error {
+    /// The stable code, e.g. `ERR_JWT_EXPIRED`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::ConfigInvalid(_) => "ERR_CONFIG_INVALID",
+            Error::ConfigPattern { .. } => "ERR_CONFIG_PATTERN",
+            Error::ConfigAlgorithms(_) => "ERR_CONFIG_ALGORITHMS",
+            Error::ConfigKey(_) => "ERR_CONFIG_KEY",
+            Error::ConfigWeakKey(_) => "ERR_CONFIG_WEAK_KEY",
+            Error::ConfigUrl(_) => "ERR_CONFIG_URL",
+            Error::PathRejected(_) => "ERR_PATH_REJECTED",
+            Error::MatcherLimit => "ERR_MATCHER_LIMIT",
+            Error::NoToken => "ERR_NO_TOKEN",
+            Error::CookieAmbiguous => "ERR_COOKIE_AMBIGUOUS",
+            Error::CookieChunks => "ERR_COOKIE_CHUNKS",
+            Error::TooLarge(_) => "ERR_TOO_LARGE",
+            Error::AuthorizationInvalid => "ERR_AUTHORIZATION_INVALID",
+            Error::JwtInvalid(_) => "ERR_JWT_INVALID",
+            Error::JoseNotSupported(_) => "ERR_JOSE_NOT_SUPPORTED",
+            Error::AlgNotAllowed => "ERR_JOSE_ALG_NOT_ALLOWED",
+            Error::NoMatchingKey => "ERR_JWKS_NO_MATCHING_KEY",
+            Error::SignatureInvalid => "ERR_JWS_SIGNATURE_VERIFICATION_FAILED",
+            Error::Expired => "ERR_JWT_EXPIRED",
+            Error::ClaimInvalid { .. } => "ERR_JWT_CLAIM_VALIDATION_FAILED",
+            Error::InsufficientScope => "ERR_INSUFFICIENT_SCOPE",
+        }
+    }
+
+    /// True for errors raised while building the gate.
+    pub fn is_config(&self) -> bool {
+        self.code().starts_with("ERR_CONFIG_")
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::ConfigInvalid(m)
+            | Error::ConfigAlgorithms(m)
+            | Error::ConfigKey(m)
+            | Error::ConfigWeakKey(m)
+            | Error::ConfigUrl(m) => f.write_str(m),
+            Error::ConfigPattern { pattern, reason } => {
+                write!(f, "invalid matcher pattern {pattern:?}: {reason}")
+            }
+            Error::PathRejected(why) => write!(f, "request path rejected: {why}"),
+            Error::MatcherLimit => f.write_str("matcher exceeded its backtracking bound"),
+            Error::NoToken => f.write_str("no token in the request"),
+            Error::CookieAmbiguous => f.write_str("the auth cookie is present more than once"),
+            Error::CookieChunks => f.write_str("the chunked auth cookie is malformed"),
+            Error::TooLarge(what) => write!(f, "{what} exceeds its size limit"),
+            Error::AuthorizationInvalid => f.write_str("the Authorization header is malformed"),
+            Error::JwtInvalid(why) => write!(f, "invalid JWT: {why}"),
+            Error::JoseNotSupported(what) => write!(f, "unsupported JOSE feature: {what}"),
+            Error::AlgNotAllowed => f.write_str("\"alg\" is not allowed"),
+            Error::NoMatchingKey => f.write_str("no key matches the token's kid and alg"),
+            Error::SignatureInvalid => f.write_str("signature verification failed"),
+            Error::Expired => f.write_str("\"exp\" claim timestamp check failed"),
+            Error::ClaimInvalid { claim, reason } => write!(f, "\"{claim}\" claim {reason}"),
+            Error::InsufficientScope => f.write_str("the token lacks a required scope"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,356 @@
+//! Step 3: find the token in the request: the auth cookie (whole or chunked) or the
+//! `Authorization: Bearer` header.
+//!
+//! Cookie parsing follows RFC 6265bis §5.6.3 on the server side: only `;` separates pairs,
+//! names are compared byte for byte (no decoding, no Unicode trimming, no case folding), and
+//! one pair of DQUOTEs around a value is dropped. Anything that could make two parsers on
+//! the way disagree about which cookie is "the" token is refused: duplicates, a whole cookie
+//! beside chunks, chunk gaps and junk suffixes.
+
+use crate::error::{Error, Result};
+
+/// Where the token came from (the CSRF guard and logs care).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenSource {
+    Cookie,
+    Header,
+}
+
+impl TokenSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenSource::Cookie => "cookie",
+            TokenSource::Header => "header",
+        }
+    }
+}
+
+/// Which source wins when both carry a token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Precedence {
+    Cookie,
+    Header,
+}
+
+/// How to find the token; built from `TokenOptions` in the config.
+#[derive(Debug, Clone)]
+pub struct Extractor {
+    /// Cookie name, matched exactly; `None` disables cookies.
+    pub cookie: Option<String>,
+    /// Accept `Authorization: Bearer`.
+    pub header: bool,
+    pub precedence: Precedence,
+    /// Most chunks (`name.0` … `name.{n-1}`) joined into one token.
+    pub max_chunks: usize,
+    pub max_cookie_header_bytes: usize,
+    pub max_token_bytes: usize,
+}
+
+/// A found token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Found {
+    pub token: String,
+    pub source: TokenSource,
+}
+
+/// One `name=value` pair of a Cookie header, as written (trimmed of SP/HTAB only).
+#[derive(Debug, Clone, Copy)]
+struct Pair<'a> {
+    raw: &'a str,
+    name: &'a str,
+    value: &'a str,
+}
+
+fn pairs(header: &str) -> impl Iterator<Item = Pair<'_>> {
+    header.split(';').filter_map(|raw| {
+        let raw = raw.trim_matches([' ', '\t']);
+        if raw.is_empty() {
+            return None;
+        }
+        // RFC 6265bis: a pair without `=` has an empty name and the whole text as value.
+        let (name, value) = raw.split_once('=').unwrap_or(("", raw));
+        Some(Pair {
+            raw,
+            name: name.trim_matches([' ', '\t']),
+            value: value.trim_matches([' ', '\t']),
+        })
+    })
+}
+
+fn unquote(value: &str) -> &str {
+    if value.len() >= 2 && value.starts_with('"') && value.ends_with('"') {
+        &value[1..value.len() - 1]
+    } else {
+        value
+    }
+}
+
+impl Extractor {
+    /// Finds the token. `cookie_header` is every `Cookie` header joined with `; `;
+    /// `authorization` is every `Authorization` header value.
+    pub fn extract(&self, cookie_header: Option<&str>, authorization: &[&str]) -> Result<Found> {
+        let from_cookie = match (&self.cookie, cookie_header) {
+            (Some(name), Some(header)) => self.cookie_token(name, header)?,
+            _ => None,
+        };
+        let from_header = if self.header {
+            self.bearer_token(authorization)?
+        } else {
+            None
+        };
+        let (first, second) = match self.precedence {
+            Precedence::Cookie => (from_cookie, from_header),
+            Precedence::Header => (from_header, from_cookie),
+        };
+        first.or(second).ok_or(Error::NoToken)
+    }
+
+    fn cookie_token(&self, name: &str, header: &str) -> Result<Option<Found>> {
+        if header.len() > self.max_cookie_header_bytes {
+            return Err(Error::TooLarge("cookie header"));
+        }
+        let mut whole: Option<&str> = None;
+        let mut chunks: Vec<Option<&str>> = Vec::new();
+        let mut chunk_count = 0;
+        for pair in pairs(header) {
+            if pair.name == name {
+                if whole.replace(unquote(pair.value)).is_some() {
+                    return Err(Error::CookieAmbiguous);
+                }
+            } else if let Some(index) = chunk_index(name, pair.name)? {
+                if index >= self.max_chunks {
+                    return Err(Error::CookieChunks);
+                }
+                if chunks.len() <= index {
+                    chunks.resize(index + 1, None);
+                }
+                if chunks[index].replace(unquote(pair.value)).is_some() {
+                    return Err(Error::CookieAmbiguous);
+                }
+                chunk_count += 1;
+            }
+        }
+        let token = match (whole, chunk_count) {
+            (None, 0) => return Ok(None),
+            (Some(_), n) if n > 0 => return Err(Error::CookieAmbiguous),
+            (Some(value), _) => value.to_owned(),
+            (None, _) => {
+                let mut joined = String::new();
+                for chunk in &chunks {
+                    joined.push_str(chunk.ok_or(Error::CookieChunks)?);
+                }
+                joined
+            }
+        };
+        if token.is_empty() {
+            return Ok(None);
+        }
+        if token.len() > self.max_token_bytes {
+            return Err(Error::TooLarge("token"));
+        }
+        Ok(Some(Found {
+            token,
+            source: TokenSource::Cookie,
+        }))
+    }
+
+    fn bearer_token(&self, values: &[&str]) -> Result<Option<Found>> {
+        let value = match values {
+            [] => return Ok(None),
+            [one] => one.trim_matches([' ', '\t']),
+            _ => return Err(Error::AuthorizationInvalid),
+        };
+        let Some((scheme, credentials)) = value.split_once(' ') else {
+            return Ok(None);
+        };
+        if !scheme.eq_ignore_ascii_case("bearer") {
+            return Ok(None); // Basic and others are not ours to judge.
+        }
+        let token = credentials.trim_start_matches(' ');
+        if token.is_empty() || token.contains([' ', '\t', ',']) {
+            return Err(Error::AuthorizationInvalid);
+        }
+        if token.len() > self.max_token_bytes {
+            return Err(Error::TooLarge("token"));
+        }
+        Ok(Some(Found {
+            token: token.to_owned(),
+            source: TokenSource::Header,
+        }))
+    }
+
+    /// True for the auth cookie and its chunks: what `stripAuthCookie` removes upstream.
+    pub fn is_auth_cookie(&self, cookie_name: &str) -> bool {
+        match &self.cookie {
+            Some(name) => {
+                cookie_name == name
+                    || matches!(chunk_index(name, cookie_name), Ok(Some(_)) | Err(_))
+            }
+            None => false,
+        }
+    }
+
+    /// The cookie header without the auth cookie(s); `None` when nothing is left.
+    pub fn strip_auth_cookies(&self, header: &str) -> Option<String> {
+        let kept: Vec<&str> = pairs(header)
+            .filter(|p| !self.is_auth_cookie(p.name))
+            .map(|p| p.raw)
+            .collect();
+        (!kept.is_empty()).then(|| kept.join("; "))
+    }
+}
+
+/// `Some(n)` for `name.n`; an error for any other `name.…` (a junk suffix is refused rather
+/// than ignored, since some other parser might read it as a chunk).
+fn chunk_index(name: &str, candidate: &str) -> Result<Option<usize>> {
+    let Some(suffix) = candidate
+        .strip_prefix(name)
+        .and_then(|rest| rest.strip_prefix('.'))
+    else {
+        return Ok(None);
+    };
+    let canonical = !suffix.is_empty()
+        && suffix.len() <= 3
+        && suffix.bytes().all(|b| b.is_ascii_digit())
+        && (suffix == "0" || !suffix.starts_with('0'));
+    if !canonical {
+        return Err(Error::CookieChunks);
+    }
+    suffix.parse().map(Some).map_err(|_| Error::CookieChunks)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn extractor() -> Extractor {
+        Extractor {
+            cookie: Some("token".into()),
+            header: true,
+            precedence: Precedence::Cookie,
+            max_chunks: 4,
+            max_cookie_header_bytes: 8192,
+            max_token_bytes: 8192,
+        }
+    }
+
+    fn cookie(header: &str) -> Result<Found> {
+        extractor().extract(Some(header), &[])
+    }
+
+    #[test]
+    fn finds_the_cookie() {
+        assert_eq!(cookie("a=1; token=abc; b=2").unwrap().token, "abc");
+        assert_eq!(cookie("token=\"abc\"").unwrap().token, "abc");
+        assert_eq!(cookie("token=\"\"abc\"\"").unwrap().token, "\"abc\"");
+        assert_eq!(cookie("  token = abc ;").unwrap().token, "abc");
+        assert_eq!(cookie("token.0=ab; x=1; token.1=cd").unwrap().token, "abcd");
+        assert_eq!(cookie("token.1=cd; token.0=ab").unwrap().token, "abcd");
+    }
+
+    #[test]
+    fn look_alikes_are_not_the_cookie() {
+        for header in [
+            "Token=abc",
+            "__Host-token=abc",
+            "__host-token=abc",
+            "\u{2000}token=abc",
+            "tok%65n=abc",
+            "token\u{a0}=abc",
+            "xtoken=abc",
+            "abc",
+            "token",
+            "a=token=abc",
+        ] {
+            assert_eq!(cookie(header), Err(Error::NoToken), "{header:?}");
+        }
+        // `,` does not separate pairs: this is one cookie named `a`.
+        assert_eq!(cookie("a=1, token=abc"), Err(Error::NoToken));
+    }
+
+    #[test]
+    fn ambiguity_is_refused() {
+        assert_eq!(cookie("token=a; token=b"), Err(Error::CookieAmbiguous));
+        assert_eq!(cookie("token=a; token=a"), Err(Error::CookieAmbiguous));
+        assert_eq!(cookie("token=a; token.0=b"), Err(Error::CookieAmbiguous));
+        assert_eq!(cookie("token.0=a; token.0=b"), Err(Error::CookieAmbiguous));
+    }
+
+    #[test]
+    fn bad_chunks_are_refused() {
+        for header in [
+            "token.0=a; token.2=c",
+            "token.1=b",
+            "token.01=a",
+            "token.x=a",
+            "token.0=a; token.=b",
+            "token.0=a; token.1a=b",
+            "token.0=a; token.1=b; token.2=c; token.3=d; token.4=e",
+            "token.99999999999999999999=a",
+        ] {
+            assert_eq!(cookie(header), Err(Error::CookieChunks), "{header:?}");
+        }
+    }
+
+    #[test]
+    fn size_caps_apply_first() {
+        let big = format!("token=a; pad={}", "x".repeat(9000));
+        assert_eq!(cookie(&big), Err(Error::TooLarge("cookie header")));
+        let mut e = extractor();
+        e.max_token_bytes = 10;
+        assert_eq!(
+            e.extract(Some("token=12345678901"), &[]),
+            Err(Error::TooLarge("token"))
+        );
+    }
+
+    #[test]
+    fn bearer_header_and_precedence() {
+        let e = extractor();
+        let f = e.extract(None, &["Bearer abc.def.ghi"]).unwrap();
+        assert_eq!(
+            (f.token.as_str(), f.source),
+            ("abc.def.ghi", TokenSource::Header)
+        );
+        assert_eq!(e.extract(None, &["bearer  abc"]).unwrap().token, "abc");
+        assert_eq!(
+            e.extract(None, &["Basic dXNlcjpwYXNz"]),
+            Err(Error::NoToken)
+        );
+        assert_eq!(e.extract(None, &["Bearer"]), Err(Error::NoToken));
+        assert_eq!(
+            e.extract(None, &["Bearer a b"]),
+            Err(Error::AuthorizationInvalid)
+        );
+        assert_eq!(
+            e.extract(None, &["Bearer a", "Bearer b"]),
+            Err(Error::AuthorizationInvalid)
+        );
+        let both = e.extract(Some("token=c"), &["Bearer h"]).unwrap();
+        assert_eq!(both.source, TokenSource::Cookie);
+        let e = Extractor {
+            precedence: Precedence::Header,
+            ..extractor()
+        };
+        assert_eq!(
+            e.extract(Some("token=c"), &["Bearer h"]).unwrap().token,
+            "h"
+        );
+        let e = Extractor {
+            header: false,
+            ..extractor()
+        };
+        assert_eq!(e.extract(None, &["Bearer h"]), Err(Error::NoToken));
+    }
+
+    #[test]
+    fn strips_auth_cookies_for_upstream() {
+        let e = extractor();
+        assert_eq!(
+            e.strip_auth_cookies("a=1; token=x; token.0=y; token.junk=z; b=2")
+                .as_deref(),
+            Some("a=1; b=2")
+        );
+        assert_eq!(e.strip_auth_cookies("token=x"), None);
+    }
+}

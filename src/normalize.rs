@@ -1,0 +1,199 @@
+//! Step 1: turn the request target into the one path the matcher sees.
+//!
+//! Every spelling of a protected path must normalize to the same string, and every spelling
+//! that some server on the way could read differently is refused. So: percent-decode once,
+//! treat `\` as `/`, collapse `//`, resolve `.`/`..` after decoding (so `%2e%2e` counts), and
+//! refuse encoded `/` or `\`, double encoding, control characters, `;` path parameters and
+//! invalid UTF-8. Case is kept here; the matcher compares case-insensitively, as Next does.
+
+use crate::error::{Error, Result};
+
+/// Longest request target accepted; longer ones are refused before any work.
+pub const MAX_TARGET_BYTES: usize = 8 * 1024;
+
+/// A request target split into the normalized path and the raw query (without `?`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NormalizedPath {
+    pub path: String,
+    pub query: Option<String>,
+}
+
+/// Normalize an origin-form (`/a/b?q`) or absolute-form (`https://host/a/b?q`) target.
+/// Only the path decides: the query and fragment are split off before anything else.
+pub fn normalize(target: &str) -> Result<NormalizedPath> {
+    if target.len() > MAX_TARGET_BYTES {
+        return Err(Error::PathRejected("request target too long"));
+    }
+    let without_fragment = target.split('#').next().unwrap_or_default();
+    let (raw_path, query) = match without_fragment.split_once('?') {
+        Some((p, q)) => (p, Some(q.to_owned())),
+        None => (without_fragment, None),
+    };
+    let raw_path = strip_origin(raw_path)?;
+    let decoded = decode(raw_path)?;
+    Ok(NormalizedPath {
+        path: resolve_segments(&decoded),
+        query,
+    })
+}
+
+/// Drops `scheme://authority` from an absolute-form target, leaving the path.
+fn strip_origin(target: &str) -> Result<&str> {
+    if target.starts_with('/') || target.starts_with('\\') {
+        return Ok(target);
+    }
+    let Some((scheme, rest)) = target.split_once("://") else {
+        return Err(Error::PathRejected("not an absolute path"));
+    };
+    let scheme_ok = !scheme.is_empty()
+        && scheme
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'));
+    if !scheme_ok {
+        return Err(Error::PathRejected("malformed URL scheme"));
+    }
+    // The authority ends at the first `/` (or `\`, which WHATWG URLs treat alike).
+    Ok(match rest.find(['/', '\\']) {
+        Some(i) => &rest[i..],
+        None => "/",
+    })
+}
+
+/// Percent-decodes once, refusing anything that could decode differently downstream.
+fn decode(raw: &str) -> Result<String> {
+    let bytes = raw.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        match b {
+            b'%' => {
+                let value = hex_pair(bytes, i + 1)
+                    .ok_or(Error::PathRejected("malformed percent-encoding"))?;
+                match value {
+                    b'/' | b'\\' => return Err(Error::PathRejected("encoded slash")),
+                    b';' => return Err(Error::PathRejected("encoded path parameter")),
+                    // `%25` followed by hex would decode again in a second decoder.
+                    b'%' if hex_pair(bytes, i + 3).is_some() => {
+                        return Err(Error::PathRejected("double percent-encoding"))
+                    }
+                    v if v < 0x20 || v == 0x7f => {
+                        return Err(Error::PathRejected("encoded control character"))
+                    }
+                    v => out.push(v),
+                }
+                i += 3;
+            }
+            b';' => return Err(Error::PathRejected("path parameter")),
+            b'\\' => {
+                out.push(b'/');
+                i += 1;
+            }
+            b if b < 0x20 || b == 0x7f => return Err(Error::PathRejected("control character")),
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).map_err(|_| Error::PathRejected("invalid UTF-8"))
+}
+
+fn hex_pair(bytes: &[u8], at: usize) -> Option<u8> {
+    let hi = (*bytes.get(at)? as char).to_digit(16)?;
+    let lo = (*bytes.get(at + 1)? as char).to_digit(16)?;
+    // Two hex digits always fit a byte.
+    Some((hi * 16 + lo) as u8)
+}
+
+/// Collapses empty segments and resolves `.` and `..` (RFC 3986 §5.2.4; `..` above the
+/// root stays at the root). A trailing slash survives, so `/a/` stays distinct from `/a`.
+fn resolve_segments(path: &str) -> String {
+    let mut segments: Vec<&str> = Vec::new();
+    let mut trailing_slash = false;
+    for segment in path.split('/') {
+        trailing_slash = false;
+        match segment {
+            "" => trailing_slash = true,
+            "." => trailing_slash = true,
+            ".." => {
+                segments.pop();
+                trailing_slash = true;
+            }
+            s => segments.push(s),
+        }
+    }
+    let mut out = String::with_capacity(path.len());
+    for s in &segments {
+        out.push('/');
+        out.push_str(s);
+    }
+    if out.is_empty() || trailing_slash {
+        out.push('/');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn path(target: &str) -> String {
+        normalize(target).expect(target).path
+    }
+
+    #[test]
+    fn decodes_and_resolves() {
+        assert_eq!(path("/%64ashboard"), "/dashboard");
+        assert_eq!(path("//dashboard"), "/dashboard");
+        assert_eq!(path("/public/../dashboard"), "/dashboard");
+        assert_eq!(path("/public/%2e%2e/dashboard"), "/dashboard");
+        assert_eq!(path("/public/%2E%2E/dashboard"), "/dashboard");
+        assert_eq!(path("/x\\..\\dashboard"), "/dashboard");
+        assert_eq!(path("/a/./b/"), "/a/b/");
+        assert_eq!(path("/a/b/.."), "/a/");
+        assert_eq!(path("/../../etc"), "/etc");
+    }
+
+    #[test]
+    fn absolute_form_and_query() {
+        let n = normalize("https://app.example/dashboard/x?next=/admin#frag").unwrap();
+        assert_eq!(n.path, "/dashboard/x");
+        assert_eq!(n.query.as_deref(), Some("next=/admin"));
+        assert_eq!(path("http://h"), "/");
+        assert_eq!(path("http://h\\dashboard"), "/dashboard");
+    }
+
+    #[test]
+    fn refuses_ambiguous_paths() {
+        for bad in [
+            "/dashboard%2Fx",
+            "/dashboard%2fx",
+            "/dashboard%5Cx",
+            "/dashboard;x",
+            "/dashboard%3Bx",
+            "/dashboard%00",
+            "/dash\u{0}board",
+            "/dashboard%0a",
+            "/%2564ashboard",
+            "/bad%zz",
+            "/bad%4",
+            "/%ff%fe",
+            "dashboard",
+            "ht tp://x/",
+        ] {
+            assert!(
+                matches!(normalize(bad), Err(Error::PathRejected(_))),
+                "{bad:?} was accepted"
+            );
+        }
+        assert!(normalize(&format!("/{}", "a".repeat(MAX_TARGET_BYTES))).is_err());
+    }
+
+    #[test]
+    fn keeps_legitimate_encodings() {
+        assert_eq!(path("/caf%C3%A9"), "/café");
+        assert_eq!(path("/100%25-cotton"), "/100%-cotton");
+        assert_eq!(path("/a%20b"), "/a b");
+    }
+}

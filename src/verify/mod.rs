@@ -1,0 +1,286 @@
+//! Step 4: verify the token. [`jws`] parses it strictly, [`keys`] says which configured keys
+//! may check it, jwt-compact checks the signature, and [`ClaimsPolicy`] checks the claims.
+
+pub mod jws;
+pub mod keys;
+
+use std::sync::Arc;
+
+use jwt_compact::alg::{Ed25519, Es256, Hs256, Hs256Key, Hs384, Hs384Key, Hs512, Hs512Key, Rsa};
+use jwt_compact::{Algorithm, AlgorithmSignature};
+use serde_json::{Map, Value};
+
+use crate::error::{Error, Result};
+pub use jws::{Header, Jws};
+pub use keys::{Alg, Key, KeyResolver, KeySet, Material};
+
+/// Seconds since the Unix epoch. Injected, because `wasm32-unknown-unknown` has no clock of
+/// its own and tests need a fixed one.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> f64;
+}
+
+/// A clock that always answers the same instant.
+#[derive(Debug, Clone, Copy)]
+pub struct FixedClock(pub f64);
+
+impl Clock for FixedClock {
+    fn now(&self) -> f64 {
+        self.0
+    }
+}
+
+/// The operating system's clock (not available on `wasm32-unknown-unknown`).
+#[cfg(not(target_arch = "wasm32"))]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+#[cfg(not(target_arch = "wasm32"))]
+impl Clock for SystemClock {
+    fn now(&self) -> f64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs_f64())
+            .unwrap_or(0.0)
+    }
+}
+
+/// Largest integer a JavaScript number holds exactly; later timestamps are refused.
+const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
+
+/// Claim checks, named after jose's `jwtVerify` options.
+#[derive(Debug, Clone, Default)]
+pub struct ClaimsPolicy {
+    /// Accepted `iss` values (exact match); empty accepts any.
+    pub issuer: Vec<String>,
+    /// The token's `aud` must contain one of these; empty skips the check.
+    pub audience: Vec<String>,
+    /// Seconds of leeway for `exp`, `nbf` and `iat`.
+    pub clock_tolerance: f64,
+    /// Greatest age in seconds, measured from `iat` (which becomes required).
+    pub max_token_age: Option<f64>,
+    /// Claims that must be present.
+    pub required_claims: Vec<String>,
+    /// Expected `typ` header (`at+jwt` also accepts `application/at+jwt`).
+    pub typ: Option<String>,
+    /// Refuse tokens without `exp` (default true).
+    pub require_exp: bool,
+}
+
+/// A token that passed every check.
+#[derive(Debug, Clone)]
+pub struct Verified {
+    pub alg: Alg,
+    pub kid: Option<String>,
+    pub claims: Map<String, Value>,
+}
+
+impl Verified {
+    /// Scopes from `scope` (space-separated), `scp` (array or string) and `permissions`.
+    pub fn scopes(&self) -> Vec<&str> {
+        let mut out = Vec::new();
+        for name in ["scope", "scp", "permissions"] {
+            match self.claims.get(name) {
+                Some(Value::String(s)) => out.extend(s.split_ascii_whitespace()),
+                Some(Value::Array(items)) => out.extend(items.iter().filter_map(Value::as_str)),
+                _ => {}
+            }
+        }
+        out
+    }
+
+    pub fn exp(&self) -> Option<f64> {
+        self.claims.get("exp").and_then(Value::as_f64)
+    }
+}
+
+/// Checks tokens against an allow-list of algorithms, a key resolver and a claims policy.
+#[derive(Clone)]
+pub struct Verifier {
+    algorithms: Vec<Alg>,
+    keys: Arc<dyn KeyResolver>,
+    policy: ClaimsPolicy,
+}
+
+impl std::fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Verifier")
+            .field("algorithms", &self.algorithms)
+            .field("policy", &self.policy)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Verifier {
+    pub fn new(algorithms: Vec<Alg>, keys: Arc<dyn KeyResolver>, policy: ClaimsPolicy) -> Self {
+        Verifier {
+            algorithms,
+            keys,
+            policy,
+        }
+    }
+
+    /// Full JWT verification: signature, then claims at `now`.
+    pub fn verify(&self, token: &str, now: f64) -> Result<Verified> {
+        let (jws, alg) = self.verify_signature(token)?;
+        let claims = jws::parse_object(&jws.payload)
+            .ok_or(Error::JwtInvalid("claims are not a JSON object"))?;
+        self.policy.check(&claims, now)?;
+        Ok(Verified {
+            alg,
+            kid: jws.header.kid,
+            claims,
+        })
+    }
+
+    /// The JWS layer alone: parse, allow-list, `typ`, key selection, signature. The payload
+    /// is returned unread (Wycheproof's JWS vectors carry payloads that are not claims).
+    pub fn verify_signature<'t>(&self, token: &'t str) -> Result<(Jws<'t>, Alg)> {
+        let jws = jws::parse(token)?;
+        let alg = Alg::from_name(&jws.header.alg)
+            .filter(|a| self.algorithms.contains(a))
+            .ok_or(Error::AlgNotAllowed)?;
+        self.policy.check_typ(jws.header.typ.as_deref())?;
+        let candidates = self.keys.candidates(alg, jws.header.kid.as_deref())?;
+        let input = jws.signing_input.as_bytes();
+        if candidates
+            .iter()
+            .any(|key| signature_ok(alg, &key.material, input, &jws.signature))
+        {
+            Ok((jws, alg))
+        } else {
+            Err(Error::SignatureInvalid)
+        }
+    }
+}
+
+/// Hands the signature check to jwt-compact. The key's type decides which implementation
+/// runs; a pairing that does not fit (checked earlier by `Key::fits`) is simply false.
+fn signature_ok(alg: Alg, key: &Material, message: &[u8], signature: &[u8]) -> bool {
+    fn run<A: Algorithm>(a: A, key: &A::VerifyingKey, message: &[u8], signature: &[u8]) -> bool {
+        if A::Signature::LENGTH.is_some_and(|len| signature.len() != len.get()) {
+            return false;
+        }
+        A::Signature::try_from_slice(signature).is_ok_and(|s| a.verify_signature(&s, key, message))
+    }
+    match (alg, key) {
+        (Alg::Hs256, Material::Hmac(k)) => run(Hs256, &Hs256Key::new(k), message, signature),
+        (Alg::Hs384, Material::Hmac(k)) => run(Hs384, &Hs384Key::new(k), message, signature),
+        (Alg::Hs512, Material::Hmac(k)) => run(Hs512, &Hs512Key::new(k), message, signature),
+        (Alg::Rs256, Material::Rsa(k)) => run(Rsa::rs256(), k, message, signature),
+        (Alg::Rs384, Material::Rsa(k)) => run(Rsa::rs384(), k, message, signature),
+        (Alg::Rs512, Material::Rsa(k)) => run(Rsa::rs512(), k, message, signature),
+        (Alg::Ps256, Material::Rsa(k)) => run(Rsa::ps256(), k, message, signature),
+        (Alg::Ps384, Material::Rsa(k)) => run(Rsa::ps384(), k, message, signature),
+        (Alg::Ps512, Material::Rsa(k)) => run(Rsa::ps512(), k, message, signature),
+        (Alg::Es256, Material::P256(k)) => run(Es256, k, message, signature),
+        (Alg::EdDsa, Material::Ed25519(k)) => run(Ed25519, k, message, signature),
+        _ => false,
+    }
+}
+
+fn claim_err(claim: &'static str, reason: &'static str) -> Error {
+    Error::ClaimInvalid { claim, reason }
+}
+
+/// A NumericDate (RFC 7519 §2): a finite JSON number within JavaScript's safe range.
+fn numeric_date(claims: &Map<String, Value>, claim: &'static str) -> Result<Option<f64>> {
+    match claims.get(claim) {
+        None => Ok(None),
+        Some(Value::Number(n)) => match n.as_f64() {
+            Some(t) if t.is_finite() && t.abs() <= MAX_SAFE_INTEGER => Ok(Some(t)),
+            _ => Err(claim_err(claim, "invalid")),
+        },
+        Some(_) => Err(claim_err(claim, "invalid")),
+    }
+}
+
+impl ClaimsPolicy {
+    fn check_typ(&self, typ: Option<&str>) -> Result<()> {
+        let Some(expected) = &self.typ else {
+            return Ok(());
+        };
+        // RFC 7515 §4.1.9 / RFC 9068 §4: compare without the optional `application/` prefix,
+        // case-insensitively.
+        let bare = |t: &str| {
+            let t = t.to_ascii_lowercase();
+            t.strip_prefix("application/")
+                .map(str::to_owned)
+                .unwrap_or(t)
+        };
+        match typ {
+            Some(t) if bare(t) == bare(expected) => Ok(()),
+            _ => Err(claim_err("typ", "check_failed")),
+        }
+    }
+
+    /// Claim checks at `now` (seconds). RFC 7519: a token is expired when now >= exp.
+    pub fn check(&self, claims: &Map<String, Value>, now: f64) -> Result<()> {
+        let tolerance = self.clock_tolerance;
+        for claim in &self.required_claims {
+            if !claims.contains_key(claim) {
+                return Err(Error::ClaimInvalid {
+                    claim: static_claim(claim),
+                    reason: "missing",
+                });
+            }
+        }
+        let exp = numeric_date(claims, "exp")?;
+        let nbf = numeric_date(claims, "nbf")?;
+        let iat = numeric_date(claims, "iat")?;
+        match exp {
+            None if self.require_exp => return Err(claim_err("exp", "missing")),
+            Some(exp) if now >= exp + tolerance => return Err(Error::Expired),
+            _ => {}
+        }
+        if nbf.is_some_and(|nbf| now + tolerance < nbf) {
+            return Err(claim_err("nbf", "check_failed"));
+        }
+        if iat.is_some_and(|iat| iat > now + tolerance) {
+            return Err(claim_err("iat", "check_failed"));
+        }
+        if let Some(max_age) = self.max_token_age {
+            let iat = iat.ok_or(claim_err("iat", "missing"))?;
+            if now - iat > max_age + tolerance {
+                return Err(claim_err("iat", "check_failed"));
+            }
+        }
+        if !self.issuer.is_empty() {
+            match claims.get("iss") {
+                None => return Err(claim_err("iss", "missing")),
+                Some(Value::String(iss)) if self.issuer.iter().any(|i| i == iss) => {}
+                Some(_) => return Err(claim_err("iss", "check_failed")),
+            }
+        }
+        if !self.audience.is_empty() {
+            let accepted = |a: &Value| {
+                a.as_str()
+                    .is_some_and(|a| self.audience.iter().any(|x| x == a))
+            };
+            match claims.get("aud") {
+                None => return Err(claim_err("aud", "missing")),
+                Some(Value::String(_)) if accepted(&claims["aud"]) => {}
+                // Every member must be a string; one of them must be ours.
+                Some(Value::Array(list))
+                    if list.iter().all(Value::is_string) && list.iter().any(accepted) => {}
+                Some(_) => return Err(claim_err("aud", "check_failed")),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Error codes carry `&'static str` claim names; custom required claims report as "claim".
+fn static_claim(name: &str) -> &'static str {
+    match name {
+        "sub" => "sub",
+        "jti" => "jti",
+        "iss" => "iss",
+        "aud" => "aud",
+        "exp" => "exp",
+        "nbf" => "nbf",
+        "iat" => "iat",
+        "scope" => "scope",
+        _ => "claim",
+    }
+}
