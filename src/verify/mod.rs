@@ -145,7 +145,7 @@ impl Verifier {
         let input = jws.signing_input.as_bytes();
         if candidates
             .iter()
-            .any(|key| signature_ok(alg, &key.material, input, &jws.signature))
+            .any(|key| check_signature(alg, &key.material, input, &jws.signature))
         {
             Ok((jws, alg))
         } else {
@@ -154,9 +154,10 @@ impl Verifier {
     }
 }
 
-/// Hands the signature check to jwt-compact. The key's type decides which implementation
-/// runs; a pairing that does not fit (checked earlier by `Key::fits`) is simply false.
-fn signature_ok(alg: Alg, key: &Material, message: &[u8], signature: &[u8]) -> bool {
+/// The signature primitive: jwt-compact checks `signature` over `message`. The key's type
+/// decides which implementation runs; a pairing that does not fit is simply false.
+/// Public so the Wycheproof suites can drive exactly the code path tokens take.
+pub fn check_signature(alg: Alg, key: &Material, message: &[u8], signature: &[u8]) -> bool {
     fn run<A: Algorithm>(a: A, key: &A::VerifyingKey, message: &[u8], signature: &[u8]) -> bool {
         if A::Signature::LENGTH.is_some_and(|len| signature.len() != len.get()) {
             return false;

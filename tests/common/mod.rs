@@ -1,0 +1,197 @@
+//! Helpers shared by the integration tests: real keys (tests/keys), a token signer that
+//! can write any header and payload (attacks need malformed ones), and gate builders.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+
+use base64ct::{Base64UrlUnpadded, Encoding};
+use edgegate::{Action, Decision, FixedClock, Gate, Options, Request};
+use jwt_compact::alg::{Ed25519, Es256, Hs256, Hs256Key, Hs384, Hs384Key, Hs512, Hs512Key, Rsa};
+use jwt_compact::{Algorithm, AlgorithmSignature};
+use serde_json::{json, Value};
+
+/// The fixed "now" of every test: 2023-11-14T22:13:20Z.
+pub const NOW: f64 = 1_700_000_000.0;
+
+pub const RSA_PUB: &str = include_str!("../keys/rsa.pub");
+pub const RSA_PKCS1_PUB: &str = include_str!("../keys/rsa.pkcs1.pub");
+pub const RSA2_PUB: &str = include_str!("../keys/rsa2.pub");
+pub const RSA1024_PUB: &str = include_str!("../keys/rsa1024.pub");
+pub const EC_PUB: &str = include_str!("../keys/ec.pub");
+pub const EC_CERT: &str = include_str!("../keys/ec.crt");
+pub const P384_PUB: &str = include_str!("../keys/p384.pub");
+pub const ED25519_PUB: &str = include_str!("../keys/ed25519.pub");
+pub const SECRET: &str = "an-hmac-secret-of-at-least-32-bytes!!";
+
+pub fn b64(bytes: impl AsRef<[u8]>) -> String {
+    Base64UrlUnpadded::encode_string(bytes.as_ref())
+}
+
+pub enum SignKey {
+    Hmac(Vec<u8>),
+    Rsa(rsa::RsaPrivateKey),
+    Ec(p256::ecdsa::SigningKey),
+    Ed(ed25519_dalek::SigningKey),
+}
+
+pub fn rsa_key() -> SignKey {
+    use rsa::pkcs8::DecodePrivateKey;
+    SignKey::Rsa(rsa::RsaPrivateKey::from_pkcs8_pem(include_str!("../keys/rsa.key")).unwrap())
+}
+pub fn rsa2_key() -> SignKey {
+    use rsa::pkcs8::DecodePrivateKey;
+    SignKey::Rsa(rsa::RsaPrivateKey::from_pkcs8_pem(include_str!("../keys/rsa2.key")).unwrap())
+}
+pub fn ec_key() -> SignKey {
+    use p256::pkcs8::DecodePrivateKey;
+    SignKey::Ec(p256::ecdsa::SigningKey::from_pkcs8_pem(include_str!("../keys/ec.key")).unwrap())
+}
+pub fn ed_key() -> SignKey {
+    use ed25519_dalek::pkcs8::DecodePrivateKey;
+    SignKey::Ed(
+        ed25519_dalek::SigningKey::from_pkcs8_pem(include_str!("../keys/ed25519.key")).unwrap(),
+    )
+}
+pub fn hmac_key() -> SignKey {
+    SignKey::Hmac(SECRET.as_bytes().to_vec())
+}
+
+/// Signs `b64(header).b64(payload)` with `alg` (the JOSE name) exactly as written.
+pub fn sign_raw(alg: &str, key: &SignKey, header: &str, payload: &[u8]) -> String {
+    let input = format!("{}.{}", b64(header), b64(payload));
+    let sig = signature(alg, key, input.as_bytes());
+    format!("{input}.{}", b64(sig))
+}
+
+pub fn signature(alg: &str, key: &SignKey, msg: &[u8]) -> Vec<u8> {
+    fn s<A: Algorithm>(a: A, k: &A::SigningKey, msg: &[u8]) -> Vec<u8> {
+        a.sign(k, msg).as_bytes().into_owned()
+    }
+    match (alg, key) {
+        ("HS256", SignKey::Hmac(k)) => s(Hs256, &Hs256Key::new(k), msg),
+        ("HS384", SignKey::Hmac(k)) => s(Hs384, &Hs384Key::new(k), msg),
+        ("HS512", SignKey::Hmac(k)) => s(Hs512, &Hs512Key::new(k), msg),
+        ("RS256", SignKey::Rsa(k)) => s(Rsa::rs256(), k, msg),
+        ("RS384", SignKey::Rsa(k)) => s(Rsa::rs384(), k, msg),
+        ("RS512", SignKey::Rsa(k)) => s(Rsa::rs512(), k, msg),
+        ("PS256", SignKey::Rsa(k)) => s(Rsa::ps256(), k, msg),
+        ("PS384", SignKey::Rsa(k)) => s(Rsa::ps384(), k, msg),
+        ("PS512", SignKey::Rsa(k)) => s(Rsa::ps512(), k, msg),
+        ("ES256", SignKey::Ec(k)) => s(Es256, k, msg),
+        ("EdDSA", SignKey::Ed(k)) => s(Ed25519, k, msg),
+        _ => panic!("no signer for {alg}"),
+    }
+}
+
+/// Standard claims valid at [`NOW`], merged with `extra`.
+pub fn claims(extra: Value) -> Value {
+    let mut c = json!({
+        "sub": "user-1",
+        "iss": "https://issuer.example",
+        "aud": "api://edgegate",
+        "iat": NOW - 60.0,
+        "exp": NOW + 600.0,
+        "scope": "read:stocks profile",
+    });
+    if let (Value::Object(c), Value::Object(e)) = (&mut c, extra) {
+        for (k, v) in e {
+            if v.is_null() {
+                c.remove(&k);
+            } else {
+                c.insert(k, v);
+            }
+        }
+    }
+    c
+}
+
+/// A well-formed token: header `{"alg":…,"typ":"JWT"}` plus `extra_header`, claims as given.
+pub fn token(alg: &str, key: &SignKey, claims: &Value) -> String {
+    sign_raw(
+        alg,
+        key,
+        &json!({ "alg": alg, "typ": "JWT" }).to_string(),
+        claims.to_string().as_bytes(),
+    )
+}
+
+/// Options for a gate over `keys` with `algorithms`, the default rules, and the claims
+/// policy the standard claims satisfy; `extra` is merged at the top level.
+pub fn options(algorithms: &[&str], keys: Value, extra: Value) -> Value {
+    let mut o = json!({
+        "verify": {
+            "algorithms": algorithms,
+            "keys": keys,
+            "issuer": "https://issuer.example",
+            "audience": "api://edgegate",
+        },
+        "rules": [
+            { "match": ["/dashboard/:path*"], "kind": "page" },
+            { "match": ["/api/admin/:path*"], "kind": "api", "scopes": ["admin"] },
+            { "match": ["/api/:path*"], "kind": "api", "scopes": ["read:stocks"] },
+            { "match": ["/login", "/register"], "kind": "guest" },
+        ],
+        "upstream": { "claimHeaders": { "sub": "x-auth-sub" } },
+    });
+    if let (Value::Object(o), Value::Object(e)) = (&mut o, extra) {
+        for (k, v) in e {
+            o.insert(k, v);
+        }
+    }
+    o
+}
+
+pub fn build(options: &Value) -> edgegate::Result<Gate> {
+    let opts: Options = Options::from_json(&options.to_string())?;
+    Gate::with_clock(opts, Arc::new(FixedClock(NOW)))
+}
+
+pub fn gate(options: &Value) -> Gate {
+    build(options).expect("gate builds")
+}
+
+/// The default HS256 gate.
+pub fn hs_gate() -> Gate {
+    gate(&options(&["HS256"], json!(SECRET), json!({})))
+}
+
+pub fn get(url: &str, headers: &[(&str, &str)]) -> Request {
+    Request {
+        method: "GET".into(),
+        url: url.into(),
+        headers: headers
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect(),
+    }
+}
+
+pub fn with_cookie(url: &str, token: &str) -> Request {
+    get(url, &[("cookie", &format!("token={token}"))])
+}
+
+pub fn is_continue(d: &Decision) -> bool {
+    matches!(d.action, Action::Continue { .. })
+}
+
+pub fn forwarded(d: &Decision) -> &[(String, String)] {
+    match &d.action {
+        Action::Continue { headers } => headers,
+        other => panic!("expected continue, got {other:?} ({})", d.code),
+    }
+}
+
+pub fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
+}
+
+pub fn status(d: &Decision) -> u16 {
+    match &d.action {
+        Action::Continue { .. } => 200,
+        Action::Redirect { .. } => 307,
+        Action::Respond { status, .. } => *status,
+    }
+}
