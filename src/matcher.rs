@@ -48,6 +48,8 @@ impl Matcher {
                 "a matcher must start with \"/\"".into(),
             ));
         }
+        // Validate the source alone first so errors point into what the user wrote.
+        path_to_regexp(source).map_err(|reason| pattern_error(source, reason))?;
         let is_root = source == "/";
         let mut body = String::new();
         if !site.locales.is_empty() {

@@ -1,0 +1,363 @@
+//! Bad configuration fails when the gate is built, with a coded, readable error.
+
+mod common;
+
+use common::*;
+use serde_json::{json, Value};
+
+fn err(options: Value) -> (String, String) {
+    let e = build(&options).expect_err("configuration must be refused");
+    assert!(e.is_config());
+    (e.code().to_string(), e.to_string())
+}
+
+fn verify(v: Value) -> Value {
+    json!({ "verify": v })
+}
+
+#[test]
+fn refused_configurations() {
+    let hs = |keys: Value| verify(json!({"algorithms": ["HS256"], "keys": keys}));
+    let rs = |keys: Value| verify(json!({"algorithms": ["RS256"], "keys": keys}));
+    let cases: Vec<(&str, Value, &str, &str)> = vec![
+        (
+            "empty algorithms",
+            verify(json!({"algorithms": [], "keys": SECRET})),
+            "ERR_CONFIG_ALGORITHMS",
+            "empty",
+        ),
+        (
+            "none",
+            verify(json!({"algorithms": ["none"], "keys": SECRET})),
+            "ERR_CONFIG_ALGORITHMS",
+            "none",
+        ),
+        (
+            "NONE",
+            verify(json!({"algorithms": ["HS256", "NONE"], "keys": SECRET})),
+            "ERR_CONFIG_ALGORITHMS",
+            "none",
+        ),
+        (
+            "unknown alg",
+            verify(json!({"algorithms": ["HS257"], "keys": SECRET})),
+            "ERR_CONFIG_ALGORITHMS",
+            "HS257",
+        ),
+        (
+            "lowercase alg",
+            verify(json!({"algorithms": ["rs256"], "keys": RSA_PUB})),
+            "ERR_CONFIG_ALGORITHMS",
+            "rs256",
+        ),
+        (
+            "31-byte secret",
+            hs(json!("a".repeat(31))),
+            "ERR_CONFIG_WEAK_KEY",
+            "32",
+        ),
+        (
+            "short {secret}",
+            hs(json!({"secret": "short"})),
+            "ERR_CONFIG_WEAK_KEY",
+            "32",
+        ),
+        (
+            "short oct JWK",
+            hs(json!({"kty": "oct", "k": b64([1; 16])})),
+            "ERR_CONFIG_WEAK_KEY",
+            "32",
+        ),
+        (
+            "oct JWK short for its alg",
+            verify(
+                json!({"algorithms": ["HS512"], "keys": {"kty": "oct", "alg": "HS512", "k": b64([1; 40])}}),
+            ),
+            "ERR_CONFIG_WEAK_KEY",
+            "HS512",
+        ),
+        (
+            "32-byte secret for HS512 only",
+            verify(json!({"algorithms": ["HS512"], "keys": "k".repeat(32)})),
+            "ERR_CONFIG_KEY",
+            "HS512",
+        ),
+        (
+            "RSA 1024",
+            rs(json!(RSA1024_PUB)),
+            "ERR_CONFIG_WEAK_KEY",
+            "1024",
+        ),
+        (
+            "EC key for RS256",
+            rs(json!(EC_PUB)),
+            "ERR_CONFIG_KEY",
+            "P-256",
+        ),
+        (
+            "RSA key for ES256",
+            verify(json!({"algorithms": ["ES256"], "keys": RSA_PUB})),
+            "ERR_CONFIG_KEY",
+            "RSA",
+        ),
+        ("PEM for HS256", hs(json!(RSA_PUB)), "ERR_CONFIG_KEY", "RSA"),
+        (
+            "P-384 key",
+            verify(json!({"algorithms": ["ES256"], "keys": P384_PUB})),
+            "ERR_CONFIG_KEY",
+            "P-256",
+        ),
+        (
+            "certificate",
+            verify(json!({"algorithms": ["ES256"], "keys": EC_CERT})),
+            "ERR_CONFIG_KEY",
+            "certificate",
+        ),
+        (
+            "private key",
+            rs(json!(include_str!("keys/rsa.key"))),
+            "ERR_CONFIG_KEY",
+            "private",
+        ),
+        (
+            "garbage PEM",
+            rs(json!(
+                "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----"
+            )),
+            "ERR_CONFIG_KEY",
+            "PEM",
+        ),
+        (
+            "mixed key set",
+            verify(json!({"algorithms": ["HS256", "RS256"], "keys": [SECRET, RSA_PUB]})),
+            "ERR_CONFIG_KEY",
+            "mix",
+        ),
+        (
+            "duplicate kid",
+            hs(
+                json!({"keys": [{"kty": "oct", "kid": "a", "k": b64([1; 32])}, {"kty": "oct", "kid": "a", "k": b64([2; 32])}]}),
+            ),
+            "ERR_CONFIG_KEY",
+            "duplicate",
+        ),
+        (
+            "JWKS with no usable key",
+            rs(json!({"keys": [{"kty": "EC", "crv": "P-521", "x": "AA", "y": "AA"}]})),
+            "ERR_CONFIG_KEY",
+            "JWKS",
+        ),
+        (
+            "enc JWK",
+            rs(json!({"kty": "RSA", "use": "enc", "n": "AQAB", "e": "AQAB"})),
+            "ERR_CONFIG_KEY",
+            "not usable",
+        ),
+        ("keys is a number", rs(json!(42)), "ERR_CONFIG_KEY", "keys"),
+        (
+            "missing keys",
+            verify(json!({"algorithms": ["RS256"]})),
+            "ERR_CONFIG_INVALID",
+            "keys",
+        ),
+        (
+            "typo in an option",
+            verify(json!({"algorithms": ["HS256"], "keys": SECRET, "audiance": "x"})),
+            "ERR_CONFIG_INVALID",
+            "audiance",
+        ),
+        (
+            "unknown top-level option",
+            json!({"verify": {"algorithms": ["HS256"], "keys": SECRET}, "loginURL": "/x"}),
+            "ERR_CONFIG_INVALID",
+            "loginURL",
+        ),
+        (
+            "bad clockTolerance",
+            verify(
+                json!({"algorithms": ["HS256"], "keys": SECRET, "clockTolerance": "5 fortnights"}),
+            ),
+            "ERR_CONFIG_INVALID",
+            "clockTolerance",
+        ),
+        (
+            "negative maxTokenAge",
+            verify(json!({"algorithms": ["HS256"], "keys": SECRET, "maxTokenAge": -1})),
+            "ERR_CONFIG_INVALID",
+            "maxTokenAge",
+        ),
+    ];
+    let with = |extra: Value| options(&["HS256"], json!(SECRET), extra);
+    let more: Vec<(&str, Value, &str, &str)> = vec![
+        (
+            "absolute loginUrl",
+            with(json!({"loginUrl": "https://evil.example/login"})),
+            "ERR_CONFIG_URL",
+            "loginUrl",
+        ),
+        (
+            "protocol-relative loginUrl",
+            with(json!({"loginUrl": "//evil.example"})),
+            "ERR_CONFIG_URL",
+            "loginUrl",
+        ),
+        (
+            "backslash loginUrl",
+            with(json!({"loginUrl": "/\\evil.example"})),
+            "ERR_CONFIG_URL",
+            "loginUrl",
+        ),
+        (
+            "relative loginUrl",
+            with(json!({"loginUrl": "login"})),
+            "ERR_CONFIG_URL",
+            "loginUrl",
+        ),
+        (
+            "javascript afterLoginUrl",
+            with(json!({"afterLoginUrl": "javascript:alert(1)"})),
+            "ERR_CONFIG_URL",
+            "afterLoginUrl",
+        ),
+        (
+            "bad returnToParam",
+            with(json!({"returnToParam": "a&b"})),
+            "ERR_CONFIG_INVALID",
+            "returnToParam",
+        ),
+        (
+            "bad pattern",
+            with(json!({"rules": [{"match": "/(x", "kind": "page"}]})),
+            "ERR_CONFIG_PATTERN",
+            "Unbalanced",
+        ),
+        (
+            "capturing group",
+            with(json!({"rules": [{"match": "/x/(a(b))", "kind": "page"}]})),
+            "ERR_CONFIG_PATTERN",
+            "Capturing",
+        ),
+        (
+            "relative pattern",
+            with(json!({"rules": [{"match": "dashboard", "kind": "page"}]})),
+            "ERR_CONFIG_PATTERN",
+            "/",
+        ),
+        (
+            "unknown rule kind",
+            with(json!({"rules": [{"match": "/x", "kind": "admin"}]})),
+            "ERR_CONFIG_INVALID",
+            "admin",
+        ),
+        (
+            "empty match list",
+            with(json!({"rules": [{"match": [], "kind": "page"}]})),
+            "ERR_CONFIG_INVALID",
+            "empty",
+        ),
+        (
+            "quote in scope",
+            with(json!({"rules": [{"match": "/x", "kind": "api", "scopes": ["a\"b"]}]})),
+            "ERR_CONFIG_INVALID",
+            "scope",
+        ),
+        (
+            "claim header authorization",
+            with(json!({"upstream": {"claimHeaders": {"sub": "Authorization"}}})),
+            "ERR_CONFIG_INVALID",
+            "authorization",
+        ),
+        (
+            "claim header with space",
+            with(json!({"upstream": {"claimHeaders": {"sub": "x auth"}}})),
+            "ERR_CONFIG_INVALID",
+            "x auth",
+        ),
+        (
+            "bad cookie name",
+            with(json!({"token": {"cookie": "to ken"}})),
+            "ERR_CONFIG_INVALID",
+            "cookie",
+        ),
+        (
+            "no token source",
+            with(json!({"token": {"cookie": null, "header": false}})),
+            "ERR_CONFIG_INVALID",
+            "token",
+        ),
+        (
+            "basePath with slash",
+            with(json!({"basePath": "/docs/"})),
+            "ERR_CONFIG_URL",
+            "basePath",
+        ),
+        (
+            "bad locale",
+            with(json!({"locales": ["en|.*"]})),
+            "ERR_CONFIG_INVALID",
+            "locale",
+        ),
+    ];
+    let total = cases.len() + more.len();
+    for (name, options, code, words) in cases.into_iter().chain(more) {
+        let (got, message) = err(options);
+        assert_eq!(got, code, "{name}: {message}");
+        assert!(
+            message.contains(words),
+            "{name}: message {message:?} should mention {words:?}"
+        );
+    }
+    println!("config: {total} bad configurations, each refused with its code");
+}
+
+#[test]
+fn accepted_key_forms() {
+    let ok = |alg: &str, keys: Value| {
+        build(&verify(json!({"algorithms": [alg], "keys": keys})))
+            .map(|_| ())
+            .unwrap()
+    };
+    ok("HS256", json!(SECRET));
+    ok(
+        "HS256",
+        json!({"secret": b64([9; 32]), "encoding": "base64url"}),
+    );
+    ok("RS256", json!(RSA_PUB));
+    ok("RS256", json!(RSA_PKCS1_PUB));
+    ok("RS256", json!([RSA_PUB, RSA2_PUB]));
+    ok("ES256", json!(EC_PUB));
+    ok("EdDSA", json!(ED25519_PUB));
+    // A JWKS keeps the keys that fit and skips the rest (providers publish several kinds).
+    ok(
+        "RS256",
+        json!({"keys": [
+            {"kty": "EC", "crv": "P-521", "x": "AA", "y": "AA", "kid": "other"},
+            {"kty": "RSA", "use": "enc", "n": "AQAB", "e": "AQAB", "kid": "enc"},
+            {"kty": "RSA", "kid": "sig", "n": b64(rsa_modulus()), "e": "AQAB"}
+        ]}),
+    );
+}
+
+fn rsa_modulus() -> Vec<u8> {
+    use rsa::pkcs8::DecodePublicKey;
+    use rsa::traits::PublicKeyParts;
+    rsa::RsaPublicKey::from_public_key_pem(RSA_PUB)
+        .unwrap()
+        .n()
+        .to_bytes_be()
+}
+
+#[test]
+fn arbitrary_option_shapes_never_panic() {
+    for text in [
+        "",
+        "null",
+        "[]",
+        "{}",
+        "{\"verify\":null}",
+        "{\"verify\":{\"algorithms\":\"HS256\"}}",
+        "{\"rules\":1}",
+    ] {
+        assert!(edgegate::Options::from_json(text).is_err(), "{text}");
+    }
+}

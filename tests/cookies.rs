@@ -1,0 +1,117 @@
+//! The cookie catalogue through the whole gate: duplicates, quoting, look-alike names,
+//! chunking and size caps, each with the decision on `/api` (401 unless the one real
+//! token is found).
+
+mod common;
+
+use common::*;
+use serde_json::json;
+
+#[test]
+fn cookie_catalogue() {
+    let g = hs_gate();
+    let t = token("HS256", &hmac_key(), &claims(json!({})));
+    let other = token("HS256", &hmac_key(), &claims(json!({"sub": "admin"})));
+    let (a, b) = t.split_at(t.len() / 2);
+    let (b1, b2) = b.split_at(b.len() / 2);
+    let pad = "x".repeat(9000);
+    let cases: Vec<(String, &str)> = vec![
+        (format!("token={t}"), "OK_AUTHENTICATED"),
+        (format!("a=1; token={t}; b=2"), "OK_AUTHENTICATED"),
+        (format!("token=\"{t}\""), "OK_AUTHENTICATED"),
+        (format!("token.0={a}; token.1={b}"), "OK_AUTHENTICATED"),
+        (
+            format!("token.2={b2}; token.0={a}; token.1={b1}"),
+            "OK_AUTHENTICATED",
+        ),
+        // duplicates: two parsers could pick different ones
+        (format!("token={t}; token={other}"), "ERR_COOKIE_AMBIGUOUS"),
+        (format!("token={t}; token={t}"), "ERR_COOKIE_AMBIGUOUS"),
+        (
+            format!("token={t}; token.0={a}; token.1={b}"),
+            "ERR_COOKIE_AMBIGUOUS",
+        ),
+        (
+            format!("token.0={a}; token.0={a}; token.1={b}"),
+            "ERR_COOKIE_AMBIGUOUS",
+        ),
+        // look-alikes are other cookies, so no token at all
+        (format!("Token={t}"), "ERR_NO_TOKEN"),
+        (format!("__Host-token={t}"), "ERR_NO_TOKEN"),
+        (format!("__host-token={t}"), "ERR_NO_TOKEN"),
+        (format!("\u{2000}token={t}"), "ERR_NO_TOKEN"),
+        (format!("tok%65n={t}"), "ERR_NO_TOKEN"),
+        (format!("x, token={t}"), "ERR_NO_TOKEN"),
+        ("token=".to_string(), "ERR_NO_TOKEN"),
+        // chunk gaps and junk suffixes
+        (format!("token.0={a}; token.2={b}"), "ERR_COOKIE_CHUNKS"),
+        (format!("token.1={b}"), "ERR_COOKIE_CHUNKS"),
+        (format!("token.0={a}; token.01={b}"), "ERR_COOKIE_CHUNKS"),
+        (format!("token.0={a}; token.1x={b}"), "ERR_COOKIE_CHUNKS"),
+        (format!("token.0={a}; token.-1={b}"), "ERR_COOKIE_CHUNKS"),
+        (
+            (0..11)
+                .map(|i| format!("token.{i}=x"))
+                .collect::<Vec<_>>()
+                .join("; "),
+            "ERR_COOKIE_CHUNKS",
+        ),
+        // size caps, before any parsing
+        (format!("token={t}; pad={pad}"), "ERR_TOO_LARGE"),
+        // quoted junk is still just a bad token
+        ("token=\"not.a.jwt\"".to_string(), "ERR_JWT_INVALID"),
+        (
+            format!("token={t}x"),
+            "ERR_JWS_SIGNATURE_VERIFICATION_FAILED",
+        ),
+    ];
+    let total = cases.len();
+    for (cookie, want) in cases {
+        let d = g.decide(&get("/api/stocks", &[("cookie", &cookie)]));
+        assert_eq!(d.code, want, "{cookie:.80}");
+        let want_status = if want == "OK_AUTHENTICATED" { 200 } else { 401 };
+        assert_eq!(status(&d), want_status, "{cookie:.80}");
+    }
+    println!("cookies: {total} cases, each with its expected decision");
+}
+
+#[test]
+fn several_cookie_headers_are_one_jar() {
+    let g = hs_gate();
+    let t = token("HS256", &hmac_key(), &claims(json!({})));
+    let cookie = format!("token={t}");
+    let d = g.decide(&get("/api/x", &[("cookie", "a=1"), ("cookie", &cookie)]));
+    assert_eq!(d.code, "OK_AUTHENTICATED");
+    let d = g.decide(&get("/api/x", &[("cookie", &cookie), ("Cookie", &cookie)]));
+    assert_eq!(d.code, "ERR_COOKIE_AMBIGUOUS");
+}
+
+#[test]
+fn auth_cookie_is_stripped_upstream_and_others_kept() {
+    let g = hs_gate();
+    let t = token("HS256", &hmac_key(), &claims(json!({})));
+    let (a, b) = t.split_at(10);
+    let d = g.decide(&get(
+        "/api/x",
+        &[(
+            "cookie",
+            &format!("theme=dark; token.0={a}; token.1={b}; sid=7"),
+        )],
+    ));
+    assert_eq!(header(forwarded(&d), "cookie"), Some("theme=dark; sid=7"));
+    assert_eq!(
+        header(forwarded(&d), "authorization"),
+        Some(format!("Bearer {t}").as_str())
+    );
+    // With stripAuthCookie off, the cookie header is forwarded as sent.
+    let keep = gate(&options(
+        &["HS256"],
+        json!(SECRET),
+        json!({"upstream": {"stripAuthCookie": false}}),
+    ));
+    let d = keep.decide(&with_cookie("/api/x", &t));
+    assert_eq!(
+        header(forwarded(&d), "cookie"),
+        Some(format!("token={t}").as_str())
+    );
+}
