@@ -8,6 +8,14 @@ use common::*;
 use edgegate::{Action, Decision};
 use serde_json::json;
 
+/// A request, its headers, the status without a token, and the decision's code.
+type Case = (
+    &'static str,
+    Vec<(&'static str, &'static str)>,
+    u16,
+    &'static str,
+);
+
 fn without_token(url: &str, headers: &[(&str, &str)]) -> Decision {
     hs_gate().decide(&get(url, headers))
 }
@@ -15,7 +23,7 @@ fn without_token(url: &str, headers: &[(&str, &str)]) -> Decision {
 #[test]
 fn bypass_catalogue() {
     // (request, headers, expected status without a token, expected code)
-    let cases: Vec<(&str, Vec<(&str, &str)>, u16, &str)> = vec![
+    let cases: Vec<Case> = vec![
         ("/dashboard", vec![], 307, "ERR_NO_TOKEN"),
         ("/Dashboard", vec![], 307, "ERR_NO_TOKEN"),
         ("/DASHBOARD/settings", vec![], 307, "ERR_NO_TOKEN"),
