@@ -106,7 +106,7 @@ fn pattern(rng: &mut Rng) -> String {
         let piece = rng.pick(&PIECES);
         // Keep invalid pieces rare so most patterns compile.
         if invalid.contains(&piece) && !rng.chance(20) {
-            p.push_str("x");
+            p.push('x');
         } else {
             p.push_str(piece);
         }
