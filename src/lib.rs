@@ -14,6 +14,8 @@ pub mod extract;
 pub mod matcher;
 pub mod normalize;
 pub mod verify;
+#[cfg(target_arch = "wasm32")]
+pub mod wasm;
 
 pub use config::{Options, RuleKind};
 pub use decide::{Action, Decision, Gate, Request};

@@ -1,0 +1,142 @@
+/** Stable error codes, as on `EdgeGateError.code` and `Decision.code`. */
+export type ErrorCode =
+  | "ERR_CONFIG_INVALID" | "ERR_CONFIG_PATTERN" | "ERR_CONFIG_ALGORITHMS" | "ERR_CONFIG_KEY"
+  | "ERR_CONFIG_WEAK_KEY" | "ERR_CONFIG_URL" | "ERR_PATH_REJECTED" | "ERR_MATCHER_LIMIT"
+  | "ERR_NO_TOKEN" | "ERR_COOKIE_AMBIGUOUS" | "ERR_COOKIE_CHUNKS" | "ERR_TOO_LARGE"
+  | "ERR_AUTHORIZATION_INVALID" | "ERR_JWT_INVALID" | "ERR_JOSE_NOT_SUPPORTED"
+  | "ERR_JOSE_ALG_NOT_ALLOWED" | "ERR_JWKS_NO_MATCHING_KEY"
+  | "ERR_JWS_SIGNATURE_VERIFICATION_FAILED" | "ERR_JWT_EXPIRED"
+  | "ERR_JWT_CLAIM_VALIDATION_FAILED" | "ERR_INSUFFICIENT_SCOPE";
+
+/** Codes of decisions that let the request through. */
+export type OkCode = "OK_PUBLIC" | "OK_AUTHENTICATED" | "OK_GUEST" | "OK_GUEST_HAS_SESSION";
+
+/** Thrown for bad options (`ERR_CONFIG_*`). */
+export declare class EdgeGateError extends Error {
+  readonly name: "EdgeGateError";
+  readonly code: ErrorCode;
+}
+
+export type Algorithm =
+  | "HS256" | "HS384" | "HS512" | "RS256" | "RS384" | "RS512"
+  | "PS256" | "PS384" | "PS512" | "ES256" | "EdDSA";
+
+/** Seconds, or a duration such as `"60s"`, `"5 minutes"`, `"2h"`, `"1d"`. */
+export type Duration = number | string;
+
+export interface JWK { kty: string; kid?: string; alg?: string; use?: string; key_ops?: string[]; [member: string]: unknown }
+
+/**
+ * A verification key: a PEM public key (SPKI RSA / P-256 / Ed25519, or PKCS#1 RSA); any other
+ * string is an HMAC secret (UTF-8, at least 32 bytes); `{ secret, encoding }` for binary
+ * secrets; a JWK; a JWKS; or an array of these.
+ */
+export type Keys =
+  | string
+  | { secret: string; encoding?: "utf8" | "base64url" | "base64" }
+  | JWK
+  | { keys: JWK[] }
+  | Array<string | { secret: string; encoding?: "utf8" | "base64url" | "base64" } | JWK | { keys: JWK[] }>;
+
+export type RuleKind = "page" | "api" | "guest";
+
+export interface Rule {
+  /** Next.js `matcher` syntax, e.g. `"/dashboard/:path*"`. */
+  match: string | string[];
+  /** `page`: redirect to login; `api`: 401/403 JSON; `guest`: bounce signed-in visitors. */
+  kind: RuleKind;
+  /** Scopes the token must all carry (from `scope`, `scp` or `permissions`). */
+  scopes?: string[];
+}
+
+export interface VerifyOptions {
+  /** Allowed algorithms; required. `none` is always refused. */
+  algorithms: Algorithm[];
+  keys: Keys;
+  /** Accepted `iss` values, compared exactly. */
+  issuer?: string | string[];
+  /** The token's `aud` must contain one of these. */
+  audience?: string | string[];
+  /** Leeway for `exp`, `nbf` and `iat`. Default 0. */
+  clockTolerance?: Duration;
+  /** Largest age, measured from `iat` (which then becomes required). */
+  maxTokenAge?: Duration;
+  /** Claims that must be present. */
+  requiredClaims?: string[];
+  /** Expected `typ` header, e.g. `"at+jwt"` (RFC 9068). */
+  typ?: string;
+  /** Refuse tokens without `exp`. Default true. */
+  requireExp?: boolean;
+}
+
+export interface TokenOptions {
+  /** Auth cookie name (chunks `name.0`… are joined). Default `"token"`; `null` disables. */
+  cookie?: string | null;
+  /** Accept `Authorization: Bearer`. Default true. */
+  header?: boolean;
+  /** Which source wins when both carry a token. Default `"cookie"`. */
+  precedence?: "cookie" | "header";
+  /** Most cookie chunks joined. Default 10. */
+  maxChunks?: number;
+  /** Default 8192. */
+  maxCookieHeaderBytes?: number;
+  /** Default 8192. */
+  maxTokenBytes?: number;
+}
+
+export interface UpstreamOptions {
+  /** Remove the auth cookie from the forwarded `Cookie` header. Default true. */
+  stripAuthCookie?: boolean;
+  /** Claims forwarded as headers, e.g. `{ sub: "x-auth-sub" }`; client copies are dropped. */
+  claimHeaders?: Record<string, string>;
+  /** More client headers to drop before forwarding. */
+  stripHeaders?: string[];
+}
+
+export interface Options {
+  /** First match wins. Default: `/dashboard/:path*` page, `/api/:path*` api. */
+  rules?: Rule[];
+  token?: TokenOptions;
+  verify: VerifyOptions;
+  /** Where pages send visitors without a valid token. Default `"/login"`. */
+  loginUrl?: string;
+  /** Query parameter carrying the original path. Default `"returnTo"`. */
+  returnToParam?: string;
+  /** Where guest pages send signed-in visitors. Default `"/"`. */
+  afterLoginUrl?: string;
+  upstream?: UpstreamOptions;
+  /** Next's `basePath`. */
+  basePath?: string;
+  /** Next's i18n locales. */
+  locales?: string[];
+}
+
+export type HeaderList = Array<[string, string]>;
+
+interface DecisionBase {
+  code: OkCode | ErrorCode;
+  /** Index of the matched rule. */
+  rule?: number;
+  kind?: RuleKind;
+  tokenSource?: "cookie" | "header";
+  /** Why, for logs only. */
+  message?: string;
+}
+
+export type Decision =
+  | (DecisionBase & { action: "continue"; requestHeaders: HeaderList })
+  | (DecisionBase & { action: "redirect"; status: 307; location: string })
+  | (DecisionBase & { action: "respond"; status: number; headers: HeaderList; body: string });
+
+export interface RequestView {
+  method?: string;
+  url: string;
+  headers?: Headers | HeaderList | Map<string, string> | Record<string, string | string[]>;
+}
+
+export interface Gate {
+  decide(request: RequestView | Request): Promise<Decision>;
+}
+
+/** Builds a gate; rejects with `EdgeGateError` on bad options. */
+export declare function createGate(options: Options, init?: { now?: number }): Promise<Gate>;

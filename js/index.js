@@ -1,0 +1,110 @@
+// edgegate: the host-agnostic part of the shim. It loads the engine once per isolate and
+// passes requests through; every decision is made by the Rust engine.
+import { loadWasm } from "#wasm";
+import { initSync, resetWasm, Gate as WasmGate } from "./wasm/edgegate.js";
+
+/** An error from the engine, with a stable `code` such as `ERR_CONFIG_WEAK_KEY`. */
+export class EdgeGateError extends Error {
+  constructor(message, code, options) {
+    super(message, options);
+    this.name = "EdgeGateError";
+    this.code = code;
+  }
+}
+
+let ready;
+
+// Next's Edge sandbox hands over a WebAssembly.Module created in another realm: a real
+// module that fails `instanceof` here, which wasm-bindgen's initSync relies on.
+function sameRealm(source) {
+  if (
+    source &&
+    typeof source === "object" &&
+    !(source instanceof WebAssembly.Module) &&
+    Object.prototype.toString.call(source) === "[object WebAssembly.Module]"
+  ) {
+    Object.setPrototypeOf(source, WebAssembly.Module.prototype);
+  }
+  return source;
+}
+
+function init() {
+  ready ??= Promise.resolve(loadWasm()).then((source) => {
+    initSync({ module: sameRealm(source) });
+  });
+  return ready;
+}
+
+function rethrow(error) {
+  if (error instanceof Error && error.name === "EdgeGateError" && !(error instanceof EdgeGateError)) {
+    throw new EdgeGateError(error.message, error.code, { cause: error });
+  }
+  throw error;
+}
+
+function build(options, now) {
+  try {
+    return new WasmGate(options, now);
+  } catch (error) {
+    rethrow(error);
+  }
+}
+
+// Bumped when a trap forces a fresh instance; gates built on an older one rebuild.
+let generation = 0;
+
+class Gate {
+  #options;
+  #now;
+  #inner;
+  #generation;
+
+  constructor(options, now) {
+    this.#options = options;
+    this.#now = now;
+    this.#build();
+  }
+
+  #build() {
+    this.#inner = build(this.#options, this.#now);
+    this.#generation = generation;
+  }
+
+  #forget() {
+    // Unregister the finalizer without calling into the (possibly dead) instance: it must
+    // never free this pointer in a newer instance.
+    this.#inner.__destroy_into_raw();
+  }
+
+  /** Decides `{ method, url, headers }` (a `Request` works as is). */
+  async decide(request) {
+    const view = { method: request.method, url: request.url, headers: request.headers };
+    await init();
+    if (this.#generation !== generation) {
+      this.#forget();
+      this.#build();
+    }
+    try {
+      return this.#inner.decide(view);
+    } catch (error) {
+      if (!(error instanceof WebAssembly.RuntimeError)) rethrow(error);
+      // A trap leaves the instance in an unknown state: drop it, start a fresh one, retry.
+      this.#forget();
+      resetWasm();
+      generation += 1;
+      ready = undefined;
+      await init();
+      this.#build();
+      return this.#inner.decide(view);
+    }
+  }
+}
+
+/**
+ * Builds a gate from its options (throws `EdgeGateError` with an `ERR_CONFIG_*` code).
+ * `now` (seconds since the epoch) fixes the clock, for tests.
+ */
+export async function createGate(options, { now } = {}) {
+  await init();
+  return new Gate(options, now);
+}

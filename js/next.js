@@ -1,0 +1,27 @@
+// edgegate/next: `export default edgeGate(options)` in middleware.ts (Edge runtime), or
+// `export const proxy = edgeGate(options)` in a Next 16 proxy.ts (Node runtime).
+import { NextResponse } from "next/server";
+import { createGate } from "./index.js";
+
+export { EdgeGateError, createGate } from "./index.js";
+
+/** Maps an engine decision onto Next's middleware responses. */
+export function toNextResponse(decision, request) {
+  switch (decision.action) {
+    case "continue":
+      return NextResponse.next({ request: { headers: new Headers(decision.requestHeaders) } });
+    case "redirect":
+      return NextResponse.redirect(new URL(decision.location, request.url), decision.status);
+    default:
+      return new NextResponse(decision.body, { status: decision.status, headers: decision.headers });
+  }
+}
+
+export function edgeGate(options) {
+  let gate;
+  return async function edgegate(request) {
+    gate ??= createGate(options);
+    const decision = await (await gate).decide(request);
+    return toNextResponse(decision, request);
+  };
+}

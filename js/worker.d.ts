@@ -1,0 +1,19 @@
+import type { Decision, Options } from "./index.js";
+
+export { EdgeGateError, createGate } from "./index.js";
+export type * from "./index.js";
+
+type Handler<Env> =
+  | ((request: Request, env: Env, ctx: unknown) => Response | Promise<Response>)
+  | { fetch(request: Request, env: Env, ctx: unknown): Response | Promise<Response> };
+
+/**
+ * A Worker whose authenticated requests reach `handler` (or the origin) with the gate's
+ * headers. `options` may read secrets from `env`.
+ */
+export declare function gateWorker<Env = unknown>(
+  options: Options | ((env: Env) => Options),
+  handler?: Handler<Env>,
+): { fetch(request: Request, env: Env, ctx: unknown): Promise<Response> };
+
+export declare function toResponse(decision: Decision): Response;

@@ -1,0 +1,26 @@
+// edgegate/worker: wraps a Worker's fetch handler. Authenticated requests reach `handler`
+// (or the origin, without one) with the gate's headers; the rest get the redirect or 401.
+import { createGate } from "./index.js";
+
+export { EdgeGateError, createGate } from "./index.js";
+
+export function toResponse(decision) {
+  if (decision.action === "redirect") {
+    return new Response(null, { status: decision.status, headers: { location: decision.location } });
+  }
+  return new Response(decision.body, { status: decision.status, headers: decision.headers });
+}
+
+export function gateWorker(options, handler) {
+  let gate;
+  return {
+    async fetch(request, env, ctx) {
+      gate ??= createGate(typeof options === "function" ? options(env) : options);
+      const decision = await (await gate).decide(request);
+      if (decision.action !== "continue") return toResponse(decision);
+      const forwarded = new Request(request, { headers: new Headers(decision.requestHeaders) });
+      if (!handler) return fetch(forwarded);
+      return typeof handler === "function" ? handler(forwarded, env, ctx) : handler.fetch(forwarded, env, ctx);
+    },
+  };
+}

@@ -1,0 +1,144 @@
+//! The wasm boundary in a real browser (wasm-bindgen-test, headless Chromium and Firefox):
+//! options go in as a JS object, decisions come out as plain objects, errors as
+//! `EdgeGateError`s with the engine's codes.
+#![cfg(target_arch = "wasm32")]
+
+use edgegate::wasm::JsGate;
+use js_sys::{Array, Reflect, JSON};
+use jwt_compact::alg::{Hs256, Hs256Key};
+use jwt_compact::{AlgorithmExt, Claims, Header};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+const SECRET: &str = "an-hmac-secret-of-at-least-32-bytes!!";
+const NOW: f64 = 1_700_000_000.0;
+
+fn js(json: &str) -> JsValue {
+    JSON::parse(json).expect("valid JSON")
+}
+
+fn get(v: &JsValue, key: &str) -> JsValue {
+    Reflect::get(v, &key.into()).unwrap()
+}
+
+fn text(v: &JsValue, key: &str) -> String {
+    get(v, key).as_string().unwrap_or_default()
+}
+
+fn gate() -> JsGate {
+    let options = js(&format!(
+        r#"{{ "verify": {{ "algorithms": ["HS256"], "keys": "{SECRET}", "clockTolerance": "1m" }},
+              "upstream": {{ "claimHeaders": {{ "sub": "x-auth-sub" }} }} }}"#
+    ));
+    JsGate::new(options, Some(NOW)).expect("gate builds")
+}
+
+fn token(exp: i64) -> String {
+    let claims = Claims::new(serde_json::json!({ "sub": "browser-user", "exp": exp }));
+    Hs256
+        .token(&Header::empty(), &claims, &Hs256Key::new(SECRET))
+        .unwrap()
+}
+
+fn request(url: &str, headers: JsValue) -> JsValue {
+    let r = js("{}");
+    Reflect::set(&r, &"method".into(), &"GET".into()).unwrap();
+    Reflect::set(&r, &"url".into(), &url.into()).unwrap();
+    Reflect::set(&r, &"headers".into(), &headers).unwrap();
+    r
+}
+
+fn pairs(headers: &[(&str, &str)]) -> JsValue {
+    let out = Array::new();
+    for (n, v) in headers {
+        out.push(&Array::of2(&(*n).into(), &(*v).into()));
+    }
+    out.into()
+}
+
+fn headers_object(list: &[(&str, &str)]) -> JsValue {
+    let ctor = Reflect::get(&js_sys::global(), &"Headers".into()).unwrap();
+    Reflect::construct(
+        ctor.unchecked_ref::<js_sys::Function>(),
+        &Array::of1(&pairs(list)),
+    )
+    .unwrap()
+}
+
+#[wasm_bindgen_test]
+fn decisions_cross_the_boundary() {
+    let g = gate();
+    let d = g
+        .decide(request("https://app.example/dashboard?x=1", js("{}")))
+        .unwrap();
+    assert_eq!(text(&d, "action"), "redirect");
+    assert_eq!(get(&d, "status").as_f64(), Some(307.0));
+    assert_eq!(text(&d, "location"), "/login?returnTo=%2Fdashboard%3Fx%3D1");
+    assert_eq!(text(&d, "code"), "ERR_NO_TOKEN");
+
+    let d = g
+        .decide(request("https://app.example/api/x", js("{}")))
+        .unwrap();
+    assert_eq!(
+        (text(&d, "action"), get(&d, "status").as_f64()),
+        ("respond".into(), Some(401.0))
+    );
+    assert_eq!(text(&d, "body"), "{}");
+
+    // Headers, Map-like pairs and plain objects all work as header sources.
+    let t = token(NOW as i64 + 600);
+    let cookie = format!("theme=dark; token={t}");
+    let plain = js("{}");
+    Reflect::set(&plain, &"cookie".into(), &cookie.as_str().into()).unwrap();
+    for headers in [
+        headers_object(&[("cookie", &cookie)]),
+        pairs(&[("Cookie", &cookie)]),
+        plain,
+    ] {
+        let d = g
+            .decide(request("https://app.example/api/x", headers))
+            .unwrap();
+        assert_eq!(text(&d, "code"), "OK_AUTHENTICATED");
+        assert_eq!(text(&d, "tokenSource"), "cookie");
+        let forwarded: Array = get(&d, "requestHeaders").unchecked_into();
+        let find = |name: &str| {
+            forwarded
+                .iter()
+                .map(|p| p.unchecked_into::<Array>())
+                .find(|p| p.get(0).as_string().as_deref() == Some(name))
+                .and_then(|p| p.get(1).as_string())
+        };
+        assert_eq!(find("authorization"), Some(format!("Bearer {t}")));
+        assert_eq!(find("cookie").as_deref(), Some("theme=dark"));
+        assert_eq!(find("x-auth-sub").as_deref(), Some("browser-user"));
+    }
+    // An expired token (past the 60 s tolerance) is refused with its code.
+    let expired = format!("token={}", token(NOW as i64 - 61));
+    let d = g
+        .decide(request("/api/x", pairs(&[("cookie", &expired)])))
+        .unwrap();
+    assert_eq!(text(&d, "code"), "ERR_JWT_EXPIRED");
+    assert!(text(&d, "message").contains("exp"));
+}
+
+#[wasm_bindgen_test]
+fn errors_are_coded() {
+    let weak = js(r#"{ "verify": { "algorithms": ["HS256"], "keys": "short" } }"#);
+    let err = JsGate::new(weak, None).err().expect("weak key refused");
+    let err: js_sys::Error = err.dyn_into().expect("a real Error");
+    assert_eq!(String::from(err.name()), "EdgeGateError");
+    assert_eq!(text(&err, "code"), "ERR_CONFIG_WEAK_KEY");
+
+    let typo = js(
+        r#"{ "verify": { "algorithms": ["HS256"], "keys": "an-hmac-secret-of-at-least-32-bytes!!", "audiance": "x" } }"#,
+    );
+    let err = JsGate::new(typo, None).err().unwrap();
+    assert_eq!(text(&err, "code"), "ERR_CONFIG_INVALID");
+    assert!(String::from(err.unchecked_ref::<js_sys::Error>().message()).contains("audiance"));
+
+    // A request without a URL is a host bug: a TypeError, not a decision.
+    let err = gate().decide(js("{}")).err().unwrap();
+    assert!(err.is_instance_of::<js_sys::TypeError>());
+}
