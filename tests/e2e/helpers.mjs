@@ -1,0 +1,116 @@
+// Shared by the end-to-end tests: real servers on 127.0.0.1 with free ports, each in its own
+// process group so that a failing test still takes them down.
+import { spawn, execFileSync } from "node:child_process";
+import { createHmac } from "node:crypto";
+import { cpSync, mkdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import net from "node:net";
+import { fileURLToPath } from "node:url";
+
+export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+export const EXAMPLE = `${ROOT}examples/nextjs/`;
+export const dev = JSON.parse(readFileSync(`${EXAMPLE}dev-config.json`, "utf8"));
+
+const running = new Set();
+const killAll = () => {
+  for (const child of running) {
+    try {
+      process.kill(-child.pid, "SIGKILL");
+    } catch {}
+  }
+};
+process.on("exit", killAll);
+for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => (killAll(), process.exit(1)));
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Starts a server and resolves once `url` answers; `stop()` kills its process group. */
+export async function start(command, args, { cwd, env = {}, url, timeoutMs = 60_000 }) {
+  const child = spawn(command, args, {
+    cwd,
+    env: { ...process.env, ...env },
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  running.add(child);
+  let output = "";
+  child.stdout.on("data", (d) => (output += d));
+  child.stderr.on("data", (d) => (output += d));
+  const stop = () => {
+    running.delete(child);
+    try {
+      process.kill(-child.pid, "SIGKILL");
+    } catch {}
+  };
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) break;
+    try {
+      await fetch(url, { redirect: "manual" });
+      return { stop, output: () => output };
+    } catch {
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  stop();
+  throw new Error(`${command} ${args.join(" ")} did not come up at ${url}:\n${output}`);
+}
+
+export async function startUpstream() {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const server = await start("node", ["upstream/server.mjs"], { cwd: EXAMPLE, env: { PORT: String(port) }, url });
+  return { ...server, url };
+}
+
+/**
+ * Builds the example app with `middleware.ts` (Edge) or `proxy.ts` (Node) in its own folder
+ * under target/ (inside the repository, as Turbopack requires), rewriting /api to `upstream`.
+ */
+export function buildNext(variant, upstream) {
+  const dir = `${ROOT}target/next-${variant}`;
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  for (const f of ["app", "lib", "gate.ts", "dev-config.json", "next.config.ts", "package.json", "tsconfig.json"]) {
+    cpSync(`${EXAMPLE}${f}`, `${dir}/${f}`, { recursive: true });
+  }
+  if (variant === "middleware") cpSync(`${EXAMPLE}middleware.ts`, `${dir}/middleware.ts`);
+  else cpSync(`${EXAMPLE}variants/proxy.ts`, `${dir}/proxy.ts`);
+  symlinkSync(`${EXAMPLE}node_modules`, `${dir}/node_modules`);
+  execFileSync(`${dir}/node_modules/.bin/next`, ["build"], {
+    cwd: dir,
+    env: { ...process.env, UPSTREAM_URL: upstream, NEXT_TELEMETRY_DISABLED: "1" },
+    stdio: "pipe",
+  });
+  return dir;
+}
+
+export async function startNext(dir) {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const server = await start(`${dir}/node_modules/.bin/next`, ["start", "-p", String(port), "-H", "127.0.0.1"], {
+    cwd: dir,
+    env: { NEXT_TELEMETRY_DISABLED: "1" },
+    url,
+  });
+  return { ...server, url };
+}
+
+const b64 = (v) => Buffer.from(JSON.stringify(v)).toString("base64url");
+
+/** An HS256 token like the demo's sign-in issues; `claims` override the defaults. */
+export function token(claims = {}, secret = dev.secret) {
+  const now = Math.floor(Date.now() / 1000);
+  const body = { sub: "e2e-user", iss: dev.issuer, aud: dev.audience, iat: now, exp: now + 300, ...claims };
+  const input = `${b64({ alg: "HS256", typ: "JWT" })}.${b64(body)}`;
+  return `${input}.${createHmac("sha256", secret).update(input).digest("base64url")}`;
+}

@@ -1,0 +1,130 @@
+// The built npm package in Node: options in, decisions out, coded errors, every header
+// shape hosts pass, and recovery when the instance fails.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { createHmac } from "node:crypto";
+import { createGate, EdgeGateError } from "edgegate";
+
+const SECRET = "an-hmac-secret-of-at-least-32-bytes!!";
+const NOW = 1_700_000_000;
+const b64 = (v) => Buffer.from(typeof v === "string" ? v : JSON.stringify(v)).toString("base64url");
+
+function sign(claims, secret = SECRET) {
+  const input = `${b64({ alg: "HS256", typ: "JWT" })}.${b64(claims)}`;
+  return `${input}.${createHmac("sha256", secret).update(input).digest("base64url")}`;
+}
+
+const options = {
+  verify: { algorithms: ["HS256"], keys: SECRET, issuer: "iss", audience: "aud" },
+  rules: [
+    { match: "/dashboard/:path*", kind: "page" },
+    { match: "/api/:path*", kind: "api", scopes: ["read"] },
+    { match: "/login", kind: "guest" },
+  ],
+  upstream: { claimHeaders: { sub: "x-auth-sub" } },
+};
+const valid = sign({ sub: "u1", iss: "iss", aud: "aud", exp: NOW + 60, scope: "read" });
+
+test("decisions for every rule kind", async () => {
+  const gate = await createGate(options, { now: NOW });
+  const page = await gate.decide({ url: "https://app.example/dashboard/x?y=1" });
+  assert.deepEqual(
+    { action: page.action, status: page.status, location: page.location, code: page.code },
+    { action: "redirect", status: 307, location: "/login?returnTo=%2Fdashboard%2Fx%3Fy%3D1", code: "ERR_NO_TOKEN" },
+  );
+  const api = await gate.decide({ url: "/api/stocks" });
+  assert.equal(api.status, 401);
+  assert.deepEqual(new Headers(api.headers).get("www-authenticate"), "Bearer");
+  const ok = await gate.decide(new Request("https://app.example/api/stocks", { headers: { cookie: `a=1; token=${valid}` } }));
+  assert.equal(ok.code, "OK_AUTHENTICATED");
+  const forwarded = new Headers(ok.requestHeaders);
+  assert.equal(forwarded.get("authorization"), `Bearer ${valid}`);
+  assert.equal(forwarded.get("cookie"), "a=1");
+  assert.equal(forwarded.get("x-auth-sub"), "u1");
+  const guest = await gate.decide({ url: "/login", headers: [["cookie", `token=${valid}`]] });
+  assert.deepEqual([guest.action, guest.location], ["redirect", "/"]);
+  const noScope = sign({ sub: "u1", iss: "iss", aud: "aud", exp: NOW + 60 });
+  const denied = await gate.decide({ url: "/api/stocks", headers: { authorization: `Bearer ${noScope}` } });
+  assert.deepEqual([denied.status, denied.code], [403, "ERR_INSUFFICIENT_SCOPE"]);
+});
+
+test("header shapes: Headers, pairs, Map, objects with arrays", async () => {
+  const gate = await createGate(options, { now: NOW });
+  const shapes = [
+    new Headers({ cookie: `token=${valid}` }),
+    [["Cookie", `token=${valid}`]],
+    new Map([["cookie", `token=${valid}`]]),
+    { cookie: [`token=${valid}`], accept: "text/html" },
+  ];
+  for (const headers of shapes) {
+    const d = await gate.decide({ method: "GET", url: "/api/x", headers });
+    assert.equal(d.code, "OK_AUTHENTICATED", JSON.stringify([...(headers.entries?.() ?? Object.entries(headers))]));
+  }
+});
+
+test("attacks refused through the package", async () => {
+  const gate = await createGate(options, { now: NOW });
+  const cases = [
+    [sign({ sub: "u", iss: "iss", aud: "aud", exp: NOW + 60, scope: "read" }, "another-secret-of-32-bytes-length!!"), "ERR_JWS_SIGNATURE_VERIFICATION_FAILED"],
+    [sign({ sub: "u", iss: "iss", aud: "aud", exp: NOW, scope: "read" }), "ERR_JWT_EXPIRED"],
+    [`${b64({ alg: "none" })}.${b64({ sub: "admin", exp: NOW + 60 })}.`, "ERR_JOSE_ALG_NOT_ALLOWED"],
+  ];
+  for (const [token, code] of cases) {
+    const d = await gate.decide({ url: "/api/x", headers: { cookie: `token=${token}` } });
+    assert.deepEqual([d.status, d.code], [401, code]);
+  }
+  const spoofed = await gate.decide({
+    url: "/api/x",
+    headers: { cookie: `token=${valid}`, "x-middleware-subrequest": "middleware", "x-auth-sub": "admin" },
+  });
+  const forwarded = new Headers(spoofed.requestHeaders);
+  assert.equal(forwarded.get("x-middleware-subrequest"), null);
+  assert.equal(forwarded.get("x-auth-sub"), "u1");
+  for (const url of ["/dashboard%2Fx", "/dashboard;x", "/%2564ashboard"]) {
+    assert.equal((await gate.decide({ url })).status, 400, url);
+  }
+});
+
+test("bad options throw EdgeGateError with a code", async () => {
+  const cases = [
+    [{ verify: { algorithms: ["none"], keys: SECRET } }, "ERR_CONFIG_ALGORITHMS"],
+    [{ verify: { algorithms: ["HS256"], keys: "short" } }, "ERR_CONFIG_WEAK_KEY"],
+    [{ verify: { algorithms: ["HS256"], keys: SECRET, audiance: "x" } }, "ERR_CONFIG_INVALID"],
+    [{ ...options, loginUrl: "https://evil.example" }, "ERR_CONFIG_URL"],
+    [{ ...options, rules: [{ match: "/(", kind: "page" }] }, "ERR_CONFIG_PATTERN"],
+  ];
+  for (const [opts, code] of cases) {
+    await assert.rejects(createGate(opts), (e) => e instanceof EdgeGateError && e instanceof Error && e.code === code);
+  }
+  // `undefined` members mean "not set", as with jose.
+  const gate = await createGate({ verify: { algorithms: ["HS256"], keys: SECRET, issuer: undefined } });
+  assert.equal((await gate.decide({ url: "/" })).code, "OK_PUBLIC");
+});
+
+test("a RuntimeError drops the instance and the gate keeps deciding", async () => {
+  const gate = await createGate(options, { now: NOW });
+  const other = await createGate(options, { now: NOW });
+  // A header iterator that fails once with the error a wasm trap raises: the shim must start
+  // a fresh instance, rebuild the gate and retry.
+  let thrown = 0;
+  const headers = {
+    *[Symbol.iterator]() {
+      if (thrown++ === 0) throw new WebAssembly.RuntimeError("unreachable");
+      yield ["cookie", `token=${valid}`];
+    },
+  };
+  const d = await gate.decide({ url: "/api/x", headers });
+  assert.equal(thrown, 2);
+  assert.equal(d.code, "OK_AUTHENTICATED");
+  // Gates built on the old instance are rebuilt on the new one and still decide.
+  assert.equal((await other.decide({ url: "/api/x", headers: { cookie: `token=${valid}` } })).code, "OK_AUTHENTICATED");
+  assert.equal((await gate.decide({ url: "/dashboard" })).status, 307);
+});
+
+test("real clock by default", async () => {
+  const gate = await createGate(options);
+  const now = Math.floor(Date.now() / 1000);
+  const fresh = sign({ sub: "u", iss: "iss", aud: "aud", exp: now + 60, scope: "read" });
+  assert.equal((await gate.decide({ url: "/api/x", headers: { cookie: `token=${fresh}` } })).code, "OK_AUTHENTICATED");
+  assert.equal((await gate.decide({ url: "/api/x", headers: { cookie: `token=${valid}` } })).code, "ERR_JWT_EXPIRED");
+});
