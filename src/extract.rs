@@ -179,7 +179,8 @@ impl Extractor {
         }))
     }
 
-    /// True for the auth cookie and its chunks: what `stripAuthCookie` removes upstream.
+    /// True for the auth cookie, its chunks and any other `name.…` (which the extractor
+    /// refuses as junk): everything `stripAuthCookie` removes upstream.
     pub fn is_auth_cookie(&self, cookie_name: &str) -> bool {
         match &self.cookie {
             Some(name) => {

@@ -13,7 +13,7 @@ use wasm_bindgen::JsCast;
 
 use crate::decide::{Action, Decision, Gate, Request};
 use crate::error::Error;
-use crate::verify::Clock;
+use crate::verify::{Clock, FixedClock};
 use crate::Options;
 
 /// The host's clock: `Date.now()` (wasm32-unknown-unknown has no system clock).
@@ -22,15 +22,6 @@ struct DateClock;
 impl Clock for DateClock {
     fn now(&self) -> f64 {
         js_sys::Date::now() / 1000.0
-    }
-}
-
-/// A clock fixed by the caller (tests, replays).
-struct Fixed(f64);
-
-impl Clock for Fixed {
-    fn now(&self) -> f64 {
-        self.0
     }
 }
 
@@ -71,7 +62,7 @@ impl JsGate {
             })?;
         let options = Options::from_json(&json).map_err(|e| js_error(&e))?;
         let clock: Arc<dyn Clock> = match now {
-            Some(t) => Arc::new(Fixed(t)),
+            Some(t) => Arc::new(FixedClock(t)),
             None => Arc::new(DateClock),
         };
         Gate::with_clock(options, clock)

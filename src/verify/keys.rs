@@ -190,10 +190,6 @@ impl KeyResolver for KeySet {
 }
 
 impl KeySet {
-    pub fn keys(&self) -> impl Iterator<Item = &Key> {
-        self.keys.iter().map(|k| k.as_ref())
-    }
-
     /// Builds the key set from the `keys` option: a secret or PEM string, a
     /// `{ secret }`, a JWK, a JWKS `{ keys: [...] }`, or an array of these.
     pub fn from_config(value: &Value, allowed: &[Alg]) -> Result<KeySet> {
