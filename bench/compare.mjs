@@ -1,0 +1,202 @@
+// edgegate vs the middleware people write by hand: jose 6 + path-to-regexp 6, doing the same
+// checks (same tokens, same keys parsed once, same claims policy, same header rewrite).
+// Prints a table, writes bench/results.json and bench/chart.svg. Run: scripts/bench
+import { execFileSync } from "node:child_process";
+import { generateKeyPairSync, randomBytes } from "node:crypto";
+import { readFileSync, writeFileSync } from "node:fs";
+import { gzipSync } from "node:zlib";
+import { createGate } from "edgegate";
+import { SignJWT, importPKCS8, importSPKI, jwtVerify } from "jose";
+import { pathToRegexp } from "path-to-regexp";
+
+const ROUNDS = Number(process.env.ROUNDS ?? 7);
+const ISS = "https://issuer.example";
+const AUD = "api://bench";
+const here = (p) => new URL(p, import.meta.url);
+
+// --- keys and tokens -------------------------------------------------------------------
+function keyPair(type, opts) {
+  const { publicKey, privateKey } = generateKeyPairSync(type, {
+    ...opts,
+    publicKeyEncoding: { type: "spki", format: "pem" },
+    privateKeyEncoding: { type: "pkcs8", format: "pem" },
+  });
+  return { publicKey, privateKey };
+}
+const secret = randomBytes(32).toString("base64url");
+const algs = {
+  HS256: { edgegateKey: secret, joseKey: new TextEncoder().encode(secret), sign: new TextEncoder().encode(secret) },
+  RS256: keyPair("rsa", { modulusLength: 2048 }),
+  PS256: keyPair("rsa", { modulusLength: 2048 }),
+  ES256: keyPair("ec", { namedCurve: "P-256" }),
+  EdDSA: keyPair("ed25519", {}),
+};
+for (const [alg, k] of Object.entries(algs)) {
+  if (alg === "HS256") continue;
+  k.edgegateKey = k.publicKey;
+  k.joseKey = await importSPKI(k.publicKey, alg);
+  k.sign = await importPKCS8(k.privateKey, alg);
+}
+async function tokens(alg, n) {
+  const now = Math.floor(Date.now() / 1000);
+  const out = [];
+  for (let i = 0; i < n; i++) {
+    out.push(
+      await new SignJWT({ scope: "read", jti: `t${i}` })
+        .setProtectedHeader({ alg, typ: "JWT" })
+        .setSubject("bench-user")
+        .setIssuer(ISS)
+        .setAudience(AUD)
+        .setIssuedAt(now)
+        .setExpirationTime(now + 3600)
+        .sign(algs[alg].sign),
+    );
+  }
+  return out;
+}
+
+// --- the two gates -----------------------------------------------------------------------
+const rules = [
+  { match: "/dashboard/:path*", kind: "page" },
+  { match: "/api/:path*", kind: "api" },
+];
+const options = (alg) => ({
+  rules,
+  verify: { algorithms: [alg], keys: algs[alg].edgegateKey, issuer: ISS, audience: AUD },
+  upstream: { claimHeaders: { sub: "x-auth-sub" } },
+});
+
+// The reference: what a careful hand-written Next.js middleware with jose does per request.
+function referenceGate(alg) {
+  const matchers = rules.map((r) => pathToRegexp(r.match));
+  const key = algs[alg].joseKey;
+  return async function decide(request) {
+    const url = new URL(request.url);
+    if (!matchers.some((m) => m.test(url.pathname))) return { action: "continue" };
+    const cookies = new Map(
+      (request.headers.get("cookie") ?? "").split(";").map((p) => {
+        const i = p.indexOf("=");
+        return [p.slice(0, i).trim(), p.slice(i + 1).trim()];
+      }),
+    );
+    const token = cookies.get("token");
+    if (!token) return { action: "redirect" };
+    try {
+      const { payload } = await jwtVerify(token, key, { algorithms: [alg], issuer: ISS, audience: AUD });
+      const headers = new Headers(request.headers);
+      headers.set("authorization", `Bearer ${token}`);
+      headers.delete("x-middleware-subrequest");
+      headers.set("x-auth-sub", String(payload.sub));
+      const rest = [...cookies].filter(([n]) => n !== "token").map(([n, v]) => `${n}=${v}`);
+      if (rest.length) headers.set("cookie", rest.join("; "));
+      else headers.delete("cookie");
+      return { action: "continue", requestHeaders: [...headers] };
+    } catch {
+      return { action: "respond" };
+    }
+  };
+}
+
+const request = (token) => ({
+  method: "GET",
+  url: "https://app.example/api/stocks",
+  headers: new Headers({ cookie: `theme=dark; token=${token}`, accept: "application/json" }),
+});
+
+// --- measurement -----------------------------------------------------------------------------
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/** µs per decision over ROUNDS rounds of `tokensPerRound` requests, after a warm-up round. */
+async function measure(decide, tokensPerRound, expectOk) {
+  const perRound = [];
+  for (let round = -1; round < ROUNDS; round++) {
+    const list = tokensPerRound(round);
+    const reqs = list.map(request);
+    const t0 = performance.now();
+    for (const r of reqs) {
+      const d = await decide(r);
+      if (expectOk && d.action !== "continue") throw new Error(`benchmark decision was ${JSON.stringify(d)}`);
+    }
+    const us = ((performance.now() - t0) * 1000) / reqs.length;
+    if (round >= 0) perRound.push(us);
+  }
+  return { median: median(perRound), min: Math.min(...perRound), max: Math.max(...perRound) };
+}
+
+const rows = [];
+const workloads = [
+  // [name, alg, requests per round, distinct tokens?]
+  ["repeat request, same token (RS256)", "RS256", 300, false],
+  ["first sight, HS256", "HS256", 2000, true],
+  ["first sight, RS256", "RS256", 300, true],
+  ["first sight, PS256", "PS256", 300, true],
+  ["first sight, ES256", "ES256", 200, true],
+  ["first sight, EdDSA", "EdDSA", 300, true],
+];
+for (const [name, alg, n, distinct] of workloads) {
+  const all = await tokens(alg, distinct ? n * (ROUNDS + 1) : 1);
+  const pick = (round) => (distinct ? all.slice((round + 1) * n, (round + 2) * n) : Array(n).fill(all[0]));
+  const gate = await createGate(options(alg));
+  const edgegate = await measure((r) => gate.decide(r), pick, true);
+  const jose = await measure(referenceGate(alg), pick, true);
+  rows.push({ workload: name, edgegate_us: edgegate.median, jose_us: jose.median, ratio: edgegate.median / jose.median, edgegate_spread: [edgegate.min, edgegate.max], jose_spread: [jose.min, jose.max] });
+}
+
+// Cold start: a fresh node process imports the package, instantiates the wasm, builds a gate.
+const coldScript = `
+  const t0 = performance.now();
+  const { createGate } = await import("edgegate");
+  await createGate(${JSON.stringify(options("RS256"))});
+  console.log(performance.now() - t0);`;
+const cold = [];
+for (let i = 0; i < 5; i++) {
+  cold.push(Number(execFileSync(process.execPath, ["--input-type=module", "-e", coldScript], { cwd: here("."), encoding: "utf8" })));
+}
+const coldStartMs = median(cold);
+const wasm = readFileSync(here("../js/wasm/edgegate_bg.wasm"));
+const wasmGzipBytes = gzipSync(wasm, { level: 9 }).length;
+
+// --- report ------------------------------------------------------------------------------
+const fmt = (x) => (x < 10 ? x.toFixed(2) : x.toFixed(1));
+console.log(`\nedgegate vs jose ${JSON.parse(readFileSync(here("node_modules/jose/package.json"))).version} + path-to-regexp 6.3.0, node ${process.version}, median of ${ROUNDS} rounds (min–max)\n`);
+console.log("| workload | edgegate µs/op | jose µs/op | ratio |");
+console.log("|---|---|---|---|");
+for (const r of rows) {
+  console.log(`| ${r.workload} | ${fmt(r.edgegate_us)} (${fmt(r.edgegate_spread[0])}–${fmt(r.edgegate_spread[1])}) | ${fmt(r.jose_us)} (${fmt(r.jose_spread[0])}–${fmt(r.jose_spread[1])}) | ${r.ratio.toFixed(2)}× |`);
+}
+console.log(`\ncold start (import + instantiate + build gate, fresh process, median of 5): ${coldStartMs.toFixed(1)} ms`);
+console.log(`.wasm: ${wasm.length.toLocaleString("en")} bytes raw, ${wasmGzipBytes.toLocaleString("en")} bytes gzipped\n`);
+
+const results = {
+  rows: rows.map(({ workload, edgegate_us, jose_us, ratio }) => ({ workload, edgegate_us, jose_us, ratio })),
+  wasm_gzip_bytes: wasmGzipBytes,
+  cold_start_ms: coldStartMs,
+  node: process.version,
+  date: new Date().toISOString(),
+};
+writeFileSync(here("results.json"), `${JSON.stringify(results, null, 2)}\n`);
+
+// A bar chart of the ratios (log scale), with the 1.0× line: left of it, edgegate is faster.
+const W = 760, rowH = 34, left = 280, top = 40, plotW = W - left - 40;
+const H = top + rows.length * rowH + 40;
+const lo = Math.log10(0.03), hi = Math.log10(30);
+const x = (ratio) => left + ((Math.log10(Math.min(Math.max(ratio, 0.03), 30)) - lo) / (hi - lo)) * plotW;
+const bars = rows.map((r, i) => {
+  const y = top + i * rowH;
+  const color = r.ratio <= 1 ? "#2e7d32" : "#c62828";
+  return `<text x="${left - 8}" y="${y + 20}" text-anchor="end" font-size="13">${r.workload}</text>
+  <rect x="${Math.min(x(1), x(r.ratio))}" y="${y + 6}" width="${Math.abs(x(r.ratio) - x(1))}" height="20" fill="${color}"/>
+  <text x="${x(r.ratio) + (r.ratio > 1 ? 4 : -4)}" y="${y + 20}" font-size="12" text-anchor="${r.ratio > 1 ? "start" : "end"}">${r.ratio.toFixed(2)}×</text>`;
+});
+const ticks = [0.03, 0.1, 0.3, 1, 3, 10, 30].map((t) => `<line x1="${x(t)}" x2="${x(t)}" y1="${top - 4}" y2="${H - 30}" stroke="${t === 1 ? "#000" : "#ddd"}"/><text x="${x(t)}" y="${H - 14}" font-size="11" text-anchor="middle">${t}×</text>`);
+writeFileSync(
+  here("chart.svg"),
+  `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="system-ui, sans-serif">
+  <rect width="100%" height="100%" fill="#fff"/>
+  <text x="16" y="22" font-size="14" font-weight="bold">edgegate time per decision ÷ jose (log scale; left of 1× is faster)</text>
+  ${ticks.join("\n  ")}
+  ${bars.join("\n  ")}
+</svg>
+`,
+);
+console.log("wrote bench/results.json and bench/chart.svg");
