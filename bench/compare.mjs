@@ -6,8 +6,8 @@ import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 import { createGate } from "edgegate";
-import { SignJWT, importPKCS8, importSPKI, jwtVerify } from "jose";
-import { pathToRegexp } from "path-to-regexp";
+import { SignJWT, importPKCS8, importSPKI } from "jose";
+import { benchRequest as request, referenceGate as reference, rules } from "./reference.mjs";
 
 const ROUNDS = Number(process.env.ROUNDS ?? 7);
 const ISS = "https://issuer.example";
@@ -56,52 +56,13 @@ async function tokens(alg, n) {
 }
 
 // --- the two gates -----------------------------------------------------------------------
-const rules = [
-  { match: "/dashboard/:path*", kind: "page" },
-  { match: "/api/:path*", kind: "api" },
-];
 const options = (alg) => ({
   rules,
   verify: { algorithms: [alg], keys: algs[alg].edgegateKey, issuer: ISS, audience: AUD },
   upstream: { claimHeaders: { sub: "x-auth-sub" } },
 });
 
-// The reference: what a careful hand-written Next.js middleware with jose does per request.
-function referenceGate(alg) {
-  const matchers = rules.map((r) => pathToRegexp(r.match));
-  const key = algs[alg].joseKey;
-  return async function decide(request) {
-    const url = new URL(request.url);
-    if (!matchers.some((m) => m.test(url.pathname))) return { action: "continue" };
-    const cookies = new Map(
-      (request.headers.get("cookie") ?? "").split(";").map((p) => {
-        const i = p.indexOf("=");
-        return [p.slice(0, i).trim(), p.slice(i + 1).trim()];
-      }),
-    );
-    const token = cookies.get("token");
-    if (!token) return { action: "redirect" };
-    try {
-      const { payload } = await jwtVerify(token, key, { algorithms: [alg], issuer: ISS, audience: AUD });
-      const headers = new Headers(request.headers);
-      headers.set("authorization", `Bearer ${token}`);
-      headers.delete("x-middleware-subrequest");
-      headers.set("x-auth-sub", String(payload.sub));
-      const rest = [...cookies].filter(([n]) => n !== "token").map(([n, v]) => `${n}=${v}`);
-      if (rest.length) headers.set("cookie", rest.join("; "));
-      else headers.delete("cookie");
-      return { action: "continue", requestHeaders: [...headers] };
-    } catch {
-      return { action: "respond" };
-    }
-  };
-}
-
-const request = (token) => ({
-  method: "GET",
-  url: "https://app.example/api/stocks",
-  headers: new Headers({ cookie: `theme=dark; token=${token}`, accept: "application/json" }),
-});
+const referenceGate = (alg) => reference({ alg, key: algs[alg].joseKey, issuer: ISS, audience: AUD });
 
 // --- measurement -----------------------------------------------------------------------------
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];

@@ -25,6 +25,7 @@ test("Cloudflare Worker (Miniflare / workerd)", { timeout: 120_000 }, async (t) 
   const mf = new Miniflare({
     modules: true,
     scriptPath: `${outdir}/worker.js`,
+    modulesRoot: outdir, // module names are relative to this, not to the cwd
     modulesRules: [
       { type: "ESModule", include: ["**/*.js"] },
       { type: "CompiledWasm", include: ["**/*.wasm"] },

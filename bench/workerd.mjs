@@ -1,0 +1,104 @@
+// edgegate vs jose inside workerd (Miniflare), whose WebCrypto is not node's. Timers are
+// frozen inside a Worker while it computes, so each batch is timed from outside and a
+// same-sized request that does no work is subtracted. Run: scripts/bench
+import { generateKeyPairSync, randomBytes } from "node:crypto";
+import { writeFileSync } from "node:fs";
+import { build } from "esbuild";
+import { SignJWT, importPKCS8 } from "jose";
+import { Miniflare } from "miniflare";
+
+const ROUNDS = Number(process.env.ROUNDS ?? 7);
+const ISS = "https://issuer.example";
+const AUD = "api://bench";
+const here = (p) => new URL(p, import.meta.url).pathname;
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+await build({
+  entryPoints: [here("worker.mjs")],
+  outdir: here("../target/bench-worker"),
+  bundle: true,
+  format: "esm",
+  platform: "neutral",
+  conditions: ["workerd", "worker", "browser"],
+  mainFields: ["module", "main"], // path-to-regexp 6 has no exports map
+  loader: { ".wasm": "copy" },
+  logLevel: "error",
+});
+const mf = new Miniflare({
+  modules: true,
+  scriptPath: here("../target/bench-worker/worker.js"),
+  modulesRoot: here("../target/bench-worker"), // module names must not climb out of the cwd
+  modulesRules: [
+    { type: "ESModule", include: ["**/*.js"] },
+    { type: "CompiledWasm", include: ["**/*.wasm"] },
+  ],
+  compatibilityDate: "2025-09-01",
+  cf: false,
+});
+
+function keys(alg) {
+  if (alg === "HS256") {
+    const secret = randomBytes(32).toString("base64url");
+    return { key: secret, sign: new TextEncoder().encode(secret) };
+  }
+  const type = { RS256: ["rsa", { modulusLength: 2048 }], ES256: ["ec", { namedCurve: "P-256" }] }[alg];
+  const { publicKey, privateKey } = generateKeyPairSync(type[0], {
+    ...type[1],
+    publicKeyEncoding: { type: "spki", format: "pem" },
+    privateKeyEncoding: { type: "pkcs8", format: "pem" },
+  });
+  return { key: publicKey, privateKey };
+}
+
+async function tokens(alg, k, n) {
+  const sign = k.sign ?? (await importPKCS8(k.privateKey, alg));
+  const now = Math.floor(Date.now() / 1000);
+  const out = [];
+  for (let i = 0; i < n; i++) {
+    out.push(await new SignJWT({ jti: `t${i}` }).setProtectedHeader({ alg }).setSubject("u").setIssuer(ISS)
+      .setAudience(AUD).setIssuedAt(now).setExpirationTime(now + 3600).sign(sign));
+  }
+  return out;
+}
+
+async function post(job) {
+  const t0 = performance.now();
+  const r = await mf.dispatchFetch("http://bench.local/", { method: "POST", body: JSON.stringify(job) });
+  const ok = Number(await r.text());
+  return { ms: performance.now() - t0, ok };
+}
+
+const rows = [];
+for (const [workload, alg, n, distinct] of [
+  ["repeat request, same token (RS256)", "RS256", 200, false],
+  ["first sight, HS256", "HS256", 1000, true],
+  ["first sight, RS256", "RS256", 200, true],
+  ["first sight, ES256", "ES256", 150, true],
+]) {
+  const k = keys(alg);
+  const pool = await tokens(alg, k, distinct ? n * (ROUNDS + 1) : 1);
+  const batch = (round) => (distinct ? pool.slice(round * n, (round + 1) * n) : Array(n).fill(pool[0]));
+  const base = { alg, key: k.key, issuer: ISS, audience: AUD };
+  const result = {};
+  for (const mode of ["edgegate", "jose"]) {
+    await post({ ...base, mode, tokens: batch(ROUNDS).slice(0, 20) }); // warm-up: build the gate, JIT
+    const perOp = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      const job = { ...base, mode, tokens: batch(round) };
+      const noop = await post({ ...job, mode: "noop" });
+      const run = await post(job);
+      if (run.ok !== n) throw new Error(`${mode} ${alg}: only ${run.ok}/${n} decisions continued`);
+      perOp.push(((run.ms - noop.ms) * 1000) / n);
+    }
+    result[mode] = median(perOp);
+  }
+  rows.push({ workload, edgegate_us: result.edgegate, jose_us: result.jose, ratio: result.edgegate / result.jose });
+}
+await mf.dispose();
+
+console.log(`\nInside workerd (Miniflare), median of ${ROUNDS} batches:\n`);
+console.log("| workload | edgegate µs/op | jose µs/op | ratio |");
+console.log("|---|---|---|---|");
+for (const r of rows) console.log(`| ${r.workload} | ${r.edgegate_us.toFixed(1)} | ${r.jose_us.toFixed(1)} | ${r.ratio.toFixed(2)}× |`);
+writeFileSync(here("results-workerd.json"), `${JSON.stringify({ rows, date: new Date().toISOString() }, null, 2)}\n`);
+console.log("wrote bench/results-workerd.json");
