@@ -67,6 +67,12 @@ export interface VerifyOptions {
   typ?: string;
   /** Refuse tokens without `exp`. Default true. */
   requireExp?: boolean;
+  /**
+   * Verified tokens remembered per gate so repeat requests skip the signature check (never
+   * the claim checks). Keyed by SHA-256 of the whole token, least recently used evicted.
+   * Default 1000; 0 turns the cache off.
+   */
+  cacheSize?: number;
 }
 
 export interface TokenOptions {

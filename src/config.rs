@@ -160,6 +160,9 @@ pub struct VerifyOptions {
     pub typ: Option<String>,
     #[serde(default = "yes")]
     pub require_exp: bool,
+    /// Verified tokens remembered so repeat requests skip the signature check (0: off).
+    #[serde(default = "default_cache_size")]
+    pub cache_size: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -241,6 +244,9 @@ fn default_cookie() -> Option<String> {
 }
 fn yes() -> bool {
     true
+}
+fn default_cache_size() -> usize {
+    crate::verify::cache::DEFAULT_ENTRIES
 }
 fn default_max_chunks() -> usize {
     10

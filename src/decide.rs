@@ -242,7 +242,7 @@ impl Gate {
         Ok(Gate {
             rules,
             extractor,
-            verifier: Verifier::new(algorithms, keys, policy),
+            verifier: Verifier::new(algorithms, keys, policy).with_cache(v.cache_size.min(100_000)),
             clock,
             login_url: options.login_url.clone(),
             return_to_param: options.return_to_param.clone(),

@@ -1,6 +1,7 @@
 //! Step 4: verify the token. [`jws`] parses it strictly, [`keys`] says which configured keys
 //! may check it, jwt-compact checks the signature, and [`ClaimsPolicy`] checks the claims.
 
+pub mod cache;
 pub mod jws;
 pub mod keys;
 
@@ -11,6 +12,7 @@ use jwt_compact::{Algorithm, AlgorithmSignature};
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
+pub use cache::{CacheStats, TokenCache};
 pub use jws::{Header, Jws};
 pub use keys::{Alg, Key, KeyResolver, KeySet, Material};
 
@@ -100,6 +102,7 @@ pub struct Verifier {
     algorithms: Vec<Alg>,
     keys: Arc<dyn KeyResolver>,
     policy: ClaimsPolicy,
+    cache: Option<Arc<TokenCache>>,
 }
 
 impl std::fmt::Debug for Verifier {
@@ -117,20 +120,48 @@ impl Verifier {
             algorithms,
             keys,
             policy,
+            cache: None,
         }
     }
 
-    /// Full JWT verification: signature, then claims at `now`.
-    pub fn verify(&self, token: &str, now: f64) -> Result<Verified> {
+    /// Remembers up to `entries` verified tokens (0: no cache).
+    #[must_use]
+    pub fn with_cache(mut self, entries: usize) -> Self {
+        self.cache = (entries > 0).then(|| Arc::new(TokenCache::new(entries)));
+        self
+    }
+
+    pub fn cache_stats(&self) -> Option<CacheStats> {
+        self.cache.as_ref().map(|c| c.stats())
+    }
+
+    /// Full JWT verification: signature, then claims at `now`. A token verified before skips
+    /// the signature, never the claim checks.
+    pub fn verify(&self, token: &str, now: f64) -> Result<Arc<Verified>> {
+        if let Some(cache) = &self.cache {
+            if let Some(hit) = cache.get(token) {
+                return match self.policy.check(&hit.claims, now) {
+                    Ok(()) => Ok(hit),
+                    Err(e) => {
+                        cache.remove(token);
+                        Err(e)
+                    }
+                };
+            }
+        }
         let (jws, alg) = self.verify_signature(token)?;
         let claims = jws::parse_object(&jws.payload)
             .ok_or(Error::JwtInvalid("claims are not a JSON object"))?;
         self.policy.check(&claims, now)?;
-        Ok(Verified {
+        let verified = Arc::new(Verified {
             alg,
             kid: jws.header.kid,
             claims,
-        })
+        });
+        if let Some(cache) = &self.cache {
+            cache.put(token, verified.clone());
+        }
+        Ok(verified)
     }
 
     /// The JWS layer alone: parse, allow-list, `typ`, key selection, signature. The payload
