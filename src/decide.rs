@@ -185,6 +185,18 @@ impl Gate {
                 token.cookie
             )));
         }
+        if !(1..=100).contains(&token.max_chunks) {
+            return Err(Error::ConfigInvalid(format!(
+                "token.maxChunks must be between 1 and 100, got {}",
+                token.max_chunks
+            )));
+        }
+        if options.verify.cache_size > 100_000 {
+            return Err(Error::ConfigInvalid(format!(
+                "verify.cacheSize must be at most 100000, got {}",
+                options.verify.cache_size
+            )));
+        }
         if token.cookie.is_none() && !token.header {
             return Err(Error::ConfigInvalid(
                 "token: enable the cookie, the header, or both".into(),
@@ -197,7 +209,7 @@ impl Gate {
                 PrecedenceOption::Cookie => Precedence::Cookie,
                 PrecedenceOption::Header => Precedence::Header,
             },
-            max_chunks: token.max_chunks.clamp(1, 100),
+            max_chunks: token.max_chunks,
             max_cookie_header_bytes: token.max_cookie_header_bytes,
             max_token_bytes: token.max_token_bytes,
         };
@@ -242,7 +254,7 @@ impl Gate {
         Ok(Gate {
             rules,
             extractor,
-            verifier: Verifier::new(algorithms, keys, policy).with_cache(v.cache_size.min(100_000)),
+            verifier: Verifier::new(algorithms, keys, policy).with_cache(v.cache_size),
             clock,
             login_url: options.login_url.clone(),
             return_to_param: options.return_to_param.clone(),

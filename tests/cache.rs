@@ -151,9 +151,15 @@ fn least_recently_used_goes_first() {
 #[test]
 fn lru_order_survives_many_hits() {
     // Hits append to the order log, which compacts itself; the LRU order must stay exact.
-    let g = gate(&options(&["HS256"], json!(SECRET), json!({"verify": {
-        "algorithms": ["HS256"], "keys": SECRET, "cacheSize": 3 }})));
-    let t: Vec<String> = (0..4).map(|i| token("HS256", &hmac_key(), &claims(json!({"jti": i})))).collect();
+    let g = gate(&options(
+        &["HS256"],
+        json!(SECRET),
+        json!({"verify": {
+        "algorithms": ["HS256"], "keys": SECRET, "cacheSize": 3 }}),
+    ));
+    let t: Vec<String> = (0..4)
+        .map(|i| token("HS256", &hmac_key(), &claims(json!({"jti": i}))))
+        .collect();
     for tok in &t[..3] {
         g.verifier().verify(tok, NOW).unwrap();
     }
@@ -167,5 +173,9 @@ fn lru_order_survives_many_hits() {
         g.verifier().verify(tok, NOW).unwrap();
     }
     let after = stats(&g);
-    assert_eq!((after.0 - before.0, after.1 - before.1), (3, 1), "t1, t2, t3 hit; t0 was evicted");
+    assert_eq!(
+        (after.0 - before.0, after.1 - before.1),
+        (3, 1),
+        "t1, t2, t3 hit; t0 was evicted"
+    );
 }

@@ -286,6 +286,18 @@ fn refused_configurations() {
             "token",
         ),
         (
+            "zero maxChunks",
+            with(json!({"token": {"maxChunks": 0}})),
+            "ERR_CONFIG_INVALID",
+            "maxChunks",
+        ),
+        (
+            "huge cacheSize",
+            verify(json!({"algorithms": ["HS256"], "keys": SECRET, "cacheSize": 1_000_000})),
+            "ERR_CONFIG_INVALID",
+            "cacheSize",
+        ),
+        (
             "basePath with slash",
             with(json!({"basePath": "/docs/"})),
             "ERR_CONFIG_URL",
