@@ -85,7 +85,7 @@ class Gate {
       this.#build();
     }
     try {
-      return this.#inner.decide(view);
+      return await this.#decideOnce(view);
     } catch (error) {
       if (!(error instanceof WebAssembly.RuntimeError)) rethrow(error);
       // A trap leaves the instance in an unknown state: drop it, start a fresh one, retry.
@@ -95,8 +95,53 @@ class Gate {
       ready = undefined;
       await init();
       this.#build();
-      return this.#inner.decide(view);
+      return this.#decideOnce(view);
     }
+  }
+
+  async #decideOnce(view) {
+    const decision = this.#inner.decide(view);
+    return decision.action === "verify" ? this.#verifyOnHost(decision) : decision;
+  }
+
+  // The engine asked for a signature check with the host's WebCrypto (native crypto): it
+  // chose the algorithm parameters and the candidate keys; the verdict goes back to it.
+  async #verifyOnHost(check) {
+    const subtle = globalThis.crypto?.subtle;
+    if (!subtle) return this.#inner.resumeHere(check.id);
+    let valid = false;
+    for (const handle of check.keys) {
+      let key;
+      try {
+        key = await this.#cryptoKey(subtle, check, handle);
+      } catch {
+        // This host cannot import the key type (e.g. no Ed25519): the engine checks instead.
+        return this.#inner.resumeHere(check.id);
+      }
+      try {
+        if (await subtle.verify(check.verifyParams, key, check.signature, check.data)) {
+          valid = true;
+          break;
+        }
+      } catch {
+        // A signature WebCrypto cannot even parse for this key is not valid.
+      }
+    }
+    return this.#inner.resume(check.id, valid);
+  }
+
+  #keys = new Map();
+
+  #cryptoKey(subtle, check, handle) {
+    const id = `${handle}/${JSON.stringify(check.importParams)}`;
+    let key = this.#keys.get(id);
+    if (!key) {
+      const jwk = this.#inner.candidateKey(check.id, handle);
+      key = subtle.importKey("jwk", jwk, check.importParams, false, ["verify"]);
+      this.#keys.set(id, key);
+      key.catch(() => this.#keys.delete(id));
+    }
+    return key;
   }
 }
 

@@ -11,8 +11,10 @@ use crate::config::{is_header_name, is_local_path, Options, PrecedenceOption, Ru
 use crate::error::{Error, Result};
 use crate::extract::{Extractor, Precedence, TokenSource};
 use crate::matcher::{Matcher, Site};
-use crate::normalize::normalize;
-use crate::verify::{Alg, ClaimsPolicy, Clock, KeyResolver, KeySet, Verified, Verifier};
+use crate::normalize::{normalize, NormalizedPath};
+use crate::verify::{
+    Alg, Checked, ClaimsPolicy, Clock, KeyResolver, KeySet, Unverified, Verified, Verifier,
+};
 
 /// Client headers always dropped before forwarding: Next's internal recursion marker
 /// (CVE-2025-29927), URL-override headers some backends route by, and the identity headers
@@ -39,6 +41,26 @@ pub struct Request {
     pub url: String,
     /// In arrival order; names in any case; repeated names allowed.
     pub headers: Vec<(String, String)>,
+}
+
+/// A decision waiting for one signature check; see [`Gate::begin`].
+#[derive(Debug)]
+pub struct Pending {
+    /// The token and the keys to check its signature against.
+    pub unverified: Unverified,
+    request: Request,
+    path: NormalizedPath,
+    rule: usize,
+    source: TokenSource,
+    token: String,
+    now: f64,
+}
+
+/// The outcome of [`Gate::begin`].
+#[derive(Debug)]
+pub enum Step {
+    Decided(Decision),
+    NeedsSignature(Pending),
 }
 
 /// What the host must do.
@@ -269,30 +291,43 @@ impl Gate {
         &self.verifier
     }
 
-    /// Decides one request.
+    /// Decides one request, checking the signature (if any) with jwt-compact.
     pub fn decide(&self, request: &Request) -> Decision {
+        match self.begin(request) {
+            Step::Decided(decision) => decision,
+            Step::NeedsSignature(pending) => {
+                let valid = pending.unverified.check_here();
+                self.resume(pending, valid)
+            }
+        }
+    }
+
+    /// Everything up to the signature check. A host with faster crypto (WebCrypto) may check
+    /// `pending.unverified` itself and hand the verdict to [`Gate::resume`]; every decision
+    /// is still made here.
+    pub fn begin(&self, request: &Request) -> Step {
         let path = match normalize(&request.url) {
             Ok(p) => p,
-            Err(e) => return bad_request(e, None),
+            Err(e) => return Step::Decided(bad_request(e, None)),
         };
         let mut matched = None;
         for (index, rule) in self.rules.iter().enumerate() {
             for m in &rule.matchers {
                 match m.is_match(&path.path) {
                     Ok(true) => {
-                        matched = Some((index, rule));
+                        matched = Some(index);
                         break;
                     }
                     Ok(false) => {}
-                    Err(e) => return bad_request(e, Some(index)),
+                    Err(e) => return Step::Decided(bad_request(e, Some(index))),
                 }
             }
             if matched.is_some() {
                 break;
             }
         }
-        let Some((index, rule)) = matched else {
-            return Decision {
+        let Some(index) = matched else {
+            return Step::Decided(Decision {
                 action: Action::Continue {
                     headers: self.forward(&request.headers, None),
                 },
@@ -301,18 +336,66 @@ impl Gate {
                 kind: None,
                 token_source: None,
                 error: None,
-            };
+            });
         };
 
         let cookies = joined(&request.headers, "cookie", "; ");
         let authorization: Vec<&str> = values(&request.headers, "authorization").collect();
-        let found = self.extractor.extract(cookies.as_deref(), &authorization);
-        let source = found.as_ref().ok().map(|f| f.source);
-        let verified = found.and_then(|f| {
-            let v = self.verifier.verify(&f.token, self.clock.now())?;
+        let found = match self.extractor.extract(cookies.as_deref(), &authorization) {
+            Ok(found) => found,
+            Err(e) => return Step::Decided(self.conclude(request, &path, index, None, Err(e))),
+        };
+        let now = self.clock.now();
+        let source = Some(found.source);
+        match self.verifier.start(&found.token, now) {
+            Err(e) => Step::Decided(self.conclude(request, &path, index, source, Err(e))),
+            Ok(Checked::Cached(v)) => {
+                Step::Decided(self.conclude(request, &path, index, source, Ok((found.token, v))))
+            }
+            Ok(Checked::NeedsSignature(unverified)) => Step::NeedsSignature(Pending {
+                unverified,
+                request: request.clone(),
+                path,
+                rule: index,
+                source: found.source,
+                token: found.token,
+                now,
+            }),
+        }
+    }
+
+    /// Everything after the signature check: claims, scopes and the answer.
+    pub fn resume(&self, pending: Pending, signature_valid: bool) -> Decision {
+        let Pending {
+            unverified,
+            request,
+            path,
+            rule,
+            source,
+            token,
+            now,
+        } = pending;
+        let verified = self
+            .verifier
+            .finish(unverified, signature_valid, now)
+            .map(|v| (token, v));
+        self.conclude(&request, &path, rule, Some(source), verified)
+    }
+
+    /// The answer for a matched rule, given how verification went.
+    fn conclude(
+        &self,
+        request: &Request,
+        path: &NormalizedPath,
+        index: usize,
+        source: Option<TokenSource>,
+        verified: Result<(String, Arc<Verified>)>,
+    ) -> Decision {
+        let rule = &self.rules[index];
+        let verified = verified.and_then(|(token, v)| {
             let scopes = v.scopes();
             if rule.scopes.iter().all(|s| scopes.contains(&s.as_str())) {
-                Ok((f.token, v))
+                Ok((token, v))
             } else {
                 Err(Error::InsufficientScope)
             }

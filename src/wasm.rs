@@ -4,6 +4,8 @@
 //! Errors cross as real `Error`s named `EdgeGateError` with the engine's stable `code`; the
 //! shim turns them into its `EdgeGateError` class.
 
+use std::cell::RefCell;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use js_sys::{Array, Object, Reflect};
@@ -11,9 +13,9 @@ use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-use crate::decide::{Action, Decision, Gate, Request};
+use crate::decide::{Action, Decision, Gate, Pending, Request, Step};
 use crate::error::Error;
-use crate::verify::{Clock, FixedClock};
+use crate::verify::{Alg, Clock, FixedClock};
 use crate::Options;
 
 /// The host's clock: `Date.now()` (wasm32-unknown-unknown has no system clock).
@@ -37,10 +39,58 @@ fn type_error(message: &str) -> JsValue {
     js_sys::TypeError::new(message).into()
 }
 
-/// The gate as JS sees it: `new Gate(options)`, `gate.decide(request)`.
+/// Pending signature checks a host may leave unresolved (an exception between `decide` and
+/// `resume`); beyond this the oldest are dropped, so memory stays bounded.
+const MAX_PENDING: usize = 4096;
+
+/// The gate as JS sees it: `new Gate(options)`, `gate.decide(request)`, and for signatures
+/// checked with the host's WebCrypto, `gate.resume(id, valid)`.
 #[wasm_bindgen(js_name = Gate)]
 pub struct JsGate {
     inner: Gate,
+    web_crypto: bool,
+    pending: RefCell<BTreeMap<u32, Pending>>,
+    next_id: RefCell<u32>,
+}
+
+/// WebCrypto's names for an algorithm: (importKey parameters, verify parameters). `None`
+/// for HMAC, which is faster in the engine than across the boundary.
+fn web_crypto_params(alg: Alg) -> Option<(serde_json::Value, serde_json::Value)> {
+    use serde_json::json;
+    let rsa = |name: &str, hash: &str| json!({ "name": name, "hash": hash });
+    Some(match alg {
+        Alg::Hs256 | Alg::Hs384 | Alg::Hs512 => return None,
+        Alg::Rs256 => (
+            rsa("RSASSA-PKCS1-v1_5", "SHA-256"),
+            json!({ "name": "RSASSA-PKCS1-v1_5" }),
+        ),
+        Alg::Rs384 => (
+            rsa("RSASSA-PKCS1-v1_5", "SHA-384"),
+            json!({ "name": "RSASSA-PKCS1-v1_5" }),
+        ),
+        Alg::Rs512 => (
+            rsa("RSASSA-PKCS1-v1_5", "SHA-512"),
+            json!({ "name": "RSASSA-PKCS1-v1_5" }),
+        ),
+        // RFC 7518 §3.5: the PSS salt is as long as the hash.
+        Alg::Ps256 => (
+            rsa("RSA-PSS", "SHA-256"),
+            json!({ "name": "RSA-PSS", "saltLength": 32 }),
+        ),
+        Alg::Ps384 => (
+            rsa("RSA-PSS", "SHA-384"),
+            json!({ "name": "RSA-PSS", "saltLength": 48 }),
+        ),
+        Alg::Ps512 => (
+            rsa("RSA-PSS", "SHA-512"),
+            json!({ "name": "RSA-PSS", "saltLength": 64 }),
+        ),
+        Alg::Es256 => (
+            json!({ "name": "ECDSA", "namedCurve": "P-256" }),
+            json!({ "name": "ECDSA", "hash": "SHA-256" }),
+        ),
+        Alg::EdDsa => (json!({ "name": "Ed25519" }), json!({ "name": "Ed25519" })),
+    })
 }
 
 #[wasm_bindgen(js_class = Gate)]
@@ -61,21 +111,118 @@ impl JsGate {
                 ))
             })?;
         let options = Options::from_json(&json).map_err(|e| js_error(&e))?;
+        let web_crypto = options.verify.web_crypto;
         let clock: Arc<dyn Clock> = match now {
             Some(t) => Arc::new(FixedClock(t)),
             None => Arc::new(DateClock),
         };
         Gate::with_clock(options, clock)
-            .map(|inner| JsGate { inner })
+            .map(|inner| JsGate {
+                inner,
+                web_crypto,
+                pending: RefCell::new(BTreeMap::new()),
+                next_id: RefCell::new(0),
+            })
             .map_err(|e| js_error(&e))
     }
 
     /// Decides `{ method, url, headers }` (headers: `Headers`, `Map`, pairs or a plain
     /// object) and returns the decision as a plain object.
+    ///
+    /// When the signature is better checked by the host, the answer is instead
+    /// `{ action: "verify", id, importParams, verifyParams, keys, data, signature }`: verify
+    /// `signature` over `data` with any of the keys (see `candidateKey`) and call
+    /// `resume(id, valid)`, or `resumeHere(id)` to let the engine check it.
     pub fn decide(&self, request: JsValue) -> Result<JsValue, JsValue> {
         let request = read_request(&request)?;
-        let decision = self.inner.decide(&request);
-        to_js(&decision)
+        match self.inner.begin(&request) {
+            Step::Decided(decision) => to_js(&decision),
+            Step::NeedsSignature(pending) => {
+                let params = self
+                    .web_crypto
+                    .then(|| web_crypto_params(pending.unverified.alg))
+                    .flatten();
+                let Some((import, verify)) = params else {
+                    let valid = pending.unverified.check_here();
+                    return to_js(&self.inner.resume(pending, valid));
+                };
+                let id = {
+                    let mut next = self.next_id.borrow_mut();
+                    *next = next.wrapping_add(1);
+                    *next
+                };
+                let u = &pending.unverified;
+                let out = Object::new();
+                let to_js_value = |v: &serde_json::Value| {
+                    v.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+                        .unwrap_or(JsValue::NULL)
+                };
+                let handles: Array = u
+                    .candidates
+                    .iter()
+                    .map(|k| JsValue::from(k.handle))
+                    .collect();
+                // Setting properties on a fresh plain object cannot fail.
+                for (name, value) in [
+                    ("action", JsValue::from("verify")),
+                    ("id", id.into()),
+                    ("importParams", to_js_value(&import)),
+                    ("verifyParams", to_js_value(&verify)),
+                    ("keys", handles.into()),
+                    (
+                        "data",
+                        js_sys::Uint8Array::from(u.signing_input.as_bytes()).into(),
+                    ),
+                    (
+                        "signature",
+                        js_sys::Uint8Array::from(&u.signature[..]).into(),
+                    ),
+                ] {
+                    let _ = Reflect::set(&out, &name.into(), &value);
+                }
+                let mut table = self.pending.borrow_mut();
+                if table.len() >= MAX_PENDING {
+                    table.pop_first();
+                }
+                table.insert(id, pending);
+                Ok(out.into())
+            }
+        }
+    }
+
+    /// Finishes a `verify` answer with the host's verdict.
+    pub fn resume(&self, id: u32, valid: bool) -> Result<JsValue, JsValue> {
+        let pending = self.take(id)?;
+        to_js(&self.inner.resume(pending, valid))
+    }
+
+    /// Finishes a `verify` answer by checking the signature in the engine (a host that cannot
+    /// import the key, e.g. no Ed25519 in its WebCrypto).
+    #[wasm_bindgen(js_name = resumeHere)]
+    pub fn resume_here(&self, id: u32) -> Result<JsValue, JsValue> {
+        let pending = self.take(id)?;
+        let valid = pending.unverified.check_here();
+        to_js(&self.inner.resume(pending, valid))
+    }
+
+    /// The public JWK of candidate `handle` of pending check `id`, for `importKey("jwk")`.
+    #[wasm_bindgen(js_name = candidateKey)]
+    pub fn candidate_key(&self, id: u32, handle: usize) -> Result<JsValue, JsValue> {
+        let table = self.pending.borrow();
+        let key = table
+            .get(&id)
+            .and_then(|p| p.unverified.candidates.iter().find(|k| k.handle == handle))
+            .and_then(|k| k.material.public_jwk())
+            .ok_or_else(|| type_error("candidateKey: no such pending key"))?;
+        key.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+            .map_err(|e| type_error(&format!("key could not be converted: {e}")))
+    }
+
+    fn take(&self, id: u32) -> Result<Pending, JsValue> {
+        self.pending
+            .borrow_mut()
+            .remove(&id)
+            .ok_or_else(|| type_error("resume: no pending decision with this id"))
     }
 }
 

@@ -106,6 +106,30 @@ impl Material {
     }
 }
 
+impl Material {
+    /// The public key as a JWK (RFC 7517), for hosts that import it into WebCrypto; `None`
+    /// for HMAC secrets, which never leave the engine.
+    pub fn public_jwk(&self) -> Option<Value> {
+        let b64 = |bytes: &[u8]| Base64UrlUnpadded::encode_string(bytes);
+        Some(match self {
+            Material::Hmac(_) => return None,
+            Material::Rsa(k) => serde_json::json!({
+                "kty": "RSA", "n": b64(&k.n().to_bytes_be()), "e": b64(&k.e().to_bytes_be()),
+            }),
+            Material::P256(k) => {
+                let point = k.to_encoded_point(false);
+                serde_json::json!({
+                    "kty": "EC", "crv": "P-256",
+                    "x": b64(&point.x()?[..]), "y": b64(&point.y()?[..]),
+                })
+            }
+            Material::Ed25519(k) => {
+                serde_json::json!({ "kty": "OKP", "crv": "Ed25519", "x": b64(k.as_bytes()) })
+            }
+        })
+    }
+}
+
 impl std::fmt::Debug for Material {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.describe()) // never print secrets
@@ -126,6 +150,8 @@ pub enum KeyId {
 
 #[derive(Debug, Clone)]
 pub struct Key {
+    /// Stable index within its key set, so a host can cache its own form of the key.
+    pub handle: usize,
     pub id: KeyId,
     /// The JWK's `alg`, which restricts the key to that one algorithm.
     pub alg: Option<Alg>,
@@ -219,7 +245,11 @@ impl KeySet {
             }
         }
         Ok(KeySet {
-            keys: keys.into_iter().map(Arc::new).collect(),
+            keys: keys
+                .into_iter()
+                .enumerate()
+                .map(|(handle, key)| Arc::new(Key { handle, ..key }))
+                .collect(),
         })
     }
 }
@@ -242,6 +272,7 @@ fn collect(value: &Value, allowed: &[Alg], out: &mut Vec<Key>, depth: u8) -> Res
     };
     match value {
         Value::String(s) if s.contains("-----BEGIN") => out.push(fit_check(Key {
+            handle: 0,
             id: KeyId::Any,
             alg: None,
             material: from_pem(s)?,
@@ -323,6 +354,7 @@ fn secret_key(bytes: Vec<u8>) -> Result<Key> {
         )));
     }
     Ok(Key {
+        handle: 0,
         id: KeyId::Any,
         alg: None,
         material: Material::Hmac(bytes),
@@ -474,7 +506,12 @@ pub fn from_jwk(jwk: &Map<String, Value>, lone: bool) -> Result<Option<Key>> {
         Some(_) => return Ok(None),
         None => return Err(Error::ConfigKey("JWK lacks \"kty\"".into())),
     };
-    let key = Key { id, alg, material };
+    let key = Key {
+        handle: 0,
+        id,
+        alg,
+        material,
+    };
     // A JWK whose own `alg` contradicts its type (kty RSA, alg ES256) is unusable.
     if alg.is_some_and(|a| !key.fits(a)) {
         return Err(Error::ConfigKey(format!(

@@ -138,10 +138,23 @@ impl Verifier {
     /// Full JWT verification: signature, then claims at `now`. A token verified before skips
     /// the signature, never the claim checks.
     pub fn verify(&self, token: &str, now: f64) -> Result<Arc<Verified>> {
+        match self.start(token, now)? {
+            Checked::Cached(hit) => Ok(hit),
+            Checked::NeedsSignature(u) => {
+                let valid = u.check_here();
+                self.finish(u, valid, now)
+            }
+        }
+    }
+
+    /// Everything before the signature check: the cache, parsing, the allow-list, `typ` and
+    /// key selection. What remains is checking the signature — with jwt-compact
+    /// ([`Unverified::check_here`]) or with the host's WebCrypto — and [`Verifier::finish`].
+    pub fn start(&self, token: &str, now: f64) -> Result<Checked> {
         if let Some(cache) = &self.cache {
             if let Some(hit) = cache.get(token) {
                 return match self.policy.check(&hit.claims, now) {
-                    Ok(()) => Ok(hit),
+                    Ok(()) => Ok(Checked::Cached(hit)),
                     Err(e) => {
                         cache.remove(token);
                         Err(e)
@@ -149,30 +162,51 @@ impl Verifier {
                 };
             }
         }
-        let (jws, alg) = self.verify_signature(token)?;
-        let claims = jws::parse_object(&jws.payload)
+        let (jws, alg, candidates) = self.select(token)?;
+        Ok(Checked::NeedsSignature(Unverified {
+            alg,
+            candidates,
+            signing_input: jws.signing_input.to_owned(),
+            signature: jws.signature,
+            payload: jws.payload,
+            kid: jws.header.kid,
+            token: token.to_owned(),
+        }))
+    }
+
+    /// Everything after the signature check: claims at `now`, then the cache.
+    pub fn finish(&self, u: Unverified, signature_valid: bool, now: f64) -> Result<Arc<Verified>> {
+        if !signature_valid {
+            return Err(Error::SignatureInvalid);
+        }
+        let claims = jws::parse_object(&u.payload)
             .ok_or(Error::JwtInvalid("claims are not a JSON object"))?;
         self.policy.check(&claims, now)?;
         let verified = Arc::new(Verified {
-            alg,
-            kid: jws.header.kid,
+            alg: u.alg,
+            kid: u.kid,
             claims,
         });
         if let Some(cache) = &self.cache {
-            cache.put(token, verified.clone());
+            cache.put(&u.token, verified.clone());
         }
         Ok(verified)
     }
 
-    /// The JWS layer alone: parse, allow-list, `typ`, key selection, signature. The payload
-    /// is returned unread (Wycheproof's JWS vectors carry payloads that are not claims).
-    pub fn verify_signature<'t>(&self, token: &'t str) -> Result<(Jws<'t>, Alg)> {
+    fn select<'t>(&self, token: &'t str) -> Result<(Jws<'t>, Alg, Vec<Arc<Key>>)> {
         let jws = jws::parse(token)?;
         let alg = Alg::from_name(&jws.header.alg)
             .filter(|a| self.algorithms.contains(a))
             .ok_or(Error::AlgNotAllowed)?;
         self.policy.check_typ(jws.header.typ.as_deref())?;
         let candidates = self.keys.candidates(alg, jws.header.kid.as_deref())?;
+        Ok((jws, alg, candidates))
+    }
+
+    /// The JWS layer alone: parse, allow-list, `typ`, key selection, signature. The payload
+    /// is returned unread (Wycheproof's JWS vectors carry payloads that are not claims).
+    pub fn verify_signature<'t>(&self, token: &'t str) -> Result<(Jws<'t>, Alg)> {
+        let (jws, alg, candidates) = self.select(token)?;
         let input = jws.signing_input.as_bytes();
         if candidates
             .iter()
@@ -182,6 +216,38 @@ impl Verifier {
         } else {
             Err(Error::SignatureInvalid)
         }
+    }
+}
+
+/// The outcome of [`Verifier::start`].
+#[derive(Debug)]
+pub enum Checked {
+    /// Verified before and its claims hold now.
+    Cached(Arc<Verified>),
+    /// The signature must be checked before [`Verifier::finish`].
+    NeedsSignature(Unverified),
+}
+
+/// A parsed token whose signature is still to be checked against `candidates`.
+#[derive(Debug)]
+pub struct Unverified {
+    pub alg: Alg,
+    pub candidates: Vec<Arc<Key>>,
+    /// The bytes the signature covers.
+    pub signing_input: String,
+    pub signature: Vec<u8>,
+    payload: Vec<u8>,
+    kid: Option<String>,
+    token: String,
+}
+
+impl Unverified {
+    /// Checks the signature with jwt-compact; true when any candidate key verifies it.
+    pub fn check_here(&self) -> bool {
+        let input = self.signing_input.as_bytes();
+        self.candidates
+            .iter()
+            .any(|key| check_signature(self.alg, &key.material, input, &self.signature))
     }
 }
 

@@ -1,6 +1,8 @@
 // A Worker using edgegate/worker, bundled by esbuild with the `workerd` condition (as
 // wrangler does) and run by Miniflare in workerd, against the same scenarios as Next.
 import { test } from "node:test";
+import assert from "node:assert/strict";
+import { createPrivateKey, generateKeyPairSync, sign } from "node:crypto";
 import { build } from "esbuild";
 import { Miniflare } from "miniflare";
 import { ROOT, startUpstream } from "./helpers.mjs";
@@ -38,4 +40,61 @@ test("Cloudflare Worker (Miniflare / workerd)", { timeout: 120_000 }, async (t) 
   const url = await mf.ready;
 
   await gateScenarios(t, url.origin, upstream.url);
+});
+
+test("workerd's WebCrypto and the engine agree on RS256, PS256, ES256 and EdDSA", { timeout: 120_000 }, async (t) => {
+  const outdir = `${ROOT}target/worker-decide`;
+  await build({
+    entryPoints: [new URL("./worker/decide.ts", import.meta.url).pathname],
+    outdir,
+    bundle: true,
+    format: "esm",
+    platform: "neutral",
+    conditions: ["workerd", "worker", "browser"],
+    loader: { ".wasm": "copy" },
+    logLevel: "error",
+  });
+  const mf = new Miniflare({
+    modules: true,
+    scriptPath: `${outdir}/decide.js`,
+    modulesRoot: outdir,
+    modulesRules: [
+      { type: "ESModule", include: ["**/*.js"] },
+      { type: "CompiledWasm", include: ["**/*.wasm"] },
+    ],
+    compatibilityDate: "2025-09-01",
+    cf: false,
+  });
+  t.after(() => mf.dispose());
+  const b64 = (v) => Buffer.from(JSON.stringify(v)).toString("base64url");
+  const families = {
+    RS256: ["rsa", { modulusLength: 2048 }, "sha256", {}],
+    PS256: ["rsa", { modulusLength: 2048 }, "sha256", { padding: 6, saltLength: 32 }],
+    ES256: ["ec", { namedCurve: "P-256" }, "sha256", { dsaEncoding: "ieee-p1363" }],
+    EdDSA: ["ed25519", {}, null, {}],
+  };
+  const now = Math.floor(Date.now() / 1000);
+  for (const [alg, [type, opts, hash, extra]] of Object.entries(families)) {
+    const { publicKey, privateKey } = generateKeyPairSync(type, {
+      ...opts,
+      publicKeyEncoding: { type: "spki", format: "pem" },
+      privateKeyEncoding: { type: "pkcs8", format: "pem" },
+    });
+    const input = `${b64({ alg })}.${b64({ sub: "w", exp: now + 300 })}`;
+    const sig = sign(hash, Buffer.from(input), { key: createPrivateKey(privateKey), ...extra });
+    const forged = Buffer.from(sig);
+    forged[0] ^= 1;
+    for (const [name, token, want] of [
+      ["valid", `${input}.${sig.toString("base64url")}`, "OK_AUTHENTICATED"],
+      ["forged", `${input}.${forged.toString("base64url")}`, "ERR_JWS_SIGNATURE_VERIFICATION_FAILED"],
+    ]) {
+      const codes = [];
+      for (const webCrypto of [true, false]) {
+        const options = { verify: { algorithms: [alg], keys: publicKey, webCrypto, cacheSize: 0 }, rules: [{ match: "/api/:path*", kind: "api" }] };
+        const r = await mf.dispatchFetch("http://w.example/", { method: "POST", body: JSON.stringify({ options, token }) });
+        codes.push((await r.json()).code);
+      }
+      assert.deepEqual(codes, [want, want], `${alg} ${name}`);
+    }
+  }
 });
