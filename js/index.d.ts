@@ -73,6 +73,12 @@ export interface VerifyOptions {
    * Default 1000; 0 turns the cache off.
    */
   cacheSize?: number;
+  /**
+   * On JS hosts, check RSA, ECDSA and Ed25519 signatures with the host's WebCrypto (native
+   * crypto) rather than in wasm; the engine still chooses the algorithm parameters and keys
+   * and makes the decision. HMAC always stays in the engine. Default true.
+   */
+  webCrypto?: boolean;
 }
 
 export interface TokenOptions {
