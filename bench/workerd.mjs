@@ -41,7 +41,7 @@ function keys(alg) {
     const secret = randomBytes(32).toString("base64url");
     return { key: secret, sign: new TextEncoder().encode(secret) };
   }
-  const type = { RS256: ["rsa", { modulusLength: 2048 }], ES256: ["ec", { namedCurve: "P-256" }] }[alg];
+  const type = { RS256: ["rsa", { modulusLength: 2048 }], ES256: ["ec", { namedCurve: "P-256" }], EdDSA: ["ed25519", {}] }[alg];
   const { publicKey, privateKey } = generateKeyPairSync(type[0], {
     ...type[1],
     publicKeyEncoding: { type: "spki", format: "pem" },
@@ -74,6 +74,7 @@ for (const [workload, alg, n, distinct] of [
   ["first sight, HS256", "HS256", 1000, true],
   ["first sight, RS256", "RS256", 200, true],
   ["first sight, ES256", "ES256", 150, true],
+  ["first sight, EdDSA", "EdDSA", 200, true],
 ]) {
   const k = keys(alg);
   const pool = await tokens(alg, k, distinct ? n * (ROUNDS + 1) : 1);

@@ -74,9 +74,9 @@ export interface VerifyOptions {
    */
   cacheSize?: number;
   /**
-   * On JS hosts, check RSA, ECDSA and Ed25519 signatures with the host's WebCrypto (native
-   * crypto) rather than in wasm; the engine still chooses the algorithm parameters and keys
-   * and makes the decision. HMAC always stays in the engine. Default true.
+   * On JS hosts, check RSA and ECDSA signatures with the host's WebCrypto (native crypto)
+   * rather than in wasm; the engine still chooses the algorithm parameters and keys and makes
+   * the decision. HMAC and Ed25519 stay in the engine, where they are faster. Default true.
    */
   webCrypto?: boolean;
 }

@@ -163,8 +163,8 @@ pub struct VerifyOptions {
     /// Verified tokens remembered so repeat requests skip the signature check (0: off).
     #[serde(default = "default_cache_size")]
     pub cache_size: usize,
-    /// On JS hosts, check RSA, ECDSA and Ed25519 signatures with the host's WebCrypto
-    /// (native crypto) instead of jwt-compact in wasm. HMAC always stays in the engine.
+    /// On JS hosts, check RSA and ECDSA signatures with the host's WebCrypto (native crypto)
+    /// instead of jwt-compact in wasm. HMAC and Ed25519 stay in the engine (faster there).
     #[serde(default = "yes")]
     pub web_crypto: bool,
 }
