@@ -1,6 +1,8 @@
 // Shared by the end-to-end tests: real servers on 127.0.0.1 with free ports, each in its own
 // process group so that a failing test still takes them down.
 import { spawn, execFileSync } from "node:child_process";
+import { build } from "esbuild";
+import { Miniflare } from "miniflare";
 import { createHmac } from "node:crypto";
 import { cpSync, mkdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import net from "node:net";
@@ -113,4 +115,35 @@ export function token(claims = {}, secret = dev.secret) {
   const body = { sub: "e2e-user", iss: dev.issuer, aud: dev.audience, iat: now, exp: now + 300, ...claims };
   const input = `${b64({ alg: "HS256", typ: "JWT" })}.${b64(body)}`;
   return `${input}.${createHmac("sha256", secret).update(input).digest("base64url")}`;
+}
+
+/**
+ * Bundles a Worker entry with esbuild using the `workerd` condition (as wrangler does) and
+ * runs it in workerd through Miniflare. Returns the Miniflare instance; `dispose()` it.
+ */
+export async function startWorker(entry, name, bindings = {}) {
+  const outdir = `${ROOT}target/${name}`;
+  await build({
+    entryPoints: [entry],
+    outdir,
+    bundle: true,
+    format: "esm",
+    platform: "neutral",
+    conditions: ["workerd", "worker", "browser"],
+    loader: { ".wasm": "copy" },
+    logLevel: "error",
+  });
+  const script = entry.split("/").pop().replace(/\.[cm]?[jt]s$/, ".js");
+  return new Miniflare({
+    modules: true,
+    scriptPath: `${outdir}/${script}`,
+    modulesRoot: outdir, // module names are relative to this, not to the cwd
+    modulesRules: [
+      { type: "ESModule", include: ["**/*.js"] },
+      { type: "CompiledWasm", include: ["**/*.wasm"] },
+    ],
+    compatibilityDate: "2025-09-01",
+    cf: false,
+    bindings,
+  });
 }

@@ -3,38 +3,15 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createPrivateKey, generateKeyPairSync, sign } from "node:crypto";
-import { build } from "esbuild";
-import { Miniflare } from "miniflare";
-import { ROOT, startUpstream } from "./helpers.mjs";
+import { startUpstream, startWorker } from "./helpers.mjs";
 import { gateScenarios } from "./scenarios.mjs";
 
 test("Cloudflare Worker (Miniflare / workerd)", { timeout: 120_000 }, async (t) => {
   const upstream = await startUpstream();
   t.after(() => upstream.stop());
 
-  const outdir = `${ROOT}target/worker`;
-  await build({
-    entryPoints: [new URL("./worker/worker.ts", import.meta.url).pathname],
-    outdir,
-    bundle: true,
-    format: "esm",
-    platform: "neutral",
-    conditions: ["workerd", "worker", "browser"],
-    loader: { ".wasm": "copy" },
-    logLevel: "error",
-  });
-
-  const mf = new Miniflare({
-    modules: true,
-    scriptPath: `${outdir}/worker.js`,
-    modulesRoot: outdir, // module names are relative to this, not to the cwd
-    modulesRules: [
-      { type: "ESModule", include: ["**/*.js"] },
-      { type: "CompiledWasm", include: ["**/*.wasm"] },
-    ],
-    compatibilityDate: "2025-09-01",
-    cf: false,
-    bindings: { UPSTREAM: upstream.url },
+  const mf = await startWorker(new URL("./worker/worker.ts", import.meta.url).pathname, "worker", {
+    UPSTREAM: upstream.url,
   });
   t.after(() => mf.dispose());
   const url = await mf.ready;
@@ -43,28 +20,7 @@ test("Cloudflare Worker (Miniflare / workerd)", { timeout: 120_000 }, async (t) 
 });
 
 test("workerd's WebCrypto and the engine agree on RS256, PS256, ES256 and EdDSA", { timeout: 120_000 }, async (t) => {
-  const outdir = `${ROOT}target/worker-decide`;
-  await build({
-    entryPoints: [new URL("./worker/decide.ts", import.meta.url).pathname],
-    outdir,
-    bundle: true,
-    format: "esm",
-    platform: "neutral",
-    conditions: ["workerd", "worker", "browser"],
-    loader: { ".wasm": "copy" },
-    logLevel: "error",
-  });
-  const mf = new Miniflare({
-    modules: true,
-    scriptPath: `${outdir}/decide.js`,
-    modulesRoot: outdir,
-    modulesRules: [
-      { type: "ESModule", include: ["**/*.js"] },
-      { type: "CompiledWasm", include: ["**/*.wasm"] },
-    ],
-    compatibilityDate: "2025-09-01",
-    cf: false,
-  });
+  const mf = await startWorker(new URL("./worker/decide.ts", import.meta.url).pathname, "worker-decide");
   t.after(() => mf.dispose());
   const b64 = (v) => Buffer.from(JSON.stringify(v)).toString("base64url");
   const families = {
