@@ -4,7 +4,7 @@ import { spawn, execFileSync } from "node:child_process";
 import { build } from "esbuild";
 import { Miniflare } from "miniflare";
 import { createHmac } from "node:crypto";
-import { cpSync, mkdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { cpSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { fileURLToPath } from "node:url";
 
@@ -77,9 +77,10 @@ export async function startUpstream() {
 /**
  * Builds the example app with `middleware.ts` (Edge) or `proxy.ts` (Node) in its own folder
  * under target/ (inside the repository, as Turbopack requires), rewriting /api to `upstream`.
+ * `gateSource` replaces the example's gate.ts; `name` tells builds apart.
  */
-export function buildNext(variant, upstream) {
-  const dir = `${ROOT}target/next-${variant}`;
+export function buildNext(variant, upstream, { gateSource, name = variant } = {}) {
+  const dir = `${ROOT}target/next-${name}`;
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   for (const f of ["app", "lib", "gate.ts", "dev-config.json", "next.config.ts", "package.json", "tsconfig.json"]) {
@@ -87,6 +88,7 @@ export function buildNext(variant, upstream) {
   }
   if (variant === "middleware") cpSync(`${EXAMPLE}middleware.ts`, `${dir}/middleware.ts`);
   else cpSync(`${EXAMPLE}variants/proxy.ts`, `${dir}/proxy.ts`);
+  if (gateSource) writeFileSync(`${dir}/gate.ts`, gateSource);
   symlinkSync(`${EXAMPLE}node_modules`, `${dir}/node_modules`);
   execFileSync(`${dir}/node_modules/.bin/next`, ["build"], {
     cwd: dir,

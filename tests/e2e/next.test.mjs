@@ -3,6 +3,7 @@
 // real browser signing in through it.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { createPrivateKey, generateKeyPairSync, sign } from "node:crypto";
 import { existsSync } from "node:fs";
 import { buildNext, startNext, startUpstream } from "./helpers.mjs";
 import { gateScenarios } from "./scenarios.mjs";
@@ -57,3 +58,38 @@ for (const variant of ["middleware", "proxy"]) {
     });
   });
 }
+
+// RS256 tokens are checked by the Edge runtime's own WebCrypto (the sandbox has its own
+// realm): valid ones pass, forged and expired ones are sent to login.
+test("Next.js middleware.ts with RS256 through the Edge runtime's WebCrypto", { timeout: 240_000 }, async (t) => {
+  const { publicKey, privateKey } = generateKeyPairSync("rsa", {
+    modulusLength: 2048,
+    publicKeyEncoding: { type: "spki", format: "pem" },
+    privateKeyEncoding: { type: "pkcs8", format: "pem" },
+  });
+  const gateSource = `import type { Options } from "edgegate";\nexport const gateOptions: Options = ${JSON.stringify({
+    rules: [{ match: "/dashboard/:path*", kind: "page" }],
+    verify: { algorithms: ["RS256"], keys: publicKey, issuer: "rs-issuer" },
+  })};\n`;
+  const dir = buildNext("middleware", "http://127.0.0.1:9", { gateSource, name: "rs256" });
+  const next = await startNext(dir);
+  t.after(() => next.stop());
+  const b64 = (v) => Buffer.from(JSON.stringify(v)).toString("base64url");
+  const rs256 = (claims) => {
+    const input = `${b64({ alg: "RS256", typ: "JWT" })}.${b64({ sub: "r", iss: "rs-issuer", ...claims })}`;
+    return `${input}.${sign("sha256", Buffer.from(input), createPrivateKey(privateKey)).toString("base64url")}`;
+  };
+  const now = Math.floor(Date.now() / 1000);
+  const valid = rs256({ exp: now + 300 });
+  const forged = `${valid.slice(0, -4)}${valid.endsWith("AAAA") ? "BBBB" : "AAAA"}`;
+  for (const [name, token, status] of [
+    ["valid", valid, 200],
+    ["valid again (cache hit)", valid, 200],
+    ["forged", forged, 307],
+    ["expired", rs256({ exp: now - 5 }), 307],
+    ["other issuer", rs256({ exp: now + 300, iss: "evil" }), 307],
+  ]) {
+    const r = await fetch(`${next.url}/dashboard`, { headers: { cookie: `token=${token}` }, redirect: "manual" });
+    assert.equal(r.status, status, name);
+  }
+});
