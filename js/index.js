@@ -130,16 +130,19 @@ class Gate {
     return this.#inner.resume(check.id, valid);
   }
 
-  #keys = new Map();
+  // CryptoKeys by import parameters (one object per algorithm, reused by the engine) and key
+  // handle; cleared with the instance, whose parameter objects are new.
+  #keys = new WeakMap();
 
   #cryptoKey(subtle, check, handle) {
-    const id = `${handle}/${JSON.stringify(check.importParams)}`;
-    let key = this.#keys.get(id);
+    let byHandle = this.#keys.get(check.importParams);
+    if (!byHandle) this.#keys.set(check.importParams, (byHandle = new Map()));
+    let key = byHandle.get(handle);
     if (!key) {
       const jwk = this.#inner.candidateKey(check.id, handle);
       key = subtle.importKey("jwk", jwk, check.importParams, false, ["verify"]);
-      this.#keys.set(id, key);
-      key.catch(() => this.#keys.delete(id));
+      byHandle.set(handle, key);
+      key.catch(() => byHandle.delete(handle));
     }
     return key;
   }

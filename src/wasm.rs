@@ -5,7 +5,7 @@
 //! shim turns them into its `EdgeGateError` class.
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use js_sys::{Array, Object, Reflect};
@@ -51,6 +51,9 @@ pub struct JsGate {
     web_crypto: bool,
     pending: RefCell<BTreeMap<u32, Pending>>,
     next_id: RefCell<u32>,
+    /// WebCrypto parameters as JS objects, built once per algorithm: the same objects on
+    /// every request, so the shim can also key its CryptoKey cache by them.
+    host_params: RefCell<HashMap<Alg, Option<(JsValue, JsValue)>>>,
 }
 
 /// WebCrypto's names for an algorithm: (importKey parameters, verify parameters). `None`
@@ -122,6 +125,7 @@ impl JsGate {
                 web_crypto,
                 pending: RefCell::new(BTreeMap::new()),
                 next_id: RefCell::new(0),
+                host_params: RefCell::new(HashMap::new()),
             })
             .map_err(|e| js_error(&e))
     }
@@ -140,7 +144,7 @@ impl JsGate {
             Step::NeedsSignature(pending) => {
                 let params = self
                     .web_crypto
-                    .then(|| web_crypto_params(pending.unverified.alg))
+                    .then(|| self.host_params(pending.unverified.alg))
                     .flatten();
                 let Some((import, verify)) = params else {
                     let valid = pending.unverified.check_here();
@@ -153,10 +157,6 @@ impl JsGate {
                 };
                 let u = &pending.unverified;
                 let out = Object::new();
-                let to_js_value = |v: &serde_json::Value| {
-                    v.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-                        .unwrap_or(JsValue::NULL)
-                };
                 let handles: Array = u
                     .candidates
                     .iter()
@@ -166,8 +166,8 @@ impl JsGate {
                 for (name, value) in [
                     ("action", JsValue::from("verify")),
                     ("id", id.into()),
-                    ("importParams", to_js_value(&import)),
-                    ("verifyParams", to_js_value(&verify)),
+                    ("importParams", import),
+                    ("verifyParams", verify),
                     ("keys", handles.into()),
                     (
                         "data",
@@ -216,6 +216,21 @@ impl JsGate {
             .ok_or_else(|| type_error("candidateKey: no such pending key"))?;
         key.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
             .map_err(|e| type_error(&format!("key could not be converted: {e}")))
+    }
+
+    fn host_params(&self, alg: Alg) -> Option<(JsValue, JsValue)> {
+        self.host_params
+            .borrow_mut()
+            .entry(alg)
+            .or_insert_with(|| {
+                let (import, verify) = web_crypto_params(alg)?;
+                let to_js = |v: serde_json::Value| {
+                    v.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+                        .ok()
+                };
+                Some((to_js(import)?, to_js(verify)?))
+            })
+            .clone()
     }
 
     fn take(&self, id: u32) -> Result<Pending, JsValue> {
