@@ -145,7 +145,12 @@ impl Default for TokenOptions {
 pub struct VerifyOptions {
     pub algorithms: Vec<String>,
     /// A secret, PEM public key, JWK, JWKS, or an array of them.
-    pub keys: Value,
+    #[serde(default)]
+    pub keys: Option<Value>,
+    /// A JWKS URL, fetched by the host and cached (see `remote`).
+    #[serde(default)]
+    pub jwks_uri: Option<String>,
+    /// With neither `keys` nor `jwksUri`, the keys are found by OIDC discovery from here.
     #[serde(default)]
     pub issuer: Option<OneOrMany>,
     #[serde(default)]
@@ -167,6 +172,74 @@ pub struct VerifyOptions {
     /// instead of jwt-compact in wasm. HMAC and Ed25519 stay in the engine (faster there).
     #[serde(default = "yes")]
     pub web_crypto: bool,
+    /// How remote keys (`jwksUri` or discovery) are fetched and cached.
+    #[serde(default)]
+    pub remote: RemoteOptions,
+}
+
+/// Remote key cache tuning. Durations are seconds or strings like `"10m"`; each has an
+/// upper bound, which also catches jose's millisecond values passed by habit.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RemoteOptions {
+    #[serde(default)]
+    pub cache_max_age: Option<Duration>,
+    #[serde(default)]
+    pub cooldown_duration: Option<Duration>,
+    #[serde(default)]
+    pub timeout_duration: Option<Duration>,
+    #[serde(default)]
+    pub stale_if_error: Option<Duration>,
+    #[serde(default)]
+    pub max_response_bytes: Option<usize>,
+    #[serde(default)]
+    pub user_agent: Option<String>,
+}
+
+impl RemoteOptions {
+    pub fn policy(&self) -> Result<crate::verify::RemotePolicy> {
+        let mut policy = crate::verify::RemotePolicy::default();
+        let bounded = |d: &Option<Duration>, name: &str, max: f64, default: f64| match d {
+            None => Ok(default),
+            Some(d) => {
+                let secs = d.seconds(&format!("verify.remote.{name}"))?;
+                if secs > max {
+                    Err(Error::ConfigInvalid(format!(
+                        "verify.remote.{name} is {secs} seconds, more than the {max} allowed \
+                         (durations are seconds or strings like \"10m\", not milliseconds)"
+                    )))
+                } else {
+                    Ok(secs)
+                }
+            }
+        };
+        policy.max_age = bounded(&self.cache_max_age, "cacheMaxAge", 86_400.0, policy.max_age)?;
+        policy.cooldown = bounded(
+            &self.cooldown_duration,
+            "cooldownDuration",
+            3_600.0,
+            policy.cooldown,
+        )?;
+        policy.timeout = bounded(
+            &self.timeout_duration,
+            "timeoutDuration",
+            60.0,
+            policy.timeout,
+        )?;
+        policy.stale_if_error = bounded(
+            &self.stale_if_error,
+            "staleIfError",
+            7.0 * 86_400.0,
+            policy.stale_if_error,
+        )?;
+        if let Some(bytes) = self.max_response_bytes {
+            policy.max_bytes = bytes;
+        }
+        if let Some(ua) = &self.user_agent {
+            policy.user_agent = ua.clone();
+        }
+        Ok(policy)
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -202,7 +275,16 @@ pub struct Options {
     pub rules: Option<Vec<RuleOptions>>,
     #[serde(default)]
     pub token: TokenOptions,
-    pub verify: VerifyOptions,
+    /// One provider (keys, JWKS URL or discovery) ...
+    #[serde(default)]
+    pub verify: Option<VerifyOptions>,
+    /// ... or several, each with its own `issuer`; a token is routed by its `iss`.
+    #[serde(default)]
+    pub providers: Vec<VerifyOptions>,
+    /// Status when a provider's keys cannot be obtained: 503 (default: the gate is
+    /// unavailable, not the user unauthenticated) or 401 (treated as an invalid token).
+    #[serde(default = "default_unavailable_status")]
+    pub keys_unavailable_status: u16,
     #[serde(default = "default_login")]
     pub login_url: String,
     #[serde(default = "default_return_to")]
@@ -243,6 +325,9 @@ impl Options {
     }
 }
 
+fn default_unavailable_status() -> u16 {
+    503
+}
 fn default_cookie() -> Option<String> {
     Some("token".into())
 }

@@ -7,14 +7,21 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::config::{is_header_name, is_local_path, Options, PrecedenceOption, RuleKind};
+use crate::config::{
+    is_header_name, is_local_path, OneOrMany, Options, PrecedenceOption, RuleKind, VerifyOptions,
+};
 use crate::error::{Error, Result};
 use crate::extract::{Extractor, Precedence, TokenSource};
 use crate::matcher::{Matcher, Site};
 use crate::normalize::{normalize, NormalizedPath};
 use crate::verify::{
-    Alg, Checked, ClaimsPolicy, Clock, KeyResolver, KeySet, Unverified, Verified, Verifier,
+    jws, Alg, Checked, ClaimsPolicy, Clock, Fetch, Fetched, KeyResolver, KeySet, RemoteKeys,
+    Source, Unverified, Verified, Verifier,
 };
+
+/// Fetch rounds one request may wait through (discovery, then the JWKS, then a refetch for
+/// an unknown `kid`) before it is refused; a bound, so a failing host can never loop.
+pub const MAX_FETCH_ROUNDS: u8 = 3;
 
 /// Client headers always dropped before forwarding: Next's internal recursion marker
 /// (CVE-2025-29927), URL-override headers some backends route by, and the identity headers
@@ -54,6 +61,15 @@ pub struct Pending {
     source: TokenSource,
     token: String,
     now: f64,
+    provider: usize,
+    web_crypto: bool,
+}
+
+impl Pending {
+    /// May the host check this signature with its WebCrypto (`verify.webCrypto`)?
+    pub fn web_crypto(&self) -> bool {
+        self.web_crypto
+    }
 }
 
 /// The outcome of [`Gate::begin`].
@@ -61,6 +77,9 @@ pub struct Pending {
 pub enum Step {
     Decided(Decision),
     NeedsSignature(Pending),
+    /// The provider's keys must be fetched: perform `Fetch` (or join the host's fetch with
+    /// the same id), report it with [`Gate::complete`], then begin again with `round + 1`.
+    NeedsKeys(Fetch),
 }
 
 /// What the host must do.
@@ -99,11 +118,20 @@ struct Rule {
     scopes: Vec<String>,
 }
 
+/// One identity provider: how its tokens are verified.
+struct Provider {
+    /// The `iss` that routes a token here (several providers only).
+    issuer: Option<String>,
+    verifier: Verifier,
+    web_crypto: bool,
+}
+
 /// The engine. Cheap to share: build once per isolate, decide per request.
 pub struct Gate {
     rules: Vec<Rule>,
     extractor: Extractor,
-    verifier: Verifier,
+    providers: Vec<Provider>,
+    keys_unavailable_status: u16,
     clock: Arc<dyn Clock>,
     login_url: String,
     return_to_param: String,
@@ -117,7 +145,7 @@ impl std::fmt::Debug for Gate {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Gate")
             .field("rules", &self.rules.len())
-            .field("verifier", &self.verifier)
+            .field("providers", &self.providers.len())
             .finish_non_exhaustive()
     }
 }
@@ -141,18 +169,31 @@ impl Gate {
 
     /// Builds a gate with an injected clock (hosts without a system clock, and tests).
     pub fn with_clock(options: Options, clock: Arc<dyn Clock>) -> Result<Gate> {
-        let algorithms = algorithms(&options.verify.algorithms)?;
-        let keys = KeySet::from_config(&options.verify.keys, &algorithms)?;
-        Gate::with_key_resolver(options, clock, Arc::new(keys), algorithms)
+        Gate::build(options, clock, None)
     }
 
-    /// Builds a gate whose keys come from another resolver (a remote JWKS cache).
+    /// Builds a gate whose keys come from another resolver (tests, or a host with its own
+    /// key source); `verify.keys` and `verify.jwksUri` are then ignored.
     pub fn with_key_resolver(
         options: Options,
         clock: Arc<dyn Clock>,
         keys: Arc<dyn KeyResolver>,
-        algorithms: Vec<Alg>,
     ) -> Result<Gate> {
+        Gate::build(options, clock, Some(keys))
+    }
+
+    fn build(
+        options: Options,
+        clock: Arc<dyn Clock>,
+        resolver: Option<Arc<dyn KeyResolver>>,
+    ) -> Result<Gate> {
+        let providers = providers(&options, resolver)?;
+        if !matches!(options.keys_unavailable_status, 401 | 503) {
+            return Err(Error::ConfigInvalid(format!(
+                "keysUnavailableStatus must be 401 or 503, got {}",
+                options.keys_unavailable_status
+            )));
+        }
         for (name, url) in [
             ("loginUrl", &options.login_url),
             ("afterLoginUrl", &options.after_login_url),
@@ -213,12 +254,6 @@ impl Gate {
                 token.max_chunks
             )));
         }
-        if options.verify.cache_size > 100_000 {
-            return Err(Error::ConfigInvalid(format!(
-                "verify.cacheSize must be at most 100000, got {}",
-                options.verify.cache_size
-            )));
-        }
         if token.cookie.is_none() && !token.header {
             return Err(Error::ConfigInvalid(
                 "token: enable the cookie, the header, or both".into(),
@@ -234,24 +269,6 @@ impl Gate {
             max_chunks: token.max_chunks,
             max_cookie_header_bytes: token.max_cookie_header_bytes,
             max_token_bytes: token.max_token_bytes,
-        };
-
-        let v = &options.verify;
-        let policy = ClaimsPolicy {
-            issuer: v.issuer.clone().map(|i| i.into_vec()).unwrap_or_default(),
-            audience: v.audience.clone().map(|a| a.into_vec()).unwrap_or_default(),
-            clock_tolerance: match &v.clock_tolerance {
-                Some(d) => d.seconds("clockTolerance")?,
-                None => 0.0,
-            },
-            max_token_age: v
-                .max_token_age
-                .as_ref()
-                .map(|d| d.seconds("maxTokenAge"))
-                .transpose()?,
-            required_claims: v.required_claims.clone(),
-            typ: v.typ.clone(),
-            require_exp: v.require_exp,
         };
 
         let up = &options.upstream;
@@ -276,7 +293,8 @@ impl Gate {
         Ok(Gate {
             rules,
             extractor,
-            verifier: Verifier::new(algorithms, keys, policy).with_cache(v.cache_size),
+            providers,
+            keys_unavailable_status: options.keys_unavailable_status,
             clock,
             login_url: options.login_url.clone(),
             return_to_param: options.return_to_param.clone(),
@@ -287,25 +305,85 @@ impl Gate {
         })
     }
 
-    pub fn verifier(&self) -> &Verifier {
-        &self.verifier
+    /// The gate's clock, in seconds since the epoch.
+    pub fn now(&self) -> f64 {
+        self.clock.now()
     }
 
-    /// Decides one request, checking the signature (if any) with jwt-compact.
+    /// The first provider's verifier (the only one unless `providers` is configured).
+    pub fn verifier(&self) -> &Verifier {
+        &self.providers[0].verifier
+    }
+
+    /// Decides one request, checking the signature (if any) with jwt-compact. Remote keys
+    /// cannot be fetched here; use [`Gate::decide_with`] for a gate that has them.
     pub fn decide(&self, request: &Request) -> Decision {
-        match self.begin(request) {
-            Step::Decided(decision) => decision,
-            Step::NeedsSignature(pending) => {
-                let valid = pending.unverified.check_here();
-                self.resume(pending, valid)
+        self.decide_with(request, |_| {
+            Fetched::Network("no fetcher: use Gate::decide_with".into())
+        })
+    }
+
+    /// Decides one request, calling `fetch` for any provider keys that must be fetched
+    /// (a blocking HTTP client natively; tests pass a closure).
+    pub fn decide_with(
+        &self,
+        request: &Request,
+        mut fetch: impl FnMut(&Fetch) -> Fetched,
+    ) -> Decision {
+        let mut round = 0;
+        loop {
+            match self.begin_round(request, round) {
+                Step::Decided(decision) => return decision,
+                Step::NeedsSignature(pending) => {
+                    let valid = pending.unverified.check_here();
+                    return self.resume(pending, valid);
+                }
+                Step::NeedsKeys(ticket) => {
+                    let outcome = fetch(&ticket);
+                    self.complete(ticket.id, outcome);
+                    round += 1;
+                }
             }
         }
+    }
+
+    /// Reports how fetch `id` ended. Returns true when new keys were installed (a host with
+    /// a persistence hook may then store the body). Unknown or finished ids are ignored.
+    pub fn complete(&self, id: u64, fetched: Fetched) -> bool {
+        let now = self.clock.now();
+        self.providers
+            .iter()
+            .find(|p| p.verifier.owns(id))
+            .and_then(|p| p.verifier.complete(id, fetched, now))
+            .unwrap_or(false)
+    }
+
+    /// The provider that verifies `token`: the only one, or the one named by its `iss`
+    /// (read before verification only to route; the provider then checks it again).
+    fn provider(&self, token: &str) -> Result<usize> {
+        if self.providers.len() == 1 && self.providers[0].issuer.is_none() {
+            return Ok(0);
+        }
+        let iss = jws::parse(token)?
+            .claims()
+            .and_then(|c| c.get("iss")?.as_str().map(str::to_owned))
+            .ok_or(Error::IssuerUnknown)?;
+        self.providers
+            .iter()
+            .position(|p| p.issuer.as_deref() == Some(iss.as_str()))
+            .ok_or(Error::IssuerUnknown)
     }
 
     /// Everything up to the signature check. A host with faster crypto (WebCrypto) may check
     /// `pending.unverified` itself and hand the verdict to [`Gate::resume`]; every decision
     /// is still made here.
     pub fn begin(&self, request: &Request) -> Step {
+        self.begin_round(request, 0)
+    }
+
+    /// [`Gate::begin`] after `round` key fetches for this request. From
+    /// [`MAX_FETCH_ROUNDS`] on, a request that would need yet another fetch is refused.
+    pub fn begin_round(&self, request: &Request, round: u8) -> Step {
         let path = match normalize(&request.url) {
             Ok(p) => p,
             Err(e) => return Step::Decided(bad_request(e, None)),
@@ -347,10 +425,19 @@ impl Gate {
         };
         let now = self.clock.now();
         let source = Some(found.source);
-        match self.verifier.start(&found.token, now) {
+        let provider = match self.provider(&found.token) {
+            Ok(p) => p,
+            Err(e) => return Step::Decided(self.conclude(request, &path, index, source, Err(e))),
+        };
+        match self.providers[provider].verifier.start(&found.token, now) {
             Err(e) => Step::Decided(self.conclude(request, &path, index, source, Err(e))),
             Ok(Checked::Cached(v)) => {
                 Step::Decided(self.conclude(request, &path, index, source, Ok((found.token, v))))
+            }
+            Ok(Checked::NeedsKeys(fetch)) if round < MAX_FETCH_ROUNDS => Step::NeedsKeys(fetch),
+            Ok(Checked::NeedsKeys(_)) => {
+                let e = Error::JwksUnavailable("keys still missing after fetching".into());
+                Step::Decided(self.conclude(request, &path, index, source, Err(e)))
             }
             Ok(Checked::NeedsSignature(unverified)) => Step::NeedsSignature(Pending {
                 unverified,
@@ -360,6 +447,8 @@ impl Gate {
                 source: found.source,
                 token: found.token,
                 now,
+                provider,
+                web_crypto: self.providers[provider].web_crypto,
             }),
         }
     }
@@ -374,8 +463,10 @@ impl Gate {
             source,
             token,
             now,
+            provider,
+            web_crypto: _,
         } = pending;
-        let verified = self
+        let verified = self.providers[provider]
             .verifier
             .finish(unverified, signature_valid, now)
             .map(|v| (token, v));
@@ -426,6 +517,24 @@ impl Gate {
             (_, Ok((token, verified))) => {
                 decision.action = Action::Continue {
                     headers: self.forward(&request.headers, Some((&token, &verified))),
+                };
+            }
+            (RuleKind::Page | RuleKind::Api, Err(e))
+                if e.is_keys_unavailable() && self.keys_unavailable_status == 503 =>
+            {
+                decision.code = e.code();
+                decision.error = Some(e);
+                decision.action = if rule.kind == RuleKind::Api {
+                    json_response(503, None, r#"{"error":"temporarily_unavailable"}"#.into())
+                } else {
+                    Action::Respond {
+                        status: 503,
+                        headers: vec![
+                            ("content-type".into(), "text/plain; charset=utf-8".into()),
+                            ("cache-control".into(), "no-store".into()),
+                        ],
+                        body: "Service Unavailable".into(),
+                    }
                 };
             }
             (RuleKind::Page, Err(Error::InsufficientScope)) => {
@@ -507,6 +616,116 @@ impl Gate {
         }
         out
     }
+}
+
+/// The providers: `verify` alone, or `providers` (each with its own issuer).
+fn providers(options: &Options, resolver: Option<Arc<dyn KeyResolver>>) -> Result<Vec<Provider>> {
+    let routed = match (&options.verify, options.providers.is_empty()) {
+        (Some(v), true) => return Ok(vec![provider(v, None, resolver)?]),
+        (None, false) => &options.providers,
+        (Some(_), false) => {
+            return Err(Error::ConfigInvalid(
+                "give either verify or providers, not both".into(),
+            ))
+        }
+        (None, true) => {
+            return Err(Error::ConfigInvalid(
+                "verify (or providers) is required".into(),
+            ))
+        }
+    };
+    if resolver.is_some() {
+        return Err(Error::ConfigInvalid(
+            "a custom key resolver serves one provider, not providers".into(),
+        ));
+    }
+    let mut out: Vec<Provider> = Vec::new();
+    for (i, v) in routed.iter().enumerate() {
+        let Some(OneOrMany::One(issuer)) = &v.issuer else {
+            return Err(Error::ConfigInvalid(format!(
+                "providers[{i}].issuer must be one string: tokens are routed by it"
+            )));
+        };
+        if out.iter().any(|p| p.issuer.as_deref() == Some(issuer)) {
+            return Err(Error::ConfigInvalid(format!(
+                "providers: issuer {issuer:?} appears twice"
+            )));
+        }
+        out.push(provider(v, Some(issuer.clone()), None)?);
+    }
+    Ok(out)
+}
+
+fn provider(
+    v: &VerifyOptions,
+    route: Option<String>,
+    resolver: Option<Arc<dyn KeyResolver>>,
+) -> Result<Provider> {
+    let algorithms = algorithms(&v.algorithms)?;
+    if v.cache_size > 100_000 {
+        return Err(Error::ConfigInvalid(format!(
+            "verify.cacheSize must be at most 100000, got {}",
+            v.cache_size
+        )));
+    }
+    let issuers = v.issuer.clone().map(|i| i.into_vec()).unwrap_or_default();
+    let keys: Arc<dyn KeyResolver> = match (resolver, &v.keys, &v.jwks_uri) {
+        (Some(r), _, _) => r,
+        (None, Some(_), Some(_)) => {
+            return Err(Error::ConfigInvalid(
+                "verify: give keys or jwksUri, not both".into(),
+            ))
+        }
+        (None, Some(keys), None) => Arc::new(KeySet::from_config(keys, &algorithms)?),
+        (None, None, remote) => {
+            let source = match (remote, issuers.as_slice()) {
+                (Some(uri), _) => Source::Jwks(uri.clone()),
+                (None, [issuer]) => Source::Discovery {
+                    issuer: issuer.clone(),
+                },
+                (None, _) => {
+                    return Err(Error::ConfigKey(
+                        "verify needs keys, a jwksUri, or one issuer to discover keys from".into(),
+                    ))
+                }
+            };
+            if algorithms
+                .iter()
+                .any(|a| matches!(a, Alg::Hs256 | Alg::Hs384 | Alg::Hs512))
+            {
+                return Err(Error::ConfigAlgorithms(
+                    "HMAC algorithms cannot use remote keys: a published secret is no secret"
+                        .into(),
+                ));
+            }
+            Arc::new(RemoteKeys::new(
+                source,
+                v.remote.policy()?,
+                algorithms.clone(),
+            )?)
+        }
+    };
+    let policy = ClaimsPolicy {
+        issuer: issuers,
+        audience: v.audience.clone().map(|a| a.into_vec()).unwrap_or_default(),
+        clock_tolerance: match &v.clock_tolerance {
+            Some(d) => d.seconds("clockTolerance")?,
+            None => 0.0,
+        },
+        max_token_age: v
+            .max_token_age
+            .as_ref()
+            .map(|d| d.seconds("maxTokenAge"))
+            .transpose()?,
+        required_claims: v.required_claims.clone(),
+        typ: v.typ.clone(),
+        require_exp: v.require_exp,
+    };
+    Ok(Provider {
+        issuer: route,
+        verifier: Verifier::new(algorithms, keys, policy).with_cache(v.cache_size),
+        web_crypto: v.web_crypto,
+    })
 }
 
 fn algorithms(names: &[String]) -> Result<Vec<Alg>> {

@@ -60,6 +60,17 @@ pub enum Error {
     },
     /// The token is valid but lacks a scope the rule requires.
     InsufficientScope,
+
+    // --- remote keys ---
+    /// The JWKS (or discovery) endpoint did not answer within the timeout.
+    JwksTimeout,
+    /// The endpoint answered something unusable: not JSON, too large, no usable key,
+    /// a discovery document for another issuer.
+    JwksInvalid(String),
+    /// The endpoint could not be reached or answered an HTTP error.
+    JwksUnavailable(String),
+    /// A token's `iss` names none of the configured providers.
+    IssuerUnknown,
 }
 
 impl Error {
@@ -87,7 +98,19 @@ impl Error {
             Error::Expired => "ERR_JWT_EXPIRED",
             Error::ClaimInvalid { .. } => "ERR_JWT_CLAIM_VALIDATION_FAILED",
             Error::InsufficientScope => "ERR_INSUFFICIENT_SCOPE",
+            Error::JwksTimeout => "ERR_JWKS_TIMEOUT",
+            Error::JwksInvalid(_) => "ERR_JWKS_INVALID",
+            Error::JwksUnavailable(_) => "ERR_JWKS_UNAVAILABLE",
+            Error::IssuerUnknown => "ERR_JWT_ISSUER_UNKNOWN",
         }
+    }
+
+    /// True when the keys could not be obtained: the provider, not the token, is at fault.
+    pub fn is_keys_unavailable(&self) -> bool {
+        matches!(
+            self,
+            Error::JwksTimeout | Error::JwksInvalid(_) | Error::JwksUnavailable(_)
+        )
     }
 
     /// True for errors raised while building the gate.
@@ -122,6 +145,10 @@ impl fmt::Display for Error {
             Error::Expired => f.write_str("\"exp\" claim timestamp check failed"),
             Error::ClaimInvalid { claim, reason } => write!(f, "\"{claim}\" claim {reason}"),
             Error::InsufficientScope => f.write_str("the token lacks a required scope"),
+            Error::JwksTimeout => f.write_str("the key endpoint timed out"),
+            Error::JwksInvalid(why) => write!(f, "unusable key endpoint answer: {why}"),
+            Error::JwksUnavailable(why) => write!(f, "keys unavailable: {why}"),
+            Error::IssuerUnknown => f.write_str("the token's issuer is not a configured provider"),
         }
     }
 }

@@ -15,7 +15,7 @@ use wasm_bindgen::JsCast;
 
 use crate::decide::{Action, Decision, Gate, Pending, Request, Step};
 use crate::error::Error;
-use crate::verify::{Alg, Clock, FixedClock};
+use crate::verify::{Alg, Clock, Fetch, Fetched, FixedClock};
 use crate::Options;
 
 /// The host's clock: `Date.now()` (wasm32-unknown-unknown has no system clock).
@@ -48,7 +48,6 @@ const MAX_PENDING: usize = 4096;
 #[wasm_bindgen(js_name = Gate)]
 pub struct JsGate {
     inner: Gate,
-    web_crypto: bool,
     pending: RefCell<BTreeMap<u32, Pending>>,
     next_id: RefCell<u32>,
     /// WebCrypto parameters as JS objects, built once per algorithm: the same objects on
@@ -114,7 +113,6 @@ impl JsGate {
                 ))
             })?;
         let options = Options::from_json(&json).map_err(|e| js_error(&e))?;
-        let web_crypto = options.verify.web_crypto;
         let clock: Arc<dyn Clock> = match now {
             Some(t) => Arc::new(FixedClock(t)),
             None => Arc::new(DateClock),
@@ -122,7 +120,6 @@ impl JsGate {
         Gate::with_clock(options, clock)
             .map(|inner| JsGate {
                 inner,
-                web_crypto,
                 pending: RefCell::new(BTreeMap::new()),
                 next_id: RefCell::new(0),
                 host_params: RefCell::new(HashMap::new()),
@@ -137,13 +134,19 @@ impl JsGate {
     /// `{ action: "verify", id, importParams, verifyParams, keys, data, signature }`: verify
     /// `signature` over `data` with any of the keys (see `candidateKey`) and call
     /// `resume(id, valid)`, or `resumeHere(id)` to let the engine check it.
-    pub fn decide(&self, request: JsValue) -> Result<JsValue, JsValue> {
+    ///
+    /// When the provider's keys must be fetched first, the answer is
+    /// `{ action: "fetch", id, url, timeoutMs, maxBytes, headers, mayUseStored }`: fetch it
+    /// (once per `id`: concurrent requests get the same id), report with `fetched`,
+    /// `fetchedStored` or `fetchFailed`, then decide again with `round + 1`.
+    pub fn decide(&self, request: JsValue, round: Option<u8>) -> Result<JsValue, JsValue> {
         let request = read_request(&request)?;
-        match self.inner.begin(&request) {
+        match self.inner.begin_round(&request, round.unwrap_or(0)) {
             Step::Decided(decision) => to_js(&decision),
+            Step::NeedsKeys(fetch) => Ok(fetch_to_js(&fetch)),
             Step::NeedsSignature(pending) => {
-                let params = self
-                    .web_crypto
+                let params = pending
+                    .web_crypto()
                     .then(|| self.host_params(pending.unverified.alg))
                     .flatten();
                 let Some((import, verify)) = params else {
@@ -188,6 +191,34 @@ impl JsGate {
                 Ok(out.into())
             }
         }
+    }
+
+    /// Reports the HTTP answer to fetch `id`. Returns the engine's time of the fetch when it
+    /// installed new keys (a host with a store persists `{ fetchedAt, body }`), else
+    /// `undefined`.
+    pub fn fetched(&self, id: f64, status: u16, body: String) -> Option<f64> {
+        self.inner
+            .complete(id as u64, Fetched::Response { status, body })
+            .then(|| self.inner.now())
+    }
+
+    /// Offers a copy persisted by the host (fetched at `fetchedAt`) for a fetch with
+    /// `mayUseStored`. Returns true when it was used; otherwise fetch from the network.
+    #[wasm_bindgen(js_name = fetchedStored)]
+    pub fn fetched_stored(&self, id: f64, body: String, fetched_at: f64) -> bool {
+        self.inner
+            .complete(id as u64, Fetched::Stored { body, fetched_at })
+    }
+
+    /// Reports a failed fetch: `reason` is "timeout", "too_large" or "network".
+    #[wasm_bindgen(js_name = fetchFailed)]
+    pub fn fetch_failed(&self, id: f64, reason: &str, message: String) {
+        let outcome = match reason {
+            "timeout" => Fetched::Timeout,
+            "too_large" => Fetched::TooLarge,
+            _ => Fetched::Network(message),
+        };
+        self.inner.complete(id as u64, outcome);
     }
 
     /// Finishes a `verify` answer with the host's verdict.
@@ -239,6 +270,34 @@ impl JsGate {
             .remove(&id)
             .ok_or_else(|| type_error("resume: no pending decision with this id"))
     }
+}
+
+fn fetch_to_js(f: &Fetch) -> JsValue {
+    let out = Object::new();
+    let headers = Object::new();
+    // Setting properties on fresh plain objects cannot fail.
+    let _ = Reflect::set(
+        &headers,
+        &"user-agent".into(),
+        &f.user_agent.as_str().into(),
+    );
+    let _ = Reflect::set(
+        &headers,
+        &"accept".into(),
+        &"application/jwk-set+json, application/json".into(),
+    );
+    for (name, value) in [
+        ("action", JsValue::from("fetch")),
+        ("id", (f.id as f64).into()),
+        ("url", f.url.as_str().into()),
+        ("timeoutMs", (f.timeout_ms as f64).into()),
+        ("maxBytes", (f.max_bytes as f64).into()),
+        ("headers", headers.into()),
+        ("mayUseStored", f.may_use_stored.into()),
+    ] {
+        let _ = Reflect::set(&out, &name.into(), &value);
+    }
+    out.into()
 }
 
 fn read_request(value: &JsValue) -> Result<Request, JsValue> {

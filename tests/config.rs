@@ -157,7 +157,7 @@ fn refused_configurations() {
         (
             "missing keys",
             verify(json!({"algorithms": ["RS256"]})),
-            "ERR_CONFIG_INVALID",
+            "ERR_CONFIG_KEY",
             "keys",
         ),
         (
@@ -370,6 +370,6 @@ fn arbitrary_option_shapes_never_panic() {
         "{\"verify\":{\"algorithms\":\"HS256\"}}",
         "{\"rules\":1}",
     ] {
-        assert!(edgegate::Options::from_json(text).is_err(), "{text}");
+        assert!(edgegate::Gate::from_json(text).is_err(), "{text}");
     }
 }

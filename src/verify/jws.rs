@@ -30,6 +30,13 @@ pub struct Jws<'a> {
     pub signature: Vec<u8>,
 }
 
+impl Jws<'_> {
+    /// The payload as a JSON object, read without any trust (routing only).
+    pub fn claims(&self) -> Option<Map<String, Value>> {
+        parse_object(&self.payload)
+    }
+}
+
 pub fn parse(token: &str) -> Result<Jws<'_>> {
     let mut segments = token.split('.');
     let (Some(h), Some(p), Some(s)) = (segments.next(), segments.next(), segments.next()) else {

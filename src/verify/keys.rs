@@ -11,6 +11,7 @@ use rsa::traits::PublicKeyParts;
 use rsa::{BigUint, RsaPublicKey};
 use serde_json::{Map, Value};
 
+use super::remote::{Candidates, Fetched, RemoteKeys};
 use crate::error::{Error, Result};
 
 /// The signature algorithms the gate verifies.
@@ -92,7 +93,7 @@ pub enum Material {
 }
 
 impl Material {
-    fn is_symmetric(&self) -> bool {
+    pub(crate) fn is_symmetric(&self) -> bool {
         matches!(self, Material::Hmac(_))
     }
 
@@ -177,7 +178,20 @@ impl Key {
         }
     }
 
-    fn selected_by(&self, kid: Option<&str>) -> bool {
+    /// The same published key: id, algorithm and public material (the handle may differ).
+    pub(crate) fn same_key(&self, other: &Key) -> bool {
+        self.id == other.id
+            && self.alg == other.alg
+            && match (&self.material, &other.material) {
+                (Material::Hmac(a), Material::Hmac(b)) => a == b,
+                (Material::Rsa(a), Material::Rsa(b)) => a == b,
+                (Material::P256(a), Material::P256(b)) => a == b,
+                (Material::Ed25519(a), Material::Ed25519(b)) => a == b,
+                _ => false,
+            }
+    }
+
+    pub(crate) fn selected_by(&self, kid: Option<&str>) -> bool {
         match (&self.id, kid) {
             (KeyId::Any, _) => true,
             (KeyId::Exact(mine), Some(theirs)) => mine == theirs,
@@ -187,11 +201,40 @@ impl Key {
     }
 }
 
-/// Where verification keys come from. The static [`KeySet`] is one; a remote JWKS cache
-/// implements the same trait, returning [`Error::NoMatchingKey`] to ask for a refetch.
+/// Where verification keys come from: the static [`KeySet`], or a provider's JWKS fetched
+/// by the host ([`RemoteKeys`](super::remote::RemoteKeys)).
 pub trait KeyResolver: Send + Sync {
-    /// Keys that may verify a token with this `alg` and `kid`, best first.
-    fn candidates(&self, alg: Alg, kid: Option<&str>) -> Result<Vec<Arc<Key>>>;
+    /// Keys that may verify a token with this `alg` and `kid` at `now`, or the fetch that
+    /// must happen first.
+    fn candidates(&self, alg: Alg, kid: Option<&str>, now: f64) -> Result<Candidates>;
+
+    /// Applies the outcome of fetch `id` if it is this resolver's; see
+    /// [`RemoteKeys::complete`](super::remote::RemoteKeys::complete).
+    fn complete(&self, id: u64, fetched: Fetched, now: f64) -> Option<bool> {
+        let _ = (id, fetched, now);
+        None
+    }
+
+    /// Is fetch `id` this resolver's?
+    fn owns(&self, id: u64) -> bool {
+        let _ = id;
+        false
+    }
+}
+
+impl KeyResolver for RemoteKeys {
+    fn candidates(&self, alg: Alg, kid: Option<&str>, now: f64) -> Result<Candidates> {
+        RemoteKeys::candidates(self, alg, kid, now)
+    }
+
+    fn complete(&self, id: u64, fetched: Fetched, now: f64) -> Option<bool> {
+        self.owns(id)
+            .then(|| RemoteKeys::complete(self, id, fetched, now))
+    }
+
+    fn owns(&self, id: u64) -> bool {
+        RemoteKeys::owns(self, id)
+    }
 }
 
 /// A fixed set of keys from configuration.
@@ -201,7 +244,7 @@ pub struct KeySet {
 }
 
 impl KeyResolver for KeySet {
-    fn candidates(&self, alg: Alg, kid: Option<&str>) -> Result<Vec<Arc<Key>>> {
+    fn candidates(&self, alg: Alg, kid: Option<&str>, _now: f64) -> Result<Candidates> {
         let found: Vec<_> = self
             .keys
             .iter()
@@ -211,7 +254,7 @@ impl KeyResolver for KeySet {
         if found.is_empty() {
             return Err(Error::NoMatchingKey);
         }
-        Ok(found)
+        Ok(Candidates::Ready(found))
     }
 }
 

@@ -4,6 +4,7 @@
 pub mod cache;
 pub mod jws;
 pub mod keys;
+pub mod remote;
 
 use std::sync::Arc;
 
@@ -15,6 +16,7 @@ use crate::error::{Error, Result};
 pub use cache::{CacheStats, TokenCache};
 pub use jws::{Header, Jws};
 pub use keys::{Alg, Key, KeyResolver, KeySet, Material};
+pub use remote::{Candidates, Fetch, Fetched, RemoteKeys, RemotePolicy, Source};
 
 /// Seconds since the Unix epoch. Injected, because `wasm32-unknown-unknown` has no clock of
 /// its own and tests need a fixed one.
@@ -75,6 +77,9 @@ pub struct Verified {
     pub alg: Alg,
     pub kid: Option<String>,
     pub claims: Map<String, Value>,
+    /// The keys it was checked against; a cached token is trusted only while one of them
+    /// is still among the provider's keys.
+    pub keys: Vec<Arc<Key>>,
 }
 
 impl Verified {
@@ -144,6 +149,9 @@ impl Verifier {
                 let valid = u.check_here();
                 self.finish(u, valid, now)
             }
+            Checked::NeedsKeys(_) => Err(Error::JwksUnavailable(
+                "keys must be fetched first (use Gate::decide_with)".into(),
+            )),
         }
     }
 
@@ -153,16 +161,24 @@ impl Verifier {
     pub fn start(&self, token: &str, now: f64) -> Result<Checked> {
         if let Some(cache) = &self.cache {
             if let Some(hit) = cache.get(token) {
-                return match self.policy.check(&hit.claims, now) {
-                    Ok(()) => Ok(Checked::Cached(hit)),
-                    Err(e) => {
-                        cache.remove(token);
-                        Err(e)
-                    }
-                };
+                match self.recheck(&hit, now) {
+                    Ok(None) => return Ok(Checked::Cached(hit)),
+                    Ok(Some(fetch)) => return Ok(Checked::NeedsKeys(fetch)),
+                    // Expired, or its key left the provider's set: verify from scratch
+                    // (which then fails with the precise reason).
+                    Err(_) => cache.remove(token),
+                }
             }
         }
-        let (jws, alg, candidates) = self.select(token)?;
+        let jws = jws::parse(token)?;
+        let alg = Alg::from_name(&jws.header.alg)
+            .filter(|a| self.algorithms.contains(a))
+            .ok_or(Error::AlgNotAllowed)?;
+        self.policy.check_typ(jws.header.typ.as_deref())?;
+        let candidates = match self.keys.candidates(alg, jws.header.kid.as_deref(), now)? {
+            Candidates::Ready(keys) => keys,
+            Candidates::Fetch(fetch) => return Ok(Checked::NeedsKeys(fetch)),
+        };
         Ok(Checked::NeedsSignature(Unverified {
             alg,
             candidates,
@@ -172,6 +188,34 @@ impl Verifier {
             kid: jws.header.kid,
             token: token.to_owned(),
         }))
+    }
+
+    /// A cache hit holds if its claims hold now and a key it was verified with is still
+    /// trusted (remote keys rotate, and may be past their stale-if-error bound).
+    fn recheck(&self, hit: &Verified, now: f64) -> Result<Option<Fetch>> {
+        self.policy.check(&hit.claims, now)?;
+        match self.keys.candidates(hit.alg, hit.kid.as_deref(), now)? {
+            Candidates::Fetch(fetch) => Ok(Some(fetch)),
+            Candidates::Ready(current)
+                if hit
+                    .keys
+                    .iter()
+                    .any(|k| current.iter().any(|c| Arc::ptr_eq(k, c))) =>
+            {
+                Ok(None)
+            }
+            Candidates::Ready(_) => Err(Error::NoMatchingKey),
+        }
+    }
+
+    /// Applies the outcome of a key fetch, if it is this verifier's.
+    pub fn complete(&self, id: u64, fetched: Fetched, now: f64) -> Option<bool> {
+        self.keys.complete(id, fetched, now)
+    }
+
+    /// Is fetch `id` this verifier's?
+    pub fn owns(&self, id: u64) -> bool {
+        self.keys.owns(id)
     }
 
     /// Everything after the signature check: claims at `now`, then the cache.
@@ -186,6 +230,7 @@ impl Verifier {
             alg: u.alg,
             kid: u.kid,
             claims,
+            keys: u.candidates,
         });
         if let Some(cache) = &self.cache {
             cache.put(&u.token, verified.clone());
@@ -193,20 +238,20 @@ impl Verifier {
         Ok(verified)
     }
 
-    fn select<'t>(&self, token: &'t str) -> Result<(Jws<'t>, Alg, Vec<Arc<Key>>)> {
+    /// The JWS layer alone, with static keys: parse, allow-list, `typ`, key selection,
+    /// signature. The payload is returned unread (Wycheproof's JWS vectors carry payloads
+    /// that are not claims).
+    pub fn verify_signature<'t>(&self, token: &'t str) -> Result<(Jws<'t>, Alg)> {
         let jws = jws::parse(token)?;
         let alg = Alg::from_name(&jws.header.alg)
             .filter(|a| self.algorithms.contains(a))
             .ok_or(Error::AlgNotAllowed)?;
         self.policy.check_typ(jws.header.typ.as_deref())?;
-        let candidates = self.keys.candidates(alg, jws.header.kid.as_deref())?;
-        Ok((jws, alg, candidates))
-    }
-
-    /// The JWS layer alone: parse, allow-list, `typ`, key selection, signature. The payload
-    /// is returned unread (Wycheproof's JWS vectors carry payloads that are not claims).
-    pub fn verify_signature<'t>(&self, token: &'t str) -> Result<(Jws<'t>, Alg)> {
-        let (jws, alg, candidates) = self.select(token)?;
+        let Candidates::Ready(candidates) =
+            self.keys.candidates(alg, jws.header.kid.as_deref(), 0.0)?
+        else {
+            return Err(Error::JwksUnavailable("keys must be fetched first".into()));
+        };
         let input = jws.signing_input.as_bytes();
         if candidates
             .iter()
@@ -226,6 +271,8 @@ pub enum Checked {
     Cached(Arc<Verified>),
     /// The signature must be checked before [`Verifier::finish`].
     NeedsSignature(Unverified),
+    /// The provider's keys must be fetched first; then start again.
+    NeedsKeys(Fetch),
 }
 
 /// A parsed token whose signature is still to be checked against `candidates`.

@@ -1,0 +1,506 @@
+//! Remote keys: a JWKS published at a URL, found directly or through OIDC discovery.
+//!
+//! Sans-IO: this module decides *when* to fetch and what to make of the answer; the host
+//! performs the fetch (wasm: the shim's `fetch`; native: whatever client the caller has).
+//! A request that needs keys gets a [`Fetch`] ticket; every request that arrives while that
+//! fetch is in flight gets the same ticket (single-flight), and the host reports the
+//! outcome once with [`RemoteKeys::complete`].
+//!
+//! Policy, as jose's `createRemoteJWKSet` and Envoy's `remote_jwks`, plus what they lack:
+//! - keys are fresh for `max_age`; after that the next request refetches;
+//! - an unknown `kid` refetches, at most once per `cooldown`;
+//! - failed fetches are retried at most once per `cooldown`;
+//! - while the provider is down, the last good keys keep working for `stale_if_error` past
+//!   their freshness, then every token is refused (fail closed);
+//! - bodies over `max_bytes`, non-200 answers, malformed JSON or a set without one usable
+//!   key are failures that never replace good keys;
+//! - only `https` URLs, or `http` on loopback for development;
+//! - symmetric (`oct`) keys in a remote set are ignored: a published secret is no secret.
+
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use serde_json::Value;
+
+use super::keys::{from_jwk, Alg, Key, KeyId, MAX_KEYS};
+use crate::error::{Error, Result};
+
+/// Tuning of the remote key cache, in seconds where a time.
+#[derive(Debug, Clone)]
+pub struct RemotePolicy {
+    pub max_age: f64,
+    pub cooldown: f64,
+    pub timeout: f64,
+    pub stale_if_error: f64,
+    pub max_bytes: usize,
+    pub user_agent: String,
+}
+
+impl Default for RemotePolicy {
+    fn default() -> Self {
+        RemotePolicy {
+            max_age: 600.0,
+            cooldown: 30.0,
+            timeout: 5.0,
+            stale_if_error: 3600.0,
+            max_bytes: 256 * 1024,
+            user_agent: concat!("edgegate/", env!("CARGO_PKG_VERSION")).into(),
+        }
+    }
+}
+
+/// Where the keys are published.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// A JWKS URL.
+    Jwks(String),
+    /// `<issuer>/.well-known/openid-configuration`, whose `jwks_uri` is the JWKS URL.
+    Discovery { issuer: String },
+}
+
+/// What the host must fetch. Requests that get a ticket with the same `id` share one fetch.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fetch {
+    pub id: u64,
+    pub url: String,
+    pub timeout_ms: u64,
+    pub max_bytes: usize,
+    pub user_agent: String,
+    /// The gate holds no keys yet: a copy the host persisted earlier may answer instead of
+    /// the network (see [`Fetched::Stored`]).
+    pub may_use_stored: bool,
+}
+
+/// How a fetch ended, as the host reports it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Fetched {
+    /// An HTTP answer (any status).
+    Response { status: u16, body: String },
+    /// A copy persisted by the host, fetched from the network at `fetched_at`.
+    Stored { body: String, fetched_at: f64 },
+    /// No answer within the timeout.
+    Timeout,
+    /// The body exceeded `max_bytes` (the host stopped reading).
+    TooLarge,
+    /// Connection refused, DNS, TLS, an aborted redirect, ...
+    Network(String),
+}
+
+/// A fetch needed before this request can be decided, or the keys to decide it with.
+#[derive(Debug)]
+pub enum Candidates {
+    Ready(Vec<Arc<Key>>),
+    Fetch(Fetch),
+}
+
+/// Ticket ids are unique per process, so a gate can route a completion to its provider.
+static NEXT_FETCH: AtomicU64 = AtomicU64::new(1);
+/// Key handles are unique per process and never reused: the shim caches its imported
+/// `CryptoKey` by handle, so a rotated key must never inherit an old key's handle.
+static NEXT_HANDLE: AtomicUsize = AtomicUsize::new(1 << 20);
+
+pub(crate) fn fresh_handle() -> usize {
+    NEXT_HANDLE.fetch_add(1, Ordering::Relaxed)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Discovery,
+    Jwks,
+}
+
+#[derive(Debug)]
+struct InFlight {
+    id: u64,
+    kind: Kind,
+    url: String,
+    started: f64,
+    may_use_stored: bool,
+}
+
+#[derive(Debug)]
+struct State {
+    jwks_uri: Option<String>,
+    keys: Vec<Arc<Key>>,
+    /// When the current keys were fetched; `None` until the first success.
+    fetched_at: Option<f64>,
+    /// Start of the last network attempt (success or failure), for the cooldown.
+    last_attempt: f64,
+    /// Why the last attempt failed, reported while no usable keys are left.
+    last_error: Option<Error>,
+    in_flight: Option<InFlight>,
+}
+
+/// A provider's keys, fetched on demand and cached by the policy above.
+#[derive(Debug)]
+pub struct RemoteKeys {
+    source: Source,
+    policy: RemotePolicy,
+    algorithms: Vec<Alg>,
+    state: Mutex<State>,
+}
+
+impl RemoteKeys {
+    /// Checks the URL (or the issuer, for discovery) and the policy; fetches nothing yet.
+    pub fn new(source: Source, policy: RemotePolicy, algorithms: Vec<Alg>) -> Result<Self> {
+        let jwks_uri = match &source {
+            Source::Jwks(url) => {
+                check_url(url, "jwksUri").map_err(Error::ConfigUrl)?;
+                Some(url.clone())
+            }
+            Source::Discovery { issuer } => {
+                check_url(issuer, "issuer (for OIDC discovery)").map_err(Error::ConfigUrl)?;
+                None
+            }
+        };
+        let times = [
+            ("cacheMaxAge", policy.max_age),
+            ("cooldownDuration", policy.cooldown),
+            ("timeoutDuration", policy.timeout),
+            ("staleIfError", policy.stale_if_error),
+        ];
+        for (name, value) in times {
+            if !(value.is_finite() && value >= 0.0) {
+                return Err(Error::ConfigInvalid(format!(
+                    "verify.remote.{name} must be a non-negative duration"
+                )));
+            }
+        }
+        if policy.timeout <= 0.0 || policy.timeout > 60.0 {
+            return Err(Error::ConfigInvalid(
+                "verify.remote.timeoutDuration must be more than 0 and at most 60 seconds".into(),
+            ));
+        }
+        if !(1024..=16 * 1024 * 1024).contains(&policy.max_bytes) {
+            return Err(Error::ConfigInvalid(
+                "verify.remote.maxResponseBytes must be between 1 KiB and 16 MiB".into(),
+            ));
+        }
+        if policy.user_agent.is_empty()
+            || !policy.user_agent.bytes().all(|b| (0x20..0x7f).contains(&b))
+        {
+            return Err(Error::ConfigInvalid(
+                "verify.remote.userAgent must be printable ASCII".into(),
+            ));
+        }
+        Ok(RemoteKeys {
+            source,
+            policy,
+            algorithms,
+            state: Mutex::new(State {
+                jwks_uri,
+                keys: Vec::new(),
+                fetched_at: None,
+                last_attempt: f64::NEG_INFINITY,
+                last_error: None,
+                in_flight: None,
+            }),
+        })
+    }
+
+    // A poisoned lock means a panic elsewhere mid-update; the state is still consistent
+    // (every field is written whole), so keep serving.
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Owns the fetch with this ticket id?
+    pub fn owns(&self, id: u64) -> bool {
+        self.lock().in_flight.as_ref().is_some_and(|f| f.id == id)
+    }
+
+    /// The keys that may verify a token with this `alg` and `kid` at `now`, or the fetch
+    /// that must happen first.
+    pub fn candidates(&self, alg: Alg, kid: Option<&str>, now: f64) -> Result<Candidates> {
+        let p = &self.policy;
+        let mut s = self.lock();
+        // A host that never reported its fetch (it crashed mid-request) must not wedge us.
+        if s.in_flight
+            .as_ref()
+            .is_some_and(|f| now - f.started > p.timeout + 5.0)
+        {
+            s.in_flight = None;
+        }
+        if let Some(f) = &s.in_flight {
+            return Ok(Candidates::Fetch(self.ticket(f)));
+        }
+        let age = s.fetched_at.map_or(f64::INFINITY, |t| now - t);
+        let matching: Vec<Arc<Key>> = s
+            .keys
+            .iter()
+            .filter(|k| k.selected_by(kid) && k.fits(alg))
+            .cloned()
+            .collect();
+        let may_retry = now - s.last_attempt >= p.cooldown;
+        if age < p.max_age && !matching.is_empty() {
+            return Ok(Candidates::Ready(matching));
+        }
+        if may_retry {
+            // Stale or missing keys, or an unknown kid: fetch (discovery first if needed).
+            let (kind, url) = match &s.jwks_uri {
+                Some(uri) => (Kind::Jwks, uri.clone()),
+                None => (Kind::Discovery, self.discovery_url()),
+            };
+            let flight = InFlight {
+                id: NEXT_FETCH.fetch_add(1, Ordering::Relaxed),
+                kind,
+                url,
+                started: now,
+                may_use_stored: s.fetched_at.is_none(),
+            };
+            let ticket = self.ticket(&flight);
+            s.in_flight = Some(flight);
+            return Ok(Candidates::Fetch(ticket));
+        }
+        if age < p.max_age + p.stale_if_error {
+            // Within the cooldown: fresh keys without this kid, or stale keys while the
+            // provider is failing (bounded by stale_if_error).
+            if matching.is_empty() {
+                return Err(Error::NoMatchingKey);
+            }
+            return Ok(Candidates::Ready(matching));
+        }
+        Err(s
+            .last_error
+            .clone()
+            .unwrap_or(Error::JwksUnavailable("no keys fetched yet".into())))
+    }
+
+    /// Applies the outcome of ticket `id` (finished at `now`). Returns true when it
+    /// installed new keys (the host may then persist the body). Unknown ids are ignored.
+    pub fn complete(&self, id: u64, fetched: Fetched, now: f64) -> bool {
+        let mut s = self.lock();
+        let Some(flight) = s.in_flight.take_if(|f| f.id == id) else {
+            return false;
+        };
+        if let Fetched::Stored { body, fetched_at } = fetched {
+            // A persisted copy counts only if it is still usable; it never counts as a
+            // network attempt, so a stale copy is refreshed on the next request. An unusable
+            // one leaves the ticket open: the host goes on to the network with it.
+            let age = now - fetched_at;
+            let usable = flight.may_use_stored
+                && age.is_finite()
+                && age >= -60.0
+                && age < self.policy.max_age + self.policy.stale_if_error;
+            if usable && self.apply(&mut s, flight.kind, &body).is_ok() {
+                if flight.kind == Kind::Jwks {
+                    s.fetched_at = Some(fetched_at.min(now));
+                }
+                return true;
+            }
+            s.in_flight = Some(flight);
+            return false;
+        }
+        s.last_attempt = flight.started;
+        let outcome = match fetched {
+            Fetched::Response { status: 200, body } if body.len() > self.policy.max_bytes => {
+                Err(too_large(flight.kind))
+            }
+            Fetched::Response { status: 200, body } => self.apply(&mut s, flight.kind, &body),
+            Fetched::Response { status, .. } => Err(Error::JwksUnavailable(format!(
+                "{} answered HTTP {status}",
+                flight.url
+            ))),
+            Fetched::Stored { .. } => unreachable!("handled above"),
+            Fetched::Timeout => Err(Error::JwksTimeout),
+            Fetched::TooLarge => Err(too_large(flight.kind)),
+            Fetched::Network(why) => Err(Error::JwksUnavailable(format!(
+                "{} could not be fetched: {why}",
+                flight.url
+            ))),
+        };
+        match outcome {
+            Ok(()) => {
+                s.last_error = None;
+                if flight.kind == Kind::Discovery {
+                    // The JWKS fetch that discovery was for may start at once.
+                    s.last_attempt = f64::NEG_INFINITY;
+                } else {
+                    s.fetched_at = Some(now);
+                }
+                true
+            }
+            Err(e) => {
+                s.last_error = Some(e);
+                false
+            }
+        }
+    }
+
+    fn apply(&self, s: &mut State, kind: Kind, body: &str) -> Result<()> {
+        let doc: Value = serde_json::from_str(body).map_err(|_| match kind {
+            Kind::Discovery => Error::JwksInvalid("discovery document is not JSON".into()),
+            Kind::Jwks => Error::JwksInvalid("JWKS is not JSON".into()),
+        })?;
+        match kind {
+            Kind::Discovery => {
+                s.jwks_uri = Some(self.jwks_uri_from(&doc)?);
+                Ok(())
+            }
+            Kind::Jwks => {
+                let fresh = self.parse_jwks(&doc)?;
+                // Keys that did not change keep their identity (and handle), so tokens
+                // verified with them stay cached; keys that left take their tokens along.
+                s.keys = fresh
+                    .into_iter()
+                    .map(|k| {
+                        s.keys
+                            .iter()
+                            .find(|old| old.same_key(&k))
+                            .cloned()
+                            .unwrap_or_else(|| Arc::new(k))
+                    })
+                    .collect();
+                Ok(())
+            }
+        }
+    }
+
+    /// The usable keys of a fetched JWKS. Unlike configured keys, a remote member that is
+    /// malformed, weak, symmetric or for another use is skipped, not fatal: providers
+    /// publish keys for other clients too. A set with no usable key is a failure.
+    fn parse_jwks(&self, doc: &Value) -> Result<Vec<Key>> {
+        let Some(Value::Array(members)) = doc.get("keys") else {
+            return Err(Error::JwksInvalid("no \"keys\" array".into()));
+        };
+        let mut keys: Vec<Key> = Vec::new();
+        for member in members.iter().take(MAX_KEYS) {
+            let Value::Object(jwk) = member else { continue };
+            let Ok(Some(key)) = from_jwk(jwk, false) else {
+                continue;
+            };
+            if key.material.is_symmetric() || !self.algorithms.iter().any(|&a| key.fits(a)) {
+                continue;
+            }
+            // Two keys under one kid make selection ambiguous; keep the first (as jose
+            // would refuse to choose, keeping neither would take the provider down).
+            if matches!(&key.id, KeyId::Exact(_)) && keys.iter().any(|k| k.id == key.id) {
+                continue;
+            }
+            keys.push(Key {
+                handle: fresh_handle(),
+                ..key
+            });
+        }
+        if keys.is_empty() {
+            return Err(Error::JwksInvalid(
+                "no key of the JWKS fits the allowed algorithms".into(),
+            ));
+        }
+        Ok(keys)
+    }
+
+    /// OpenID Connect Discovery 1.0 §4.3: the document's `issuer` must be exactly ours.
+    fn jwks_uri_from(&self, doc: &Value) -> Result<String> {
+        let Source::Discovery { issuer } = &self.source else {
+            return Err(Error::JwksInvalid("unexpected discovery document".into()));
+        };
+        if doc.get("issuer").and_then(Value::as_str) != Some(issuer.as_str()) {
+            return Err(Error::JwksInvalid(format!(
+                "discovery document is for another issuer than {issuer:?}"
+            )));
+        }
+        let uri = doc
+            .get("jwks_uri")
+            .and_then(Value::as_str)
+            .ok_or_else(|| Error::JwksInvalid("discovery document lacks jwks_uri".into()))?;
+        check_url(uri, "jwks_uri").map_err(Error::JwksInvalid)?;
+        Ok(uri.to_owned())
+    }
+
+    fn discovery_url(&self) -> String {
+        match &self.source {
+            Source::Discovery { issuer } => format!(
+                "{}/.well-known/openid-configuration",
+                issuer.trim_end_matches('/')
+            ),
+            Source::Jwks(url) => url.clone(),
+        }
+    }
+
+    fn ticket(&self, f: &InFlight) -> Fetch {
+        Fetch {
+            id: f.id,
+            url: f.url.clone(),
+            timeout_ms: (self.policy.timeout * 1000.0) as u64,
+            max_bytes: self.policy.max_bytes,
+            user_agent: self.policy.user_agent.clone(),
+            may_use_stored: f.may_use_stored,
+        }
+    }
+}
+
+fn too_large(kind: Kind) -> Error {
+    Error::JwksInvalid(match kind {
+        Kind::Discovery => "discovery document exceeds maxResponseBytes".into(),
+        Kind::Jwks => "JWKS exceeds maxResponseBytes".into(),
+    })
+}
+
+/// `https://host[:port]/...`, or `http://` on loopback (127.0.0.1, localhost, [::1]) for
+/// development. No credentials in the URL, no whitespace or control characters.
+pub fn check_url(url: &str, what: &str) -> std::result::Result<(), String> {
+    let bad = |why: &str| Err(format!("{what} {url:?} {why}"));
+    if url.bytes().any(|b| b <= 0x20 || b == 0x7f || b == b'\\') {
+        return bad("contains whitespace, control characters or a backslash");
+    }
+    let (https, rest) = if let Some(rest) = url.strip_prefix("https://") {
+        (true, rest)
+    } else if let Some(rest) = url.strip_prefix("http://") {
+        (false, rest)
+    } else {
+        return bad("must be an https:// URL");
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if authority.is_empty() || authority.contains('@') {
+        return bad("must name a host, without credentials");
+    }
+    let host = if authority.starts_with('[') {
+        authority.split(']').next().map(|h| format!("{h}]"))
+    } else {
+        authority.split(':').next().map(str::to_owned)
+    }
+    .unwrap_or_default();
+    if host.is_empty() {
+        return bad("must name a host");
+    }
+    if !https && !matches!(host.as_str(), "127.0.0.1" | "localhost" | "[::1]") {
+        return bad("must use https (plain http is allowed on loopback only)");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_url;
+
+    #[test]
+    fn urls_must_be_https_or_loopback() {
+        for ok in [
+            "https://example.com/.well-known/jwks.json",
+            "https://example.com:8443/keys",
+            "https://tenant.auth0.com/",
+            "http://127.0.0.1:4444/jwks",
+            "http://localhost/jwks",
+            "http://[::1]:80/jwks",
+        ] {
+            assert!(check_url(ok, "u").is_ok(), "{ok}");
+        }
+        for bad in [
+            "http://example.com/jwks",
+            "http://127.0.0.1.evil.com/jwks",
+            "http://localhost.evil.com/jwks",
+            "http://[::2]/jwks",
+            "ftp://example.com/jwks",
+            "https://user:pw@example.com/jwks",
+            "https:///jwks",
+            "https://exa mple.com/",
+            "https://example.com/\n",
+            "file:///etc/passwd",
+            "//example.com/jwks",
+            "",
+        ] {
+            assert!(check_url(bad, "u").is_err(), "{bad}");
+        }
+    }
+}
