@@ -6,7 +6,8 @@ export type ErrorCode =
   | "ERR_AUTHORIZATION_INVALID" | "ERR_JWT_INVALID" | "ERR_JOSE_NOT_SUPPORTED"
   | "ERR_JOSE_ALG_NOT_ALLOWED" | "ERR_JWKS_NO_MATCHING_KEY"
   | "ERR_JWS_SIGNATURE_VERIFICATION_FAILED" | "ERR_JWT_EXPIRED"
-  | "ERR_JWT_CLAIM_VALIDATION_FAILED" | "ERR_INSUFFICIENT_SCOPE";
+  | "ERR_JWT_CLAIM_VALIDATION_FAILED" | "ERR_INSUFFICIENT_SCOPE"
+  | "ERR_JWKS_TIMEOUT" | "ERR_JWKS_INVALID" | "ERR_JWKS_UNAVAILABLE" | "ERR_JWT_ISSUER_UNKNOWN";
 
 /** Codes of decisions that let the request through. */
 export type OkCode = "OK_PUBLIC" | "OK_AUTHENTICATED" | "OK_GUEST" | "OK_GUEST_HAS_SESSION";
@@ -49,11 +50,36 @@ export interface Rule {
   scopes?: string[];
 }
 
+/**
+ * How remote keys are fetched and cached. Durations are seconds or strings like `"10m"`
+ * (not jose's milliseconds: values above each bound are refused, which catches them).
+ */
+export interface RemoteOptions {
+  /** Keys are fresh this long; the next request after it refetches. Default `"10m"`, at most 1 day. */
+  cacheMaxAge?: Duration;
+  /** Least time between fetches: retries after failures, refetches for unknown `kid`s. Default `"30s"`. */
+  cooldownDuration?: Duration;
+  /** Fetch timeout. Default `"5s"`, at most 60 s. */
+  timeoutDuration?: Duration;
+  /** While the provider fails, the last good keys keep working this long past `cacheMaxAge`. Default `"1h"`. */
+  staleIfError?: Duration;
+  /** Largest accepted response body. Default 262144 (256 KiB). */
+  maxResponseBytes?: number;
+  /** Sent as `User-Agent` (WAFs block header-less fetches). Default `"edgegate/<version>"`. */
+  userAgent?: string;
+}
+
 export interface VerifyOptions {
   /** Allowed algorithms; required. `none` is always refused. */
   algorithms: Algorithm[];
-  keys: Keys;
-  /** Accepted `iss` values, compared exactly. */
+  /** Static keys. Give `keys`, or `jwksUri`, or neither (OIDC discovery from `issuer`). */
+  keys?: Keys;
+  /** The provider's JWKS URL (`https`, or `http` on loopback), fetched and cached. */
+  jwksUri?: string;
+  /**
+   * Accepted `iss` values, compared exactly. With neither `keys` nor `jwksUri`, the keys
+   * are found by OIDC discovery (`<issuer>/.well-known/openid-configuration`).
+   */
   issuer?: string | string[];
   /** The token's `aud` must contain one of these. */
   audience?: string | string[];
@@ -79,6 +105,8 @@ export interface VerifyOptions {
    * the decision. HMAC and Ed25519 stay in the engine, where they are faster. Default true.
    */
   webCrypto?: boolean;
+  /** Remote key cache tuning (`jwksUri` or discovery). */
+  remote?: RemoteOptions;
 }
 
 export interface TokenOptions {
@@ -109,7 +137,15 @@ export interface Options {
   /** First match wins. Default: `/dashboard/:path*` page, `/api/:path*` api. */
   rules?: Rule[];
   token?: TokenOptions;
-  verify: VerifyOptions;
+  /** One provider. Give `verify` or `providers`. */
+  verify?: VerifyOptions;
+  /**
+   * Several providers, each with one `issuer`: a token goes to the provider its `iss`
+   * names and is fully verified there; other issuers are refused (`ERR_JWT_ISSUER_UNKNOWN`).
+   */
+  providers?: Array<VerifyOptions & { issuer: string }>;
+  /** Status when keys cannot be fetched: 503 (default) or 401 (pages: login redirect). */
+  keysUnavailableStatus?: 503 | 401;
   /** Where pages send visitors without a valid token. Default `"/login"`. */
   loginUrl?: string;
   /** Query parameter carrying the original path. Default `"returnTo"`. */
@@ -150,5 +186,20 @@ export interface Gate {
   decide(request: RequestView | Request): Promise<Decision>;
 }
 
+/** Persists fetched keys where memory does not outlive a request (Workers KV, Cache API). */
+export interface KeyStore {
+  get(key: string): Promise<string | null | undefined>;
+  put(key: string, value: string): Promise<unknown>;
+}
+
+export interface HostOptions {
+  /** Fixes the clock (seconds since the epoch), for tests. */
+  now?: number;
+  /** Replaces `globalThis.fetch` for remote keys. */
+  fetch?: typeof globalThis.fetch;
+  /** Persists fetched keys; a cold isolate then starts from the stored copy. */
+  store?: KeyStore;
+}
+
 /** Builds a gate; rejects with `EdgeGateError` on bad options. */
-export declare function createGate(options: Options, init?: { now?: number }): Promise<Gate>;
+export declare function createGate(options: Options, host?: HostOptions): Promise<Gate>;

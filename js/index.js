@@ -42,6 +42,39 @@ function rethrow(error) {
   throw error;
 }
 
+/** Thrown inside the shim when a response body passes the engine's size cap. */
+class TooLarge extends Error {}
+
+// Reads at most `max` bytes of the body; more is a failure, and the rest is never read.
+async function readCapped(response, max) {
+  const declared = Number(response.headers.get("content-length"));
+  if (declared > max) {
+    await response.body?.cancel();
+    throw new TooLarge();
+  }
+  if (!response.body) return "";
+  const reader = response.body.getReader();
+  const parts = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > max) {
+      await reader.cancel();
+      throw new TooLarge();
+    }
+    parts.push(value);
+  }
+  const bytes = new Uint8Array(size);
+  let at = 0;
+  for (const part of parts) {
+    bytes.set(part, at);
+    at += part.byteLength;
+  }
+  return new TextDecoder().decode(bytes);
+}
+
 function build(options, now) {
   try {
     return new WasmGate(options, now);
@@ -56,18 +89,26 @@ let generation = 0;
 class Gate {
   #options;
   #now;
+  #fetch;
+  #store;
   #inner;
   #generation;
+  // Key fetches in flight, by the engine's ticket id: concurrent requests share one.
+  #inflight = new Map();
 
-  constructor(options, now) {
+  constructor(options, { now, fetch, store } = {}) {
     this.#options = options;
     this.#now = now;
+    this.#fetch = fetch;
+    this.#store = store;
     this.#build();
   }
 
   #build() {
     this.#inner = build(this.#options, this.#now);
     this.#generation = generation;
+    // Tickets belong to the old engine instance.
+    this.#inflight = new Map();
   }
 
   #forget() {
@@ -100,8 +141,65 @@ class Gate {
   }
 
   async #decideOnce(view) {
-    const decision = this.#inner.decide(view);
-    return decision.action === "verify" ? this.#verifyOnHost(decision) : decision;
+    // The engine bounds the rounds: past its limit it answers instead of asking to fetch.
+    for (let round = 0; ; round++) {
+      const decision = this.#inner.decide(view, round);
+      if (decision.action === "fetch") {
+        await this.#fetchKeys(decision);
+        continue;
+      }
+      return decision.action === "verify" ? this.#verifyOnHost(decision) : decision;
+    }
+  }
+
+  // The engine asked for a provider's keys. Only the I/O happens here; what to fetch,
+  // when, and what the answer means are the engine's.
+  #fetchKeys(ticket) {
+    let running = this.#inflight.get(ticket.id);
+    if (!running) {
+      running = this.#runFetch(ticket).finally(() => this.#inflight.delete(ticket.id));
+      this.#inflight.set(ticket.id, running);
+    }
+    return running;
+  }
+
+  async #runFetch(ticket) {
+    const store = this.#store;
+    const key = `edgegate:${ticket.url}`;
+    if (ticket.mayUseStored && store) {
+      try {
+        const saved = JSON.parse((await store.get(key)) ?? "null");
+        if (saved && this.#inner.fetchedStored(ticket.id, saved.body, saved.fetchedAt)) return;
+      } catch {
+        // An unreadable store is just a cold start.
+      }
+    }
+    const fetch = this.#fetch ?? globalThis.fetch;
+    try {
+      const response = await fetch(ticket.url, {
+        headers: ticket.headers,
+        redirect: "manual",
+        signal: AbortSignal.timeout(ticket.timeoutMs),
+      });
+      const body = response.status === 200 ? await readCapped(response, ticket.maxBytes) : "";
+      if (response.status !== 200) await response.body?.cancel();
+      const fetchedAt = this.#inner.fetched(ticket.id, response.status, body);
+      if (fetchedAt !== undefined && store) {
+        try {
+          await store.put(key, JSON.stringify({ fetchedAt, body }));
+        } catch {
+          // Persisting is an optimisation; the keys are already in use.
+        }
+      }
+    } catch (error) {
+      const reason =
+        error instanceof TooLarge
+          ? "too_large"
+          : error?.name === "TimeoutError" || error?.name === "AbortError"
+            ? "timeout"
+            : "network";
+      this.#inner.fetchFailed(ticket.id, reason, String(error?.message ?? error));
+    }
   }
 
   // The engine asked for a signature check with the host's WebCrypto (native crypto): it
@@ -150,9 +248,11 @@ class Gate {
 
 /**
  * Builds a gate from its options (throws `EdgeGateError` with an `ERR_CONFIG_*` code).
- * `now` (seconds since the epoch) fixes the clock, for tests.
+ * Host options: `now` (seconds since the epoch) fixes the clock, for tests; `fetch`
+ * replaces `globalThis.fetch` for remote keys; `store` ({ get(key), put(key, value) },
+ * async, strings) persists fetched keys where memory does not outlive a request.
  */
-export async function createGate(options, { now } = {}) {
+export async function createGate(options, host = {}) {
   await init();
-  return new Gate(options, now);
+  return new Gate(options, host);
 }

@@ -1,10 +1,10 @@
 import type { NextRequest, NextResponse } from "next/server";
-import type { Decision, Options } from "./index.js";
+import type { Decision, HostOptions, Options } from "./index.js";
 
 export { EdgeGateError, createGate } from "./index.js";
 export type * from "./index.js";
 
 /** Middleware (Edge) or proxy (Node) function deciding every matched request. */
-export declare function edgeGate(options: Options): (request: NextRequest) => Promise<Response>;
+export declare function edgeGate(options: Options, host?: HostOptions): (request: NextRequest) => Promise<Response>;
 
 export declare function toNextResponse(decision: Decision, request: NextRequest): NextResponse | Response;

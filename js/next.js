@@ -17,10 +17,10 @@ export function toNextResponse(decision, request) {
   }
 }
 
-export function edgeGate(options) {
+export function edgeGate(options, host) {
   let gate;
   return async function edgegate(request) {
-    gate ??= createGate(options);
+    gate ??= createGate(options, host);
     const decision = await (await gate).decide(request);
     return toNextResponse(decision, request);
   };

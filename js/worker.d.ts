@@ -1,4 +1,4 @@
-import type { Decision, Options } from "./index.js";
+import type { Decision, HostOptions, Options } from "./index.js";
 
 export { EdgeGateError, createGate } from "./index.js";
 export type * from "./index.js";
@@ -9,11 +9,13 @@ type Handler<Env> =
 
 /**
  * A Worker whose authenticated requests reach `handler` (or the origin) with the gate's
- * headers. `options` may read secrets from `env`.
+ * headers. `options` may read secrets from `env`; `host` may bind a KV namespace as the
+ * key store (`env => ({ store: env.KEYS })`).
  */
 export declare function gateWorker<Env = unknown>(
   options: Options | ((env: Env) => Options),
   handler?: Handler<Env>,
+  host?: HostOptions | ((env: Env) => HostOptions),
 ): { fetch(request: Request, env: Env, ctx: unknown): Promise<Response> };
 
 export declare function toResponse(decision: Decision): Response;

@@ -11,11 +11,14 @@ export function toResponse(decision) {
   return new Response(decision.body, { status: decision.status, headers: decision.headers });
 }
 
-export function gateWorker(options, handler) {
+export function gateWorker(options, handler, host) {
   let gate;
   return {
     async fetch(request, env, ctx) {
-      gate ??= createGate(typeof options === "function" ? options(env) : options);
+      gate ??= createGate(
+        typeof options === "function" ? options(env) : options,
+        typeof host === "function" ? host(env) : host,
+      );
       const decision = await (await gate).decide(request);
       if (decision.action !== "continue") return toResponse(decision);
       const forwarded = new Request(request, { headers: new Headers(decision.requestHeaders) });
