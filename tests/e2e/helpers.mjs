@@ -67,10 +67,11 @@ export async function start(command, args, { cwd, env = {}, url, timeoutMs = 60_
   throw new Error(`${command} ${args.join(" ")} did not come up at ${url}:\n${output}`);
 }
 
-export async function startUpstream() {
+/** The example's Express upstream; `env` may point it at an OIDC provider (OIDC_ISSUER). */
+export async function startUpstream(env = {}) {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const server = await start("node", ["upstream/server.mjs"], { cwd: EXAMPLE, env: { PORT: String(port) }, url });
+  const server = await start("node", ["upstream/server.mjs"], { cwd: EXAMPLE, env: { ...env, PORT: String(port) }, url });
   return { ...server, url };
 }
 

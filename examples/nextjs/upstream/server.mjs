@@ -1,16 +1,30 @@
 // The separate backend: Express with express-jwt. It trusts nothing from the edge except a
 // bearer token it can verify itself, so a request that skips edgegate is still refused.
+// With OIDC_ISSUER set, it verifies the provider's tokens with jwks-rsa (keys found through
+// the issuer's discovery document), as a production backend would.
 import express from "express";
 import { expressjwt } from "express-jwt";
+import jwksRsa from "jwks-rsa";
 import { readFileSync } from "node:fs";
 
 const dev = JSON.parse(readFileSync(new URL("../dev-config.json", import.meta.url), "utf8"));
 const app = express();
 
-app.use(
-  "/api",
-  expressjwt({ secret: dev.secret, algorithms: ["HS256"], issuer: dev.issuer, audience: dev.audience }),
-);
+async function verifier() {
+  const issuer = process.env.OIDC_ISSUER;
+  if (!issuer) {
+    return expressjwt({ secret: dev.secret, algorithms: ["HS256"], issuer: dev.issuer, audience: dev.audience });
+  }
+  const discovery = await (await fetch(`${issuer}/.well-known/openid-configuration`)).json();
+  return expressjwt({
+    secret: jwksRsa.expressJwtSecret({ jwksUri: discovery.jwks_uri, cache: true, rateLimit: true }),
+    algorithms: ["RS256", "ES256"],
+    issuer,
+    audience: process.env.OIDC_AUDIENCE.split(","),
+  });
+}
+
+app.use("/api", await verifier());
 
 app.get("/api/stocks", (req, res) => {
   res.json({

@@ -1,0 +1,104 @@
+// A real OpenID Connect provider (npm oidc-provider) on 127.0.0.1 for the end-to-end tests.
+// It issues JWT access tokens (RFC 9068, `typ: at+jwt`) through client credentials with
+// resource indicators (RFC 8707): the resource becomes the `aud`, and each resource has its
+// signing algorithm, so one provider issues RS256 and ES256 tokens. It counts the JWKS
+// requests it serves, which the tests compare against what the gate should fetch.
+import Provider from "oidc-provider";
+import { generateKeyPairSync } from "node:crypto";
+import { freePort } from "./helpers.mjs";
+
+export const RESOURCES = {
+  rs: "https://api.edgegate.test/rs",
+  es: "https://api.edgegate.test/es",
+  other: "https://other.edgegate.test/",
+};
+const ALG = { [RESOURCES.rs]: "RS256", [RESOURCES.es]: "ES256", [RESOURCES.other]: "RS256" };
+
+function privateJwk(type, options, alg) {
+  const { privateKey } = generateKeyPairSync(type, options);
+  return { ...privateKey.export({ format: "jwk" }), alg, use: "sig", kid: `${alg}-${Math.random().toString(36).slice(2, 8)}` };
+}
+
+/** Starts a provider; `issuer` is `http://127.0.0.1:<port>`. `stop()` closes it. */
+export async function startOidc({ clientId = "edgegate-e2e", clientSecret = "e2e-client-secret-0123456789" } = {}) {
+  const port = await freePort();
+  const issuer = `http://127.0.0.1:${port}`;
+  const provider = new Provider(issuer, {
+    clients: [
+      {
+        client_id: clientId,
+        client_secret: clientSecret,
+        grant_types: ["client_credentials"],
+        redirect_uris: [],
+        response_types: [],
+        scope: "read:stocks",
+      },
+    ],
+    jwks: {
+      keys: [
+        privateJwk("rsa", { modulusLength: 2048 }, "RS256"),
+        privateJwk("ec", { namedCurve: "P-256" }, "ES256"),
+      ],
+    },
+    scopes: ["read:stocks"],
+    ttl: { ClientCredentials: 300 },
+    features: {
+      devInteractions: { enabled: false },
+      clientCredentials: { enabled: true },
+      resourceIndicators: {
+        enabled: true,
+        defaultResource: () => RESOURCES.rs,
+        useGrantedResource: () => true,
+        getResourceServerInfo: (ctx, resource) => {
+          if (!ALG[resource]) throw new Provider.errors.InvalidTarget();
+          return {
+            scope: "read:stocks",
+            audience: resource,
+            accessTokenTTL: 300,
+            accessTokenFormat: "jwt",
+            jwt: { sign: { alg: ALG[resource] } },
+          };
+        },
+      },
+    },
+  });
+  provider.proxy = false;
+  // JWKS requests by User-Agent: the gate's ("edgegate/…") apart from the upstream's.
+  const counts = { jwks: 0, jwksByAgent: {}, discovery: 0, token: 0 };
+  provider.use(async (ctx, next) => {
+    if (ctx.path === "/jwks") {
+      counts.jwks += 1;
+      const agent = (ctx.get("user-agent") || "none").split("/")[0];
+      counts.jwksByAgent[agent] = (counts.jwksByAgent[agent] ?? 0) + 1;
+    }
+    if (ctx.path === "/.well-known/openid-configuration") counts.discovery += 1;
+    if (ctx.path === "/token") counts.token += 1;
+    await next();
+  });
+  const server = await new Promise((resolve) => {
+    const s = provider.listen(port, "127.0.0.1", () => resolve(s));
+  });
+
+  /** A JWT access token for `resource` (its algorithm follows the resource). */
+  async function token(resource = RESOURCES.rs) {
+    const res = await fetch(`${issuer}/token`, {
+      method: "POST",
+      headers: {
+        authorization: `Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString("base64")}`,
+        "content-type": "application/x-www-form-urlencoded",
+      },
+      body: new URLSearchParams({ grant_type: "client_credentials", scope: "read:stocks", resource }),
+    });
+    const body = await res.json();
+    if (!res.ok) throw new Error(`token endpoint: ${res.status} ${JSON.stringify(body)}`);
+    return body.access_token;
+  }
+
+  return {
+    issuer,
+    clientId,
+    counts,
+    token,
+    stop: () => new Promise((r) => (server.closeAllConnections?.(), server.close(r))),
+  };
+}
