@@ -71,7 +71,7 @@ fn headers_object(list: &[(&str, &str)]) -> JsValue {
 fn decisions_cross_the_boundary() {
     let g = gate();
     let d = g
-        .decide(request("https://app.example/dashboard?x=1", js("{}")))
+        .decide(request("https://app.example/dashboard?x=1", js("{}")), None)
         .unwrap();
     assert_eq!(text(&d, "action"), "redirect");
     assert_eq!(get(&d, "status").as_f64(), Some(307.0));
@@ -79,7 +79,7 @@ fn decisions_cross_the_boundary() {
     assert_eq!(text(&d, "code"), "ERR_NO_TOKEN");
 
     let d = g
-        .decide(request("https://app.example/api/x", js("{}")))
+        .decide(request("https://app.example/api/x", js("{}")), None)
         .unwrap();
     assert_eq!(
         (text(&d, "action"), get(&d, "status").as_f64()),
@@ -98,7 +98,7 @@ fn decisions_cross_the_boundary() {
         plain,
     ] {
         let d = g
-            .decide(request("https://app.example/api/x", headers))
+            .decide(request("https://app.example/api/x", headers), None)
             .unwrap();
         assert_eq!(text(&d, "code"), "OK_AUTHENTICATED");
         assert_eq!(text(&d, "tokenSource"), "cookie");
@@ -117,7 +117,7 @@ fn decisions_cross_the_boundary() {
     // An expired token (past the 60 s tolerance) is refused with its code.
     let expired = format!("token={}", token(NOW as i64 - 61));
     let d = g
-        .decide(request("/api/x", pairs(&[("cookie", &expired)])))
+        .decide(request("/api/x", pairs(&[("cookie", &expired)])), None)
         .unwrap();
     assert_eq!(text(&d, "code"), "ERR_JWT_EXPIRED");
     assert!(text(&d, "message").contains("exp"));
@@ -139,6 +139,6 @@ fn errors_are_coded() {
     assert!(String::from(err.unchecked_ref::<js_sys::Error>().message()).contains("audiance"));
 
     // A request without a URL is a host bug: a TypeError, not a decision.
-    let err = gate().decide(js("{}")).err().unwrap();
+    let err = gate().decide(js("{}"), None).err().unwrap();
     assert!(err.is_instance_of::<js_sys::TypeError>());
 }
