@@ -7,7 +7,8 @@ export type ErrorCode =
   | "ERR_JOSE_ALG_NOT_ALLOWED" | "ERR_JWKS_NO_MATCHING_KEY"
   | "ERR_JWS_SIGNATURE_VERIFICATION_FAILED" | "ERR_JWT_EXPIRED"
   | "ERR_JWT_CLAIM_VALIDATION_FAILED" | "ERR_INSUFFICIENT_SCOPE"
-  | "ERR_JWKS_TIMEOUT" | "ERR_JWKS_INVALID" | "ERR_JWKS_UNAVAILABLE" | "ERR_JWT_ISSUER_UNKNOWN";
+  | "ERR_JWKS_TIMEOUT" | "ERR_JWKS_INVALID" | "ERR_JWKS_UNAVAILABLE" | "ERR_JWT_ISSUER_UNKNOWN"
+  | "ERR_CSRF";
 
 /** Codes of decisions that let the request through. */
 export type OkCode = "OK_PUBLIC" | "OK_AUTHENTICATED" | "OK_GUEST" | "OK_GUEST_HAS_SESSION";
@@ -39,12 +40,15 @@ export type Keys =
   | { keys: JWK[] }
   | Array<string | { secret: string; encoding?: "utf8" | "base64url" | "base64" } | JWK | { keys: JWK[] }>;
 
-export type RuleKind = "page" | "api" | "guest";
+export type RuleKind = "page" | "api" | "guest" | "public";
 
 export interface Rule {
   /** Next.js `matcher` syntax, e.g. `"/dashboard/:path*"`. */
   match: string | string[];
-  /** `page`: redirect to login; `api`: 401/403 JSON; `guest`: bounce signed-in visitors. */
+  /**
+   * `page`: redirect to login; `api`: 401/403 JSON; `guest`: bounce signed-in visitors;
+   * `public`: open to all (an exception before a wider rule, e.g. `/api/login`).
+   */
   kind: RuleKind;
   /** Scopes the token must all carry (from `scope`, `scp` or `permissions`). */
   scopes?: string[];
@@ -133,6 +137,19 @@ export interface UpstreamOptions {
   stripHeaders?: string[];
 }
 
+/**
+ * A browser attaches the auth cookie to cross-site form posts, so cookie-authenticated
+ * requests with unsafe methods (anything but GET, HEAD, OPTIONS, TRACE) must carry
+ * `Sec-Fetch-Site: same-origin` (or `none`), or an `Origin` equal to the request's own or
+ * allowed here; otherwise 403 `ERR_CSRF`. Bearer-header requests are not affected.
+ */
+export interface CsrfOptions {
+  /** Default true. */
+  enabled?: boolean;
+  /** Other origins allowed, exactly as browsers send them: `"https://admin.example"`. */
+  allowedOrigins?: string[];
+}
+
 export interface Options {
   /** First match wins. Default: `/dashboard/:path*` page, `/api/:path*` api. */
   rules?: Rule[];
@@ -153,6 +170,7 @@ export interface Options {
   /** Where guest pages send signed-in visitors. Default `"/"`. */
   afterLoginUrl?: string;
   upstream?: UpstreamOptions;
+  csrf?: CsrfOptions;
   /** Next's `basePath`. */
   basePath?: string;
   /** Next's i18n locales. */

@@ -19,6 +19,9 @@ pub enum RuleKind {
     Api,
     /// Login/register pages: a visitor who already has a session goes to `afterLoginUrl`.
     Guest,
+    /// Open to everyone (e.g. `/api/login` before `/api/:path*`); spoofable headers are
+    /// still dropped.
+    Public,
 }
 
 impl RuleKind {
@@ -27,6 +30,7 @@ impl RuleKind {
             RuleKind::Page => "page",
             RuleKind::Api => "api",
             RuleKind::Guest => "guest",
+            RuleKind::Public => "public",
         }
     }
 }
@@ -266,6 +270,26 @@ impl Default for UpstreamOptions {
     }
 }
 
+/// Cross-site request forgery guard for cookie-authenticated requests with unsafe methods.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CsrfOptions {
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// Other origins allowed to send such requests, e.g. `"https://admin.example.com"`.
+    #[serde(default)]
+    pub allowed_origins: Vec<String>,
+}
+
+impl Default for CsrfOptions {
+    fn default() -> Self {
+        CsrfOptions {
+            enabled: true,
+            allowed_origins: Vec::new(),
+        }
+    }
+}
+
 /// Everything a gate is built from.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -293,6 +317,8 @@ pub struct Options {
     pub after_login_url: String,
     #[serde(default)]
     pub upstream: UpstreamOptions,
+    #[serde(default)]
+    pub csrf: CsrfOptions,
     /// Next's `basePath`, when the app has one.
     #[serde(default)]
     pub base_path: Option<String>,

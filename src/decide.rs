@@ -118,6 +118,71 @@ struct Rule {
     scopes: Vec<String>,
 }
 
+/// The CSRF guard. A cookie turned into a bearer makes the API forgeable again: a browser
+/// attaches the cookie to a cross-site form POST. Unsafe methods carrying the cookie must
+/// come from this origin: `Sec-Fetch-Site: same-origin` (or `none`, a user-typed
+/// navigation), else an `Origin` equal to the request's own or an allowed one.
+struct Csrf {
+    enabled: bool,
+    allowed_origins: Vec<String>,
+}
+
+impl Csrf {
+    fn check(&self, request: &Request) -> Result<()> {
+        if !self.enabled
+            || matches!(
+                request.method.as_str(),
+                "GET" | "HEAD" | "OPTIONS" | "TRACE"
+            )
+        {
+            return Ok(());
+        }
+        let site: Vec<&str> = values(&request.headers, "sec-fetch-site").collect();
+        if let [site] = site.as_slice() {
+            if matches!(site.trim(), "same-origin" | "none") {
+                return Ok(());
+            }
+        }
+        let origin: Vec<&str> = values(&request.headers, "origin").collect();
+        let [origin] = origin.as_slice() else {
+            return Err(Error::Csrf(
+                "no same-origin Sec-Fetch-Site and no single Origin",
+            ));
+        };
+        let origin = origin.trim().to_ascii_lowercase();
+        if origin_of(&request.url).is_some_and(|own| own == origin)
+            || self.allowed_origins.contains(&origin)
+        {
+            Ok(())
+        } else {
+            Err(Error::Csrf("Origin is not this site's"))
+        }
+    }
+}
+
+/// `scheme://host[:port]` of an absolute http(s) URL, lowercase, default port dropped (as
+/// browsers serialize `Origin`).
+fn origin_of(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let scheme = scheme.to_ascii_lowercase();
+    let authority = rest.split(['/', '?', '#']).next()?.to_ascii_lowercase();
+    if authority.is_empty() || authority.contains('@') {
+        return None;
+    }
+    let authority = match scheme.as_str() {
+        "https" => authority
+            .strip_suffix(":443")
+            .unwrap_or(&authority)
+            .to_owned(),
+        "http" => authority
+            .strip_suffix(":80")
+            .unwrap_or(&authority)
+            .to_owned(),
+        _ => return None,
+    };
+    Some(format!("{scheme}://{authority}"))
+}
+
 /// One identity provider: how its tokens are verified.
 struct Provider {
     /// The `iss` that routes a token here (several providers only).
@@ -132,6 +197,7 @@ pub struct Gate {
     extractor: Extractor,
     providers: Vec<Provider>,
     keys_unavailable_status: u16,
+    csrf: Csrf,
     clock: Arc<dyn Clock>,
     login_url: String,
     return_to_param: String,
@@ -214,6 +280,19 @@ impl Gate {
                 "returnToParam must be letters, digits, '_', '-' or '.', got {param:?}"
             )));
         }
+        let mut allowed_origins = Vec::new();
+        for origin in &options.csrf.allowed_origins {
+            match origin_of(origin) {
+                Some(o) if o == origin.to_ascii_lowercase() => allowed_origins.push(o),
+                _ => return Err(Error::ConfigUrl(format!(
+                    "csrf.allowedOrigins: {origin:?} is not an origin like \"https://app.example\""
+                ))),
+            }
+        }
+        let csrf = Csrf {
+            enabled: options.csrf.enabled,
+            allowed_origins,
+        };
         let site = site(&options)?;
         let mut rules = Vec::new();
         for rule in options.rules_or_default() {
@@ -295,6 +374,7 @@ impl Gate {
             extractor,
             providers,
             keys_unavailable_status: options.keys_unavailable_status,
+            csrf,
             clock,
             login_url: options.login_url.clone(),
             return_to_param: options.return_to_param.clone(),
@@ -404,17 +484,18 @@ impl Gate {
                 break;
             }
         }
-        let Some(index) = matched else {
-            return Step::Decided(Decision {
-                action: Action::Continue {
-                    headers: self.forward(&request.headers, None),
-                },
-                code: "OK_PUBLIC",
-                rule: None,
-                kind: None,
-                token_source: None,
-                error: None,
-            });
+        let public = Decision {
+            action: Action::Continue {
+                headers: self.forward(&request.headers, None),
+            },
+            code: "OK_PUBLIC",
+            rule: matched,
+            kind: matched.map(|i| self.rules[i].kind),
+            token_source: None,
+            error: None,
+        };
+        let Some(index) = matched.filter(|&i| self.rules[i].kind != RuleKind::Public) else {
+            return Step::Decided(public);
         };
 
         let cookies = joined(&request.headers, "cookie", "; ");
@@ -423,8 +504,13 @@ impl Gate {
             Ok(found) => found,
             Err(e) => return Step::Decided(self.conclude(request, &path, index, None, Err(e))),
         };
-        let now = self.clock.now();
         let source = Some(found.source);
+        if found.source == TokenSource::Cookie && self.rules[index].kind != RuleKind::Guest {
+            if let Err(e) = self.csrf.check(request) {
+                return Step::Decided(self.forbidden(index, source, e));
+            }
+        }
+        let now = self.clock.now();
         let provider = match self.provider(&found.token) {
             Ok(p) => p,
             Err(e) => return Step::Decided(self.conclude(request, &path, index, source, Err(e))),
@@ -471,6 +557,27 @@ impl Gate {
             .finish(unverified, signature_valid, now)
             .map(|v| (token, v));
         self.conclude(&request, &path, rule, Some(source), verified)
+    }
+
+    /// 403 for a refused cross-site request: JSON for APIs, text for pages.
+    fn forbidden(&self, index: usize, source: Option<TokenSource>, e: Error) -> Decision {
+        let kind = self.rules[index].kind;
+        Decision {
+            action: if kind == RuleKind::Api {
+                json_response(403, None, r#"{"error":"forbidden"}"#.into())
+            } else {
+                Action::Respond {
+                    status: 403,
+                    headers: vec![("content-type".into(), "text/plain; charset=utf-8".into())],
+                    body: "Forbidden".into(),
+                }
+            },
+            code: e.code(),
+            rule: Some(index),
+            kind: Some(kind),
+            token_source: source,
+            error: Some(e),
+        }
     }
 
     /// The answer for a matched rule, given how verification went.
@@ -568,7 +675,8 @@ impl Gate {
                     ),
                 };
             }
-            (RuleKind::Api, Err(e)) => {
+            // Public rules never reach here; were one to, it would fail closed like an API.
+            (RuleKind::Api | RuleKind::Public, Err(e)) => {
                 decision.code = e.code();
                 decision.action = api_denial(&e, &rule.scopes);
                 decision.error = Some(e);

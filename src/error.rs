@@ -71,6 +71,10 @@ pub enum Error {
     JwksUnavailable(String),
     /// A token's `iss` names none of the configured providers.
     IssuerUnknown,
+
+    // --- request forgery ---
+    /// A cookie-authenticated unsafe request from another origin.
+    Csrf(&'static str),
 }
 
 impl Error {
@@ -102,6 +106,7 @@ impl Error {
             Error::JwksInvalid(_) => "ERR_JWKS_INVALID",
             Error::JwksUnavailable(_) => "ERR_JWKS_UNAVAILABLE",
             Error::IssuerUnknown => "ERR_JWT_ISSUER_UNKNOWN",
+            Error::Csrf(_) => "ERR_CSRF",
         }
     }
 
@@ -149,6 +154,7 @@ impl fmt::Display for Error {
             Error::JwksInvalid(why) => write!(f, "unusable key endpoint answer: {why}"),
             Error::JwksUnavailable(why) => write!(f, "keys unavailable: {why}"),
             Error::IssuerUnknown => f.write_str("the token's issuer is not a configured provider"),
+            Error::Csrf(why) => write!(f, "cross-site request refused: {why}"),
         }
     }
 }
