@@ -284,9 +284,11 @@ impl Gate {
         for origin in &options.csrf.allowed_origins {
             match origin_of(origin) {
                 Some(o) if o == origin.to_ascii_lowercase() => allowed_origins.push(o),
-                _ => return Err(Error::ConfigUrl(format!(
+                _ => {
+                    return Err(Error::ConfigUrl(format!(
                     "csrf.allowedOrigins: {origin:?} is not an origin like \"https://app.example\""
-                ))),
+                )))
+                }
             }
         }
         let csrf = Csrf {

@@ -21,6 +21,16 @@ fn gate_with(extra: Value) -> edgegate::Gate {
     gate(&options(&["HS256"], json!(SECRET), extra))
 }
 
+/// name, method, url, headers, expected status, expected code
+type Case<'a> = (
+    &'a str,
+    &'a str,
+    &'a str,
+    Vec<(&'a str, &'a str)>,
+    u16,
+    &'a str,
+);
+
 fn request(method: &str, url: &str, headers: &[(&str, &str)]) -> Request {
     let mut r = get(url, headers);
     r.method = method.into();
@@ -36,7 +46,7 @@ fn the_csrf_matrix() {
     let api = format!("{APP}/api/stocks");
     let page = format!("{APP}/dashboard");
     #[rustfmt::skip]
-    let cases: Vec<(&str, &str, &str, Vec<(&str, &str)>, u16, &str)> = vec![
+    let cases: Vec<Case> = vec![
         ("cross-site POST", "POST", &api, vec![("cookie", &cookie), ("sec-fetch-site", "cross-site"), ("origin", "https://evil.example")], 403, "ERR_CSRF"),
         ("cross-site POST to a page", "POST", &page, vec![("cookie", &cookie), ("sec-fetch-site", "cross-site"), ("origin", "https://evil.example")], 403, "ERR_CSRF"),
         ("same-site POST (sibling subdomain)", "POST", &api, vec![("cookie", &cookie), ("sec-fetch-site", "same-site"), ("origin", "https://blog.app.example")], 403, "ERR_CSRF"),
