@@ -116,6 +116,16 @@ export interface VerifyOptions {
 export interface TokenOptions {
   /** Auth cookie name (chunks `name.0`… are joined). Default `"token"`; `null` disables. */
   cookie?: string | null;
+  /** Refresh-token cookie name, never forwarded upstream. Default `"refreshToken"`. */
+  refreshCookie?: string | null;
+  /**
+   * Name the cookies `__Host-<name>` on every request except plain http on loopback: only
+   * this host, over TLS, can set such a cookie, so a sibling subdomain cannot plant one.
+   * Default true.
+   */
+  hostPrefix?: boolean;
+  /** Lifetime of the refresh cookie. Default `"30d"`. */
+  refreshMaxAge?: Duration;
   /** Accept `Authorization: Bearer`. Default true. */
   header?: boolean;
   /** Which source wins when both carry a token. Default `"cookie"`. */
@@ -200,9 +210,37 @@ export interface RequestView {
   headers?: Headers | HeaderList | Map<string, string> | Record<string, string | string[]>;
 }
 
+export interface Session {
+  accessToken: string;
+  refreshToken?: string;
+  /** Seconds since the epoch; read from the access token's `exp` when omitted. */
+  expiresAt?: number;
+}
+
 export interface Gate {
   decide(request: RequestView | Request): Promise<Decision>;
+  /** `Set-Cookie` values storing a session, for a response to a request at `url`. */
+  sessionCookies(url: string, session: Session): string[];
+  /** `Set-Cookie` values removing the session. */
+  clearSessionCookies(url: string): string[];
 }
+
+interface HasHeaders { headers: { append(name: string, value: string): void } }
+
+/**
+ * Stores a session on `response`: HttpOnly, SameSite=Lax, Path=/ cookies named as the gate
+ * reads them (`__Host-` and Secure except on plain http on loopback), Max-Age from the
+ * token's lifetime. Pass the gate's `options`, and the `request` so the scheme is known
+ * (without it the cookies are Secure).
+ */
+export declare function setSession<R extends HasHeaders>(
+  response: R, session: Session, init: { options: Options; request?: { url: string } },
+): Promise<R>;
+
+/** Removes the session cookies on `response`. */
+export declare function clearSession<R extends HasHeaders>(
+  response: R, init: { options: Options; request?: { url: string } },
+): Promise<R>;
 
 /** Persists fetched keys where memory does not outlive a request (Workers KV, Cache API). */
 export interface KeyStore {

@@ -121,10 +121,7 @@ class Gate {
   async decide(request) {
     const view = { method: request.method, url: request.url, headers: request.headers };
     await init();
-    if (this.#generation !== generation) {
-      this.#forget();
-      this.#build();
-    }
+    this.#current();
     try {
       return await this.#decideOnce(view);
     } catch (error) {
@@ -138,6 +135,28 @@ class Gate {
       this.#build();
       return this.#decideOnce(view);
     }
+  }
+
+  /** `Set-Cookie` values storing a session, for a response to a request at `url`. */
+  sessionCookies(url, session) {
+    try {
+      return this.#current().sessionCookies(url, session);
+    } catch (error) {
+      rethrow(error);
+    }
+  }
+
+  /** `Set-Cookie` values removing the session, for a response to a request at `url`. */
+  clearSessionCookies(url) {
+    return this.#current().clearSessionCookies(url);
+  }
+
+  #current() {
+    if (this.#generation !== generation) {
+      this.#forget();
+      this.#build();
+    }
+    return this.#inner;
   }
 
   async #decideOnce(view) {
@@ -255,4 +274,38 @@ class Gate {
 export async function createGate(options, host = {}) {
   await init();
   return new Gate(options, host);
+}
+
+// Cookie helpers build a gate from the same options, once per options object, so cookie
+// names and attributes always match what the gate reads.
+const helpers = new WeakMap();
+function helperGate(options) {
+  if (!options || typeof options !== "object") {
+    throw new TypeError("pass { options } (the gate's options) so cookie names match the gate");
+  }
+  let gate = helpers.get(options);
+  if (!gate) helpers.set(options, (gate = createGate(options)));
+  return gate;
+}
+
+/**
+ * Stores a session on `response` (anything with `headers.append`): the access token (and
+ * refresh token) in HttpOnly, SameSite=Lax, Path=/ cookies, `__Host-` and Secure except on
+ * plain http on loopback, Max-Age from the token's lifetime.
+ */
+export async function setSession(response, session, { options, request } = {}) {
+  const gate = await helperGate(options);
+  for (const cookie of gate.sessionCookies(request?.url ?? "https://unknown.invalid/", session)) {
+    response.headers.append("set-cookie", cookie);
+  }
+  return response;
+}
+
+/** Removes the session cookies (both names) on `response`. */
+export async function clearSession(response, { options, request } = {}) {
+  const gate = await helperGate(options);
+  for (const cookie of gate.clearSessionCookies(request?.url ?? "https://unknown.invalid/")) {
+    response.headers.append("set-cookie", cookie);
+  }
+  return response;
 }

@@ -1,7 +1,7 @@
 import type { NextRequest, NextResponse } from "next/server";
 import type { Decision, HostOptions, Options } from "./index.js";
 
-export { EdgeGateError, createGate } from "./index.js";
+export { EdgeGateError, createGate, setSession, clearSession } from "./index.js";
 export type * from "./index.js";
 
 /** Middleware (Edge) or proxy (Node) function deciding every matched request. */

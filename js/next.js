@@ -3,7 +3,7 @@
 import { NextResponse } from "next/server";
 import { createGate } from "./index.js";
 
-export { EdgeGateError, createGate } from "./index.js";
+export { EdgeGateError, createGate, setSession, clearSession } from "./index.js";
 
 /** Maps an engine decision onto Next's middleware responses. */
 export function toNextResponse(decision, request) {

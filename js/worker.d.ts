@@ -1,6 +1,6 @@
 import type { Decision, HostOptions, Options } from "./index.js";
 
-export { EdgeGateError, createGate } from "./index.js";
+export { EdgeGateError, createGate, setSession, clearSession } from "./index.js";
 export type * from "./index.js";
 
 type Handler<Env> =

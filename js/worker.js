@@ -2,7 +2,7 @@
 // (or the origin, without one) with the gate's headers; the rest get the redirect or 401.
 import { createGate } from "./index.js";
 
-export { EdgeGateError, createGate } from "./index.js";
+export { EdgeGateError, createGate, setSession, clearSession } from "./index.js";
 
 export function toResponse(decision) {
   if (decision.action === "redirect") {

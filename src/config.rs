@@ -118,6 +118,16 @@ pub struct TokenOptions {
     /// Name of the auth cookie; `null` turns cookies off.
     #[serde(default = "default_cookie")]
     pub cookie: Option<String>,
+    /// Name of the refresh-token cookie (never forwarded upstream).
+    #[serde(default = "default_refresh_cookie")]
+    pub refresh_cookie: Option<String>,
+    /// On requests that are not plain http on loopback, the cookies are named
+    /// `__Host-<name>` (set only by this host, over TLS, Path=/). Default true.
+    #[serde(default = "yes")]
+    pub host_prefix: bool,
+    /// Lifetime of the refresh cookie. Default 30 days.
+    #[serde(default)]
+    pub refresh_max_age: Option<Duration>,
     /// Accept `Authorization: Bearer`.
     #[serde(default = "yes")]
     pub header: bool,
@@ -135,6 +145,9 @@ impl Default for TokenOptions {
     fn default() -> Self {
         TokenOptions {
             cookie: default_cookie(),
+            refresh_cookie: default_refresh_cookie(),
+            host_prefix: true,
+            refresh_max_age: None,
             header: true,
             precedence: PrecedenceOption::Cookie,
             max_chunks: default_max_chunks(),
@@ -356,6 +369,9 @@ fn default_unavailable_status() -> u16 {
 }
 fn default_cookie() -> Option<String> {
     Some("token".into())
+}
+fn default_refresh_cookie() -> Option<String> {
+    Some("refreshToken".into())
 }
 fn yes() -> bool {
     true

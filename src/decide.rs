@@ -160,6 +160,26 @@ impl Csrf {
     }
 }
 
+/// Did the request come over TLS, or at least not from a developer's loopback? Only plain
+/// `http://` on 127.0.0.1, localhost or [::1] is insecure here; a relative URL (a host
+/// adapter without the scheme) counts as insecure too, so cookies keep their plain names.
+pub fn secure_context(url: &str) -> bool {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return false;
+    };
+    if !scheme.eq_ignore_ascii_case("http") {
+        return true;
+    }
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = if authority.starts_with('[') {
+        authority.split(']').next().map(|h| format!("{h}]"))
+    } else {
+        authority.split(':').next().map(str::to_ascii_lowercase)
+    }
+    .unwrap_or_default();
+    !matches!(host.as_str(), "127.0.0.1" | "localhost" | "[::1]")
+}
+
 /// `scheme://host[:port]` of an absolute http(s) URL, lowercase, default port dropped (as
 /// browsers serialize `Origin`).
 fn origin_of(url: &str) -> Option<String> {
@@ -198,6 +218,7 @@ pub struct Gate {
     providers: Vec<Provider>,
     keys_unavailable_status: u16,
     csrf: Csrf,
+    refresh_max_age: f64,
     clock: Arc<dyn Clock>,
     login_url: String,
     return_to_param: String,
@@ -340,8 +361,20 @@ impl Gate {
                 "token: enable the cookie, the header, or both".into(),
             ));
         }
+        if token
+            .refresh_cookie
+            .as_deref()
+            .is_some_and(|c| !is_cookie_name(c) || Some(c) == token.cookie.as_deref())
+        {
+            return Err(Error::ConfigInvalid(format!(
+                "token.refreshCookie must be a cookie name other than token.cookie: {:?}",
+                token.refresh_cookie
+            )));
+        }
         let extractor = Extractor {
             cookie: token.cookie.clone(),
+            host_prefix: token.host_prefix,
+            refresh_cookie: token.refresh_cookie.clone(),
             header: token.header,
             precedence: match token.precedence {
                 PrecedenceOption::Cookie => Precedence::Cookie,
@@ -377,6 +410,10 @@ impl Gate {
             providers,
             keys_unavailable_status: options.keys_unavailable_status,
             csrf,
+            refresh_max_age: match &options.token.refresh_max_age {
+                Some(d) => d.seconds("token.refreshMaxAge")?,
+                None => 30.0 * 86_400.0,
+            },
             clock,
             login_url: options.login_url.clone(),
             return_to_param: options.return_to_param.clone(),
@@ -385,6 +422,26 @@ impl Gate {
             claim_headers,
             stripped,
         })
+    }
+
+    /// `Set-Cookie` values storing `session` for a response to a request at `url`.
+    pub fn session_cookies(
+        &self,
+        url: &str,
+        session: &crate::session::Session,
+    ) -> Result<Vec<String>> {
+        crate::session::set(
+            &self.extractor,
+            self.refresh_max_age,
+            url,
+            session,
+            self.clock.now(),
+        )
+    }
+
+    /// `Set-Cookie` values removing the session for a response to a request at `url`.
+    pub fn clear_session_cookies(&self, url: &str) -> Vec<String> {
+        crate::session::clear(&self.extractor, url)
     }
 
     /// The gate's clock, in seconds since the epoch.
@@ -502,7 +559,11 @@ impl Gate {
 
         let cookies = joined(&request.headers, "cookie", "; ");
         let authorization: Vec<&str> = values(&request.headers, "authorization").collect();
-        let found = match self.extractor.extract(cookies.as_deref(), &authorization) {
+        let secure = secure_context(&request.url);
+        let found = match self
+            .extractor
+            .extract(cookies.as_deref(), &authorization, secure)
+        {
             Ok(found) => found,
             Err(e) => return Step::Decided(self.conclude(request, &path, index, None, Err(e))),
         };

@@ -75,6 +75,10 @@ pub enum Error {
     // --- request forgery ---
     /// A cookie-authenticated unsafe request from another origin.
     Csrf(&'static str),
+
+    // --- sessions ---
+    /// A session given to `setSession` (or returned by a refresh) cannot be stored.
+    SessionInvalid(&'static str),
 }
 
 impl Error {
@@ -107,6 +111,7 @@ impl Error {
             Error::JwksUnavailable(_) => "ERR_JWKS_UNAVAILABLE",
             Error::IssuerUnknown => "ERR_JWT_ISSUER_UNKNOWN",
             Error::Csrf(_) => "ERR_CSRF",
+            Error::SessionInvalid(_) => "ERR_SESSION_INVALID",
         }
     }
 
@@ -155,6 +160,7 @@ impl fmt::Display for Error {
             Error::JwksUnavailable(why) => write!(f, "keys unavailable: {why}"),
             Error::IssuerUnknown => f.write_str("the token's issuer is not a configured provider"),
             Error::Csrf(why) => write!(f, "cross-site request refused: {why}"),
+            Error::SessionInvalid(why) => write!(f, "session cannot be stored: {why}"),
         }
     }
 }

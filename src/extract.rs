@@ -37,6 +37,11 @@ pub enum Precedence {
 pub struct Extractor {
     /// Cookie name, matched exactly; `None` disables cookies.
     pub cookie: Option<String>,
+    /// On secure requests read `__Host-<cookie>` instead: a cookie only this host, over
+    /// TLS, with `Path=/` can have set, so a sibling subdomain cannot toss one in.
+    pub host_prefix: bool,
+    /// The refresh-token cookie: never a token here, but never forwarded either.
+    pub refresh_cookie: Option<String>,
     /// Accept `Authorization: Bearer`.
     pub header: bool,
     pub precedence: Precedence,
@@ -88,9 +93,16 @@ fn unquote(value: &str) -> &str {
 impl Extractor {
     /// Finds the token. `cookie_header` is every `Cookie` header joined with `; `;
     /// `authorization` is every `Authorization` header value.
-    pub fn extract(&self, cookie_header: Option<&str>, authorization: &[&str]) -> Result<Found> {
-        let from_cookie = match (&self.cookie, cookie_header) {
-            (Some(name), Some(header)) => self.cookie_token(name, header)?,
+    /// `secure`: the request reached the app over TLS (or not from loopback), so the
+    /// `__Host-` name applies.
+    pub fn extract(
+        &self,
+        cookie_header: Option<&str>,
+        authorization: &[&str],
+        secure: bool,
+    ) -> Result<Found> {
+        let from_cookie = match (self.cookie_name(secure), cookie_header) {
+            (Some(name), Some(header)) => self.cookie_token(&name, header)?,
             _ => None,
         };
         let from_header = if self.header {
@@ -179,16 +191,26 @@ impl Extractor {
         }))
     }
 
-    /// True for the auth cookie, its chunks and any other `name.…` (which the extractor
-    /// refuses as junk): everything `stripAuthCookie` removes upstream.
+    /// The auth cookie's name for a request: `__Host-<cookie>` when `secure` and
+    /// `host_prefix`, else the configured name.
+    pub fn cookie_name(&self, secure: bool) -> Option<String> {
+        prefixed(self.cookie.as_deref()?, self.host_prefix && secure)
+    }
+
+    /// The refresh cookie's name for a request (same rule as [`Extractor::cookie_name`]).
+    pub fn refresh_cookie_name(&self, secure: bool) -> Option<String> {
+        prefixed(self.refresh_cookie.as_deref()?, self.host_prefix && secure)
+    }
+
+    /// True for the auth and refresh cookies under either name, the auth cookie's chunks and
+    /// any other `name.…` (which the extractor refuses as junk): everything
+    /// `stripAuthCookie` removes upstream.
     pub fn is_auth_cookie(&self, cookie_name: &str) -> bool {
-        match &self.cookie {
-            Some(name) => {
-                cookie_name == name
-                    || matches!(chunk_index(name, cookie_name), Ok(Some(_)) | Err(_))
-            }
-            None => false,
-        }
+        let bare = cookie_name.strip_prefix("__Host-").unwrap_or(cookie_name);
+        self.refresh_cookie.as_deref() == Some(bare)
+            || self.cookie.as_deref().is_some_and(|name| {
+                bare == name || matches!(chunk_index(name, bare), Ok(Some(_)) | Err(_))
+            })
     }
 
     /// The cookie header without the auth cookie(s); `None` when nothing is left.
@@ -199,6 +221,14 @@ impl Extractor {
             .collect();
         (!kept.is_empty()).then(|| kept.join("; "))
     }
+}
+
+fn prefixed(name: &str, host: bool) -> Option<String> {
+    Some(if host {
+        format!("__Host-{name}")
+    } else {
+        name.to_owned()
+    })
 }
 
 /// `Some(n)` for `name.n`; an error for any other `name.…` (a junk suffix is refused rather
@@ -227,6 +257,8 @@ mod tests {
     fn extractor() -> Extractor {
         Extractor {
             cookie: Some("token".into()),
+            host_prefix: true,
+            refresh_cookie: Some("refreshToken".into()),
             header: true,
             precedence: Precedence::Cookie,
             max_chunks: 4,
@@ -236,7 +268,7 @@ mod tests {
     }
 
     fn cookie(header: &str) -> Result<Found> {
-        extractor().extract(Some(header), &[])
+        extractor().extract(Some(header), &[], false)
     }
 
     #[test]
@@ -300,7 +332,7 @@ mod tests {
         let mut e = extractor();
         e.max_token_bytes = 10;
         assert_eq!(
-            e.extract(Some("token=12345678901"), &[]),
+            e.extract(Some("token=12345678901"), &[], false),
             Err(Error::TooLarge("token"))
         );
     }
@@ -308,40 +340,45 @@ mod tests {
     #[test]
     fn bearer_header_and_precedence() {
         let e = extractor();
-        let f = e.extract(None, &["Bearer abc.def.ghi"]).unwrap();
+        let f = e.extract(None, &["Bearer abc.def.ghi"], false).unwrap();
         assert_eq!(
             (f.token.as_str(), f.source),
             ("abc.def.ghi", TokenSource::Header)
         );
-        assert_eq!(e.extract(None, &["bearer  abc"]).unwrap().token, "abc");
         assert_eq!(
-            e.extract(None, &["Basic dXNlcjpwYXNz"]),
+            e.extract(None, &["bearer  abc"], false).unwrap().token,
+            "abc"
+        );
+        assert_eq!(
+            e.extract(None, &["Basic dXNlcjpwYXNz"], false),
             Err(Error::NoToken)
         );
-        assert_eq!(e.extract(None, &["Bearer"]), Err(Error::NoToken));
+        assert_eq!(e.extract(None, &["Bearer"], false), Err(Error::NoToken));
         assert_eq!(
-            e.extract(None, &["Bearer a b"]),
+            e.extract(None, &["Bearer a b"], false),
             Err(Error::AuthorizationInvalid)
         );
         assert_eq!(
-            e.extract(None, &["Bearer a", "Bearer b"]),
+            e.extract(None, &["Bearer a", "Bearer b"], false),
             Err(Error::AuthorizationInvalid)
         );
-        let both = e.extract(Some("token=c"), &["Bearer h"]).unwrap();
+        let both = e.extract(Some("token=c"), &["Bearer h"], false).unwrap();
         assert_eq!(both.source, TokenSource::Cookie);
         let e = Extractor {
             precedence: Precedence::Header,
             ..extractor()
         };
         assert_eq!(
-            e.extract(Some("token=c"), &["Bearer h"]).unwrap().token,
+            e.extract(Some("token=c"), &["Bearer h"], false)
+                .unwrap()
+                .token,
             "h"
         );
         let e = Extractor {
             header: false,
             ..extractor()
         };
-        assert_eq!(e.extract(None, &["Bearer h"]), Err(Error::NoToken));
+        assert_eq!(e.extract(None, &["Bearer h"], false), Err(Error::NoToken));
     }
 
     #[test]

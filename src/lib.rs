@@ -13,6 +13,7 @@ pub mod error;
 pub mod extract;
 pub mod matcher;
 pub mod normalize;
+pub mod session;
 pub mod verify;
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;

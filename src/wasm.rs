@@ -221,6 +221,35 @@ impl JsGate {
         self.inner.complete(id as u64, outcome);
     }
 
+    /// `Set-Cookie` values storing `{ accessToken, refreshToken?, expiresAt? }` for a
+    /// response to a request at `url`; throws `EdgeGateError` (`ERR_SESSION_INVALID`).
+    #[wasm_bindgen(js_name = sessionCookies)]
+    pub fn session_cookies(&self, url: &str, session: JsValue) -> Result<Array, JsValue> {
+        let get = |name: &str| Reflect::get(&session, &name.into()).unwrap_or(JsValue::UNDEFINED);
+        let access_token = get("accessToken")
+            .as_string()
+            .ok_or_else(|| js_error(&Error::SessionInvalid("accessToken must be a string")))?;
+        let session = crate::session::Session {
+            access_token,
+            refresh_token: get("refreshToken").as_string(),
+            expires_at: get("expiresAt").as_f64(),
+        };
+        self.inner
+            .session_cookies(url, &session)
+            .map(|list| list.iter().map(|c| JsValue::from(c.as_str())).collect())
+            .map_err(|e| js_error(&e))
+    }
+
+    /// `Set-Cookie` values removing the session for a response to a request at `url`.
+    #[wasm_bindgen(js_name = clearSessionCookies)]
+    pub fn clear_session_cookies(&self, url: &str) -> Array {
+        self.inner
+            .clear_session_cookies(url)
+            .iter()
+            .map(|c| JsValue::from(c.as_str()))
+            .collect()
+    }
+
     /// Finishes a `verify` answer with the host's verdict.
     pub fn resume(&self, id: u32, valid: bool) -> Result<JsValue, JsValue> {
         let pending = self.take(id)?;

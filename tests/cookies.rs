@@ -115,3 +115,86 @@ fn auth_cookie_is_stripped_upstream_and_others_kept() {
         Some(format!("token={t}").as_str())
     );
 }
+
+#[test]
+fn host_prefix_on_secure_requests_defeats_cookie_tossing() {
+    let gate = hs_gate();
+    let t = token("HS256", &hmac_key(), &claims(json!({})));
+    // (url, cookie header, expected code)
+    let cases = [
+        // A sibling subdomain can set `token` for this host; only this host over TLS can
+        // set `__Host-token`. On https the plain name is not read at all.
+        (
+            "https://app.example/api/x",
+            format!("token={t}"),
+            "ERR_NO_TOKEN",
+        ),
+        (
+            "https://app.example/api/x",
+            format!("__Host-token={t}"),
+            "OK_AUTHENTICATED",
+        ),
+        (
+            "http://app.example/api/x",
+            format!("token={t}"),
+            "ERR_NO_TOKEN",
+        ),
+        (
+            "https://127.0.0.1/api/x",
+            format!("__Host-token={t}"),
+            "OK_AUTHENTICATED",
+        ),
+        // Plain http on loopback (development): plain names.
+        (
+            "http://127.0.0.1:3000/api/x",
+            format!("token={t}"),
+            "OK_AUTHENTICATED",
+        ),
+        (
+            "http://localhost:3000/api/x",
+            format!("token={t}"),
+            "OK_AUTHENTICATED",
+        ),
+        (
+            "http://[::1]:3000/api/x",
+            format!("token={t}"),
+            "OK_AUTHENTICATED",
+        ),
+        (
+            "http://localhost.evil.example/api/x",
+            format!("token={t}"),
+            "ERR_NO_TOKEN",
+        ),
+        (
+            "http://127.0.0.1:3000/api/x",
+            format!("__Host-token={t}"),
+            "ERR_NO_TOKEN",
+        ),
+    ];
+    for (url, cookie, code) in cases {
+        let d = gate.decide(&get(url, &[("cookie", &cookie)]));
+        assert_eq!(d.code, code, "{url} {cookie:.20}");
+    }
+    // Both spellings, and the refresh cookie, are stripped upstream either way.
+    let d = gate.decide(&get(
+        "https://app.example/api/x",
+        &[(
+            "cookie",
+            &format!(
+                "a=1; token=junk; __Host-token={t}; refreshToken=r; __Host-refreshToken=r; b=2"
+            ),
+        )],
+    ));
+    assert_eq!(header(forwarded(&d), "cookie"), Some("a=1; b=2"));
+    // Opting out reads the plain name everywhere.
+    let plain = common::gate(&options(
+        &["HS256"],
+        json!(SECRET),
+        json!({ "token": { "hostPrefix": false } }),
+    ));
+    let d = plain.decide(&get(
+        "https://app.example/api/x",
+        &[("cookie", &format!("token={t}"))],
+    ));
+    assert_eq!(d.code, "OK_AUTHENTICATED");
+}

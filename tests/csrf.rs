@@ -41,7 +41,7 @@ fn request(method: &str, url: &str, headers: &[(&str, &str)]) -> Request {
 fn the_csrf_matrix() {
     let gate = gate_with(json!({ "csrf": { "allowedOrigins": ["https://admin.example"] } }));
     let t = token("HS256", &hmac_key(), &claims(json!({})));
-    let cookie = format!("token={t}");
+    let cookie = format!("__Host-token={t}");
     let bearer = format!("Bearer {t}");
     let api = format!("{APP}/api/stocks");
     let page = format!("{APP}/dashboard");
@@ -67,7 +67,7 @@ fn the_csrf_matrix() {
         ("cross-site GET (safe method)", "GET", &api, vec![("cookie", &cookie), ("sec-fetch-site", "cross-site"), ("origin", "https://evil.example")], 200, "OK_AUTHENTICATED"),
         ("cross-site HEAD", "HEAD", &api, vec![("cookie", &cookie), ("sec-fetch-site", "cross-site")], 200, "OK_AUTHENTICATED"),
         ("public rule, cross-site POST", "POST", "https://app.example/api/login", vec![("sec-fetch-site", "cross-site")], 200, "OK_PUBLIC"),
-        ("forged cookie, cross-site: refused before verification", "POST", &api, vec![("cookie", "token=x.y.z"), ("sec-fetch-site", "cross-site")], 403, "ERR_CSRF"),
+        ("forged cookie, cross-site: refused before verification", "POST", &api, vec![("cookie", "__Host-token=x.y.z"), ("sec-fetch-site", "cross-site")], 403, "ERR_CSRF"),
     ];
     for (name, method, url, headers, want_status, want_code) in cases {
         let d = gate.decide(&request(method, url, &headers));

@@ -35,7 +35,7 @@ test("decisions for every rule kind", async () => {
   const api = await gate.decide({ url: "/api/stocks" });
   assert.equal(api.status, 401);
   assert.deepEqual(new Headers(api.headers).get("www-authenticate"), "Bearer");
-  const ok = await gate.decide(new Request("https://app.example/api/stocks", { headers: { cookie: `a=1; token=${valid}` } }));
+  const ok = await gate.decide(new Request("https://app.example/api/stocks", { headers: { cookie: `a=1; __Host-token=${valid}` } }));
   assert.equal(ok.code, "OK_AUTHENTICATED");
   const forwarded = new Headers(ok.requestHeaders);
   assert.equal(forwarded.get("authorization"), `Bearer ${valid}`);
@@ -127,4 +127,37 @@ test("real clock by default", async () => {
   const fresh = sign({ sub: "u", iss: "iss", aud: "aud", exp: now + 60, scope: "read" });
   assert.equal((await gate.decide({ url: "/api/x", headers: { cookie: `token=${fresh}` } })).code, "OK_AUTHENTICATED");
   assert.equal((await gate.decide({ url: "/api/x", headers: { cookie: `token=${valid}` } })).code, "ERR_JWT_EXPIRED");
+});
+
+test("setSession / clearSession write the cookies the gate reads", async () => {
+  const { setSession, clearSession } = await import("edgegate");
+  const access = sign({ sub: "u1", iss: "iss", aud: "aud", exp: Math.floor(Date.now() / 1000) + 600, scope: "read" });
+  const prod = await setSession(new Response(null), { accessToken: access, refreshToken: "r1" }, {
+    options,
+    request: new Request("https://app.example/api/login", { method: "POST" }),
+  });
+  const cookies = prod.headers.getSetCookie();
+  assert.equal(cookies.length, 2);
+  assert.match(cookies[0], /^__Host-token=[\w.-]+; Path=\/; HttpOnly; SameSite=Lax; Secure; Max-Age=(599|600)$/);
+  assert.equal(cookies[1], "__Host-refreshToken=r1; Path=/; HttpOnly; SameSite=Lax; Secure; Max-Age=2592000");
+  const dev = await setSession(new Response(null), { accessToken: access }, {
+    options,
+    request: { url: "http://localhost:3000/api/login" },
+  });
+  assert.doesNotMatch(dev.headers.get("set-cookie"), /Secure|__Host-/);
+  // Without the request the scheme is unknown: Secure.
+  const unknown = await setSession(new Response(null), { accessToken: access }, { options });
+  assert.match(unknown.headers.get("set-cookie"), /^__Host-token=.*; Secure/);
+  const gate = await createGate(options);
+  const back = await gate.decide({ url: "https://app.example/api/x", headers: { cookie: cookies[0].split(";")[0] } });
+  assert.equal(back.code, "OK_AUTHENTICATED");
+  const cleared = await clearSession(new Response(null), { options, request: { url: "https://app.example/api/logout" } });
+  assert.deepEqual(cleared.headers.getSetCookie(), [
+    "__Host-token=; Path=/; HttpOnly; SameSite=Lax; Secure; Max-Age=0",
+    "__Host-refreshToken=; Path=/; HttpOnly; SameSite=Lax; Secure; Max-Age=0",
+  ]);
+  await assert.rejects(
+    setSession(new Response(null), { accessToken: "a;b" }, { options }),
+    (e) => e instanceof EdgeGateError && e.code === "ERR_SESSION_INVALID",
+  );
 });

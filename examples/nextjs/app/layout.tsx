@@ -8,7 +8,7 @@ export default function RootLayout({ children }: { children: React.ReactNode }) 
           <a href="/">Home</a>
           <a href="/dashboard">Dashboard</a>
           <a href="/api/stocks">/api/stocks</a>
-          <form action="/auth/logout" method="post" style={{ marginLeft: "auto" }}>
+          <form action="/api/logout" method="post" style={{ marginLeft: "auto" }}>
             <button type="submit">Sign out</button>
           </form>
         </nav>

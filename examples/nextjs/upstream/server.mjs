@@ -5,6 +5,7 @@
 import express from "express";
 import { expressjwt } from "express-jwt";
 import jwksRsa from "jwks-rsa";
+import { createHmac, randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 
 const dev = JSON.parse(readFileSync(new URL("../dev-config.json", import.meta.url), "utf8"));
@@ -23,6 +24,35 @@ async function verifier() {
     audience: process.env.OIDC_AUDIENCE.split(","),
   });
 }
+
+// DEVELOPMENT ONLY: the demo backend doubles as its identity provider. POST /auth/login
+// takes any name; POST /auth/token is an OAuth token endpoint for grant_type=refresh_token
+// with rotation (each refresh token works once). A real backend checks credentials.
+const b64 = (v) => Buffer.from(JSON.stringify(v)).toString("base64url");
+const refreshTokens = new Map(); // refresh token -> subject
+function issue(sub) {
+  const now = Math.floor(Date.now() / 1000);
+  const lifetime = Number(process.env.ACCESS_TOKEN_TTL ?? 900);
+  const input = `${b64({ alg: "HS256", typ: "JWT" })}.${b64({ sub, iss: dev.issuer, aud: dev.audience, iat: now, exp: now + lifetime })}`;
+  const refresh = randomBytes(32).toString("base64url");
+  refreshTokens.set(refresh, sub);
+  return {
+    token_type: "Bearer",
+    access_token: `${input}.${createHmac("sha256", dev.secret).update(input).digest("base64url")}`,
+    refresh_token: refresh,
+    expires_in: lifetime,
+  };
+}
+app.post("/auth/login", express.urlencoded({ extended: false }), express.json(), (req, res) => {
+  const name = String(req.body?.name || "demo-user").slice(0, 64);
+  res.json(issue(name));
+});
+app.post("/auth/token", express.urlencoded({ extended: false }), (req, res) => {
+  const sub = refreshTokens.get(req.body?.refresh_token);
+  if (req.body?.grant_type !== "refresh_token" || !sub) return res.status(400).json({ error: "invalid_grant" });
+  refreshTokens.delete(req.body.refresh_token);
+  res.json(issue(sub));
+});
 
 app.use("/api", await verifier());
 

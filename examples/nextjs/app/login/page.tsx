@@ -4,7 +4,7 @@ export default async function Login({ searchParams }: { searchParams: Promise<{ 
     <main>
       <h1>Sign in</h1>
       <p>Demo sign-in: any name works (a stand-in for your identity provider).</p>
-      <form action="/auth/login" method="post">
+      <form action="/api/login" method="post">
         <input type="hidden" name="returnTo" value={returnTo ?? "/dashboard"} />
         <label>
           Name <input name="name" defaultValue="demo-user" />
