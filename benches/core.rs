@@ -32,6 +32,8 @@ fn steps(c: &mut Criterion) {
 
     let extractor = Extractor {
         cookie: Some("token".into()),
+        host_prefix: true,
+        refresh_cookie: Some("refreshToken".into()),
         header: true,
         precedence: Precedence::Cookie,
         max_chunks: 10,
@@ -42,7 +44,7 @@ fn steps(c: &mut Criterion) {
     let jar =
         format!("_ga=GA1.2.3; theme=dark; locale=en; consent=yes; sid=abc123; token={t}; _gid=x");
     c.bench_function("extract cookie from a 7-cookie jar", |b| {
-        b.iter(|| extractor.extract(black_box(Some(jar.as_str())), &[]))
+        b.iter(|| extractor.extract(black_box(Some(jar.as_str())), &[], false))
     });
 }
 
