@@ -8,10 +8,10 @@ export type ErrorCode =
   | "ERR_JWS_SIGNATURE_VERIFICATION_FAILED" | "ERR_JWT_EXPIRED"
   | "ERR_JWT_CLAIM_VALIDATION_FAILED" | "ERR_INSUFFICIENT_SCOPE"
   | "ERR_JWKS_TIMEOUT" | "ERR_JWKS_INVALID" | "ERR_JWKS_UNAVAILABLE" | "ERR_JWT_ISSUER_UNKNOWN"
-  | "ERR_CSRF";
+  | "ERR_CSRF" | "ERR_SESSION_INVALID" | "ERR_REFRESH_FAILED";
 
 /** Codes of decisions that let the request through. */
-export type OkCode = "OK_PUBLIC" | "OK_AUTHENTICATED" | "OK_GUEST" | "OK_GUEST_HAS_SESSION";
+export type OkCode = "OK_PUBLIC" | "OK_AUTHENTICATED" | "OK_REFRESHED" | "OK_GUEST" | "OK_GUEST_HAS_SESSION";
 
 /** Thrown for bad options (`ERR_CONFIG_*`). */
 export declare class EdgeGateError extends Error {
@@ -160,6 +160,25 @@ export interface CsrfOptions {
   allowedOrigins?: string[];
 }
 
+/**
+ * Refreshing access tokens with the refresh-token cookie (RFC 6749 §6) when the access
+ * token is gone, expired, or expires within `window`. Concurrent requests with the same
+ * refresh token share one call; its outcome is reused for `grace` by requests still holding
+ * the old refresh token. A refused refresh (HTTP 400/401) clears both cookies.
+ */
+export interface RefreshOptions {
+  tokenEndpoint: string;
+  clientId: string;
+  /** Confidential client (client_secret_basic); omit for a public client. */
+  clientSecret?: string;
+  /** Default 60 s. */
+  window?: Duration;
+  /** Default 30 s. */
+  grace?: Duration;
+  /** Default 5 s. */
+  timeoutDuration?: Duration;
+}
+
 export interface Options {
   /** First match wins. Default: `/dashboard/:path*` page, `/api/:path*` api. */
   rules?: Rule[];
@@ -181,6 +200,7 @@ export interface Options {
   afterLoginUrl?: string;
   upstream?: UpstreamOptions;
   csrf?: CsrfOptions;
+  refresh?: RefreshOptions;
   /** Next's `basePath`. */
   basePath?: string;
   /** Next's i18n locales. */
@@ -197,6 +217,8 @@ interface DecisionBase {
   tokenSource?: "cookie" | "header";
   /** Why, for logs only. */
   message?: string;
+  /** `Set-Cookie` values to add to the response (a refreshed or cleared session). */
+  setCookies?: string[];
 }
 
 export type Decision =

@@ -185,7 +185,7 @@ class Gate {
   async #runFetch(ticket) {
     const store = this.#store;
     const key = `edgegate:${ticket.url}`;
-    if (ticket.mayUseStored && store) {
+    if (ticket.mayUseStored && store && ticket.method === "GET") {
       try {
         const saved = JSON.parse((await store.get(key)) ?? "null");
         if (saved && this.#inner.fetchedStored(ticket.id, saved.body, saved.fetchedAt)) return;
@@ -196,14 +196,16 @@ class Gate {
     const fetch = this.#fetch ?? globalThis.fetch;
     try {
       const response = await fetch(ticket.url, {
+        method: ticket.method,
         headers: ticket.headers,
+        body: ticket.body,
         redirect: "manual",
         signal: AbortSignal.timeout(ticket.timeoutMs),
       });
       const body = response.status === 200 ? await readCapped(response, ticket.maxBytes) : "";
       if (response.status !== 200) await response.body?.cancel();
       const fetchedAt = this.#inner.fetched(ticket.id, response.status, body);
-      if (fetchedAt !== undefined && store) {
+      if (fetchedAt !== undefined && store && ticket.method === "GET") {
         try {
           await store.put(key, JSON.stringify({ fetchedAt, body }));
         } catch {

@@ -7,14 +7,20 @@ export { EdgeGateError, createGate, setSession, clearSession } from "./index.js"
 
 /** Maps an engine decision onto Next's middleware responses. */
 export function toNextResponse(decision, request) {
+  let response;
   switch (decision.action) {
     case "continue":
-      return NextResponse.next({ request: { headers: new Headers(decision.requestHeaders) } });
+      response = NextResponse.next({ request: { headers: new Headers(decision.requestHeaders) } });
+      break;
     case "redirect":
-      return NextResponse.redirect(new URL(decision.location, request.url), decision.status);
+      response = NextResponse.redirect(new URL(decision.location, request.url), decision.status);
+      break;
     default:
-      return new NextResponse(decision.body, { status: decision.status, headers: decision.headers });
+      response = new NextResponse(decision.body, { status: decision.status, headers: decision.headers });
   }
+  // A refreshed session (or a cleared one) goes back to the browser.
+  for (const cookie of decision.setCookies ?? []) response.headers.append("set-cookie", cookie);
+  return response;
 }
 
 export function edgeGate(options, host) {

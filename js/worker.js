@@ -5,10 +5,19 @@ import { createGate } from "./index.js";
 export { EdgeGateError, createGate, setSession, clearSession } from "./index.js";
 
 export function toResponse(decision) {
-  if (decision.action === "redirect") {
-    return new Response(null, { status: decision.status, headers: { location: decision.location } });
-  }
-  return new Response(decision.body, { status: decision.status, headers: decision.headers });
+  const response =
+    decision.action === "redirect"
+      ? new Response(null, { status: decision.status, headers: { location: decision.location } })
+      : new Response(decision.body, { status: decision.status, headers: decision.headers });
+  return withCookies(response, decision);
+}
+
+// A refreshed session (or a cleared one) goes back to the browser.
+function withCookies(response, decision) {
+  if (!decision.setCookies?.length) return response;
+  const copy = new Response(response.body, response); // upstream headers may be immutable
+  for (const cookie of decision.setCookies) copy.headers.append("set-cookie", cookie);
+  return copy;
 }
 
 export function gateWorker(options, handler, host) {
@@ -22,8 +31,12 @@ export function gateWorker(options, handler, host) {
       const decision = await (await gate).decide(request);
       if (decision.action !== "continue") return toResponse(decision);
       const forwarded = new Request(request, { headers: new Headers(decision.requestHeaders) });
-      if (!handler) return fetch(forwarded);
-      return typeof handler === "function" ? handler(forwarded, env, ctx) : handler.fetch(forwarded, env, ctx);
+      const response = await (!handler
+        ? fetch(forwarded)
+        : typeof handler === "function"
+          ? handler(forwarded, env, ctx)
+          : handler.fetch(forwarded, env, ctx));
+      return withCookies(response, decision);
     },
   };
 }

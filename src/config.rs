@@ -283,6 +283,26 @@ impl Default for UpstreamOptions {
     }
 }
 
+/// Refreshing access tokens with the refresh-token cookie at the provider's token endpoint.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RefreshOptions {
+    pub token_endpoint: String,
+    pub client_id: String,
+    /// Confidential clients (client_secret_basic); omit for a public client.
+    #[serde(default)]
+    pub client_secret: Option<String>,
+    /// Refresh this long before `exp`. Default 60 s.
+    #[serde(default)]
+    pub window: Option<Duration>,
+    /// How long a refresh outcome is reused for requests carrying the old refresh token.
+    /// Default 30 s.
+    #[serde(default)]
+    pub grace: Option<Duration>,
+    #[serde(default)]
+    pub timeout_duration: Option<Duration>,
+}
+
 /// Cross-site request forgery guard for cookie-authenticated requests with unsafe methods.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -332,6 +352,8 @@ pub struct Options {
     pub upstream: UpstreamOptions,
     #[serde(default)]
     pub csrf: CsrfOptions,
+    #[serde(default)]
+    pub refresh: Option<RefreshOptions>,
     /// Next's `basePath`, when the app has one.
     #[serde(default)]
     pub base_path: Option<String>,

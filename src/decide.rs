@@ -11,17 +11,18 @@ use crate::config::{
     is_header_name, is_local_path, OneOrMany, Options, PrecedenceOption, RuleKind, VerifyOptions,
 };
 use crate::error::{Error, Result};
-use crate::extract::{Extractor, Precedence, TokenSource};
+use crate::extract::{Extractor, Found, Precedence, TokenSource};
 use crate::matcher::{Matcher, Site};
 use crate::normalize::{normalize, NormalizedPath};
+use crate::session::{Refreshed, Refresher, Session};
 use crate::verify::{
     jws, Alg, Checked, ClaimsPolicy, Clock, Fetch, Fetched, KeyResolver, KeySet, RemoteKeys,
     Source, Unverified, Verified, Verifier,
 };
 
-/// Fetch rounds one request may wait through (discovery, then the JWKS, then a refetch for
-/// an unknown `kid`) before it is refused; a bound, so a failing host can never loop.
-pub const MAX_FETCH_ROUNDS: u8 = 3;
+/// Fetch rounds one request may wait through (a token refresh, discovery, the JWKS, a
+/// refetch for an unknown `kid`) before it is refused; a bound, so a host can never loop.
+pub const MAX_FETCH_ROUNDS: u8 = 4;
 
 /// Client headers always dropped before forwarding: Next's internal recursion marker
 /// (CVE-2025-29927), URL-override headers some backends route by, and the identity headers
@@ -63,6 +64,8 @@ pub struct Pending {
     now: f64,
     provider: usize,
     web_crypto: bool,
+    /// The session a refresh produced for this request, to store on the response.
+    refreshed: Option<Session>,
 }
 
 impl Pending {
@@ -73,6 +76,8 @@ impl Pending {
 }
 
 /// The outcome of [`Gate::begin`].
+// Moved once per decision; boxing `Pending` would add an allocation to every signature check.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum Step {
     Decided(Decision),
@@ -109,6 +114,8 @@ pub struct Decision {
     pub token_source: Option<TokenSource>,
     /// The underlying error, for logs only; never sent to the client.
     pub error: Option<Error>,
+    /// `Set-Cookie` values for the response (a refreshed session, or a cleared one).
+    pub set_cookies: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -219,6 +226,7 @@ pub struct Gate {
     keys_unavailable_status: u16,
     csrf: Csrf,
     refresh_max_age: f64,
+    refresher: Option<Refresher>,
     clock: Arc<dyn Clock>,
     login_url: String,
     return_to_param: String,
@@ -410,6 +418,11 @@ impl Gate {
             providers,
             keys_unavailable_status: options.keys_unavailable_status,
             csrf,
+            refresher: options
+                .refresh
+                .as_ref()
+                .map(|r| Refresher::new(r, crate::verify::RemotePolicy::default().user_agent))
+                .transpose()?,
             refresh_max_age: match &options.token.refresh_max_age {
                 Some(d) => d.seconds("token.refreshMaxAge")?,
                 None => 30.0 * 86_400.0,
@@ -490,6 +503,9 @@ impl Gate {
     /// a persistence hook may then store the body). Unknown or finished ids are ignored.
     pub fn complete(&self, id: u64, fetched: Fetched) -> bool {
         let now = self.clock.now();
+        if let Some(r) = self.refresher.as_ref().filter(|r| r.owns(id)) {
+            return r.complete(id, fetched, now);
+        }
         self.providers
             .iter()
             .find(|p| p.verifier.owns(id))
@@ -552,6 +568,7 @@ impl Gate {
             kind: matched.map(|i| self.rules[i].kind),
             token_source: None,
             error: None,
+            set_cookies: Vec::new(),
         };
         let Some(index) = matched.filter(|&i| self.rules[i].kind != RuleKind::Public) else {
             return Step::Decided(public);
@@ -560,33 +577,84 @@ impl Gate {
         let cookies = joined(&request.headers, "cookie", "; ");
         let authorization: Vec<&str> = values(&request.headers, "authorization").collect();
         let secure = secure_context(&request.url);
-        let found = match self
+        let kind = self.rules[index].kind;
+        let found = self
             .extractor
-            .extract(cookies.as_deref(), &authorization, secure)
-        {
-            Ok(found) => found,
-            Err(e) => return Step::Decided(self.conclude(request, &path, index, None, Err(e))),
+            .extract(cookies.as_deref(), &authorization, secure);
+        let refresh_token = self
+            .refresher
+            .as_ref()
+            .and_then(|_| self.extractor.refresh_token(cookies.as_deref(), secure));
+        // The refresh cookie authenticates too: it is a cookie session for the CSRF guard.
+        let cookie_session = match &found {
+            Ok(f) => f.source == TokenSource::Cookie,
+            Err(Error::NoToken) => refresh_token.is_some(),
+            Err(_) => false,
         };
-        let source = Some(found.source);
-        if found.source == TokenSource::Cookie && self.rules[index].kind != RuleKind::Guest {
+        if cookie_session && kind != RuleKind::Guest {
             if let Err(e) = self.csrf.check(request) {
+                let source = found.as_ref().ok().map(|f| f.source);
                 return Step::Decided(self.forbidden(index, source, e));
             }
         }
         let now = self.clock.now();
+
+        let mut refreshed = None;
+        let found = match self.refresh_plan(&found, refresh_token, kind, now) {
+            None => found,
+            Some((mandatory, old)) => {
+                let outcome = match self.refresher.as_ref().map(|r| r.refresh(&old, now)) {
+                    Some(Refreshed::Fetch(ticket)) if round < MAX_FETCH_ROUNDS => {
+                        return Step::NeedsKeys(ticket)
+                    }
+                    Some(Refreshed::Done(outcome)) => outcome,
+                    _ => Err(Error::RefreshFailed {
+                        reason: "no answer within the fetch rounds".into(),
+                        definitive: false,
+                    }),
+                };
+                match outcome {
+                    Ok(tokens) => {
+                        refreshed = Some(Session {
+                            access_token: tokens.access_token.clone(),
+                            refresh_token: tokens.refresh_token,
+                            expires_at: tokens.expires_in.map(|s| now + s),
+                        });
+                        Ok(Found {
+                            token: tokens.access_token,
+                            source: TokenSource::Cookie,
+                        })
+                    }
+                    Err(e) if mandatory => {
+                        let d =
+                            self.conclude(request, &path, index, Some(TokenSource::Cookie), Err(e));
+                        return Step::Decided(self.with_session(d, None, &request.url));
+                    }
+                    // Refreshing early failed; the current token is still good.
+                    Err(_) => found,
+                }
+            }
+        };
+        let found = match found {
+            Ok(found) => found,
+            Err(e) => return Step::Decided(self.conclude(request, &path, index, None, Err(e))),
+        };
+        let source = Some(found.source);
+        let decided =
+            |d: Decision| Step::Decided(self.with_session(d, refreshed.as_ref(), &request.url));
         let provider = match self.provider(&found.token) {
             Ok(p) => p,
-            Err(e) => return Step::Decided(self.conclude(request, &path, index, source, Err(e))),
+            Err(e) => return decided(self.conclude(request, &path, index, source, Err(e))),
         };
         match self.providers[provider].verifier.start(&found.token, now) {
-            Err(e) => Step::Decided(self.conclude(request, &path, index, source, Err(e))),
+            Err(e) => decided(self.conclude(request, &path, index, source, Err(e))),
             Ok(Checked::Cached(v)) => {
-                Step::Decided(self.conclude(request, &path, index, source, Ok((found.token, v))))
+                decided(self.conclude(request, &path, index, source, Ok((found.token, v))))
             }
             Ok(Checked::NeedsKeys(fetch)) if round < MAX_FETCH_ROUNDS => Step::NeedsKeys(fetch),
             Ok(Checked::NeedsKeys(_)) => {
                 let e = Error::JwksUnavailable("keys still missing after fetching".into());
-                Step::Decided(self.conclude(request, &path, index, source, Err(e)))
+                decided(self.conclude(request, &path, index, source, Err(e)))
             }
             Ok(Checked::NeedsSignature(unverified)) => Step::NeedsSignature(Pending {
                 unverified,
@@ -598,8 +666,80 @@ impl Gate {
                 now,
                 provider,
                 web_crypto: self.providers[provider].web_crypto,
+                refreshed,
             }),
         }
+    }
+
+    /// Whether this request should refresh, and with which refresh token: `(true, _)` when
+    /// the access cookie is gone or expired (no refresh, no access), `(false, _)` when it
+    /// expires within the refresh window (refresh early; keep it if that fails).
+    fn refresh_plan(
+        &self,
+        found: &Result<Found>,
+        refresh_token: Option<String>,
+        kind: RuleKind,
+        now: f64,
+    ) -> Option<(bool, String)> {
+        let refresh_token = refresh_token?;
+        let window = self.refresher.as_ref()?.window;
+        if !matches!(kind, RuleKind::Page | RuleKind::Api) {
+            return None;
+        }
+        match found {
+            Err(Error::NoToken) => Some((true, refresh_token)),
+            Ok(f) if f.source == TokenSource::Cookie => {
+                // Read unverified, only to time the refresh; verification follows either way.
+                let exp = jws::parse(&f.token).ok()?.claims()?.get("exp")?.as_f64()?;
+                if now >= exp {
+                    Some((true, refresh_token))
+                } else if exp - now < window {
+                    Some((false, refresh_token))
+                } else {
+                    None
+                }
+            }
+            _ => None,
+        }
+    }
+
+    /// Adds the session cookies to a decision: the new ones after a successful refresh; the
+    /// cleared ones when the refresh (or its new token) was refused for good.
+    fn with_session(&self, mut d: Decision, refreshed: Option<&Session>, url: &str) -> Decision {
+        let passed = matches!(d.action, Action::Continue { .. });
+        match refreshed {
+            Some(session) if passed => match self.session_cookies(url, session) {
+                Ok(cookies) => {
+                    d.code = "OK_REFRESHED";
+                    d.set_cookies = cookies;
+                }
+                Err(e) => {
+                    // Tokens that cannot be stored cannot be used either.
+                    d.action = Action::Respond {
+                        status: 502,
+                        headers: vec![("content-type".into(), "text/plain; charset=utf-8".into())],
+                        body: "Bad Gateway".into(),
+                    };
+                    d.code = e.code();
+                    d.error = Some(e);
+                    d.set_cookies = self.clear_session_cookies(url);
+                }
+            },
+            // The provider's own new token failed verification: the session is unusable.
+            Some(_) => d.set_cookies = self.clear_session_cookies(url),
+            None if matches!(
+                d.error,
+                Some(Error::RefreshFailed {
+                    definitive: true,
+                    ..
+                })
+            ) =>
+            {
+                d.set_cookies = self.clear_session_cookies(url)
+            }
+            None => {}
+        }
+        d
     }
 
     /// Everything after the signature check: claims, scopes and the answer.
@@ -614,12 +754,14 @@ impl Gate {
             now,
             provider,
             web_crypto: _,
+            refreshed,
         } = pending;
         let verified = self.providers[provider]
             .verifier
             .finish(unverified, signature_valid, now)
             .map(|v| (token, v));
-        self.conclude(&request, &path, rule, Some(source), verified)
+        let d = self.conclude(&request, &path, rule, Some(source), verified);
+        self.with_session(d, refreshed.as_ref(), &request.url)
     }
 
     /// 403 for a refused cross-site request: JSON for APIs, text for pages.
@@ -640,6 +782,7 @@ impl Gate {
             kind: Some(kind),
             token_source: source,
             error: Some(e),
+            set_cookies: Vec::new(),
         }
     }
 
@@ -669,6 +812,7 @@ impl Gate {
             kind: Some(rule.kind),
             token_source: source,
             error: None,
+            set_cookies: Vec::new(),
         };
         match (rule.kind, verified) {
             (RuleKind::Guest, Ok(_)) => {
@@ -1037,6 +1181,7 @@ fn bad_request(e: Error, rule: Option<usize>) -> Decision {
         kind: None,
         token_source: None,
         error: Some(e),
+        set_cookies: Vec::new(),
     }
 }
 

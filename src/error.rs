@@ -79,6 +79,12 @@ pub enum Error {
     // --- sessions ---
     /// A session given to `setSession` (or returned by a refresh) cannot be stored.
     SessionInvalid(&'static str),
+    /// The access token could not be refreshed; `definitive` when the provider refused the
+    /// refresh token (the session is over), not when it was merely unreachable.
+    RefreshFailed {
+        reason: String,
+        definitive: bool,
+    },
 }
 
 impl Error {
@@ -112,6 +118,7 @@ impl Error {
             Error::IssuerUnknown => "ERR_JWT_ISSUER_UNKNOWN",
             Error::Csrf(_) => "ERR_CSRF",
             Error::SessionInvalid(_) => "ERR_SESSION_INVALID",
+            Error::RefreshFailed { .. } => "ERR_REFRESH_FAILED",
         }
     }
 
@@ -161,6 +168,7 @@ impl fmt::Display for Error {
             Error::IssuerUnknown => f.write_str("the token's issuer is not a configured provider"),
             Error::Csrf(why) => write!(f, "cross-site request refused: {why}"),
             Error::SessionInvalid(why) => write!(f, "session cannot be stored: {why}"),
+            Error::RefreshFailed { reason, .. } => write!(f, "refresh failed: {reason}"),
         }
     }
 }

@@ -197,6 +197,18 @@ impl Extractor {
         prefixed(self.cookie.as_deref()?, self.host_prefix && secure)
     }
 
+    /// The refresh token from the refresh cookie: present exactly once and not empty.
+    pub fn refresh_token(&self, cookie_header: Option<&str>, secure: bool) -> Option<String> {
+        let name = self.refresh_cookie_name(secure)?;
+        let header = cookie_header?;
+        if header.len() > self.max_cookie_header_bytes {
+            return None;
+        }
+        let mut found = pairs(header).filter(|p| p.name == name);
+        let value = unquote(found.next()?.value);
+        (found.next().is_none() && !value.is_empty()).then(|| value.to_owned())
+    }
+
     /// The refresh cookie's name for a request (same rule as [`Extractor::cookie_name`]).
     pub fn refresh_cookie_name(&self, secure: bool) -> Option<String> {
         prefixed(self.refresh_cookie.as_deref()?, self.host_prefix && secure)

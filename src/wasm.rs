@@ -305,23 +305,21 @@ fn fetch_to_js(f: &Fetch) -> JsValue {
     let out = Object::new();
     let headers = Object::new();
     // Setting properties on fresh plain objects cannot fail.
-    let _ = Reflect::set(
-        &headers,
-        &"user-agent".into(),
-        &f.user_agent.as_str().into(),
-    );
-    let _ = Reflect::set(
-        &headers,
-        &"accept".into(),
-        &"application/jwk-set+json, application/json".into(),
-    );
+    for (name, value) in &f.headers {
+        let _ = Reflect::set(&headers, &name.as_str().into(), &value.as_str().into());
+    }
     for (name, value) in [
         ("action", JsValue::from("fetch")),
         ("id", (f.id as f64).into()),
+        ("method", f.method.into()),
         ("url", f.url.as_str().into()),
+        ("headers", headers.into()),
+        (
+            "body",
+            f.body.as_deref().map_or(JsValue::UNDEFINED, JsValue::from),
+        ),
         ("timeoutMs", (f.timeout_ms as f64).into()),
         ("maxBytes", (f.max_bytes as f64).into()),
-        ("headers", headers.into()),
         ("mayUseStored", f.may_use_stored.into()),
     ] {
         let _ = Reflect::set(&out, &name.into(), &value);
@@ -415,6 +413,9 @@ struct JsDecision<'a> {
     /// Why, for logs only; never meant for the client.
     #[serde(skip_serializing_if = "Option::is_none")]
     message: Option<String>,
+    /// `Set-Cookie` values for the response: a refreshed or a cleared session.
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    set_cookies: &'a [String],
 }
 
 fn to_js(d: &Decision) -> Result<JsValue, JsValue> {
@@ -430,6 +431,7 @@ fn to_js(d: &Decision) -> Result<JsValue, JsValue> {
         headers: None,
         body: None,
         message: d.error.as_ref().map(|e| e.to_string()),
+        set_cookies: &d.set_cookies,
     };
     match &d.action {
         Action::Continue { headers } => out.request_headers = Some(headers),

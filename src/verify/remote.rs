@@ -62,10 +62,14 @@ pub enum Source {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Fetch {
     pub id: u64,
+    pub method: &'static str,
     pub url: String,
+    /// Request headers, names lowercase (`user-agent`, `accept`, ...).
+    pub headers: Vec<(String, String)>,
+    /// A form-encoded body (token requests).
+    pub body: Option<String>,
     pub timeout_ms: u64,
     pub max_bytes: usize,
-    pub user_agent: String,
     /// The gate holds no keys yet: a copy the host persisted earlier may answer instead of
     /// the network (see [`Fetched::Stored`]).
     pub may_use_stored: bool,
@@ -93,8 +97,12 @@ pub enum Candidates {
     Fetch(Fetch),
 }
 
-/// Ticket ids are unique per process, so a gate can route a completion to its provider.
+/// Ticket ids are unique per process, so a gate can route a completion to its owner.
 static NEXT_FETCH: AtomicU64 = AtomicU64::new(1);
+
+pub(crate) fn fresh_fetch_id() -> u64 {
+    NEXT_FETCH.fetch_add(1, Ordering::Relaxed)
+}
 /// Key handles are unique per process and never reused: the shim caches its imported
 /// `CryptoKey` by handle, so a rotated key must never inherit an old key's handle.
 static NEXT_HANDLE: AtomicUsize = AtomicUsize::new(1 << 20);
@@ -242,7 +250,7 @@ impl RemoteKeys {
                 None => (Kind::Discovery, self.discovery_url()),
             };
             let flight = InFlight {
-                id: NEXT_FETCH.fetch_add(1, Ordering::Relaxed),
+                id: fresh_fetch_id(),
                 kind,
                 url,
                 started: now,
@@ -421,10 +429,18 @@ impl RemoteKeys {
     fn ticket(&self, f: &InFlight) -> Fetch {
         Fetch {
             id: f.id,
+            method: "GET",
             url: f.url.clone(),
+            headers: vec![
+                ("user-agent".into(), self.policy.user_agent.clone()),
+                (
+                    "accept".into(),
+                    "application/jwk-set+json, application/json".into(),
+                ),
+            ],
+            body: None,
             timeout_ms: (self.policy.timeout * 1000.0) as u64,
             max_bytes: self.policy.max_bytes,
-            user_agent: self.policy.user_agent.clone(),
             may_use_stored: f.may_use_stored,
         }
     }

@@ -10,6 +10,25 @@ use jwt_compact::alg::{Ed25519, Es256, Hs256, Hs256Key, Hs384, Hs384Key, Hs512, 
 use jwt_compact::{Algorithm, AlgorithmSignature};
 use serde_json::{json, Value};
 
+/// A clock the test moves.
+pub struct ManualClock(pub std::sync::Mutex<f64>);
+
+impl edgegate::Clock for ManualClock {
+    fn now(&self) -> f64 {
+        *self.0.lock().unwrap()
+    }
+}
+
+impl ManualClock {
+    pub fn at(t: f64) -> Arc<ManualClock> {
+        Arc::new(ManualClock(std::sync::Mutex::new(t)))
+    }
+
+    pub fn advance(&self, secs: f64) {
+        *self.0.lock().unwrap() += secs;
+    }
+}
+
 /// The fixed "now" of every test: 2023-11-14T22:13:20Z.
 pub const NOW: f64 = 1_700_000_000.0;
 
