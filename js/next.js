@@ -5,13 +5,18 @@ import { createGate } from "./index.js";
 
 export { EdgeGateError, createGate, setSession, clearSession } from "./index.js";
 
-/** Maps an engine decision onto Next's middleware responses. */
-export function toNextResponse(decision, request) {
+/**
+ * Maps an engine decision onto Next's middleware responses. `rewriteTo`, an absolute URL,
+ * sends a passed request there (an external rewrite) instead of on to the app.
+ */
+export function toNextResponse(decision, request, rewriteTo) {
   let response;
   switch (decision.action) {
-    case "continue":
-      response = NextResponse.next({ request: { headers: new Headers(decision.requestHeaders) } });
+    case "continue": {
+      const forwarded = { request: { headers: new Headers(decision.requestHeaders) } };
+      response = rewriteTo ? NextResponse.rewrite(new URL(rewriteTo), forwarded) : NextResponse.next(forwarded);
       break;
+    }
     case "redirect":
       response = NextResponse.redirect(new URL(decision.location, request.url), decision.status);
       break;
@@ -23,11 +28,19 @@ export function toNextResponse(decision, request) {
   return response;
 }
 
-export function edgeGate(options, host) {
+/**
+ * `host.rewrite(url)` may return the upstream URL for a request (e.g. `/api/*` to the
+ * backend). Prefer it to a next.config `rewrites()` entry for an external backend: Next
+ * drops a middleware's response headers on config rewrites to other origins, so a
+ * refreshed session's Set-Cookie would never reach the browser.
+ */
+export function edgeGate(options, host = {}) {
+  const { rewrite, ...gateHost } = host;
   let gate;
   return async function edgegate(request) {
-    gate ??= createGate(options, host);
+    gate ??= createGate(options, gateHost);
     const decision = await (await gate).decide(request);
-    return toNextResponse(decision, request);
+    const url = request.nextUrl ?? new URL(request.url);
+    return toNextResponse(decision, request, decision.action === "continue" ? rewrite?.(url) : undefined);
   };
 }

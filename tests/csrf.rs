@@ -42,6 +42,7 @@ fn the_csrf_matrix() {
     let gate = gate_with(json!({ "csrf": { "allowedOrigins": ["https://admin.example"] } }));
     let t = token("HS256", &hmac_key(), &claims(json!({})));
     let cookie = format!("__Host-token={t}");
+    let plain = format!("token={t}");
     let bearer = format!("Bearer {t}");
     let api = format!("{APP}/api/stocks");
     let page = format!("{APP}/dashboard");
@@ -54,6 +55,8 @@ fn the_csrf_matrix() {
         ("user-initiated (none)", "POST", &api, vec![("cookie", &cookie), ("sec-fetch-site", "none")], 200, "OK_AUTHENTICATED"),
         ("no Sec-Fetch-Site, own Origin", "PUT", &api, vec![("cookie", &cookie), ("origin", APP)], 200, "OK_AUTHENTICATED"),
         ("no Sec-Fetch-Site, own Origin, :443 in the URL", "PATCH", "https://app.example:443/api/stocks", vec![("cookie", &cookie), ("origin", APP)], 200, "OK_AUTHENTICATED"),
+        ("no Sec-Fetch-Site, Origin of the Host header", "POST", "http://localhost:3000/api/stocks", vec![("cookie", &plain), ("host", "127.0.0.1:3000"), ("origin", "http://127.0.0.1:3000")], 200, "OK_AUTHENTICATED"),
+        ("no Sec-Fetch-Site, foreign Origin, own Host", "POST", &api, vec![("cookie", &cookie), ("host", "app.example"), ("origin", "https://evil.example")], 403, "ERR_CSRF"),
         ("no Sec-Fetch-Site, foreign Origin", "DELETE", &api, vec![("cookie", &cookie), ("origin", "https://evil.example")], 403, "ERR_CSRF"),
         ("no Sec-Fetch-Site, Origin over http", "POST", &api, vec![("cookie", &cookie), ("origin", "http://app.example")], 403, "ERR_CSRF"),
         ("no Sec-Fetch-Site, Origin null", "POST", &api, vec![("cookie", &cookie), ("origin", "null")], 403, "ERR_CSRF"),

@@ -12,3 +12,16 @@ export const gateOptions: Options = {
   verify: { algorithms: ["HS256"], keys: dev.secret, issuer: dev.issuer, audience: dev.audience },
   upstream: { claimHeaders: { sub: "x-auth-sub" } },
 };
+
+// /api/* goes to the separate backend, except the app's own login and logout handlers. The
+// gate does this rewrite (not next.config's rewrites) so that a refreshed session's cookies
+// reach the browser: Next drops middleware response headers on config rewrites to other
+// origins.
+const upstream = process.env.UPSTREAM_URL ?? "http://127.0.0.1:4000";
+const appRoutes = new Set(["/api/login", "/api/logout"]);
+export const gateHost = {
+  rewrite: (url: URL) =>
+    url.pathname.startsWith("/api/") && !appRoutes.has(url.pathname)
+      ? `${upstream}${url.pathname}${url.search}`
+      : undefined,
+};

@@ -89,7 +89,12 @@ export function buildNext(variant, upstream, { gateSource, name = variant } = {}
   }
   if (variant === "middleware") cpSync(`${EXAMPLE}middleware.ts`, `${dir}/middleware.ts`);
   else cpSync(`${EXAMPLE}variants/proxy.ts`, `${dir}/proxy.ts`);
-  if (gateSource) writeFileSync(`${dir}/gate.ts`, gateSource);
+  if (gateSource) {
+    // The example's upstream rewrite (gateHost) comes along with any replacement options.
+    const example = readFileSync(`${EXAMPLE}gate.ts`, "utf8");
+    const host = example.slice(example.indexOf("// /api/* goes to the separate backend"));
+    writeFileSync(`${dir}/gate.ts`, gateSource.includes("gateHost") ? gateSource : `${gateSource}\n${host}`);
+  }
   symlinkSync(`${EXAMPLE}node_modules`, `${dir}/node_modules`);
   execFileSync(`${dir}/node_modules/.bin/next`, ["build"], {
     cwd: dir,

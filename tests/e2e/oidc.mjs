@@ -11,8 +11,10 @@ export const RESOURCES = {
   rs: "https://api.edgegate.test/rs",
   es: "https://api.edgegate.test/es",
   other: "https://other.edgegate.test/",
+  /** RS256 tokens that expire after one second, to have expired sessions. */
+  short: "https://api.edgegate.test/short",
 };
-const ALG = { [RESOURCES.rs]: "RS256", [RESOURCES.es]: "ES256", [RESOURCES.other]: "RS256" };
+const ALG = { [RESOURCES.rs]: "RS256", [RESOURCES.es]: "ES256", [RESOURCES.other]: "RS256", [RESOURCES.short]: "RS256" };
 
 function privateJwk(type, options, alg) {
   const { privateKey } = generateKeyPairSync(type, options);
@@ -28,10 +30,10 @@ export async function startOidc({ clientId = "edgegate-e2e", clientSecret = "e2e
       {
         client_id: clientId,
         client_secret: clientSecret,
-        grant_types: ["client_credentials"],
-        redirect_uris: [],
-        response_types: [],
-        scope: "read:stocks",
+        grant_types: ["client_credentials", "authorization_code", "refresh_token"],
+        redirect_uris: ["http://127.0.0.1/callback"],
+        response_types: ["code"],
+        scope: "openid offline_access read:stocks",
       },
     ],
     jwks: {
@@ -40,10 +42,20 @@ export async function startOidc({ clientId = "edgegate-e2e", clientSecret = "e2e
         privateJwk("ec", { namedCurve: "P-256" }, "ES256"),
       ],
     },
-    scopes: ["read:stocks"],
-    ttl: { ClientCredentials: 300 },
+    scopes: ["openid", "offline_access", "read:stocks"],
+    ttl: {
+      // Tokens for a resource live as long as the resource says (one second for `short`).
+      ClientCredentials: (ctx, token) => token.resourceServer?.accessTokenTTL ?? 300,
+      AccessToken: (ctx, token) => token.resourceServer?.accessTokenTTL ?? 300,
+      RefreshToken: 86_400,
+      Grant: 86_400,
+      IdToken: 300,
+    },
+    // Every refresh token works once; a second use revokes the grant (reuse detection).
+    rotateRefreshToken: true,
     features: {
       devInteractions: { enabled: false },
+      revocation: { enabled: true },
       clientCredentials: { enabled: true },
       resourceIndicators: {
         enabled: true,
@@ -54,7 +66,7 @@ export async function startOidc({ clientId = "edgegate-e2e", clientSecret = "e2e
           return {
             scope: "read:stocks",
             audience: resource,
-            accessTokenTTL: 300,
+            accessTokenTTL: resource === RESOURCES.short ? 1 : 300,
             accessTokenFormat: "jwt",
             jwt: { sign: { alg: ALG[resource] } },
           };
@@ -64,7 +76,13 @@ export async function startOidc({ clientId = "edgegate-e2e", clientSecret = "e2e
   });
   provider.proxy = false;
   // JWKS requests by User-Agent: the gate's ("edgegate/…") apart from the upstream's.
-  const counts = { jwks: 0, jwksByAgent: {}, discovery: 0, token: 0 };
+  const counts = { jwks: 0, jwksByAgent: {}, discovery: 0, token: 0, refresh: 0, refreshErrors: 0 };
+  provider.on("grant.success", (ctx) => {
+    if (ctx.oidc.params?.grant_type === "refresh_token") counts.refresh += 1;
+  });
+  provider.on("grant.error", (ctx) => {
+    if (ctx.oidc.params?.grant_type === "refresh_token") counts.refreshErrors += 1;
+  });
   provider.use(async (ctx, next) => {
     if (ctx.path === "/jwks") {
       counts.jwks += 1;
@@ -94,11 +112,45 @@ export async function startOidc({ clientId = "edgegate-e2e", clientSecret = "e2e
     return body.access_token;
   }
 
+  /**
+   * A refresh token for `accountId` (the test's stand-in for a finished authorization-code
+   * login): minted through the provider's own models; refreshing it then goes through
+   * the real token endpoint, rotation and reuse detection included.
+   */
+  async function refreshToken(accountId = "e2e-user") {
+    const client = await provider.Client.find(clientId);
+    const grant = new provider.Grant({ accountId, clientId });
+    grant.addOIDCScope("openid offline_access");
+    grant.addResourceScope(RESOURCES.rs, "read:stocks");
+    const grantId = await grant.save();
+    const token = new provider.RefreshToken({
+      accountId, client, grantId, gty: "authorization_code",
+      scope: "openid offline_access read:stocks", resource: RESOURCES.rs,
+    });
+    return token.save();
+  }
+
+  /** Revokes a refresh token at the revocation endpoint (RFC 7009). */
+  async function revoke(value) {
+    const res = await fetch(`${issuer}/token/revocation`, {
+      method: "POST",
+      headers: {
+        authorization: `Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString("base64")}`,
+        "content-type": "application/x-www-form-urlencoded",
+      },
+      body: new URLSearchParams({ token: value, token_type_hint: "refresh_token" }),
+    });
+    if (!res.ok) throw new Error(`revocation: ${res.status}`);
+  }
+
   return {
     issuer,
     clientId,
+    clientSecret,
     counts,
     token,
+    refreshToken,
+    revoke,
     stop: () => new Promise((r) => (server.closeAllConnections?.(), server.close(r))),
   };
 }

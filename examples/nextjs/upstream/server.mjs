@@ -77,6 +77,11 @@ app.get("/api/whoami", (req, res) => {
   });
 });
 
+// An unsafe endpoint, for the CSRF tests: it records that a write got through.
+app.post("/api/echo", (req, res) => {
+  res.json({ ok: true, sub: req.auth.sub });
+});
+
 app.use((err, req, res, next) => {
   if (err.name === "UnauthorizedError") return res.status(401).json({ error: "invalid_token" });
   next(err);

@@ -1,7 +1,7 @@
 // Next 16 proxy.ts (Node runtime): copy over middleware.ts to run the gate on Node.
 import { edgeGate } from "edgegate/next";
-import { gateOptions } from "./gate";
+import { gateHost, gateOptions } from "./gate";
 
-export const proxy = edgeGate(gateOptions);
+export const proxy = edgeGate(gateOptions, gateHost);
 
 export const config = { matcher: ["/((?!_next/static|_next/image|favicon.ico).*)"] };
