@@ -241,6 +241,12 @@ export interface Session {
 
 export interface Gate {
   decide(request: RequestView | Request): Promise<Decision>;
+  /**
+   * How `request` would be decided, step by step (normalized path, rule, token source,
+   * CSRF, each JWS and claim check, scopes). For debugging: fetches nothing, changes
+   * nothing, and never goes into a response unless you put it there.
+   */
+  explain(request: RequestView | Request): Promise<{ steps: TraceStep[] }>;
   /** `Set-Cookie` values storing a session, for a response to a request at `url`. */
   sessionCookies(url: string, session: Session): string[];
   /** `Set-Cookie` values removing the session. */
@@ -277,6 +283,31 @@ export interface HostOptions {
   fetch?: typeof globalThis.fetch;
   /** Persists fetched keys; a cold isolate then starts from the stored copy. */
   store?: KeyStore;
+  /**
+   * One structured entry per decision: `{ edgegate: code, action, status, method, path,
+   * rule, kind, tokenSource, reason, ms }` (no tokens, cookies or query strings). `true`
+   * logs JSON lines with console.log; a function receives the entries.
+   */
+  log?: true | ((entry: LogEntry) => void);
+}
+
+export interface LogEntry {
+  edgegate: OkCode | ErrorCode;
+  action: "continue" | "redirect" | "respond";
+  status: number;
+  method: string;
+  path?: string;
+  rule?: number;
+  kind?: RuleKind;
+  tokenSource?: "cookie" | "header";
+  reason?: string;
+  ms: number;
+}
+
+export interface TraceStep {
+  step: string;
+  ok: boolean;
+  detail: string;
 }
 
 /** Builds a gate; rejects with `EdgeGateError` on bad options. */

@@ -42,6 +42,28 @@ function rethrow(error) {
   throw error;
 }
 
+// One structured line per decision: what and why, never tokens, cookies or the query.
+function logEntry(request, decision, ms) {
+  let path;
+  try {
+    path = new URL(request.url, "http://relative.invalid").pathname;
+  } catch {
+    path = undefined;
+  }
+  return {
+    edgegate: decision.code,
+    action: decision.action,
+    status: decision.status ?? 200,
+    method: request.method ?? "GET",
+    path,
+    rule: decision.rule,
+    kind: decision.kind,
+    tokenSource: decision.tokenSource,
+    reason: decision.message,
+    ms: Math.round(ms * 1000) / 1000,
+  };
+}
+
 /** Thrown inside the shim when a response body passes the engine's size cap. */
 class TooLarge extends Error {}
 
@@ -96,11 +118,14 @@ class Gate {
   // Key fetches in flight, by the engine's ticket id: concurrent requests share one.
   #inflight = new Map();
 
-  constructor(options, { now, fetch, store } = {}) {
+  #log;
+
+  constructor(options, { now, fetch, store, log } = {}) {
     this.#options = options;
     this.#now = now;
     this.#fetch = fetch;
     this.#store = store;
+    this.#log = log === true ? (entry) => console.log(JSON.stringify(entry)) : log;
     this.#build();
   }
 
@@ -119,6 +144,24 @@ class Gate {
 
   /** Decides `{ method, url, headers }` (a `Request` works as is). */
   async decide(request) {
+    if (!this.#log) return this.#decide(request);
+    const started = performance.now();
+    const decision = await this.#decide(request);
+    this.#log(logEntry(request, decision, performance.now() - started));
+    return decision;
+  }
+
+  /**
+   * The trace of how `request` would be decided: `{ steps: [{ step, ok, detail }] }`
+   * (normalized path, rule, token source, CSRF, each JWS and claim check, scopes). For
+   * debugging; it fetches nothing and changes nothing.
+   */
+  async explain(request) {
+    await init();
+    return this.#current().explain({ method: request.method, url: request.url, headers: request.headers });
+  }
+
+  async #decide(request) {
     const view = { method: request.method, url: request.url, headers: request.headers };
     await init();
     this.#current();

@@ -119,23 +119,24 @@ pub struct Decision {
 }
 
 #[derive(Debug, Clone)]
-struct Rule {
-    matchers: Vec<Matcher>,
-    kind: RuleKind,
-    scopes: Vec<String>,
+pub(crate) struct Rule {
+    pub(crate) sources: Vec<String>,
+    pub(crate) matchers: Vec<Matcher>,
+    pub(crate) kind: RuleKind,
+    pub(crate) scopes: Vec<String>,
 }
 
 /// The CSRF guard. A cookie turned into a bearer makes the API forgeable again: a browser
 /// attaches the cookie to a cross-site form POST. Unsafe methods carrying the cookie must
 /// come from this origin: `Sec-Fetch-Site: same-origin` (or `none`, a user-typed
 /// navigation), else an `Origin` equal to the request's own or an allowed one.
-struct Csrf {
+pub(crate) struct Csrf {
     enabled: bool,
     allowed_origins: Vec<String>,
 }
 
 impl Csrf {
-    fn check(&self, request: &Request) -> Result<()> {
+    pub(crate) fn check(&self, request: &Request) -> Result<()> {
         if !self.enabled
             || matches!(
                 request.method.as_str(),
@@ -223,23 +224,23 @@ fn origin_of(url: &str) -> Option<String> {
 }
 
 /// One identity provider: how its tokens are verified.
-struct Provider {
+pub(crate) struct Provider {
     /// The `iss` that routes a token here (several providers only).
-    issuer: Option<String>,
-    verifier: Verifier,
+    pub(crate) issuer: Option<String>,
+    pub(crate) verifier: Verifier,
     web_crypto: bool,
 }
 
 /// The engine. Cheap to share: build once per isolate, decide per request.
 pub struct Gate {
-    rules: Vec<Rule>,
-    extractor: Extractor,
-    providers: Vec<Provider>,
+    pub(crate) rules: Vec<Rule>,
+    pub(crate) extractor: Extractor,
+    pub(crate) providers: Vec<Provider>,
     keys_unavailable_status: u16,
-    csrf: Csrf,
+    pub(crate) csrf: Csrf,
     refresh_max_age: f64,
-    refresher: Option<Refresher>,
-    clock: Arc<dyn Clock>,
+    pub(crate) refresher: Option<Refresher>,
+    pub(crate) clock: Arc<dyn Clock>,
     login_url: String,
     return_to_param: String,
     after_login_url: String,
@@ -339,9 +340,8 @@ impl Gate {
         let site = site(&options)?;
         let mut rules = Vec::new();
         for rule in options.rules_or_default() {
-            let matchers = rule
-                .matcher
-                .into_vec()
+            let sources = rule.matcher.into_vec();
+            let matchers = sources
                 .iter()
                 .map(|source| Matcher::new(source, &site))
                 .collect::<Result<Vec<_>>>()?;
@@ -357,6 +357,7 @@ impl Gate {
                 )));
             }
             rules.push(Rule {
+                sources,
                 matchers,
                 kind: rule.kind,
                 scopes: rule.scopes,
@@ -527,7 +528,7 @@ impl Gate {
 
     /// The provider that verifies `token`: the only one, or the one named by its `iss`
     /// (read before verification only to route; the provider then checks it again).
-    fn provider(&self, token: &str) -> Result<usize> {
+    pub(crate) fn provider(&self, token: &str) -> Result<usize> {
         if self.providers.len() == 1 && self.providers[0].issuer.is_none() {
             return Ok(0);
         }
@@ -1123,14 +1124,17 @@ fn is_cookie_name(name: &str) -> bool {
             .all(|b| b.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?={}".contains(&b))
 }
 
-fn values<'a>(headers: &'a [(String, String)], name: &'a str) -> impl Iterator<Item = &'a str> {
+pub(crate) fn values<'a>(
+    headers: &'a [(String, String)],
+    name: &'a str,
+) -> impl Iterator<Item = &'a str> {
     headers
         .iter()
         .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
         .map(|(_, v)| v.as_str())
 }
 
-fn joined(headers: &[(String, String)], name: &str, sep: &str) -> Option<String> {
+pub(crate) fn joined(headers: &[(String, String)], name: &str, sep: &str) -> Option<String> {
     let all: Vec<&str> = values(headers, name).collect();
     (!all.is_empty()).then(|| all.join(sep))
 }

@@ -10,6 +10,7 @@
 pub mod config;
 pub mod decide;
 pub mod error;
+pub mod explain;
 pub mod extract;
 pub mod matcher;
 pub mod normalize;

@@ -250,6 +250,35 @@ impl JsGate {
             .collect()
     }
 
+    /// The trace of how `request` would be decided: `{ steps: [{ step, ok, detail }] }`.
+    /// Side-effect free; meant for debugging, never for responses.
+    pub fn explain(&self, request: JsValue) -> Result<JsValue, JsValue> {
+        #[derive(Serialize)]
+        struct Step<'a> {
+            step: &'a str,
+            ok: bool,
+            detail: &'a str,
+        }
+        #[derive(Serialize)]
+        struct Out<'a> {
+            steps: Vec<Step<'a>>,
+        }
+        let trace = self.inner.explain(&read_request(&request)?);
+        let out = Out {
+            steps: trace
+                .steps
+                .iter()
+                .map(|s| Step {
+                    step: s.step,
+                    ok: s.ok,
+                    detail: &s.detail,
+                })
+                .collect(),
+        };
+        out.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+            .map_err(|e| type_error(&format!("trace could not be converted: {e}")))
+    }
+
     /// Finishes a `verify` answer with the host's verdict.
     pub fn resume(&self, id: u32, valid: bool) -> Result<JsValue, JsValue> {
         let pending = self.take(id)?;

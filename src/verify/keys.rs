@@ -220,6 +220,11 @@ pub trait KeyResolver: Send + Sync {
         let _ = id;
         false
     }
+
+    /// Like `candidates`, but never starts a fetch; `None` when keys are not loaded.
+    fn candidates_now(&self, alg: Alg, kid: Option<&str>, now: f64) -> Option<Result<Candidates>> {
+        Some(self.candidates(alg, kid, now))
+    }
 }
 
 impl KeyResolver for RemoteKeys {
@@ -234,6 +239,10 @@ impl KeyResolver for RemoteKeys {
 
     fn owns(&self, id: u64) -> bool {
         RemoteKeys::owns(self, id)
+    }
+
+    fn candidates_now(&self, alg: Alg, kid: Option<&str>, _now: f64) -> Option<Result<Candidates>> {
+        self.loaded(alg, kid)
     }
 }
 

@@ -85,20 +85,25 @@ pub struct Verified {
 impl Verified {
     /// Scopes from `scope` (space-separated), `scp` (array or string) and `permissions`.
     pub fn scopes(&self) -> Vec<&str> {
-        let mut out = Vec::new();
-        for name in ["scope", "scp", "permissions"] {
-            match self.claims.get(name) {
-                Some(Value::String(s)) => out.extend(s.split_ascii_whitespace()),
-                Some(Value::Array(items)) => out.extend(items.iter().filter_map(Value::as_str)),
-                _ => {}
-            }
-        }
-        out
+        scopes_of(&self.claims)
     }
 
     pub fn exp(&self) -> Option<f64> {
         self.claims.get("exp").and_then(Value::as_f64)
     }
+}
+
+/// Scopes from `scope` (space-separated), `scp` (array or string) and `permissions`.
+pub fn scopes_of(claims: &Map<String, Value>) -> Vec<&str> {
+    let mut out = Vec::new();
+    for name in ["scope", "scp", "permissions"] {
+        match claims.get(name) {
+            Some(Value::String(s)) => out.extend(s.split_ascii_whitespace()),
+            Some(Value::Array(items)) => out.extend(items.iter().filter_map(Value::as_str)),
+            _ => {}
+        }
+    }
+    out
 }
 
 /// Checks tokens against an allow-list of algorithms, a key resolver and a claims policy.
@@ -134,6 +139,18 @@ impl Verifier {
     pub fn with_cache(mut self, entries: usize) -> Self {
         self.cache = (entries > 0).then(|| Arc::new(TokenCache::new(entries)));
         self
+    }
+
+    pub fn algorithms(&self) -> &[Alg] {
+        &self.algorithms
+    }
+
+    pub fn policy(&self) -> &ClaimsPolicy {
+        &self.policy
+    }
+
+    pub fn keys(&self) -> &dyn KeyResolver {
+        self.keys.as_ref()
     }
 
     pub fn cache_stats(&self) -> Option<CacheStats> {
@@ -341,7 +358,7 @@ fn numeric_date(claims: &Map<String, Value>, claim: &'static str) -> Result<Opti
 }
 
 impl ClaimsPolicy {
-    fn check_typ(&self, typ: Option<&str>) -> Result<()> {
+    pub fn check_typ(&self, typ: Option<&str>) -> Result<()> {
         let Some(expected) = &self.typ else {
             return Ok(());
         };
@@ -359,61 +376,113 @@ impl ClaimsPolicy {
         }
     }
 
-    /// Claim checks at `now` (seconds). RFC 7519: a token is expired when now >= exp.
+    /// Claim checks at `now` (seconds), stopping at the first failure.
     pub fn check(&self, claims: &Map<String, Value>, now: f64) -> Result<()> {
-        let tolerance = self.clock_tolerance;
-        for claim in &self.required_claims {
-            if !claims.contains_key(claim) {
-                return Err(Error::ClaimInvalid {
-                    claim: static_claim(claim),
-                    reason: "missing",
-                });
-            }
+        CLAIM_CHECKS
+            .iter()
+            .try_for_each(|(_, check)| check(self, claims, now))
+    }
+
+    /// Every claim check at `now`, each with its result (for `explain`).
+    pub fn explain(
+        &self,
+        claims: &Map<String, Value>,
+        now: f64,
+    ) -> Vec<(&'static str, Result<()>)> {
+        CLAIM_CHECKS
+            .iter()
+            .map(|(name, check)| (*name, check(self, claims, now)))
+            .collect()
+    }
+
+    fn check_required(&self, claims: &Map<String, Value>, _now: f64) -> Result<()> {
+        match self
+            .required_claims
+            .iter()
+            .find(|c| !claims.contains_key(*c))
+        {
+            Some(claim) => Err(Error::ClaimInvalid {
+                claim: static_claim(claim),
+                reason: "missing",
+            }),
+            None => Ok(()),
         }
-        let exp = numeric_date(claims, "exp")?;
-        let nbf = numeric_date(claims, "nbf")?;
+    }
+
+    /// RFC 7519: a token is expired when now >= exp.
+    fn check_exp(&self, claims: &Map<String, Value>, now: f64) -> Result<()> {
+        match numeric_date(claims, "exp")? {
+            None if self.require_exp => Err(claim_err("exp", "missing")),
+            Some(exp) if now >= exp + self.clock_tolerance => Err(Error::Expired),
+            _ => Ok(()),
+        }
+    }
+
+    fn check_nbf(&self, claims: &Map<String, Value>, now: f64) -> Result<()> {
+        match numeric_date(claims, "nbf")? {
+            Some(nbf) if now + self.clock_tolerance < nbf => Err(claim_err("nbf", "check_failed")),
+            _ => Ok(()),
+        }
+    }
+
+    fn check_iat(&self, claims: &Map<String, Value>, now: f64) -> Result<()> {
         let iat = numeric_date(claims, "iat")?;
-        match exp {
-            None if self.require_exp => return Err(claim_err("exp", "missing")),
-            Some(exp) if now >= exp + tolerance => return Err(Error::Expired),
-            _ => {}
-        }
-        if nbf.is_some_and(|nbf| now + tolerance < nbf) {
-            return Err(claim_err("nbf", "check_failed"));
-        }
-        if iat.is_some_and(|iat| iat > now + tolerance) {
+        if iat.is_some_and(|iat| iat > now + self.clock_tolerance) {
             return Err(claim_err("iat", "check_failed"));
         }
         if let Some(max_age) = self.max_token_age {
             let iat = iat.ok_or(claim_err("iat", "missing"))?;
-            if now - iat > max_age + tolerance {
+            if now - iat > max_age + self.clock_tolerance {
                 return Err(claim_err("iat", "check_failed"));
-            }
-        }
-        if !self.issuer.is_empty() {
-            match claims.get("iss") {
-                None => return Err(claim_err("iss", "missing")),
-                Some(Value::String(iss)) if self.issuer.iter().any(|i| i == iss) => {}
-                Some(_) => return Err(claim_err("iss", "check_failed")),
-            }
-        }
-        if !self.audience.is_empty() {
-            let accepted = |a: &Value| {
-                a.as_str()
-                    .is_some_and(|a| self.audience.iter().any(|x| x == a))
-            };
-            match claims.get("aud") {
-                None => return Err(claim_err("aud", "missing")),
-                Some(Value::String(_)) if accepted(&claims["aud"]) => {}
-                // Every member must be a string; one of them must be ours.
-                Some(Value::Array(list))
-                    if list.iter().all(Value::is_string) && list.iter().any(accepted) => {}
-                Some(_) => return Err(claim_err("aud", "check_failed")),
             }
         }
         Ok(())
     }
+
+    fn check_iss(&self, claims: &Map<String, Value>, _now: f64) -> Result<()> {
+        if self.issuer.is_empty() {
+            return Ok(());
+        }
+        match claims.get("iss") {
+            None => Err(claim_err("iss", "missing")),
+            Some(Value::String(iss)) if self.issuer.iter().any(|i| i == iss) => Ok(()),
+            Some(_) => Err(claim_err("iss", "check_failed")),
+        }
+    }
+
+    fn check_aud(&self, claims: &Map<String, Value>, _now: f64) -> Result<()> {
+        if self.audience.is_empty() {
+            return Ok(());
+        }
+        let accepted = |a: &Value| {
+            a.as_str()
+                .is_some_and(|a| self.audience.iter().any(|x| x == a))
+        };
+        match claims.get("aud") {
+            None => Err(claim_err("aud", "missing")),
+            Some(aud @ Value::String(_)) if accepted(aud) => Ok(()),
+            // Every member must be a string; one of them must be ours.
+            Some(Value::Array(list))
+                if list.iter().all(Value::is_string) && list.iter().any(accepted) =>
+            {
+                Ok(())
+            }
+            Some(_) => Err(claim_err("aud", "check_failed")),
+        }
+    }
 }
+
+type ClaimCheck = fn(&ClaimsPolicy, &Map<String, Value>, f64) -> Result<()>;
+
+/// The claim checks in the order they run (and report).
+const CLAIM_CHECKS: [(&str, ClaimCheck); 6] = [
+    ("requiredClaims", ClaimsPolicy::check_required),
+    ("exp", ClaimsPolicy::check_exp),
+    ("nbf", ClaimsPolicy::check_nbf),
+    ("iat / maxTokenAge", ClaimsPolicy::check_iat),
+    ("iss", ClaimsPolicy::check_iss),
+    ("aud", ClaimsPolicy::check_aud),
+];
 
 /// Error codes carry `&'static str` claim names; custom required claims report as "claim".
 fn static_claim(name: &str) -> &'static str {

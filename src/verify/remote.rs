@@ -274,6 +274,24 @@ impl RemoteKeys {
             .unwrap_or(Error::JwksUnavailable("no keys fetched yet".into())))
     }
 
+    /// The loaded keys fitting `alg` and `kid`, whatever their age, without fetching
+    /// (`explain`); `None` before the first successful fetch.
+    pub fn loaded(&self, alg: Alg, kid: Option<&str>) -> Option<Result<Candidates>> {
+        let s = self.lock();
+        s.fetched_at?;
+        let matching: Vec<Arc<Key>> = s
+            .keys
+            .iter()
+            .filter(|k| k.selected_by(kid) && k.fits(alg))
+            .cloned()
+            .collect();
+        Some(if matching.is_empty() {
+            Err(Error::NoMatchingKey)
+        } else {
+            Ok(Candidates::Ready(matching))
+        })
+    }
+
     /// Applies the outcome of ticket `id` (finished at `now`). Returns true when it
     /// installed new keys (the host may then persist the body). Unknown ids are ignored.
     pub fn complete(&self, id: u64, fetched: Fetched, now: f64) -> bool {

@@ -161,3 +161,23 @@ test("setSession / clearSession write the cookies the gate reads", async () => {
     (e) => e instanceof EdgeGateError && e.code === "ERR_SESSION_INVALID",
   );
 });
+
+test("explain traces a decision; log writes one entry per decision", async () => {
+  const entries = [];
+  const gate = await createGate(options, { now: NOW, log: (e) => entries.push(e) });
+  const expired = sign({ sub: "u1", iss: "iss", aud: "aud", exp: NOW - 1, scope: "read" });
+  const trace = await gate.explain({ url: "/api/stocks?q=secret", headers: { cookie: `token=${expired}` } });
+  const failing = trace.steps.filter((s) => !s.ok);
+  assert.deepEqual(failing.map((s) => s.step), ["claim"]);
+  assert.match(failing[0].detail, /^exp: ERR_JWT_EXPIRED/);
+  assert.equal(entries.length, 0, "explain is not a decision");
+  const d = await gate.decide({ method: "GET", url: "/api/stocks?q=secret", headers: { cookie: `token=${expired}` } });
+  assert.equal(entries.length, 1);
+  const [entry] = entries;
+  assert.deepEqual(
+    { ...entry, ms: typeof entry.ms },
+    { edgegate: "ERR_JWT_EXPIRED", action: "respond", status: 401, method: "GET", path: "/api/stocks", rule: 1,
+      kind: "api", tokenSource: "cookie", reason: d.message, ms: "number" },
+  );
+  assert.ok(!JSON.stringify(entry).includes(expired) && !JSON.stringify(entry).includes("secret"));
+});
