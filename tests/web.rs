@@ -89,7 +89,7 @@ fn decisions_cross_the_boundary() {
 
     // Headers, Map-like pairs and plain objects all work as header sources.
     let t = token(NOW as i64 + 600);
-    let cookie = format!("theme=dark; token={t}");
+    let cookie = format!("theme=dark; __Host-token={t}");
     let plain = js("{}");
     Reflect::set(&plain, &"cookie".into(), &cookie.as_str().into()).unwrap();
     for headers in [
