@@ -17,11 +17,12 @@ export const gateOptions: Options = {
 // gate does this rewrite (not next.config's rewrites) so that a refreshed session's cookies
 // reach the browser: Next drops middleware response headers on config rewrites to other
 // origins.
-const upstream = process.env.UPSTREAM_URL ?? "http://127.0.0.1:4000";
+// (UPSTREAM_URL is fixed at build time by next.config.ts; read only when called, so other
+// hosts can import gateOptions from here.)
 const appRoutes = new Set(["/api/login", "/api/logout"]);
 export const gateHost = {
   rewrite: (url: URL) =>
     url.pathname.startsWith("/api/") && !appRoutes.has(url.pathname)
-      ? `${upstream}${url.pathname}${url.search}`
+      ? `${process.env.UPSTREAM_URL ?? "http://127.0.0.1:4000"}${url.pathname}${url.search}`
       : undefined,
 };

@@ -79,12 +79,27 @@ export const gateOptions: Options = {
       ISSUER: op.issuer,
       AUDIENCE: AUDIENCE.join(","),
       UPSTREAM: upstream.url,
+      CLIENT_ID: op.clientId,
+      CLIENT_SECRET: op.clientSecret,
     });
     t.after(() => mf.dispose());
     const url = await mf.ready;
     const before = op.counts.jwksByAgent.edgegate ?? 0;
     await oidcScenarios(t, url.origin, op, stranger);
     console.log(`workerd: ${(op.counts.jwksByAgent.edgegate ?? 0) - before} JWKS fetch by edgegate`);
+
+    await t.test("a session refreshed in workerd reaches the upstream and the browser", async () => {
+      const refreshToken = await op.refreshToken("worker-user");
+      const calls = op.counts.refresh;
+      const res = await fetch(`${url.origin}/api/whoami`, { headers: { cookie: `refreshToken=${refreshToken}` } });
+      assert.equal(res.status, 200);
+      const seen = await res.json();
+      assert.equal(seen.sub, "worker-user");
+      const cookies = res.headers.getSetCookie().map((c) => c.split(";")[0]);
+      assert.equal(`Bearer ${cookies.find((c) => c.startsWith("token=")).slice(6)}`, seen.authorization);
+      assert.ok(cookies.some((c) => c.startsWith("refreshToken=") && c !== `refreshToken=${refreshToken}`));
+      assert.equal(op.counts.refresh - calls, 1);
+    });
   });
 });
 
