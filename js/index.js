@@ -42,6 +42,27 @@ function rethrow(error) {
   throw error;
 }
 
+// Headers as one string, `name NUL value NUL …`: a single crossing into the engine instead
+// of one per header. Undefined (the engine reads the object itself) for shapes it does not
+// know and for text holding a NUL, which no HTTP header can carry.
+function flatHeaders(headers) {
+  if (headers == null) return "";
+  const parts = [];
+  const add = (name, value) => {
+    if (Array.isArray(value)) for (const v of value) parts.push(name, String(v));
+    else parts.push(name, String(value));
+  };
+  // Duck-typed: Next's Edge sandbox hands over Headers from another realm.
+  if (Array.isArray(headers)) for (const [k, v] of headers) add(String(k), v);
+  else if (typeof headers.forEach === "function") headers.forEach((v, k) => add(String(k), v));
+  else if (typeof headers === "object" && !(Symbol.iterator in headers)) {
+    for (const k of Object.keys(headers)) add(k, headers[k]);
+  } else return undefined;
+  if (parts.length === 0) return "";
+  const flat = parts.join("\0");
+  return flat.split("\0").length === parts.length ? flat : undefined;
+}
+
 // One structured line per decision: what and why, never tokens, cookies or the query.
 function logEntry(request, decision, ms) {
   let path;
@@ -203,9 +224,14 @@ class Gate {
   }
 
   async #decideOnce(view) {
+    const flat = flatHeaders(view.headers);
     // The engine bounds the rounds: past its limit it answers instead of asking to fetch.
     for (let round = 0; ; round++) {
-      const decision = this.#inner.decide(view, round);
+      let decision =
+        flat === undefined
+          ? this.#inner.decide(view, round)
+          : this.#inner.decideFlat(view.method ?? "GET", String(view.url), flat, round);
+      if (typeof decision === "string") decision = JSON.parse(decision);
       if (decision.action === "fetch") {
         await this.#fetchKeys(decision);
         continue;

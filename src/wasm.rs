@@ -141,7 +141,11 @@ impl JsGate {
     /// `fetchedStored` or `fetchFailed`, then decide again with `round + 1`.
     pub fn decide(&self, request: JsValue, round: Option<u8>) -> Result<JsValue, JsValue> {
         let request = read_request(&request)?;
-        match self.inner.begin_round(&request, round.unwrap_or(0)) {
+        self.answer(self.inner.begin_round(&request, round.unwrap_or(0)))
+    }
+
+    fn answer(&self, step: Step) -> Result<JsValue, JsValue> {
+        match step {
             Step::Decided(decision) => to_js(&decision),
             Step::NeedsKeys(fetch) => Ok(fetch_to_js(&fetch)),
             Step::NeedsSignature(pending) => {
@@ -277,6 +281,34 @@ impl JsGate {
         };
         out.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
             .map_err(|e| type_error(&format!("trace could not be converted: {e}")))
+    }
+
+    /// `decide` with the request passed flat, the fast path the shim uses: `headers` is
+    /// `name NUL value NUL name NUL value …` (one string crossing instead of one per
+    /// header). Plain decisions come back as a JSON string; `verify` and `fetch` answers as
+    /// objects, as from `decide`.
+    #[wasm_bindgen(js_name = decideFlat)]
+    pub fn decide_flat(
+        &self,
+        method: String,
+        url: String,
+        headers: &str,
+        round: u8,
+    ) -> Result<JsValue, JsValue> {
+        let mut parts = headers.split('\0');
+        let mut list = Vec::new();
+        while let (Some(name), Some(value)) = (parts.next(), parts.next()) {
+            list.push((name.to_owned(), value.to_owned()));
+        }
+        let request = Request {
+            method,
+            url,
+            headers: list,
+        };
+        match self.inner.begin_round(&request, round) {
+            Step::Decided(decision) => Ok(JsValue::from(to_json(&decision))),
+            step => self.answer(step),
+        }
     }
 
     /// Finishes a `verify` answer with the host's verdict.
@@ -447,7 +479,7 @@ struct JsDecision<'a> {
     set_cookies: &'a [String],
 }
 
-fn to_js(d: &Decision) -> Result<JsValue, JsValue> {
+fn js_decision(d: &Decision) -> JsDecision<'_> {
     let mut out = JsDecision {
         action: "continue",
         status: None,
@@ -480,6 +512,18 @@ fn to_js(d: &Decision) -> Result<JsValue, JsValue> {
             out.body = Some(body);
         }
     }
-    out.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+    out
+}
+
+fn to_js(d: &Decision) -> Result<JsValue, JsValue> {
+    js_decision(d)
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
         .map_err(|e| type_error(&format!("decision could not be converted: {e}")))
+}
+
+/// The decision as JSON text: one string across the boundary and a native `JSON.parse`,
+/// instead of an object built property by property.
+fn to_json(d: &Decision) -> String {
+    // Serializing plain strings and numbers to JSON cannot fail.
+    serde_json::to_string(&js_decision(d)).unwrap_or_default()
 }
