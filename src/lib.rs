@@ -14,6 +14,7 @@ pub mod explain;
 pub mod extract;
 pub mod matcher;
 pub mod normalize;
+pub mod regex;
 pub mod session;
 pub mod verify;
 #[cfg(target_arch = "wasm32")]

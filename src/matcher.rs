@@ -8,9 +8,10 @@
 //! wrapping lives in [`Matcher::new`].
 //!
 //! Custom `(regex)` groups are JavaScript regexes that may use lookahead, so they run on
-//! fancy-regex with a backtracking bound: a pattern or path that hits it fails closed.
+//! [`crate::regex`], a small backtracking matcher with a step and depth budget: a pattern or
+//! path that exhausts it fails closed.
 
-use fancy_regex::{Regex, RegexBuilder};
+use crate::regex::Regex;
 
 use crate::error::{Error, Result};
 
@@ -101,12 +102,9 @@ fn pattern_error(pattern: &str, reason: String) -> Error {
     }
 }
 
-/// Compiles a path-to-regexp output (JavaScript syntax, `i` flag) for fancy-regex.
+/// Compiles a path-to-regexp output (JavaScript syntax, `i` flag).
 pub fn compile_regex(js_source: &str) -> std::result::Result<Regex, String> {
-    RegexBuilder::new(&format!("(?i){js_source}"))
-        .backtrack_limit(BACKTRACK_LIMIT)
-        .build()
-        .map_err(|e| format!("regex does not compile: {e}"))
+    Regex::new(js_source, true, BACKTRACK_LIMIT).map_err(|e| format!("regex does not compile: {e}"))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
