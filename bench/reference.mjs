@@ -19,7 +19,7 @@ export function referenceGate({ alg, key, issuer, audience }) {
         return [p.slice(0, i).trim(), p.slice(i + 1).trim()];
       }),
     );
-    const token = cookies.get("token");
+    const token = cookies.get("__Host-token");
     if (!token) return { action: "redirect" };
     try {
       const { payload } = await jwtVerify(token, key, { algorithms: [alg], issuer, audience });
@@ -27,7 +27,7 @@ export function referenceGate({ alg, key, issuer, audience }) {
       headers.set("authorization", `Bearer ${token}`);
       headers.delete("x-middleware-subrequest");
       headers.set("x-auth-sub", String(payload.sub));
-      const rest = [...cookies].filter(([n]) => n !== "token").map(([n, v]) => `${n}=${v}`);
+      const rest = [...cookies].filter(([n]) => n !== "__Host-token").map(([n, v]) => `${n}=${v}`);
       if (rest.length) headers.set("cookie", rest.join("; "));
       else headers.delete("cookie");
       return { action: "continue", requestHeaders: [...headers] };
@@ -41,5 +41,5 @@ export function referenceGate({ alg, key, issuer, audience }) {
 export const benchRequest = (token) => ({
   method: "GET",
   url: "https://app.example/api/stocks",
-  headers: new Headers({ cookie: `theme=dark; token=${token}`, accept: "application/json" }),
+  headers: new Headers({ cookie: `theme=dark; __Host-token=${token}`, accept: "application/json" }),
 });

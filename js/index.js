@@ -13,6 +13,8 @@ export class EdgeGateError extends Error {
 }
 
 let ready;
+// Set once the instance is up, so a warm decision skips awaiting `ready`.
+let initialized = false;
 
 // Next's Edge sandbox hands over a WebAssembly.Module created in another realm: a real
 // module that fails `instanceof` here, which wasm-bindgen's initSync relies on.
@@ -31,6 +33,7 @@ function sameRealm(source) {
 function init() {
   ready ??= Promise.resolve(loadWasm()).then((source) => {
     initSync({ module: sameRealm(source) });
+    initialized = true;
   });
   return ready;
 }
@@ -184,7 +187,7 @@ class Gate {
 
   async #decide(request) {
     const view = { method: request.method, url: request.url, headers: request.headers };
-    await init();
+    if (!initialized) await init();
     this.#current();
     try {
       return await this.#decideOnce(view);
@@ -195,6 +198,7 @@ class Gate {
       resetWasm();
       generation += 1;
       ready = undefined;
+      initialized = false;
       await init();
       this.#build();
       return this.#decideOnce(view);
