@@ -146,6 +146,10 @@ struct RefreshState {
 
 /// Outcomes remembered at most (each for `grace` seconds).
 const MAX_REMEMBERED: usize = 10_000;
+/// Token-endpoint calls in flight at most. Refresh cookies are attacker-controlled input:
+/// without a cap, a flood of made-up refresh tokens would become a flood of calls to the
+/// identity provider. Beyond it a refresh fails (not definitively) without a call.
+pub const MAX_REFRESHES_IN_FLIGHT: usize = 64;
 
 impl Refresher {
     pub fn new(options: &RefreshOptions, user_agent: String) -> Result<Refresher> {
@@ -208,6 +212,15 @@ impl Refresher {
             }
             // The host never reported it; start over.
             s.by_id.remove(&id);
+        }
+        let timeout = self.timeout;
+        s.in_flight
+            .retain(|_, (_, started)| now - *started <= timeout + 5.0);
+        if s.in_flight.len() >= MAX_REFRESHES_IN_FLIGHT {
+            return Refreshed::Done(Err(Error::RefreshFailed {
+                reason: "too many refreshes in flight".into(),
+                definitive: false,
+            }));
         }
         let id = fresh_fetch_id();
         s.in_flight.insert(key, (id, now));

@@ -382,3 +382,38 @@ fn refresh_configuration_is_checked() {
         assert_eq!(err.code(), code, "{refresh}");
     }
 }
+
+#[test]
+fn made_up_refresh_tokens_cannot_flood_the_provider() {
+    use edgegate::session::MAX_REFRESHES_IN_FLIGHT;
+    let (gate, _) = refresh_gate(Some("s"), json!({}));
+    let mut tickets = std::collections::HashSet::new();
+    let mut refused = 0;
+    for i in 0..200 {
+        match gate.begin(&request(
+            "/api/x",
+            &format!("__Host-refreshToken=forged-{i}"),
+        )) {
+            Step::NeedsKeys(f) => {
+                tickets.insert(f.id);
+            }
+            Step::Decided(d) => {
+                assert_eq!((status(&d), d.code), (401, "ERR_REFRESH_FAILED"));
+                assert!(
+                    d.set_cookies.is_empty(),
+                    "not the user's fault: nothing cleared"
+                );
+                refused += 1;
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(
+        (tickets.len(), refused),
+        (MAX_REFRESHES_IN_FLIGHT, 200 - MAX_REFRESHES_IN_FLIGHT)
+    );
+    println!(
+        "200 made-up refresh tokens at once: {} token-endpoint calls, {refused} refused",
+        tickets.len()
+    );
+}

@@ -246,6 +246,14 @@ impl KeyResolver for RemoteKeys {
     }
 }
 
+/// The keys of `keys` that may verify a token with this `alg` and `kid`.
+pub(crate) fn select(keys: &[Arc<Key>], alg: Alg, kid: Option<&str>) -> Vec<Arc<Key>> {
+    keys.iter()
+        .filter(|k| k.selected_by(kid) && k.fits(alg))
+        .cloned()
+        .collect()
+}
+
 /// A fixed set of keys from configuration.
 #[derive(Debug, Clone, Default)]
 pub struct KeySet {
@@ -254,12 +262,7 @@ pub struct KeySet {
 
 impl KeyResolver for KeySet {
     fn candidates(&self, alg: Alg, kid: Option<&str>, _now: f64) -> Result<Candidates> {
-        let found: Vec<_> = self
-            .keys
-            .iter()
-            .filter(|k| k.selected_by(kid) && k.fits(alg))
-            .cloned()
-            .collect();
+        let found = select(&self.keys, alg, kid);
         if found.is_empty() {
             return Err(Error::NoMatchingKey);
         }

@@ -22,7 +22,7 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 
-use super::keys::{from_jwk, Alg, Key, KeyId, MAX_KEYS};
+use super::keys::{from_jwk, select, Alg, Key, KeyId, MAX_KEYS};
 use crate::error::{Error, Result};
 
 /// Tuning of the remote key cache, in seconds where a time.
@@ -233,12 +233,7 @@ impl RemoteKeys {
             return Ok(Candidates::Fetch(self.ticket(f)));
         }
         let age = s.fetched_at.map_or(f64::INFINITY, |t| now - t);
-        let matching: Vec<Arc<Key>> = s
-            .keys
-            .iter()
-            .filter(|k| k.selected_by(kid) && k.fits(alg))
-            .cloned()
-            .collect();
+        let matching = select(&s.keys, alg, kid);
         let may_retry = now - s.last_attempt >= p.cooldown;
         if age < p.max_age && !matching.is_empty() {
             return Ok(Candidates::Ready(matching));
@@ -279,12 +274,7 @@ impl RemoteKeys {
     pub fn loaded(&self, alg: Alg, kid: Option<&str>) -> Option<Result<Candidates>> {
         let s = self.lock();
         s.fetched_at?;
-        let matching: Vec<Arc<Key>> = s
-            .keys
-            .iter()
-            .filter(|k| k.selected_by(kid) && k.fits(alg))
-            .cloned()
-            .collect();
+        let matching = select(&s.keys, alg, kid);
         Some(if matching.is_empty() {
             Err(Error::NoMatchingKey)
         } else {
