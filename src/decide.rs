@@ -82,9 +82,10 @@ impl Pending {
 pub enum Step {
     Decided(Decision),
     NeedsSignature(Pending),
-    /// The provider's keys must be fetched: perform `Fetch` (or join the host's fetch with
-    /// the same id), report it with [`Gate::complete`], then begin again with `round + 1`.
-    NeedsKeys(Fetch),
+    /// The host must fetch first (the provider's keys, or a token refresh): perform `Fetch`
+    /// (or join the host's fetch with the same id), report it with [`Gate::complete`], then
+    /// begin again with `round + 1`.
+    NeedsFetch(Fetch),
 }
 
 /// What the host must do.
@@ -515,7 +516,7 @@ impl Gate {
                     let valid = pending.unverified.check_here();
                     return self.resume(pending, valid);
                 }
-                Step::NeedsKeys(ticket) => {
+                Step::NeedsFetch(ticket) => {
                     let outcome = fetch(&ticket);
                     self.complete(ticket.id, outcome);
                     round += 1;
@@ -630,7 +631,7 @@ impl Gate {
             Some((mandatory, old)) => {
                 let outcome = match self.refresher.as_ref().map(|r| r.refresh(&old, now)) {
                     Some(Refreshed::Fetch(ticket)) if round < MAX_FETCH_ROUNDS => {
-                        return Step::NeedsKeys(ticket)
+                        return Step::NeedsFetch(ticket)
                     }
                     Some(Refreshed::Done(outcome)) => outcome,
                     _ => Err(Error::RefreshFailed {
@@ -676,7 +677,7 @@ impl Gate {
             Ok(Checked::Cached(v)) => {
                 decided(self.conclude(request, &path, index, source, Ok((found.token, v))))
             }
-            Ok(Checked::NeedsKeys(fetch)) if round < MAX_FETCH_ROUNDS => Step::NeedsKeys(fetch),
+            Ok(Checked::NeedsKeys(fetch)) if round < MAX_FETCH_ROUNDS => Step::NeedsFetch(fetch),
             Ok(Checked::NeedsKeys(_)) => {
                 let e = Error::JwksUnavailable("keys still missing after fetching".into());
                 decided(self.conclude(request, &path, index, source, Err(e)))

@@ -147,7 +147,7 @@ impl JsGate {
     fn answer(&self, step: Step) -> Result<JsValue, JsValue> {
         match step {
             Step::Decided(decision) => to_js(&decision),
-            Step::NeedsKeys(fetch) => Ok(fetch_to_js(&fetch)),
+            Step::NeedsFetch(fetch) => Ok(fetch_to_js(&fetch)),
             Step::NeedsSignature(pending) => {
                 let params = pending
                     .web_crypto()

@@ -140,7 +140,7 @@ fn explaining_has_no_side_effects() {
             "/api/x",
             &[("authorization", &format!("Bearer {rs}"))]
         )),
-        edgegate::Step::NeedsKeys(_)
+        edgegate::Step::NeedsFetch(_)
     ));
 }
 

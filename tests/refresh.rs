@@ -169,7 +169,7 @@ fn concurrent_requests_share_one_refresh_and_late_ones_get_the_same_tokens() {
     let tickets: Vec<Fetch> = requests
         .iter()
         .map(|r| match gate.begin(r) {
-            Step::NeedsKeys(f) => f,
+            Step::NeedsFetch(f) => f,
             other => panic!("expected a refresh, got {other:?}"),
         })
         .collect();
@@ -394,7 +394,7 @@ fn made_up_refresh_tokens_cannot_flood_the_provider() {
             "/api/x",
             &format!("__Host-refreshToken=forged-{i}"),
         )) {
-            Step::NeedsKeys(f) => {
+            Step::NeedsFetch(f) => {
                 tickets.insert(f.id);
             }
             Step::Decided(d) => {

@@ -174,7 +174,7 @@ fn concurrent_cold_requests_share_one_fetch() {
     let tickets: Vec<Fetch> = requests
         .iter()
         .map(|r| match gate.begin(r) {
-            Step::NeedsKeys(f) => f,
+            Step::NeedsFetch(f) => f,
             other => panic!("expected a fetch, got {other:?}"),
         })
         .collect();
