@@ -129,7 +129,7 @@ export function token(claims = {}, secret = dev.secret) {
  * Bundles a Worker entry with esbuild using the `workerd` condition (as wrangler does) and
  * runs it in workerd through Miniflare. Returns the Miniflare instance; `dispose()` it.
  */
-export async function startWorker(entry, name, bindings = {}) {
+export async function startWorker(entry, name, bindings = {}, extra = {}) {
   const outdir = `${ROOT}target/${name}`;
   await build({
     entryPoints: [entry],
@@ -153,5 +153,6 @@ export async function startWorker(entry, name, bindings = {}) {
     compatibilityDate: "2025-09-01",
     cf: false,
     bindings,
+    ...extra,
   });
 }

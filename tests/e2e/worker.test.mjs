@@ -54,3 +54,36 @@ test("workerd's WebCrypto and the engine agree on RS256, PS256, ES256 and EdDSA"
     }
   }
 });
+
+test("a JWKS persisted in Workers KV spares a fresh isolate the fetch", { timeout: 120_000 }, async (t) => {
+  const http = await import("node:http");
+  const { mkdtempSync } = await import("node:fs");
+  const { tmpdir } = await import("node:os");
+  const { publicKey, privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+  const jwk = { ...publicKey.export({ format: "jwk" }), kid: "k1", alg: "RS256", use: "sig" };
+  let fetches = 0;
+  const server = http.createServer((req, res) => {
+    fetches += 1;
+    res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ keys: [jwk] }));
+  });
+  await new Promise((r) => server.listen(0, "127.0.0.1", r));
+  t.after(() => server.close());
+  const b64 = (v) => Buffer.from(JSON.stringify(v)).toString("base64url");
+  const input = `${b64({ alg: "RS256", kid: "k1" })}.${b64({ sub: "kv", exp: Math.floor(Date.now() / 1000) + 300 })}`;
+  const token = `${input}.${sign("sha256", Buffer.from(input), privateKey).toString("base64url")}`;
+  const persist = mkdtempSync(`${tmpdir()}/edgegate-kv-`);
+  const isolate = async () => {
+    const mf = await startWorker(new URL("./worker/stored.ts", import.meta.url).pathname, "worker-stored",
+      { JWKS_URI: `http://127.0.0.1:${server.address().port}/jwks` },
+      { kvNamespaces: ["KEYS"], kvPersist: persist });
+    const url = await mf.ready;
+    const res = await fetch(`${url.origin}/api/x`, { headers: { authorization: `Bearer ${token}` } });
+    await mf.dispose();
+    return res.status;
+  };
+  assert.equal(await isolate(), 200);
+  assert.equal(fetches, 1);
+  assert.equal(await isolate(), 200, "a fresh isolate, the same KV");
+  assert.equal(fetches, 1, "served from the persisted copy");
+  console.log(`Workers KV store: 2 isolates, ${fetches} JWKS fetch`);
+});
