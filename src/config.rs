@@ -60,6 +60,19 @@ pub enum Duration {
 }
 
 impl Duration {
+    /// An optional duration option in seconds: `default` when absent, refused above `max`
+    /// (which also catches jose's millisecond values passed by habit).
+    pub fn bounded(d: Option<&Duration>, option: &str, default: f64, max: f64) -> Result<f64> {
+        let secs = d.map(|d| d.seconds(option)).transpose()?.unwrap_or(default);
+        if secs > max {
+            return Err(Error::ConfigInvalid(format!(
+                "{option} is {secs} seconds, more than the {max} allowed \
+                 (durations are seconds or strings like \"10m\", not milliseconds)"
+            )));
+        }
+        Ok(secs)
+    }
+
     pub fn seconds(&self, option: &str) -> Result<f64> {
         let bad = || {
             Error::ConfigInvalid(format!(
@@ -216,19 +229,8 @@ pub struct RemoteOptions {
 impl RemoteOptions {
     pub fn policy(&self) -> Result<crate::verify::RemotePolicy> {
         let mut policy = crate::verify::RemotePolicy::default();
-        let bounded = |d: &Option<Duration>, name: &str, max: f64, default: f64| match d {
-            None => Ok(default),
-            Some(d) => {
-                let secs = d.seconds(&format!("verify.remote.{name}"))?;
-                if secs > max {
-                    Err(Error::ConfigInvalid(format!(
-                        "verify.remote.{name} is {secs} seconds, more than the {max} allowed \
-                         (durations are seconds or strings like \"10m\", not milliseconds)"
-                    )))
-                } else {
-                    Ok(secs)
-                }
-            }
+        let bounded = |d: &Option<Duration>, name: &str, max: f64, default: f64| {
+            Duration::bounded(d.as_ref(), &format!("verify.remote.{name}"), default, max)
         };
         policy.max_age = bounded(&self.cache_max_age, "cacheMaxAge", 86_400.0, policy.max_age)?;
         policy.cooldown = bounded(

@@ -157,18 +157,8 @@ impl Refresher {
         if options.client_id.is_empty() {
             return Err(Error::ConfigInvalid("refresh.clientId is required".into()));
         }
-        let secs = |d: &Option<Duration>, name: &str, default: f64, max: f64| -> Result<f64> {
-            let s = d
-                .as_ref()
-                .map(|d| d.seconds(&format!("refresh.{name}")))
-                .transpose()?
-                .unwrap_or(default);
-            if s > max {
-                return Err(Error::ConfigInvalid(format!(
-                    "refresh.{name} is {s} seconds, more than the {max} allowed"
-                )));
-            }
-            Ok(s)
+        let secs = |d: &Option<Duration>, name: &str, default: f64, max: f64| {
+            Duration::bounded(d.as_ref(), &format!("refresh.{name}"), default, max)
         };
         let timeout = secs(&options.timeout_duration, "timeoutDuration", 5.0, 60.0)?;
         if timeout <= 0.0 {
