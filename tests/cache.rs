@@ -63,6 +63,29 @@ fn forged_and_altered_tokens_miss() {
 }
 
 #[test]
+fn a_cached_signature_on_altered_claims_misses() {
+    // Entries are found by the token's last bytes (its signature); a token carrying a cached
+    // signature over other claims lands on the same slot and must still be refused.
+    let g = hs_gate();
+    let t = token("HS256", &hmac_key(), &claims(json!({"sub": "alice"})));
+    g.verifier().verify(&t, NOW).unwrap();
+    let (_, sig) = t.rsplit_once('.').unwrap();
+    let admin = token("HS256", &hmac_key(), &claims(json!({"sub": "admin"})));
+    let (admin_input, _) = admin.rsplit_once('.').unwrap();
+    let grafted = format!("{admin_input}.{sig}");
+    assert_eq!(&grafted[grafted.len() - 32..], &t[t.len() - 32..]);
+    assert_eq!(
+        g.verifier().verify(&grafted, NOW).unwrap_err(),
+        Error::SignatureInvalid
+    );
+    assert_eq!(stats(&g), (0, 2, 1));
+    // The genuine token still hits.
+    let hit = g.verifier().verify(&t, NOW).unwrap();
+    assert_eq!(hit.claims["sub"], "alice");
+    assert_eq!(stats(&g), (1, 2, 1));
+}
+
+#[test]
 fn failures_are_never_cached() {
     let g = hs_gate();
     let early = token("HS256", &hmac_key(), &claims(json!({"nbf": NOW + 60.0})));
