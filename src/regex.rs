@@ -359,6 +359,10 @@ fn is_line_terminator(c: char) -> bool {
 /// ECMAScript's Canonicalize for `i` without `u`: the single-character upper case, unless
 /// that would map a non-ASCII character to ASCII.
 fn canon(c: char) -> char {
+    // Paths are nearly all ASCII: skip the Unicode tables there.
+    if c.is_ascii() {
+        return c.to_ascii_uppercase();
+    }
     let mut up = c.to_uppercase();
     match (up.next(), up.next()) {
         (Some(u), None) if !(c as u32 >= 128 && (u as u32) < 128) => u,
@@ -377,7 +381,12 @@ impl Class {
     }
 
     fn matches(&self, c: char, ci: bool) -> bool {
-        let found = if ci {
+        let found = if ci && c.is_ascii() {
+            // ASCII folds only within ASCII (see `canon`).
+            self.contains_exact(c)
+                || self.contains_exact(c.to_ascii_lowercase())
+                || self.contains_exact(c.to_ascii_uppercase())
+        } else if ci {
             // Some member canonicalizes to the same character as `c`.
             let k = canon(c);
             std::iter::once(c)
