@@ -104,9 +104,10 @@ export interface VerifyOptions {
    */
   cacheSize?: number;
   /**
-   * On JS hosts, check RSA and ECDSA signatures with the host's WebCrypto (native crypto)
-   * rather than in wasm; the engine still chooses the algorithm parameters and keys and makes
-   * the decision. HMAC and Ed25519 stay in the engine, where they are faster. Default true.
+   * On JS hosts, check RSA and ECDSA signatures with the host's native crypto (node:crypto
+   * on Node, else WebCrypto; see the host option `crypto`) rather than in wasm; the engine
+   * still chooses the algorithm parameters and keys and makes the decision. HMAC stays in
+   * the engine, and Ed25519 too except on node:crypto, wherever that is faster. Default true.
    */
   webCrypto?: boolean;
   /** Remote key cache tuning (`jwksUri` or discovery). */
@@ -289,6 +290,13 @@ export interface HostOptions {
    * logs JSON lines with console.log; a function receives the entries.
    */
   log?: true | ((entry: LogEntry) => void);
+  /**
+   * How RSA and ECDSA signatures are checked when `verify.webCrypto` is on: `"node"`
+   * (node:crypto, synchronous) or `"webcrypto"`. By default node:crypto where the host has
+   * `process.getBuiltinModule` (Node 20.16+, 22.3+; Next `proxy.ts`), else WebCrypto (Edge
+   * middleware, Workers, browsers).
+   */
+  crypto?: "node" | "webcrypto";
 }
 
 export interface LogEntry {

@@ -198,8 +198,9 @@ pub struct VerifyOptions {
     /// Verified tokens remembered so repeat requests skip the signature check (0: off).
     #[serde(default = "default_cache_size")]
     pub cache_size: usize,
-    /// On JS hosts, check RSA and ECDSA signatures with the host's WebCrypto (native crypto)
-    /// instead of jwt-compact in wasm. HMAC and Ed25519 stay in the engine (faster there).
+    /// On JS hosts, check RSA and ECDSA signatures with the host's native crypto (node:crypto
+    /// on Node, else WebCrypto) instead of jwt-compact in wasm. HMAC stays in the engine, and
+    /// Ed25519 too except on node:crypto: wherever that is faster (bench/README.md).
     #[serde(default = "yes")]
     pub web_crypto: bool,
     /// How remote keys (`jwksUri` or discovery) are fetched and cached.

@@ -50,49 +50,52 @@ pub struct JsGate {
     inner: Gate,
     pending: RefCell<BTreeMap<u32, Pending>>,
     next_id: RefCell<u32>,
-    /// WebCrypto parameters as JS objects, built once per algorithm: the same objects on
-    /// every request, so the shim can also key its CryptoKey cache by them.
-    host_params: RefCell<HashMap<Alg, Option<(JsValue, JsValue)>>>,
+    /// [`host_params`] per algorithm, built once.
+    host_params: RefCell<HashMap<Alg, Option<String>>>,
 }
 
-/// WebCrypto's names for an algorithm: (importKey parameters, verify parameters). `None`
-/// where the engine is as fast or faster (scripts/bench): HMAC, and Ed25519 (node 0.79x of
-/// jose in wasm against 1.20x through node's WebCrypto; 1.33x through workerd's).
-fn web_crypto_params(alg: Alg) -> Option<(serde_json::Value, serde_json::Value)> {
+/// How a host checks `alg`, as JSON members of a `verify` answer: WebCrypto's
+/// `importKey` and `verify` parameters, and node:crypto's `verify(algorithm, data,
+/// { key, ...options }, signature)`. Either is `null` where the engine is as fast or faster
+/// (bench/README.md): HMAC everywhere; Ed25519 under WebCrypto. `None`: the engine checks.
+fn host_params(alg: Alg) -> Option<String> {
     use serde_json::json;
-    let rsa = |name: &str, hash: &str| json!({ "name": name, "hash": hash });
-    Some(match alg {
-        Alg::Hs256 | Alg::Hs384 | Alg::Hs512 | Alg::EdDsa => return None,
-        Alg::Rs256 => (
-            rsa("RSASSA-PKCS1-v1_5", "SHA-256"),
-            json!({ "name": "RSASSA-PKCS1-v1_5" }),
+    let (hash, bytes) = match alg {
+        Alg::Hs256 | Alg::Hs384 | Alg::Hs512 => return None,
+        Alg::Rs256 | Alg::Ps256 | Alg::Es256 | Alg::EdDsa => ("256", 32),
+        Alg::Rs384 | Alg::Ps384 => ("384", 48),
+        Alg::Rs512 | Alg::Ps512 => ("512", 64),
+    };
+    let sha = format!("SHA-{hash}");
+    let node_hash = format!("sha{hash}");
+    let (web, node) = match alg {
+        Alg::Rs256 | Alg::Rs384 | Alg::Rs512 => (
+            json!({ "import": { "name": "RSASSA-PKCS1-v1_5", "hash": sha },
+                    "verify": { "name": "RSASSA-PKCS1-v1_5" } }),
+            json!({ "algorithm": node_hash, "options": {} }),
         ),
-        Alg::Rs384 => (
-            rsa("RSASSA-PKCS1-v1_5", "SHA-384"),
-            json!({ "name": "RSASSA-PKCS1-v1_5" }),
-        ),
-        Alg::Rs512 => (
-            rsa("RSASSA-PKCS1-v1_5", "SHA-512"),
-            json!({ "name": "RSASSA-PKCS1-v1_5" }),
-        ),
-        // RFC 7518 §3.5: the PSS salt is as long as the hash.
-        Alg::Ps256 => (
-            rsa("RSA-PSS", "SHA-256"),
-            json!({ "name": "RSA-PSS", "saltLength": 32 }),
-        ),
-        Alg::Ps384 => (
-            rsa("RSA-PSS", "SHA-384"),
-            json!({ "name": "RSA-PSS", "saltLength": 48 }),
-        ),
-        Alg::Ps512 => (
-            rsa("RSA-PSS", "SHA-512"),
-            json!({ "name": "RSA-PSS", "saltLength": 64 }),
+        // RFC 7518 §3.5: the PSS salt is as long as the hash. 6 is RSA_PKCS1_PSS_PADDING.
+        Alg::Ps256 | Alg::Ps384 | Alg::Ps512 => (
+            json!({ "import": { "name": "RSA-PSS", "hash": sha },
+                    "verify": { "name": "RSA-PSS", "saltLength": bytes } }),
+            json!({ "algorithm": node_hash,
+                    "options": { "padding": 6, "saltLength": bytes } }),
         ),
         Alg::Es256 => (
-            json!({ "name": "ECDSA", "namedCurve": "P-256" }),
-            json!({ "name": "ECDSA", "hash": "SHA-256" }),
+            json!({ "import": { "name": "ECDSA", "namedCurve": "P-256" },
+                    "verify": { "name": "ECDSA", "hash": sha } }),
+            json!({ "algorithm": node_hash, "options": { "dsaEncoding": "ieee-p1363" } }),
         ),
-    })
+        Alg::EdDsa => (
+            serde_json::Value::Null,
+            json!({ "algorithm": null, "options": {} }),
+        ),
+        Alg::Hs256 | Alg::Hs384 | Alg::Hs512 => return None,
+    };
+    Some(format!(
+        r#""alg":"{}","webCrypto":{web},"node":{node}"#,
+        alg.name()
+    ))
 }
 
 #[wasm_bindgen(js_class = Gate)]
@@ -131,9 +134,11 @@ impl JsGate {
     /// object) and returns the decision as a plain object.
     ///
     /// When the signature is better checked by the host, the answer is instead
-    /// `{ action: "verify", id, importParams, verifyParams, keys, data, signature }`: verify
-    /// `signature` over `data` with any of the keys (see `candidateKey`) and call
-    /// `resume(id, valid)`, or `resumeHere(id)` to let the engine check it.
+    /// `{ action: "verify", id, alg, webCrypto: { import, verify } | null,
+    /// node: { algorithm, options } | null, keys, dataLength }`: take the bytes from
+    /// `pendingBytes(id)` (the signed data, then the signature, split at `dataLength`), verify
+    /// with any of the keys (see `candidateKey`) and call `resume(id, valid)`, or
+    /// `resumeHere(id)` to let the engine check it.
     ///
     /// When the provider's keys must be fetched first, the answer is
     /// `{ action: "fetch", id, url, timeoutMs, maxBytes, headers, mayUseStored }`: fetch it
@@ -141,60 +146,56 @@ impl JsGate {
     /// `fetchedStored` or `fetchFailed`, then decide again with `round + 1`.
     pub fn decide(&self, request: JsValue, round: Option<u8>) -> Result<JsValue, JsValue> {
         let request = read_request(&request)?;
-        self.answer(self.inner.begin_round(&request, round.unwrap_or(0)))
+        match self.answer(
+            self.inner.begin_round(&request, round.unwrap_or(0)),
+            to_json,
+        ) {
+            Answer::Json(text) => js_sys::JSON::parse(&text),
+            Answer::Fetch(fetch) => Ok(fetch),
+        }
     }
 
-    fn answer(&self, step: Step) -> Result<JsValue, JsValue> {
-        match step {
-            Step::Decided(decision) => to_js(&decision),
-            Step::NeedsFetch(fetch) => Ok(fetch_to_js(&fetch)),
-            Step::NeedsSignature(pending) => {
-                let params = pending
-                    .web_crypto()
-                    .then(|| self.host_params(pending.unverified.alg))
-                    .flatten();
-                let Some((import, verify)) = params else {
-                    let valid = pending.unverified.check_here();
-                    return to_js(&self.inner.resume(pending, valid));
-                };
-                let id = {
-                    let mut next = self.next_id.borrow_mut();
-                    *next = next.wrapping_add(1);
-                    *next
-                };
-                let u = &pending.unverified;
-                let out = Object::new();
-                let handles: Array = u
-                    .candidates
-                    .iter()
-                    .map(|k| JsValue::from(k.handle))
-                    .collect();
-                // Setting properties on a fresh plain object cannot fail.
-                for (name, value) in [
-                    ("action", JsValue::from("verify")),
-                    ("id", id.into()),
-                    ("importParams", import),
-                    ("verifyParams", verify),
-                    ("keys", handles.into()),
-                    (
-                        "data",
-                        js_sys::Uint8Array::from(u.signing_input.as_bytes()).into(),
-                    ),
-                    (
-                        "signature",
-                        js_sys::Uint8Array::from(&u.signature[..]).into(),
-                    ),
-                ] {
-                    let _ = Reflect::set(&out, &name.into(), &value);
-                }
-                let mut table = self.pending.borrow_mut();
-                if table.len() >= MAX_PENDING {
-                    table.pop_first();
-                }
-                table.insert(id, pending);
-                Ok(out.into())
-            }
+    /// Decisions and signature checks as JSON text: one string across the boundary and a
+    /// native `JSON.parse`, not an object built property by property (4x slower, most of
+    /// it garbage). Fetches are rare and stay objects.
+    fn answer(&self, step: Step, encode: fn(&Decision) -> String) -> Answer {
+        let pending = match step {
+            Step::Decided(decision) => return Answer::Json(encode(&decision)),
+            Step::NeedsFetch(fetch) => return Answer::Fetch(fetch_to_js(&fetch)),
+            Step::NeedsSignature(pending) => pending,
+        };
+        let u = &pending.unverified;
+        let params = pending
+            .web_crypto()
+            .then(|| {
+                self.host_params
+                    .borrow_mut()
+                    .entry(u.alg)
+                    .or_insert_with(|| host_params(u.alg))
+                    .clone()
+            })
+            .flatten();
+        let Some(params) = params else {
+            let valid = u.check_here();
+            return Answer::Json(encode(&self.inner.resume(pending, valid)));
+        };
+        let id = {
+            let mut next = self.next_id.borrow_mut();
+            *next = next.wrapping_add(1);
+            *next
+        };
+        let handles: Vec<String> = u.candidates.iter().map(|k| k.handle.to_string()).collect();
+        let text = format!(
+            r#"{{"action":"verify","id":{id},{params},"keys":[{}],"dataLength":{}}}"#,
+            handles.join(","),
+            u.signing_input.len()
+        );
+        let mut table = self.pending.borrow_mut();
+        if table.len() >= MAX_PENDING {
+            table.pop_first();
         }
+        table.insert(id, pending);
+        Answer::Json(text)
     }
 
     /// Reports the HTTP answer to fetch `id`. Returns the engine's time of the fetch when it
@@ -285,16 +286,10 @@ impl JsGate {
 
     /// `decide` with the request passed flat, the fast path the shim uses: `headers` is
     /// `name NUL value NUL name NUL value …` (one string crossing instead of one per
-    /// header). Plain decisions come back as a JSON string; `verify` and `fetch` answers as
-    /// objects, as from `decide`.
+    /// header). Decisions come back as text (JSON, then `\x01` and the forwarded headers
+    /// flat, see `to_wire`), `verify` answers as JSON text, `fetch` answers as objects.
     #[wasm_bindgen(js_name = decideFlat)]
-    pub fn decide_flat(
-        &self,
-        method: String,
-        url: String,
-        headers: &str,
-        round: u8,
-    ) -> Result<JsValue, JsValue> {
+    pub fn decide_flat(&self, method: String, url: String, headers: &str, round: u8) -> JsValue {
         let mut parts = headers.split('\0');
         let mut list = Vec::new();
         while let (Some(name), Some(value)) = (parts.next(), parts.next()) {
@@ -305,25 +300,38 @@ impl JsGate {
             url,
             headers: list,
         };
-        match self.inner.begin_round(&request, round) {
-            Step::Decided(decision) => Ok(JsValue::from(to_json(&decision))),
-            step => self.answer(step),
+        match self.answer(self.inner.begin_round(&request, round), to_wire) {
+            Answer::Json(text) => JsValue::from(text),
+            Answer::Fetch(fetch) => fetch,
         }
     }
 
-    /// Finishes a `verify` answer with the host's verdict.
-    pub fn resume(&self, id: u32, valid: bool) -> Result<JsValue, JsValue> {
+    /// The bytes of pending check `id`: the signed data, then the signature.
+    #[wasm_bindgen(js_name = pendingBytes)]
+    pub fn pending_bytes(&self, id: u32) -> Result<Vec<u8>, JsValue> {
+        let table = self.pending.borrow();
+        let u = &table
+            .get(&id)
+            .ok_or_else(|| type_error("pendingBytes: no pending check with this id"))?
+            .unverified;
+        Ok([u.signing_input.as_bytes(), &u.signature].concat())
+    }
+
+    /// Finishes a `verify` answer with the host's verdict; the decision as `decideFlat`
+    /// gives it.
+    pub fn resume(&self, id: u32, valid: bool) -> Result<String, JsValue> {
         let pending = self.take(id)?;
-        to_js(&self.inner.resume(pending, valid))
+        Ok(to_wire(&self.inner.resume(pending, valid)))
     }
 
     /// Finishes a `verify` answer by checking the signature in the engine (a host that cannot
-    /// import the key, e.g. no Ed25519 in its WebCrypto).
+    /// import the key, e.g. no Ed25519 in its WebCrypto); the decision as `decideFlat`
+    /// gives it.
     #[wasm_bindgen(js_name = resumeHere)]
-    pub fn resume_here(&self, id: u32) -> Result<JsValue, JsValue> {
+    pub fn resume_here(&self, id: u32) -> Result<String, JsValue> {
         let pending = self.take(id)?;
         let valid = pending.unverified.check_here();
-        to_js(&self.inner.resume(pending, valid))
+        Ok(to_wire(&self.inner.resume(pending, valid)))
     }
 
     /// The public JWK of candidate `handle` of pending check `id`, for `importKey("jwk")`.
@@ -339,27 +347,18 @@ impl JsGate {
             .map_err(|e| type_error(&format!("key could not be converted: {e}")))
     }
 
-    fn host_params(&self, alg: Alg) -> Option<(JsValue, JsValue)> {
-        self.host_params
-            .borrow_mut()
-            .entry(alg)
-            .or_insert_with(|| {
-                let (import, verify) = web_crypto_params(alg)?;
-                let to_js = |v: serde_json::Value| {
-                    v.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-                        .ok()
-                };
-                Some((to_js(import)?, to_js(verify)?))
-            })
-            .clone()
-    }
-
     fn take(&self, id: u32) -> Result<Pending, JsValue> {
         self.pending
             .borrow_mut()
             .remove(&id)
             .ok_or_else(|| type_error("resume: no pending decision with this id"))
     }
+}
+
+/// What [`JsGate::answer`] hands the host.
+enum Answer {
+    Json(String),
+    Fetch(JsValue),
 }
 
 fn fetch_to_js(f: &Fetch) -> JsValue {
@@ -515,15 +514,39 @@ fn js_decision(d: &Decision) -> JsDecision<'_> {
     out
 }
 
-fn to_js(d: &Decision) -> Result<JsValue, JsValue> {
-    js_decision(d)
-        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .map_err(|e| type_error(&format!("decision could not be converted: {e}")))
-}
-
 /// The decision as JSON text: one string across the boundary and a native `JSON.parse`,
 /// instead of an object built property by property.
 fn to_json(d: &Decision) -> String {
     // Serializing plain strings and numbers to JSON cannot fail.
     serde_json::to_string(&js_decision(d)).unwrap_or_default()
+}
+
+/// The shim's wire form of a decision: the JSON of [`to_json`] without `requestHeaders`,
+/// then `\x01`, then the forwarded headers as `name NUL value NUL …`. The headers are most
+/// of a decision (the token alone is ~1 KB with RS256): escaping them into JSON and parsing
+/// them back was a fifth of a cache-hit decision. JSON never holds a raw `\x01` and no header
+/// holds a NUL; a header that did would go as plain JSON.
+fn to_wire(d: &Decision) -> String {
+    let Action::Continue { headers } = &d.action else {
+        return to_json(d);
+    };
+    if headers
+        .iter()
+        .any(|(n, v)| n.contains('\0') || v.contains('\0'))
+    {
+        return to_json(d);
+    }
+    let mut out = js_decision(d);
+    out.request_headers = None;
+    let mut text = serde_json::to_string(&out).unwrap_or_default();
+    text.push('\x01');
+    for (i, (name, value)) in headers.iter().enumerate() {
+        if i > 0 {
+            text.push('\0');
+        }
+        text.push_str(name);
+        text.push('\0');
+        text.push_str(value);
+    }
+    text
 }

@@ -1,11 +1,22 @@
-// Signatures checked by the host's WebCrypto must get exactly the verdicts of the engine's
-// own jwt-compact path, which is the reference: the same gate options with `webCrypto` on
-// and off must decide every token alike.
+// Signatures checked by the host's crypto — node:crypto, or WebCrypto — must get exactly
+// the verdicts of the engine's own jwt-compact path, which is the reference: the same gate
+// options with `webCrypto` on and off must decide every token alike. Counters on both host
+// APIs prove which one each gate really used.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { generateKeyPairSync, sign as nodeSign, createPrivateKey } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { createGate } from "edgegate";
+
+const calls = { node: 0, web: 0 };
+const nodeCrypto = process.getBuiltinModule?.("node:crypto");
+if (nodeCrypto) {
+  const verify = nodeCrypto.verify;
+  nodeCrypto.verify = (...args) => (calls.node++, verify(...args));
+}
+const subtleVerify = crypto.subtle.verify.bind(crypto.subtle);
+crypto.subtle.verify = (...args) => (calls.web++, subtleVerify(...args));
+const HOSTS = nodeCrypto ? ["node", "webcrypto"] : ["webcrypto"];
 
 const NOW = 1_700_000_000;
 const b64 = (v) => Buffer.from(typeof v === "string" ? v : JSON.stringify(v)).toString("base64url");
@@ -72,16 +83,25 @@ async function gates(alg, keys) {
     verify: { algorithms: [alg], keys, webCrypto, cacheSize: 0 },
     rules: [{ match: "/api/:path*", kind: "api" }],
   });
-  return [await createGate(options(true), { now: NOW }), await createGate(options(false), { now: NOW })];
+  const hosts = [];
+  for (const crypto of HOSTS) hosts.push([crypto, await createGate(options(true), { now: NOW, crypto })]);
+  return { hosts, engine: await createGate(options(false), { now: NOW }) };
 }
 
-const decideBoth = async ([host, engine], token) => {
+/** The engine's code for `token`, after asserting every host path gives the same. */
+async function decideAll({ hosts, engine }, token, label) {
   const req = { url: "/api/x", headers: { authorization: `Bearer ${token}` } };
-  return [(await host.decide(req)).code, (await engine.decide(req)).code];
-};
+  const reference = (await engine.decide(req)).code;
+  for (const [name, gate] of hosts) {
+    const code = (await gate.decide(req)).code;
+    assert.equal(code, reference, `${label}: ${name} ${code} vs engine ${reference}`);
+  }
+  return reference;
+}
 
-test("every algorithm: WebCrypto and the engine agree on every mutation", async () => {
+test("every algorithm: node:crypto, WebCrypto and the engine agree on every mutation", async () => {
   let cases = 0;
+  const before = { ...calls };
   for (const alg of Object.keys(families)) {
     const { publicKey, privateKey } = keypair(alg);
     const claims = { sub: "u", exp: NOW + 60 };
@@ -89,16 +109,20 @@ test("every algorithm: WebCrypto and the engine agree on every mutation", async 
     const [otherInput, otherSig] = signRaw(alg, keypair(alg).privateKey, { alg }, claims);
     const both = await gates(alg, publicKey);
     for (const [name, token] of Object.entries(mutations(alg, input, sig, `${otherInput}.${otherSig.toString("base64url")}`))) {
-      const [host, engine] = await decideBoth(both, token);
-      assert.equal(host, engine, `${alg} ${name}: WebCrypto ${host} vs engine ${engine}`);
-      if (name === "valid") assert.equal(host, "OK_AUTHENTICATED", alg);
+      const code = await decideAll(both, token, `${alg} ${name}`);
+      if (name === "valid") assert.equal(code, "OK_AUTHENTICATED", alg);
       cases += 1;
     }
   }
-  console.log(`webcrypto: ${cases} token mutations over 8 algorithms, identical verdicts`);
+  const used = { node: calls.node - before.node, web: calls.web - before.web };
+  console.log(`host crypto: ${cases} token mutations over 8 algorithms, identical verdicts on ${HOSTS.join(", ")} and the engine (${used.node} node:crypto checks, ${used.web} WebCrypto checks)`);
+  // RSA and ECDSA go to the host on both paths; Ed25519 to node:crypto only.
+  if (nodeCrypto) assert.ok(used.node >= 60, `node:crypto used ${used.node} times`);
+  else console.log("SKIPPED node:crypto path: no process.getBuiltinModule on this node");
+  assert.ok(used.web >= 50, `WebCrypto used ${used.web} times`);
 });
 
-test("Wycheproof JWS vectors: WebCrypto and the engine agree", async (t) => {
+test("Wycheproof JWS vectors: node:crypto, WebCrypto and the engine agree", async (t) => {
   const file = new URL("../../../shared/vectors/wycheproof/json_web_signature_test.json", import.meta.url);
   if (!existsSync(file)) {
     console.log(`SKIPPED: ${file.pathname} is absent (it lives beside the repository)`);
@@ -117,11 +141,10 @@ test("Wycheproof JWS vectors: WebCrypto and the engine agree", async (t) => {
       continue; // keys the engine refuses at construction are refused on both paths
     }
     for (const v of group.tests) {
-      const [host, engine] = await decideBoth(both, v.jws);
-      assert.equal(host, engine, `tcId ${v.tcId} (${v.comment}): WebCrypto ${host} vs engine ${engine}`);
+      await decideAll(both, v.jws, `tcId ${v.tcId} (${v.comment})`);
       cases += 1;
     }
   }
-  console.log(`webcrypto: ${cases} Wycheproof JWS vectors, identical verdicts`);
+  console.log(`host crypto: ${cases} Wycheproof JWS vectors, identical verdicts on ${HOSTS.join(", ")} and the engine`);
   assert.ok(cases > 300);
 });
