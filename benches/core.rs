@@ -57,11 +57,19 @@ fn decisions(c: &mut Criterion) {
         ("EdDSA", ed_key(), json!(ED25519_PUB)),
     ];
     for (alg, key, keys) in cases {
-        let gate = gate(&options(&[alg], keys, json!({})));
+        let cached = gate(&options(&[alg], keys.clone(), json!({})));
         let request = with_cookie("/api/stocks", &token(alg, &key, &claims(json!({}))));
-        assert_eq!(gate.decide(&request).code, "OK_AUTHENTICATED");
-        c.bench_function(&format!("decide {alg}"), |b| {
-            b.iter(|| gate.decide(black_box(&request)))
+        assert_eq!(cached.decide(&request).code, "OK_AUTHENTICATED");
+        c.bench_function(&format!("decide {alg}, repeat token (cache hit)"), |b| {
+            b.iter(|| cached.decide(black_box(&request)))
+        });
+        // No cache: every decision checks the signature with jwt-compact, the pure-Rust
+        // reference the host-crypto paths are compared against.
+        let mut uncached = options(&[alg], keys, json!({}));
+        uncached["verify"]["cacheSize"] = json!(0);
+        let uncached = gate(&uncached);
+        c.bench_function(&format!("decide {alg}, first sight (jwt-compact)"), |b| {
+            b.iter(|| uncached.decide(black_box(&request)))
         });
     }
 }
