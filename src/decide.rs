@@ -585,19 +585,18 @@ impl Gate {
                 break;
             }
         }
-        let public = Decision {
-            action: Action::Continue {
-                headers: self.forward(&request.headers, None),
-            },
-            code: "OK_PUBLIC",
-            rule: matched,
-            kind: matched.map(|i| self.rules[i].kind),
-            token_source: None,
-            error: None,
-            set_cookies: Vec::new(),
-        };
         let Some(index) = matched.filter(|&i| self.rules[i].kind != RuleKind::Public) else {
-            return Step::Decided(public);
+            return Step::Decided(Decision {
+                action: Action::Continue {
+                    headers: self.forward(&request.headers, None),
+                },
+                code: "OK_PUBLIC",
+                rule: matched,
+                kind: matched.map(|i| self.rules[i].kind),
+                token_source: None,
+                error: None,
+                set_cookies: Vec::new(),
+            });
         };
 
         let cookies = joined(&request.headers, "cookie", "; ");

@@ -38,6 +38,83 @@ pub struct Site {
 pub struct Matcher {
     source: String,
     regex: Regex,
+    shortcut: Option<Shortcut>,
+}
+
+/// What the literal start of a source proves without running the regex, which takes ~0.8 µs
+/// natively per rule and path. Every path the regex matches starts with `lead` or with the
+/// `/_next/data/` prefix Next adds; for a catch-all source (`/dashboard/:path*`), a path that
+/// is `lead` followed by non-empty segments matches. Anything else goes to the regex.
+#[derive(Debug, Clone)]
+struct Shortcut {
+    /// ASCII; compared case-insensitively, which under JavaScript's `i` flag (without `u`)
+    /// no non-ASCII character can equal.
+    lead: String,
+    next_data: String,
+    catch_all: bool,
+}
+
+impl Shortcut {
+    /// `None` where the wrapping is not a plain literal start (locales, a base path with
+    /// pattern syntax, a source that starts with a parameter).
+    fn new(source: &str, site: &Site) -> Option<Shortcut> {
+        const SPECIAL: &[char] = &['*', '+', '?', '\\', '{', '}', ':', '('];
+        let literal = |s: &str| s.is_ascii() && !s.contains(SPECIAL);
+        let base = site.base_path.as_deref().unwrap_or_default();
+        // The root's wrapping makes its `/` the prefix of an optional group.
+        if source == "/" || !site.locales.is_empty() || !literal(base) {
+            return None;
+        }
+        let end = source.find(|c: char| SPECIAL.contains(&c) || !c.is_ascii());
+        let mut lead = &source[..end.unwrap_or(source.len())];
+        if end.is_some() {
+            // The `/` or `.` before a parameter is the parameter's optional prefix; dropping
+            // one character keeps `lead` a prefix of what every match must contain.
+            lead = &lead[..lead.len().saturating_sub(1)];
+        }
+        if lead.is_empty() {
+            return None;
+        }
+        let catch_all = end.is_some_and(|i| {
+            let rest = &source[i - 1..];
+            rest.len() > 3
+                && rest.starts_with("/:")
+                && rest.ends_with('*')
+                && rest[2..rest.len() - 1]
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        }) && !lead.contains(['?', '#']);
+        Some(Shortcut {
+            lead: format!("{base}{lead}"),
+            next_data: format!("{base}/_next/data/"),
+            catch_all,
+        })
+    }
+
+    /// `Some(answer)` when the literal start decides it, `None` to ask the regex.
+    fn decide(&self, path: &str) -> Option<bool> {
+        let starts = |prefix: &str| {
+            path.len() >= prefix.len()
+                && path.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
+        };
+        if !starts(&self.lead) {
+            return if starts(&self.next_data) {
+                None
+            } else {
+                Some(false)
+            };
+        }
+        let rest = &path[self.lead.len()..];
+        let segments = |r: &str| {
+            // Non-empty segments, one optional trailing `/`: what `(?:\/([^\/#\?]+?))*`
+            // followed by the optional trailing delimiter accepts.
+            let r = r.strip_suffix('/').unwrap_or(r);
+            !r.contains(['#', '?']) && r.split('/').all(|s| !s.is_empty())
+        };
+        let hit = self.catch_all
+            && (rest.is_empty() || rest == "/" || rest.strip_prefix('/').is_some_and(segments));
+        hit.then_some(true)
+    }
 }
 
 impl Matcher {
@@ -81,6 +158,7 @@ impl Matcher {
         Ok(Matcher {
             source: source.to_owned(),
             regex: compile_regex(&regex_source).map_err(|reason| pattern_error(source, reason))?,
+            shortcut: Shortcut::new(source, site),
         })
     }
 
@@ -91,6 +169,9 @@ impl Matcher {
 
     /// Tests a normalized path. Hitting the backtracking bound is an error, never a miss.
     pub fn is_match(&self, path: &str) -> Result<bool> {
+        if let Some(answer) = self.shortcut.as_ref().and_then(|s| s.decide(path)) {
+            return Ok(answer);
+        }
         self.regex.is_match(path).map_err(|_| Error::MatcherLimit)
     }
 }
@@ -511,6 +592,97 @@ mod tests {
         }
         assert!(!dash.is_match("/dashboard").unwrap());
         assert!(!dash.is_match("/app/de/dashboard").unwrap());
+    }
+
+    #[test]
+    fn the_shortcut_agrees_with_the_regex() {
+        let sources = [
+            "/dashboard/:path*",
+            "/api/:path*",
+            "/api/v1/:rest*",
+            "/dashboard",
+            "/dashboard/",
+            "/a.b/:p*",
+            "/files/:name.json",
+            "/user/:id(\\d+)",
+            "/docs{/:section}?",
+            "/blog/:slug+",
+            "/",
+            "/:locale/settings",
+            "/((?!api|_next/static).*)",
+        ];
+        let paths = [
+            "/",
+            "/dashboard",
+            "/dashboard/",
+            "/DASHBOARD/X",
+            "/dashboard//",
+            "/dashboard/a//b",
+            "/dashboard/a/b/",
+            "/dashboards",
+            "/dashboard.json",
+            "/dashboard.rsc",
+            "/dashboard.segments/_tree.segment.rsc",
+            "/dashboard/x.json",
+            "/_next/data/b/dashboard.json",
+            "/_next/data/b/api/x.json",
+            "/_next/data//api",
+            "/api",
+            "/api/",
+            "/api/stocks",
+            "/Api/Stocks/1",
+            "/apix",
+            "/api/v1",
+            "/api/v1/x",
+            "/api/v1x/y",
+            "/a.b",
+            "/a.b/c",
+            "/aXb/c",
+            "/files/x.json",
+            "/user/12",
+            "/user/x",
+            "/docs",
+            "/docs/intro",
+            "/blog/a/b",
+            "/blog",
+            "/en/settings",
+            "/api/\u{17f}",
+            "/\u{17f}tocks",
+            "/dashboard/\u{212a}",
+            "/d\u{e4}shboard",
+            "/api/a?b",
+            "/api/a#b",
+            "/api/%2F",
+            "",
+        ];
+        let sites = [
+            Site::default(),
+            Site {
+                base_path: Some("/app".into()),
+                locales: vec![],
+            },
+        ];
+        for site in &sites {
+            for source in sources {
+                let matcher = Matcher::new(source, site).unwrap();
+                for path in paths {
+                    let base = site.base_path.as_deref().unwrap_or_default();
+                    for path in [path.to_string(), format!("{base}{path}")] {
+                        assert_eq!(
+                            matcher.is_match(&path).ok(),
+                            matcher.regex.is_match(&path).ok(),
+                            "{source} on {path:?} (base {base:?})"
+                        );
+                    }
+                }
+            }
+        }
+        // The shortcut is taken where it should be: these never reach the regex.
+        let api = m("/api/:path*");
+        let shortcut = api.shortcut.as_ref().unwrap();
+        assert_eq!(shortcut.decide("/api/stocks"), Some(true));
+        assert_eq!(shortcut.decide("/dashboard"), Some(false));
+        assert_eq!(shortcut.decide("/_next/data/b/api.json"), None);
     }
 
     #[test]
