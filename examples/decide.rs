@@ -45,10 +45,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for (url, headers) in requests {
         let request = Request {
             method: "GET".into(),
-            url: url.into(),
+            url: url.to_string().into(),
             headers: headers
                 .iter()
-                .map(|(n, v)| (n.to_string(), v.to_string()))
+                .map(|(n, v)| (n.to_string().into(), v.to_string().into()))
                 .collect(),
         };
         let d = gate.decide(&request);

@@ -24,20 +24,60 @@ const nodeCrypto = (() => {
   }
 })();
 
-// Engine answers come back as text, one string across the boundary: JSON, then for a
-// decision that continues, `\x01` and the forwarded headers as `name NUL value NUL …`
-// (cheaper than escaping a kilobyte-long token into JSON and parsing it back). Fetches come
-// as objects.
-function parsed(answer) {
-  if (typeof answer !== "string") return answer;
-  const cut = answer.indexOf("\x01");
-  if (cut < 0) return JSON.parse(answer);
-  const decision = JSON.parse(answer.slice(0, cut));
-  const flat = answer.slice(cut + 1).split("\0");
+// Requests cross into the engine as UTF-8 in its input buffer and answers come back as
+// UTF-8 in its output buffer (see `decideInput` in src/wasm.rs): one native encode and one
+// native decode per decision.
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+let wasm;
+let memoryBytes = new Uint8Array(0);
+
+// The wasm memory as bytes. A view made before the memory grew is detached (length 0).
+function memory() {
+  if (memoryBytes.byteLength === 0) memoryBytes = new Uint8Array(wasm.memory.buffer);
+  return memoryBytes;
+}
+
+// A decision that continues: `\x02code NUL rule NUL kind NUL tokenSource`, then
+// `NUL name NUL value` per forwarded header.
+function continued(text) {
+  const fields = text.split("\0");
+  const decision = { action: "continue", code: fields[0].slice(1) };
+  if (fields[1] !== "") decision.rule = Number(fields[1]);
+  if (fields[2] !== "") decision.kind = fields[2];
+  if (fields[3] !== "") decision.tokenSource = fields[3];
   const headers = [];
-  for (let i = 0; i + 1 < flat.length; i += 2) headers.push([flat[i], flat[i + 1]]);
+  for (let i = 4; i + 1 < fields.length; i += 2) headers.push([fields[i], fields[i + 1]]);
   decision.requestHeaders = headers;
   return decision;
+}
+
+// The request as one string, `method NUL url NUL name NUL value …`, with its number of
+// fields in `flatFields`; undefined for header shapes the engine reads itself.
+let flatFields = 0;
+function flatRequest(request) {
+  let text = `${request.method ?? "GET"}\0${request.url}`;
+  let fields = 2;
+  const add = (name, value) => {
+    if (Array.isArray(value)) {
+      for (const v of value) text += `\0${name}\0${v}`;
+      fields += 2 * value.length;
+    } else {
+      text += `\0${name}\0${value}`;
+      fields += 2;
+    }
+  };
+  const headers = request.headers;
+  // Duck-typed: Next's Edge sandbox hands over Headers from another realm.
+  if (headers == null) {
+    // No headers.
+  } else if (Array.isArray(headers)) for (const [name, value] of headers) add(name, value);
+  else if (typeof headers.forEach === "function") headers.forEach((value, name) => add(name, value));
+  else if (typeof headers === "object" && !(Symbol.iterator in headers)) {
+    for (const name of Object.keys(headers)) add(name, headers[name]);
+  } else return undefined;
+  flatFields = fields;
+  return text;
 }
 
 let ready;
@@ -60,7 +100,8 @@ function sameRealm(source) {
 
 function init() {
   ready ??= Promise.resolve(loadWasm()).then((source) => {
-    initSync({ module: sameRealm(source) });
+    wasm = initSync({ module: sameRealm(source) });
+    memoryBytes = new Uint8Array(0);
     initialized = true;
   });
   return ready;
@@ -71,27 +112,6 @@ function rethrow(error) {
     throw new EdgeGateError(error.message, error.code, { cause: error });
   }
   throw error;
-}
-
-// Headers as one string, `name NUL value NUL …`: a single crossing into the engine instead
-// of one per header. Undefined (the engine reads the object itself) for shapes it does not
-// know and for text holding a NUL, which no HTTP header can carry.
-function flatHeaders(headers) {
-  if (headers == null) return "";
-  const parts = [];
-  const add = (name, value) => {
-    if (Array.isArray(value)) for (const v of value) parts.push(name, String(v));
-    else parts.push(name, String(value));
-  };
-  // Duck-typed: Next's Edge sandbox hands over Headers from another realm.
-  if (Array.isArray(headers)) for (const [k, v] of headers) add(String(k), v);
-  else if (typeof headers.forEach === "function") headers.forEach((v, k) => add(String(k), v));
-  else if (typeof headers === "object" && !(Symbol.iterator in headers)) {
-    for (const k of Object.keys(headers)) add(k, headers[k]);
-  } else return undefined;
-  if (parts.length === 0) return "";
-  const flat = parts.join("\0");
-  return flat.split("\0").length === parts.length ? flat : undefined;
 }
 
 // One structured line per decision: what and why, never tokens, cookies or the query.
@@ -159,6 +179,8 @@ function build(options, now) {
 
 // Bumped when a trap forces a fresh instance; gates built on an older one rebuild.
 let generation = 0;
+// Thrown to take the slow path when the first decision finds the engine not loaded yet.
+const notReady = Symbol("edgegate: not loaded");
 
 class Gate {
   #options;
@@ -173,6 +195,10 @@ class Gate {
   #log;
   // node:crypto where it is present and not turned off, else WebCrypto.
   #nodeCrypto;
+  // The engine's input buffer: where it starts in the wasm memory, its size, a view on it.
+  #ptr = 0;
+  #capacity = 0;
+  #input;
 
   constructor(options, { now, fetch, store, log, crypto } = {}) {
     if (crypto !== undefined && crypto !== "node" && crypto !== "webcrypto") {
@@ -193,9 +219,11 @@ class Gate {
   #build() {
     this.#inner = build(this.#options, this.#now);
     this.#generation = generation;
-    // Tickets and key handles belong to the old engine instance.
+    // Tickets, key handles and buffers belong to the old engine instance.
     this.#inflight = new Map();
     this.#hostKeys = new Map();
+    this.#capacity = 0;
+    this.#input = undefined;
   }
 
   #forget() {
@@ -205,12 +233,13 @@ class Gate {
   }
 
   /** Decides `{ method, url, headers }` (a `Request` works as is). */
-  async decide(request) {
+  decide(request) {
     if (!this.#log) return this.#decide(request);
     const started = performance.now();
-    const decision = await this.#decide(request);
-    this.#log(logEntry(request, decision, performance.now() - started));
-    return decision;
+    return this.#decide(request).then((decision) => {
+      this.#log(logEntry(request, decision, performance.now() - started));
+      return decision;
+    });
   }
 
   /**
@@ -223,23 +252,37 @@ class Gate {
     return this.#current().explain({ method: request.method, url: request.url, headers: request.headers });
   }
 
-  async #decide(request) {
-    const view = { method: request.method, url: request.url, headers: request.headers };
-    if (!initialized) await init();
-    this.#current();
+  // Most decisions are made synchronously: only a key fetch or a host signature check
+  // waits, and the caller's promise is the only one.
+  #decide(request) {
     try {
-      return await this.#decideOnce(view);
+      if (!initialized) throw notReady;
+      this.#current();
+      const answer = this.#ask(request, 0);
+      if (answer.action !== "fetch" && answer.action !== "verify") return Promise.resolve(answer);
+      return this.#settle(request, answer).catch((error) => this.#recover(request, error));
     } catch (error) {
+      return this.#recover(request, error);
+    }
+  }
+
+  // The instance is not up yet, or it trapped: a trap leaves it in an unknown state, so
+  // drop it, start a fresh one and decide once more.
+  async #recover(request, error) {
+    if (error !== notReady) {
       if (!(error instanceof WebAssembly.RuntimeError)) rethrow(error);
-      // A trap leaves the instance in an unknown state: drop it, start a fresh one, retry.
       this.#forget();
       resetWasm();
       generation += 1;
       ready = undefined;
       initialized = false;
-      await init();
-      this.#build();
-      return this.#decideOnce(view);
+    }
+    await init();
+    this.#current();
+    try {
+      return await this.#settle(request, this.#ask(request, 0));
+    } catch (error) {
+      rethrow(error);
     }
   }
 
@@ -265,21 +308,55 @@ class Gate {
     return this.#inner;
   }
 
-  async #decideOnce(view) {
-    const flat = flatHeaders(view.headers);
-    // The engine bounds the rounds: past its limit it answers instead of asking to fetch.
-    for (let round = 0; ; round++) {
-      const decision = parsed(
-        flat === undefined
-          ? this.#inner.decide(view, round)
-          : this.#inner.decideFlat(view.method ?? "GET", String(view.url), flat, round),
-      );
-      if (decision.action === "fetch") {
-        await this.#fetchKeys(decision);
-        continue;
-      }
-      return decision.action === "verify" ? this.#verifyOnHost(decision) : decision;
+  // The engine's answer to `request` after `round` key fetches.
+  #ask(request, round) {
+    const flat = flatRequest(request);
+    if (flat !== undefined) {
+      const length = this.#inner.decideInput(this.#write(flat), flatFields, round);
+      if (length > 0) return this.#read(length);
     }
+    // Headers the shim cannot flatten (or holding a NUL): the engine reads the object.
+    return this.#inner.decide({ method: request.method, url: request.url, headers: request.headers }, round);
+  }
+
+  // A decision as it is, or after the fetches and the signature check it asks for. The
+  // engine bounds the rounds: past its limit it answers instead of asking to fetch.
+  async #settle(request, answer) {
+    for (let round = 1; answer.action === "fetch"; round++) {
+      await this.#fetchKeys(answer);
+      answer = this.#ask(request, round);
+    }
+    return answer.action === "verify" ? this.#verifyOnHost(answer) : answer;
+  }
+
+  // Encodes `text` into the engine's input buffer; returns the bytes written.
+  #write(text) {
+    // UTF-8 takes at most 3 bytes per UTF-16 unit.
+    if (text.length * 3 > this.#capacity) {
+      this.#capacity = Math.max(text.length * 3, 4096);
+      this.#ptr = this.#inner.inputBuffer(this.#capacity);
+      this.#input = undefined;
+    }
+    if (this.#input === undefined || this.#input.byteLength === 0) {
+      this.#input = new Uint8Array(wasm.memory.buffer, this.#ptr, this.#capacity);
+    }
+    return encoder.encodeInto(text, this.#input).written;
+  }
+
+  // The engine's answer of `length` bytes in its output buffer.
+  #read(length) {
+    const at = this.#inner.outputPtr();
+    const bytes = memory();
+    const text = decoder.decode(bytes.subarray(at, at + length));
+    if (text.charCodeAt(0) === 2) return continued(text);
+    const answer = JSON.parse(text);
+    if (answer.action === "verify") {
+      // Copied out: the buffer is reused, and a WebCrypto check outlives this call.
+      const raw = bytes.slice(at + length, at + length + answer.bytes);
+      answer.data = raw.subarray(0, answer.dataLength);
+      answer.signature = raw.subarray(answer.dataLength);
+    }
+    return answer;
   }
 
   // The engine asked for a provider's keys. Only the I/O happens here; what to fetch,
@@ -337,9 +414,7 @@ class Gate {
   // The engine asked for a signature check with the host's crypto: it chose the algorithm
   // parameters and the candidate keys; the verdict goes back to it.
   async #verifyOnHost(check) {
-    const bytes = this.#inner.pendingBytes(check.id);
-    const data = bytes.subarray(0, check.dataLength);
-    const signature = bytes.subarray(check.dataLength);
+    const { data, signature } = check;
     const subtle = globalThis.crypto?.subtle;
     let valid = false;
     try {
@@ -367,13 +442,13 @@ class Gate {
           }
         }
       } else {
-        return parsed(this.#inner.resumeHere(check.id));
+        return this.#read(this.#inner.resumeHere(check.id));
       }
     } catch {
       // This host cannot import the key type (e.g. no Ed25519): the engine checks instead.
-      return parsed(this.#inner.resumeHere(check.id));
+      return this.#read(this.#inner.resumeHere(check.id));
     }
-    return parsed(this.#inner.resume(check.id, valid));
+    return this.#read(this.#inner.resume(check.id, valid));
   }
 
   // A signature the host's crypto cannot even parse for this key is not valid.

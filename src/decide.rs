@@ -2,6 +2,7 @@
 //! plain request view and answers continue (with the exact headers to forward), redirect,
 //! or respond, always with a stable reason code for logs.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::sync::Arc;
 
@@ -41,14 +42,27 @@ pub const ALWAYS_STRIPPED: [&str; 11] = [
     "remote-user",
 ];
 
-/// A request as every host can describe it.
+/// A request as every host can describe it. Borrowed where it can be: the wasm boundary
+/// hands over one buffer and the engine reads the request in place.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Request {
-    pub method: String,
+pub struct Request<'a> {
+    pub method: Cow<'a, str>,
     /// Absolute (`https://host/p?q`) or origin-form (`/p?q`).
-    pub url: String,
+    pub url: Cow<'a, str>,
     /// In arrival order; names in any case; repeated names allowed.
-    pub headers: Vec<(String, String)>,
+    pub headers: Vec<(Cow<'a, str>, Cow<'a, str>)>,
+}
+
+impl Request<'_> {
+    /// An owned copy, for a decision that outlives the call (a pending signature check).
+    pub fn to_owned_request(&self) -> Request<'static> {
+        let own = |s: &Cow<'_, str>| Cow::Owned(s.to_string());
+        Request {
+            method: own(&self.method),
+            url: own(&self.url),
+            headers: self.headers.iter().map(|(n, v)| (own(n), own(v))).collect(),
+        }
+    }
 }
 
 /// A decision waiting for one signature check; see [`Gate::begin`].
@@ -56,7 +70,7 @@ pub struct Request {
 pub struct Pending {
     /// The token and the keys to check its signature against.
     pub unverified: Unverified,
-    request: Request,
+    request: Request<'static>,
     path: NormalizedPath,
     rule: usize,
     source: TokenSource,
@@ -140,7 +154,7 @@ impl Csrf {
     pub(crate) fn check(&self, request: &Request) -> Result<()> {
         if !self.enabled
             || matches!(
-                request.method.as_str(),
+                request.method.as_ref(),
                 "GET" | "HEAD" | "OPTIONS" | "TRACE"
             )
         {
@@ -683,7 +697,7 @@ impl Gate {
             }
             Ok(Checked::NeedsSignature(unverified)) => Step::NeedsSignature(Pending {
                 unverified,
-                request: request.clone(),
+                request: request.to_owned_request(),
                 path,
                 rule: index,
                 source: found.source,
@@ -921,7 +935,7 @@ impl Gate {
     /// request the bearer set, the auth cookie removed and the claim headers added.
     fn forward(
         &self,
-        headers: &[(String, String)],
+        headers: &Headers<'_>,
         auth: Option<(&str, &Verified)>,
     ) -> Vec<(String, String)> {
         let mut out: Vec<(String, String)> = Vec::with_capacity(headers.len() + 2);
@@ -937,7 +951,7 @@ impl Gate {
             {
                 continue;
             }
-            out.push((name.to_ascii_lowercase(), value.clone()));
+            out.push((name.to_ascii_lowercase(), value.to_string()));
         }
         let Some((token, verified)) = auth else {
             return out;
@@ -1140,17 +1154,17 @@ fn is_cookie_name(name: &str) -> bool {
             .all(|b| b.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?={}".contains(&b))
 }
 
-pub(crate) fn values<'a>(
-    headers: &'a [(String, String)],
-    name: &'a str,
-) -> impl Iterator<Item = &'a str> {
+/// A request's header list.
+pub(crate) type Headers<'a> = [(Cow<'a, str>, Cow<'a, str>)];
+
+pub(crate) fn values<'a>(headers: &'a Headers<'_>, name: &'a str) -> impl Iterator<Item = &'a str> {
     headers
         .iter()
         .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.as_str())
+        .map(|(_, v)| v.as_ref())
 }
 
-pub(crate) fn joined(headers: &[(String, String)], name: &str, sep: &str) -> Option<String> {
+pub(crate) fn joined(headers: &Headers<'_>, name: &str, sep: &str) -> Option<String> {
     let all: Vec<&str> = values(headers, name).collect();
     (!all.is_empty()).then(|| all.join(sep))
 }

@@ -4,11 +4,12 @@
 //! Errors cross as real `Error`s named `EdgeGateError` with the engine's stable `code`; the
 //! shim turns them into its `EdgeGateError` class.
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use js_sys::{Array, Object, Reflect};
+use js_sys::{Array, Object, Reflect, Uint8Array};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -52,6 +53,11 @@ pub struct JsGate {
     next_id: RefCell<u32>,
     /// [`host_params`] per algorithm, built once.
     host_params: RefCell<HashMap<Alg, Option<String>>>,
+    /// Memory shared with the shim (`decideInput`): it encodes the request straight into
+    /// `input`, and reads every text answer out of `output`. One copy each way, no
+    /// allocation per call, and no JS loop copying strings character by character.
+    input: RefCell<Vec<u8>>,
+    output: RefCell<Vec<u8>>,
 }
 
 /// How a host checks `alg`, as JSON members of a `verify` answer: WebCrypto's
@@ -126,42 +132,120 @@ impl JsGate {
                 pending: RefCell::new(BTreeMap::new()),
                 next_id: RefCell::new(0),
                 host_params: RefCell::new(HashMap::new()),
+                input: RefCell::new(Vec::new()),
+                output: RefCell::new(Vec::new()),
             })
             .map_err(|e| js_error(&e))
     }
 
     /// Decides `{ method, url, headers }` (headers: `Headers`, `Map`, pairs or a plain
-    /// object) and returns the decision as a plain object.
+    /// object) and returns the answer as an object: a decision, or one of the two requests
+    /// below.
     ///
-    /// When the signature is better checked by the host, the answer is instead
-    /// `{ action: "verify", id, alg, webCrypto: { import, verify } | null,
-    /// node: { algorithm, options } | null, keys, dataLength }`: take the bytes from
-    /// `pendingBytes(id)` (the signed data, then the signature, split at `dataLength`), verify
-    /// with any of the keys (see `candidateKey`) and call `resume(id, valid)`, or
-    /// `resumeHere(id)` to let the engine check it.
+    /// When the signature is better checked by the host: `{ action: "verify", id, alg,
+    /// webCrypto: { import, verify } | null, node: { algorithm, options } | null, keys,
+    /// data, signature }`. Verify `signature` over `data` with any of the keys (see
+    /// `candidateKey`) and call `resume(id, valid)`, or `resumeHere(id)` to let the engine
+    /// check it.
     ///
-    /// When the provider's keys must be fetched first, the answer is
-    /// `{ action: "fetch", id, url, timeoutMs, maxBytes, headers, mayUseStored }`: fetch it
-    /// (once per `id`: concurrent requests get the same id), report with `fetched`,
-    /// `fetchedStored` or `fetchFailed`, then decide again with `round + 1`.
+    /// When the provider's keys must be fetched first: `{ action: "fetch", id, url,
+    /// timeoutMs, maxBytes, headers, mayUseStored }`. Fetch it (once per `id`: concurrent
+    /// requests get the same id), report with `fetched`, `fetchedStored` or `fetchFailed`,
+    /// then decide again with `round + 1`.
     pub fn decide(&self, request: JsValue, round: Option<u8>) -> Result<JsValue, JsValue> {
         let request = read_request(&request)?;
-        match self.answer(
-            self.inner.begin_round(&request, round.unwrap_or(0)),
-            to_json,
-        ) {
-            Answer::Json(text) => js_sys::JSON::parse(&text),
-            Answer::Fetch(fetch) => Ok(fetch),
+        let step = self.inner.begin_round(&request, round.unwrap_or(0));
+        let answer = self.answer(step, to_json);
+        let object = js_sys::JSON::parse(&answer.text)?;
+        if let Some((data, signature)) = answer.bytes {
+            // Setting properties on a fresh parsed object cannot fail.
+            let _ = Reflect::set(&object, &"data".into(), &Uint8Array::from(&data[..]));
+            let _ = Reflect::set(
+                &object,
+                &"signature".into(),
+                &Uint8Array::from(&signature[..]),
+            );
         }
+        Ok(object)
     }
 
-    /// Decisions and signature checks as JSON text: one string across the boundary and a
-    /// native `JSON.parse`, not an object built property by property (4x slower, most of
-    /// it garbage). Fetches are rare and stay objects.
+    /// `decide` for the shim's fast path. The request is in the input buffer (see
+    /// `inputBuffer`) as UTF-8 `method NUL url NUL name NUL value NUL …`, `parts` fields
+    /// long; the answer is written to the output buffer (see `outputPtr`) and its length in
+    /// bytes returned, or 0 when the fields do not number `parts` (a header holding a NUL,
+    /// which no HTTP header can: decide the request as an object instead).
+    ///
+    /// The answer is text: a decision that continues is `\x02code NUL rule NUL kind NUL
+    /// tokenSource` then `NUL name NUL value` per forwarded header (parsing JSON back and
+    /// escaping a kilobyte-long token into it was a fifth of a cache hit); anything else is
+    /// the JSON of `decide`. A `verify` answer is followed, past the returned length, by its
+    /// `bytes` bytes: the signed data (`dataLength` of them), then the signature.
+    #[wasm_bindgen(js_name = decideInput)]
+    pub fn decide_input(&self, length: usize, parts: usize, round: u8) -> Result<usize, JsValue> {
+        let input = self.input.borrow();
+        let text = input
+            .get(..length)
+            .and_then(|bytes| std::str::from_utf8(bytes).ok())
+            .ok_or_else(|| type_error("decideInput: the input is not UTF-8 of that length"))?;
+        let mut fields = text.split('\0');
+        let (Some(method), Some(url)) = (fields.next(), fields.next()) else {
+            return Ok(0);
+        };
+        let mut headers = Vec::with_capacity(parts.saturating_sub(2) / 2);
+        while let Some(name) = fields.next() {
+            let Some(value) = fields.next() else {
+                return Ok(0);
+            };
+            headers.push((Cow::Borrowed(name), Cow::Borrowed(value)));
+        }
+        if 2 + 2 * headers.len() != parts {
+            return Ok(0);
+        }
+        let request = Request {
+            method: Cow::Borrowed(method),
+            url: Cow::Borrowed(url),
+            headers,
+        };
+        let answer = self.answer(self.inner.begin_round(&request, round), to_wire);
+        Ok(self.emit(answer))
+    }
+
+    /// Makes the input buffer at least `capacity` bytes long and returns where it starts in
+    /// the wasm memory. The shim encodes each request there (`TextEncoder.encodeInto`).
+    #[wasm_bindgen(js_name = inputBuffer)]
+    pub fn input_buffer(&self, capacity: usize) -> usize {
+        let mut input = self.input.borrow_mut();
+        if input.len() < capacity {
+            input.resize(capacity, 0);
+        }
+        input.as_ptr() as usize
+    }
+
+    /// Where the last answer of `decideInput`, `resume` or `resumeHere` starts in the wasm
+    /// memory.
+    #[wasm_bindgen(js_name = outputPtr)]
+    pub fn output_ptr(&self) -> usize {
+        self.output.borrow().as_ptr() as usize
+    }
+
+    /// Writes an answer to the output buffer; returns the length of its text.
+    fn emit(&self, answer: Answer) -> usize {
+        let mut output = self.output.borrow_mut();
+        output.clear();
+        output.extend_from_slice(answer.text.as_bytes());
+        if let Some((data, signature)) = answer.bytes {
+            output.extend_from_slice(&data);
+            output.extend_from_slice(&signature);
+        }
+        answer.text.len()
+    }
+
+    /// Decisions, checks and fetches as JSON text (a continuing decision in `encode`'s
+    /// form), with the bytes of a check beside it.
     fn answer(&self, step: Step, encode: fn(&Decision) -> String) -> Answer {
         let pending = match step {
-            Step::Decided(decision) => return Answer::Json(encode(&decision)),
-            Step::NeedsFetch(fetch) => return Answer::Fetch(fetch_to_js(&fetch)),
+            Step::Decided(decision) => return Answer::text(encode(&decision)),
+            Step::NeedsFetch(fetch) => return Answer::text(fetch_json(&fetch)),
             Step::NeedsSignature(pending) => pending,
         };
         let u = &pending.unverified;
@@ -177,7 +261,7 @@ impl JsGate {
             .flatten();
         let Some(params) = params else {
             let valid = u.check_here();
-            return Answer::Json(encode(&self.inner.resume(pending, valid)));
+            return Answer::text(encode(&self.inner.resume(pending, valid)));
         };
         let id = {
             let mut next = self.next_id.borrow_mut();
@@ -185,17 +269,23 @@ impl JsGate {
             *next
         };
         let handles: Vec<String> = u.candidates.iter().map(|k| k.handle.to_string()).collect();
+        let data = u.signing_input.as_bytes().to_vec();
+        let signature = u.signature.clone();
         let text = format!(
-            r#"{{"action":"verify","id":{id},{params},"keys":[{}],"dataLength":{}}}"#,
+            r#"{{"action":"verify","id":{id},{params},"keys":[{}],"dataLength":{},"bytes":{}}}"#,
             handles.join(","),
-            u.signing_input.len()
+            data.len(),
+            data.len() + signature.len()
         );
         let mut table = self.pending.borrow_mut();
         if table.len() >= MAX_PENDING {
             table.pop_first();
         }
         table.insert(id, pending);
-        Answer::Json(text)
+        Answer {
+            text,
+            bytes: Some((data, signature)),
+        }
     }
 
     /// Reports the HTTP answer to fetch `id`. Returns the engine's time of the fetch when it
@@ -284,54 +374,22 @@ impl JsGate {
             .map_err(|e| type_error(&format!("trace could not be converted: {e}")))
     }
 
-    /// `decide` with the request passed flat, the fast path the shim uses: `headers` is
-    /// `name NUL value NUL name NUL value …` (one string crossing instead of one per
-    /// header). Decisions come back as text (JSON, then `\x01` and the forwarded headers
-    /// flat, see `to_wire`), `verify` answers as JSON text, `fetch` answers as objects.
-    #[wasm_bindgen(js_name = decideFlat)]
-    pub fn decide_flat(&self, method: String, url: String, headers: &str, round: u8) -> JsValue {
-        let mut parts = headers.split('\0');
-        let mut list = Vec::new();
-        while let (Some(name), Some(value)) = (parts.next(), parts.next()) {
-            list.push((name.to_owned(), value.to_owned()));
-        }
-        let request = Request {
-            method,
-            url,
-            headers: list,
-        };
-        match self.answer(self.inner.begin_round(&request, round), to_wire) {
-            Answer::Json(text) => JsValue::from(text),
-            Answer::Fetch(fetch) => fetch,
-        }
-    }
-
-    /// The bytes of pending check `id`: the signed data, then the signature.
-    #[wasm_bindgen(js_name = pendingBytes)]
-    pub fn pending_bytes(&self, id: u32) -> Result<Vec<u8>, JsValue> {
-        let table = self.pending.borrow();
-        let u = &table
-            .get(&id)
-            .ok_or_else(|| type_error("pendingBytes: no pending check with this id"))?
-            .unverified;
-        Ok([u.signing_input.as_bytes(), &u.signature].concat())
-    }
-
-    /// Finishes a `verify` answer with the host's verdict; the decision as `decideFlat`
-    /// gives it.
-    pub fn resume(&self, id: u32, valid: bool) -> Result<String, JsValue> {
+    /// Finishes a `verify` answer with the host's verdict. The decision goes to the output
+    /// buffer as `decideInput` writes it; returns its length.
+    pub fn resume(&self, id: u32, valid: bool) -> Result<usize, JsValue> {
         let pending = self.take(id)?;
-        Ok(to_wire(&self.inner.resume(pending, valid)))
+        let decision = self.inner.resume(pending, valid);
+        Ok(self.emit(Answer::text(to_wire(&decision))))
     }
 
     /// Finishes a `verify` answer by checking the signature in the engine (a host that cannot
-    /// import the key, e.g. no Ed25519 in its WebCrypto); the decision as `decideFlat`
-    /// gives it.
+    /// import the key, e.g. no Ed25519 in its WebCrypto); like `resume` otherwise.
     #[wasm_bindgen(js_name = resumeHere)]
-    pub fn resume_here(&self, id: u32) -> Result<String, JsValue> {
+    pub fn resume_here(&self, id: u32) -> Result<usize, JsValue> {
         let pending = self.take(id)?;
         let valid = pending.unverified.check_here();
-        Ok(to_wire(&self.inner.resume(pending, valid)))
+        let decision = self.inner.resume(pending, valid);
+        Ok(self.emit(Answer::text(to_wire(&decision))))
     }
 
     /// The public JWK of candidate `handle` of pending check `id`, for `importKey("jwk")`.
@@ -355,39 +413,56 @@ impl JsGate {
     }
 }
 
-/// What [`JsGate::answer`] hands the host.
-enum Answer {
-    Json(String),
-    Fetch(JsValue),
+/// What [`JsGate::answer`] hands the host: text, and for a `verify` answer the signed data
+/// and the signature.
+struct Answer {
+    text: String,
+    bytes: Option<(Vec<u8>, Vec<u8>)>,
 }
 
-fn fetch_to_js(f: &Fetch) -> JsValue {
-    let out = Object::new();
-    let headers = Object::new();
-    // Setting properties on fresh plain objects cannot fail.
-    for (name, value) in &f.headers {
-        let _ = Reflect::set(&headers, &name.as_str().into(), &value.as_str().into());
+impl Answer {
+    fn text(text: String) -> Answer {
+        Answer { text, bytes: None }
     }
-    for (name, value) in [
-        ("action", JsValue::from("fetch")),
-        ("id", (f.id as f64).into()),
-        ("method", f.method.into()),
-        ("url", f.url.as_str().into()),
-        ("headers", headers.into()),
-        (
-            "body",
-            f.body.as_deref().map_or(JsValue::UNDEFINED, JsValue::from),
-        ),
-        ("timeoutMs", (f.timeout_ms as f64).into()),
-        ("maxBytes", (f.max_bytes as f64).into()),
-        ("mayUseStored", f.may_use_stored.into()),
-    ] {
-        let _ = Reflect::set(&out, &name.into(), &value);
-    }
-    out.into()
 }
 
-fn read_request(value: &JsValue) -> Result<Request, JsValue> {
+/// A fetch request as JSON: `{ action: "fetch", id, method, url, headers, body?,
+/// timeoutMs, maxBytes, mayUseStored }`.
+fn fetch_json(f: &Fetch) -> String {
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Out<'a> {
+        action: &'static str,
+        id: u64,
+        method: &'static str,
+        url: &'a str,
+        headers: BTreeMap<&'a str, &'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        body: Option<&'a str>,
+        timeout_ms: u64,
+        max_bytes: usize,
+        may_use_stored: bool,
+    }
+    let out = Out {
+        action: "fetch",
+        id: f.id,
+        method: f.method,
+        url: &f.url,
+        headers: f
+            .headers
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect(),
+        body: f.body.as_deref(),
+        timeout_ms: f.timeout_ms,
+        max_bytes: f.max_bytes,
+        may_use_stored: f.may_use_stored,
+    };
+    // Serializing strings, numbers and booleans to JSON cannot fail.
+    serde_json::to_string(&out).unwrap_or_default()
+}
+
+fn read_request(value: &JsValue) -> Result<Request<'static>, JsValue> {
     if !value.is_object() {
         return Err(type_error("decide(request): request must be an object"));
     }
@@ -397,13 +472,16 @@ fn read_request(value: &JsValue) -> Result<Request, JsValue> {
         .ok_or_else(|| type_error("decide(request): request.url must be a string"))?;
     let method = get("method").as_string().unwrap_or_else(|| "GET".into());
     Ok(Request {
-        method,
-        url,
+        method: method.into(),
+        url: url.into(),
         headers: read_headers(&get("headers"))?,
     })
 }
 
-fn read_headers(headers: &JsValue) -> Result<Vec<(String, String)>, JsValue> {
+/// Headers read out of JS objects, copied.
+type OwnedHeaders = Vec<(Cow<'static, str>, Cow<'static, str>)>;
+
+fn read_headers(headers: &JsValue) -> Result<OwnedHeaders, JsValue> {
     let mut out = Vec::new();
     if headers.is_undefined() || headers.is_null() {
         return Ok(out);
@@ -415,10 +493,13 @@ fn read_headers(headers: &JsValue) -> Result<Vec<(String, String)>, JsValue> {
         if let Some(list) = value.dyn_ref::<Array>() {
             // Node's IncomingHttpHeaders: repeated headers as arrays.
             for v in list.iter() {
-                out.push((name.clone(), v.as_string().unwrap_or_default()));
+                out.push((
+                    name.clone().into(),
+                    v.as_string().unwrap_or_default().into(),
+                ));
             }
         } else {
-            out.push((name, value.as_string().unwrap_or_default()));
+            out.push((name.into(), value.as_string().unwrap_or_default().into()));
         }
         Ok(())
     };
@@ -521,29 +602,38 @@ fn to_json(d: &Decision) -> String {
     serde_json::to_string(&js_decision(d)).unwrap_or_default()
 }
 
-/// The shim's wire form of a decision: the JSON of [`to_json`] without `requestHeaders`,
-/// then `\x01`, then the forwarded headers as `name NUL value NUL …`. The headers are most
-/// of a decision (the token alone is ~1 KB with RS256): escaping them into JSON and parsing
-/// them back was a fifth of a cache-hit decision. JSON never holds a raw `\x01` and no header
-/// holds a NUL; a header that did would go as plain JSON.
+/// The shim's wire form of a decision. A decision that continues, the hot path, is
+/// `\x02code NUL rule NUL kind NUL tokenSource`, then `NUL name NUL value` per forwarded
+/// header, which the shim reads with one `split`: the headers are most of a decision (the
+/// token alone is ~1 KB with RS256), and escaping them into JSON and parsing them back was a
+/// fifth of a cache hit. Anything else, or a continuing decision that also carries a
+/// message or cookies, or a header holding a NUL, goes as the JSON of [`to_json`].
 fn to_wire(d: &Decision) -> String {
     let Action::Continue { headers } = &d.action else {
         return to_json(d);
     };
-    if headers
-        .iter()
-        .any(|(n, v)| n.contains('\0') || v.contains('\0'))
+    if d.error.is_some()
+        || !d.set_cookies.is_empty()
+        || headers
+            .iter()
+            .any(|(n, v)| n.contains('\0') || v.contains('\0'))
     {
         return to_json(d);
     }
-    let mut out = js_decision(d);
-    out.request_headers = None;
-    let mut text = serde_json::to_string(&out).unwrap_or_default();
-    text.push('\x01');
-    for (i, (name, value)) in headers.iter().enumerate() {
-        if i > 0 {
-            text.push('\0');
-        }
+    let size: usize = headers.iter().map(|(n, v)| n.len() + v.len() + 2).sum();
+    let mut text = String::with_capacity(64 + size);
+    text.push('\x02');
+    text.push_str(d.code);
+    text.push('\0');
+    if let Some(rule) = d.rule {
+        text.push_str(&rule.to_string());
+    }
+    text.push('\0');
+    text.push_str(d.kind.map_or("", |k| k.as_str()));
+    text.push('\0');
+    text.push_str(d.token_source.map_or("", |s| s.as_str()));
+    for (name, value) in headers {
+        text.push('\0');
         text.push_str(name);
         text.push('\0');
         text.push_str(value);

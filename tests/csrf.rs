@@ -31,9 +31,9 @@ type Case<'a> = (
     &'a str,
 );
 
-fn request(method: &str, url: &str, headers: &[(&str, &str)]) -> Request {
+fn request(method: &str, url: &str, headers: &[(&str, &str)]) -> Request<'static> {
     let mut r = get(url, headers);
-    r.method = method.into();
+    r.method = method.to_string().into();
     r
 }
 

@@ -66,7 +66,7 @@ fn refresh_gate(secret: Option<&str>, extra: Value) -> (Gate, Arc<ManualClock>) 
     (gate, clock)
 }
 
-fn request(path: &str, cookie: &str) -> Request {
+fn request(path: &str, cookie: &str) -> Request<'static> {
     get(&format!("{URL}{path}"), &[("cookie", cookie)])
 }
 

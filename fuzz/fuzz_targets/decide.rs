@@ -44,17 +44,17 @@ fuzz_target!(|data: &[u8]| {
     let url = parts.next().unwrap_or_default();
     let mut headers = Vec::new();
     if let Some(cookie) = parts.next() {
-        headers.push(("cookie".to_string(), cookie.to_string()));
+        headers.push(("cookie".into(), cookie.into()));
     }
     if let Some(auth) = parts.next() {
-        headers.push(("authorization".to_string(), auth.to_string()));
+        headers.push(("authorization".into(), auth.into()));
     }
     if let Some(name) = parts.next() {
-        headers.push((name.to_string(), parts.next().unwrap_or_default().to_string()));
+        headers.push((name.into(), parts.next().unwrap_or_default().into()));
     }
     let request = Request {
         method: "GET".into(),
-        url: url.to_string(),
+        url: url.into(),
         headers,
     };
     let decision = gate().decide(&request);

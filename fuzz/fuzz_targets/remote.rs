@@ -24,7 +24,7 @@ fuzz_target!(|data: &[u8]| {
     let request = Request {
         method: "GET".into(),
         url: "/api/x".into(),
-        headers: vec![("authorization".into(), format!("Bearer {token}"))],
+        headers: vec![("authorization".into(), format!("Bearer {token}").into())],
     };
     let _ = gate.decide_with(&request, |f| Fetched::Response {
         status: 200,

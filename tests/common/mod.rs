@@ -174,18 +174,18 @@ pub fn hs_gate() -> Gate {
     gate(&options(&["HS256"], json!(SECRET), json!({})))
 }
 
-pub fn get(url: &str, headers: &[(&str, &str)]) -> Request {
+pub fn get(url: &str, headers: &[(&str, &str)]) -> Request<'static> {
     Request {
         method: "GET".into(),
-        url: url.into(),
+        url: url.to_string().into(),
         headers: headers
             .iter()
-            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .map(|(n, v)| (n.to_string().into(), v.to_string().into()))
             .collect(),
     }
 }
 
-pub fn with_cookie(url: &str, token: &str) -> Request {
+pub fn with_cookie(url: &str, token: &str) -> Request<'static> {
     get(url, &[("cookie", &format!("token={token}"))])
 }
 
