@@ -6,7 +6,7 @@
 
 use std::borrow::Cow;
 use std::cell::RefCell;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use js_sys::{Array, Object, Reflect, Uint8Array};
@@ -51,8 +51,6 @@ pub struct JsGate {
     inner: Gate,
     pending: RefCell<BTreeMap<u32, Pending>>,
     next_id: RefCell<u32>,
-    /// [`host_params`] per algorithm, built once.
-    host_params: RefCell<HashMap<Alg, Option<String>>>,
     /// Memory shared with the shim (`decideInput`): it encodes the request straight into
     /// `input`, and reads every text answer out of `output`. One copy each way, no
     /// allocation per call, and no JS loop copying strings character by character.
@@ -60,48 +58,61 @@ pub struct JsGate {
     output: RefCell<Vec<u8>>,
 }
 
-/// How a host checks `alg`, as JSON members of a `verify` answer: WebCrypto's
-/// `importKey` and `verify` parameters, and node:crypto's `verify(algorithm, data,
-/// { key, ...options }, signature)`. Either is `null` where the engine is as fast or faster
-/// (bench/README.md): HMAC everywhere; Ed25519 under WebCrypto. `None`: the engine checks.
-fn host_params(alg: Alg) -> Option<String> {
-    use serde_json::json;
-    let (hash, bytes) = match alg {
+/// How a host checks `alg`, as JSON members of a `verify` answer: WebCrypto's `importKey`
+/// and `verify` parameters, and node:crypto's `verify(algorithm, data, { key, ...options },
+/// signature)`. Either is `null` where the engine is as fast or faster (bench/README.md):
+/// Ed25519 under WebCrypto. `None` (HMAC): the engine checks, faster than a crossing.
+/// RFC 7518 §3.5: the PSS salt is as long as the hash; padding 6 is RSA_PKCS1_PSS_PADDING.
+fn host_params(alg: Alg) -> Option<&'static str> {
+    Some(match alg {
         Alg::Hs256 | Alg::Hs384 | Alg::Hs512 => return None,
-        Alg::Rs256 | Alg::Ps256 | Alg::Es256 | Alg::EdDsa => ("256", 32),
-        Alg::Rs384 | Alg::Ps384 => ("384", 48),
-        Alg::Rs512 | Alg::Ps512 => ("512", 64),
-    };
-    let sha = format!("SHA-{hash}");
-    let node_hash = format!("sha{hash}");
-    let (web, node) = match alg {
-        Alg::Rs256 | Alg::Rs384 | Alg::Rs512 => (
-            json!({ "import": { "name": "RSASSA-PKCS1-v1_5", "hash": sha },
-                    "verify": { "name": "RSASSA-PKCS1-v1_5" } }),
-            json!({ "algorithm": node_hash, "options": {} }),
+        Alg::Rs256 => concat!(
+            r#""alg":"RS256","#,
+            r#""webCrypto":{"import":{"name":"RSASSA-PKCS1-v1_5","hash":"SHA-256"},"#,
+            r#""verify":{"name":"RSASSA-PKCS1-v1_5"}},"#,
+            r#""node":{"algorithm":"sha256","options":{}}"#
         ),
-        // RFC 7518 §3.5: the PSS salt is as long as the hash. 6 is RSA_PKCS1_PSS_PADDING.
-        Alg::Ps256 | Alg::Ps384 | Alg::Ps512 => (
-            json!({ "import": { "name": "RSA-PSS", "hash": sha },
-                    "verify": { "name": "RSA-PSS", "saltLength": bytes } }),
-            json!({ "algorithm": node_hash,
-                    "options": { "padding": 6, "saltLength": bytes } }),
+        Alg::Rs384 => concat!(
+            r#""alg":"RS384","#,
+            r#""webCrypto":{"import":{"name":"RSASSA-PKCS1-v1_5","hash":"SHA-384"},"#,
+            r#""verify":{"name":"RSASSA-PKCS1-v1_5"}},"#,
+            r#""node":{"algorithm":"sha384","options":{}}"#
         ),
-        Alg::Es256 => (
-            json!({ "import": { "name": "ECDSA", "namedCurve": "P-256" },
-                    "verify": { "name": "ECDSA", "hash": sha } }),
-            json!({ "algorithm": node_hash, "options": { "dsaEncoding": "ieee-p1363" } }),
+        Alg::Rs512 => concat!(
+            r#""alg":"RS512","#,
+            r#""webCrypto":{"import":{"name":"RSASSA-PKCS1-v1_5","hash":"SHA-512"},"#,
+            r#""verify":{"name":"RSASSA-PKCS1-v1_5"}},"#,
+            r#""node":{"algorithm":"sha512","options":{}}"#
         ),
-        Alg::EdDsa => (
-            serde_json::Value::Null,
-            json!({ "algorithm": null, "options": {} }),
+        Alg::Ps256 => concat!(
+            r#""alg":"PS256","#,
+            r#""webCrypto":{"import":{"name":"RSA-PSS","hash":"SHA-256"},"#,
+            r#""verify":{"name":"RSA-PSS","saltLength":32}},"#,
+            r#""node":{"algorithm":"sha256","options":{"padding":6,"saltLength":32}}"#
         ),
-        Alg::Hs256 | Alg::Hs384 | Alg::Hs512 => return None,
-    };
-    Some(format!(
-        r#""alg":"{}","webCrypto":{web},"node":{node}"#,
-        alg.name()
-    ))
+        Alg::Ps384 => concat!(
+            r#""alg":"PS384","#,
+            r#""webCrypto":{"import":{"name":"RSA-PSS","hash":"SHA-384"},"#,
+            r#""verify":{"name":"RSA-PSS","saltLength":48}},"#,
+            r#""node":{"algorithm":"sha384","options":{"padding":6,"saltLength":48}}"#
+        ),
+        Alg::Ps512 => concat!(
+            r#""alg":"PS512","#,
+            r#""webCrypto":{"import":{"name":"RSA-PSS","hash":"SHA-512"},"#,
+            r#""verify":{"name":"RSA-PSS","saltLength":64}},"#,
+            r#""node":{"algorithm":"sha512","options":{"padding":6,"saltLength":64}}"#
+        ),
+        Alg::Es256 => concat!(
+            r#""alg":"ES256","#,
+            r#""webCrypto":{"import":{"name":"ECDSA","namedCurve":"P-256"},"#,
+            r#""verify":{"name":"ECDSA","hash":"SHA-256"}},"#,
+            r#""node":{"algorithm":"sha256","options":{"dsaEncoding":"ieee-p1363"}}"#
+        ),
+        Alg::EdDsa => concat!(
+            r#""alg":"EdDSA","webCrypto":null,"#,
+            r#""node":{"algorithm":null,"options":{}}"#
+        ),
+    })
 }
 
 #[wasm_bindgen(js_class = Gate)]
@@ -131,7 +142,6 @@ impl JsGate {
                 inner,
                 pending: RefCell::new(BTreeMap::new()),
                 next_id: RefCell::new(0),
-                host_params: RefCell::new(HashMap::new()),
                 input: RefCell::new(Vec::new()),
                 output: RefCell::new(Vec::new()),
             })
@@ -249,16 +259,7 @@ impl JsGate {
             Step::NeedsSignature(pending) => pending,
         };
         let u = &pending.unverified;
-        let params = pending
-            .web_crypto()
-            .then(|| {
-                self.host_params
-                    .borrow_mut()
-                    .entry(u.alg)
-                    .or_insert_with(|| host_params(u.alg))
-                    .clone()
-            })
-            .flatten();
+        let params = pending.web_crypto().then(|| host_params(u.alg)).flatten();
         let Some(params) = params else {
             let valid = u.check_here();
             return Answer::text(encode(&self.inner.resume(pending, valid)));
@@ -370,8 +371,7 @@ impl JsGate {
                 })
                 .collect(),
         };
-        out.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-            .map_err(|e| type_error(&format!("trace could not be converted: {e}")))
+        json_object(&out)
     }
 
     /// Finishes a `verify` answer with the host's verdict. The decision goes to the output
@@ -401,8 +401,7 @@ impl JsGate {
             .and_then(|p| p.unverified.candidates.iter().find(|k| k.handle == handle))
             .and_then(|k| k.material.public_jwk())
             .ok_or_else(|| type_error("candidateKey: no such pending key"))?;
-        key.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-            .map_err(|e| type_error(&format!("key could not be converted: {e}")))
+        json_object(&key)
     }
 
     fn take(&self, id: u32) -> Result<Pending, JsValue> {
@@ -411,6 +410,13 @@ impl JsGate {
             .remove(&id)
             .ok_or_else(|| type_error("resume: no pending decision with this id"))
     }
+}
+
+/// A value as a JS object, through JSON text and the host's native `JSON.parse`.
+fn json_object(value: &impl Serialize) -> Result<JsValue, JsValue> {
+    let text = serde_json::to_string(value)
+        .map_err(|e| type_error(&format!("value could not be converted: {e}")))?;
+    js_sys::JSON::parse(&text)
 }
 
 /// What [`JsGate::answer`] hands the host: text, and for a `verify` answer the signed data
@@ -486,20 +492,29 @@ fn read_headers(headers: &JsValue) -> Result<OwnedHeaders, JsValue> {
     if headers.is_undefined() || headers.is_null() {
         return Ok(out);
     }
+    // As `new Headers()` does, refuse a NUL: no HTTP header can hold one, and the shim's
+    // wire form separates fields with it.
+    let text = |v: JsValue| -> Result<Cow<'static, str>, JsValue> {
+        let v = v.as_string().unwrap_or_default();
+        if v.contains('\0') {
+            return Err(type_error(
+                "request.headers: a header holds a NUL character",
+            ));
+        }
+        Ok(v.into())
+    };
     let mut push = |name: JsValue, value: JsValue| -> Result<(), JsValue> {
-        let name = name
-            .as_string()
-            .ok_or_else(|| type_error("header names must be strings"))?;
+        if !name.is_string() {
+            return Err(type_error("header names must be strings"));
+        }
+        let name = text(name)?;
         if let Some(list) = value.dyn_ref::<Array>() {
             // Node's IncomingHttpHeaders: repeated headers as arrays.
             for v in list.iter() {
-                out.push((
-                    name.clone().into(),
-                    v.as_string().unwrap_or_default().into(),
-                ));
+                out.push((name.clone(), text(v)?));
             }
         } else {
-            out.push((name.into(), value.as_string().unwrap_or_default().into()));
+            out.push((name, text(value)?));
         }
         Ok(())
     };
@@ -607,17 +622,15 @@ fn to_json(d: &Decision) -> String {
 /// header, which the shim reads with one `split`: the headers are most of a decision (the
 /// token alone is ~1 KB with RS256), and escaping them into JSON and parsing them back was a
 /// fifth of a cache hit. Anything else, or a continuing decision that also carries a
-/// message or cookies, or a header holding a NUL, goes as the JSON of [`to_json`].
+/// message or cookies, goes as the JSON of [`to_json`].
 fn to_wire(d: &Decision) -> String {
     let Action::Continue { headers } = &d.action else {
         return to_json(d);
     };
-    if d.error.is_some()
-        || !d.set_cookies.is_empty()
-        || headers
-            .iter()
-            .any(|(n, v)| n.contains('\0') || v.contains('\0'))
-    {
+    // No forwarded header holds a NUL: request headers arrive NUL-separated or are refused
+    // with one (`read_headers`), the bearer is a verified compact JWS, and claim headers are
+    // printable ASCII (`header_value`).
+    if d.error.is_some() || !d.set_cookies.is_empty() {
         return to_json(d);
     }
     let size: usize = headers.iter().map(|(n, v)| n.len() + v.len() + 2).sum();

@@ -83,6 +83,14 @@ test("attacks refused through the package", async () => {
   for (const url of ["/dashboard%2Fx", "/dashboard;x", "/%2564ashboard"]) {
     assert.equal((await gate.decide({ url })).status, 400, url);
   }
+  // Fields cross the boundary NUL-separated: a NUL in a header could smuggle one in. No HTTP
+  // header holds one, and like `new Headers()` the gate refuses it, in a value or a name.
+  for (const headers of [
+    { cookie: `token=${valid}`, accept: "a\0x-auth-sub\0admin" },
+    [["cookie", `token=${valid}`], ["x-a\0x-auth-sub", "admin"]],
+  ]) {
+    await assert.rejects(gate.decide({ url: "/api/x", headers }), (e) => e instanceof TypeError && /NUL/.test(e.message));
+  }
 });
 
 test("bad options throw EdgeGateError with a code", async () => {
