@@ -102,8 +102,8 @@ async function measure(makeGate, tokensPerRound, expectOk) {
 }
 
 const rows = [];
-// On Node the shim checks RSA and ECDSA with node:crypto; Next's Edge sandbox and Workers
-// have only WebCrypto, so those algorithms are measured both ways.
+// On Node the shim checks RSA, ECDSA and Ed25519 with node:crypto; Next's Edge sandbox and
+// Workers have only WebCrypto, so those algorithms are measured both ways.
 const workloads = [
   // [name, alg, requests per round, distinct tokens?, host options]
   ["repeat request, same token (RS256)", "RS256", 10000, false],
@@ -115,6 +115,7 @@ const workloads = [
   ["first sight, RS256 (WebCrypto)", "RS256", 300, true, { crypto: "webcrypto" }],
   ["first sight, PS256 (WebCrypto)", "PS256", 300, true, { crypto: "webcrypto" }],
   ["first sight, ES256 (WebCrypto)", "ES256", 200, true, { crypto: "webcrypto" }],
+  ["first sight, EdDSA (WebCrypto)", "EdDSA", 300, true, { crypto: "webcrypto" }],
 ];
 // ONLY=<text> runs the workloads whose name contains it (for profiling one of them).
 for (const [name, alg, n, distinct, host = {}] of workloads.filter(([name]) => name.includes(process.env.ONLY ?? ""))) {

@@ -99,15 +99,15 @@ export interface VerifyOptions {
   requireExp?: boolean;
   /**
    * Verified tokens remembered per gate so repeat requests skip the signature check (never
-   * the claim checks). Keyed by SHA-256 of the whole token, least recently used evicted.
+   * the claim checks). A hit needs the whole token equal; least recently used evicted.
    * Default 1000; 0 turns the cache off.
    */
   cacheSize?: number;
   /**
-   * On JS hosts, check RSA and ECDSA signatures with the host's native crypto (node:crypto
-   * on Node, else WebCrypto; see the host option `crypto`) rather than in wasm; the engine
-   * still chooses the algorithm parameters and keys and makes the decision. HMAC stays in
-   * the engine, and Ed25519 too except on node:crypto, wherever that is faster. Default true.
+   * On JS hosts, check RSA, ECDSA and Ed25519 signatures with the host's native crypto
+   * (node:crypto on Node, else WebCrypto; see the host option `crypto`) rather than in wasm;
+   * the engine still chooses the algorithm parameters and keys and makes the decision. HMAC
+   * stays in the engine, where it is faster. Default true.
    */
   webCrypto?: boolean;
   /** Remote key cache tuning (`jwksUri` or discovery). */
