@@ -9,7 +9,7 @@ import { createGate } from "edgegate";
 import { SignJWT, importPKCS8, importSPKI } from "jose";
 import { benchRequest as request, referenceGate as reference, rules } from "./reference.mjs";
 
-const ROUNDS = Number(process.env.ROUNDS ?? 7);
+const ROUNDS = Number(process.env.ROUNDS ?? 11);
 const ISS = "https://issuer.example";
 const AUD = "api://bench";
 const here = (p) => new URL(p, import.meta.url);
@@ -73,32 +73,39 @@ const WARMUP_MS = Number(process.env.WARMUP_MS ?? 1000);
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /**
- * µs per decision over ROUNDS rounds of `tokensPerRound` requests. V8 tiers wasm and JS up
- * only after many calls, so throwaway gates first run for WARMUP_MS: same code, their own
- * caches, and the measured gate still sees every first-sight token for the first time.
+ * µs per decision for each gate over ROUNDS rounds of `tokensPerRound` requests. V8 tiers
+ * wasm and JS up only after many calls, so throwaway gates first run for WARMUP_MS each:
+ * same code, their own caches, and the measured gates still see every first-sight token
+ * for the first time. Rounds alternate between the gates (and which goes first), so a drift
+ * in the machine's speed hits both alike.
  */
-async function measure(makeGate, tokensPerRound, expectOk) {
-  for (const until = performance.now() + WARMUP_MS; performance.now() < until; ) {
-    // Each pass on a new gate with new request objects, as measured below: first-sight
-    // tokens stay first sight, and the code warms on the path it is timed on.
-    const warm = await makeGate();
-    for (const r of tokensPerRound(-1).map(request)) await warm(r);
-  }
-  const decide = await makeGate();
-  const perRound = [];
-  for (let round = 0; round < ROUNDS; round++) {
-    const reqs = tokensPerRound(round).map(request);
-    // The garbage of building the requests is collected before timing, not inside it (with
-    // --expose-gc, as scripts/bench runs this); the decisions' own garbage still counts.
-    globalThis.gc?.();
-    const t0 = performance.now();
-    for (const r of reqs) {
-      const d = await decide(r);
-      if (expectOk && d.action !== "continue") throw new Error(`benchmark decision was ${JSON.stringify(d)}`);
+async function measure(makers, tokensPerRound) {
+  for (const makeGate of makers) {
+    for (const until = performance.now() + WARMUP_MS; performance.now() < until; ) {
+      // Each pass on a new gate with new request objects, as measured below: first-sight
+      // tokens stay first sight, and the code warms on the path it is timed on.
+      const warm = await makeGate();
+      for (const r of tokensPerRound(-1).map(request)) await warm(r);
     }
-    perRound.push(((performance.now() - t0) * 1000) / reqs.length);
   }
-  return { median: median(perRound), min: Math.min(...perRound), max: Math.max(...perRound) };
+  const gates = [];
+  for (const makeGate of makers) gates.push(await makeGate());
+  const perRound = gates.map(() => []);
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const i of round % 2 ? [1, 0] : [0, 1]) {
+      const reqs = tokensPerRound(round).map(request);
+      // The garbage of building the requests is collected before timing, not inside it
+      // (with --expose-gc, as scripts/bench runs this); the decisions' own garbage counts.
+      globalThis.gc?.();
+      const t0 = performance.now();
+      for (const r of reqs) {
+        const d = await gates[i](r);
+        if (d.action !== "continue") throw new Error(`benchmark decision was ${JSON.stringify(d)}`);
+      }
+      perRound[i].push(((performance.now() - t0) * 1000) / reqs.length);
+    }
+  }
+  return perRound.map((xs) => ({ median: median(xs), min: Math.min(...xs), max: Math.max(...xs) }));
 }
 
 const rows = [];
@@ -121,8 +128,7 @@ const workloads = [
 for (const [name, alg, n, distinct, host = {}] of workloads.filter(([name]) => name.includes(process.env.ONLY ?? ""))) {
   const all = await tokens(alg, distinct ? n * (ROUNDS + 1) : 1);
   const pick = (round) => (distinct ? all.slice((round + 1) * n, (round + 2) * n) : Array(n).fill(all[0]));
-  const edgegate = await measure(edgegateGate(alg, host), pick, true);
-  const jose = await measure(referenceGate(alg), pick, true);
+  const [edgegate, jose] = await measure([edgegateGate(alg, host), referenceGate(alg)], pick);
   rows.push({ workload: name, edgegate_us: edgegate.median, jose_us: jose.median, ratio: edgegate.median / jose.median, edgegate_spread: [edgegate.min, edgegate.max], jose_spread: [jose.min, jose.max] });
 }
 

@@ -1,7 +1,7 @@
 // edgegate: the host-agnostic part of the shim. It loads the engine once per isolate and
 // passes requests through; every decision is made by the Rust engine.
 import { loadWasm } from "#wasm";
-import { initSync, resetWasm, Gate as WasmGate } from "./wasm/edgegate.js";
+import { initSync, resetWasm, hostParams, Gate as WasmGate } from "./wasm/edgegate.js";
 
 /** An error from the engine, with a stable `code` such as `ERR_CONFIG_WEAK_KEY`. */
 export class EdgeGateError extends Error {
@@ -61,6 +61,31 @@ function continued(text) {
   while (at < text.length) headers.push([field(), field()]);
   decision.requestHeaders = headers;
   return decision;
+}
+
+// A signature for the host to check: `\x03id NUL alg NUL dataLength NUL signatureLength NUL
+// handle,handle…`, its bytes in `bytes` from `at`. How to check it is the engine's choice per
+// algorithm (`hostParams`), the same for every check: asked once.
+const paramsByAlg = new Map();
+function check(text, bytes, at) {
+  const [id, alg, dataLength, signatureLength, handles] = text.slice(1).split("\0");
+  let params = paramsByAlg.get(alg);
+  if (params === undefined) {
+    params = JSON.parse(hostParams(alg) ?? "{}");
+    paramsByAlg.set(alg, params);
+  }
+  // Copied out: the buffer is reused, and a WebCrypto check outlives this call.
+  const raw = bytes.slice(at, at + Number(dataLength) + Number(signatureLength));
+  return {
+    action: "verify",
+    id: Number(id),
+    alg,
+    webCrypto: params.webCrypto ?? null,
+    node: params.node ?? null,
+    keys: handles === "" ? [] : handles.split(",").map(Number),
+    data: raw.subarray(0, Number(dataLength)),
+    signature: raw.subarray(Number(dataLength)),
+  };
 }
 
 // The request as one string, `method NUL url NUL name NUL value …`, with its number of
@@ -359,15 +384,14 @@ class Gate {
     const at = this.#inner.outputPtr();
     const bytes = memory();
     const text = decoder.decode(bytes.subarray(at, at + length));
-    if (text.charCodeAt(0) === 2) return continued(text);
-    const answer = JSON.parse(text);
-    if (answer.action === "verify") {
-      // Copied out: the buffer is reused, and a WebCrypto check outlives this call.
-      const raw = bytes.slice(at + length, at + length + answer.bytes);
-      answer.data = raw.subarray(0, answer.dataLength);
-      answer.signature = raw.subarray(answer.dataLength);
+    switch (text.charCodeAt(0)) {
+      case 2:
+        return continued(text);
+      case 3:
+        return check(text, bytes, at + length);
+      default:
+        return JSON.parse(text);
     }
-    return answer;
   }
 
   // The engine asked for a provider's keys. Only the I/O happens here; what to fetch,

@@ -116,6 +116,15 @@ fn host_params(alg: Alg) -> Option<&'static str> {
     })
 }
 
+/// `{ webCrypto, node }`, how a host checks `alg` (see [`host_params`]), as JSON; `undefined`
+/// where the engine checks it. The same for every gate, so the shim asks once per algorithm.
+#[wasm_bindgen(js_name = hostParams)]
+pub fn host_params_json(alg: &str) -> Option<String> {
+    Alg::from_name(alg)
+        .and_then(host_params)
+        .map(|params| format!("{{{params}}}"))
+}
+
 #[wasm_bindgen(js_class = Gate)]
 impl JsGate {
     /// Builds a gate; throws `EdgeGateError` with an `ERR_CONFIG_*` code on bad options.
@@ -166,7 +175,7 @@ impl JsGate {
     pub fn decide(&self, request: JsValue, round: Option<u8>) -> Result<JsValue, JsValue> {
         let request = read_request(&request)?;
         let step = self.inner.begin_round(&request, round.unwrap_or(0));
-        let answer = self.answer(step, to_json);
+        let answer = self.answer(step, Form::Object);
         let object = js_sys::JSON::parse(&answer.text)?;
         if let Some((data, signature)) = answer.bytes {
             // Setting properties on a fresh parsed object cannot fail.
@@ -186,11 +195,14 @@ impl JsGate {
     /// bytes returned, or 0 when the fields do not number `parts` (a header holding a NUL,
     /// which no HTTP header can: decide the request as an object instead).
     ///
-    /// The answer is text: a decision that continues is `\x02code NUL rule NUL kind NUL
-    /// tokenSource` then `NUL name NUL value` per forwarded header (parsing JSON back and
-    /// escaping a kilobyte-long token into it was a fifth of a cache hit); anything else is
-    /// the JSON of `decide`. A `verify` answer is followed, past the returned length, by its
-    /// `bytes` bytes: the signed data (`dataLength` of them), then the signature.
+    /// The answer is text, positional where it is hot:
+    /// - a decision that continues: `\x02code NUL rule NUL kind NUL tokenSource`, then
+    ///   `NUL name NUL value` per forwarded header (parsing JSON back and escaping a
+    ///   kilobyte-long token into it was a fifth of a cache hit);
+    /// - a signature for the host to check: `\x03id NUL alg NUL dataLength NUL
+    ///   signatureLength NUL handle,handle…`, followed past the returned length by the signed
+    ///   data and the signature; `hostParams(alg)` says how to check it;
+    /// - anything else: the JSON of `decide`.
     #[wasm_bindgen(js_name = decideInput)]
     pub fn decide_input(&self, length: usize, parts: usize, round: u8) -> Result<usize, JsValue> {
         let input = self.input.borrow();
@@ -217,7 +229,7 @@ impl JsGate {
             url: Cow::Borrowed(url),
             headers,
         };
-        let answer = self.answer(self.inner.begin_round(&request, round), to_wire);
+        let answer = self.answer(self.inner.begin_round(&request, round), Form::Wire);
         Ok(self.emit(answer))
     }
 
@@ -251,11 +263,14 @@ impl JsGate {
         answer.text.len()
     }
 
-    /// Decisions, checks and fetches as JSON text (a continuing decision in `encode`'s
-    /// form), with the bytes of a check beside it.
-    fn answer(&self, step: Step, encode: fn(&Decision) -> String) -> Answer {
+    /// Decisions, checks and fetches as text in `form`, with the bytes of a check beside it.
+    fn answer(&self, step: Step, form: Form) -> Answer {
+        let decision = |d: &Decision| match form {
+            Form::Object => to_json(d),
+            Form::Wire => to_wire(d),
+        };
         let pending = match step {
-            Step::Decided(decision) => return Answer::text(encode(&decision)),
+            Step::Decided(d) => return Answer::text(decision(&d)),
             Step::NeedsFetch(fetch) => return Answer::text(fetch_json(&fetch)),
             Step::NeedsSignature(pending) => pending,
         };
@@ -263,7 +278,7 @@ impl JsGate {
         let params = pending.web_crypto().then(|| host_params(u.alg)).flatten();
         let Some(params) = params else {
             let valid = u.check_here();
-            return Answer::text(encode(&self.inner.resume(pending, valid)));
+            return Answer::text(decision(&self.inner.resume(pending, valid)));
         };
         let id = {
             let mut next = self.next_id.borrow_mut();
@@ -273,12 +288,20 @@ impl JsGate {
         let handles: Vec<String> = u.candidates.iter().map(|k| k.handle.to_string()).collect();
         let data = u.signing_input.as_bytes().to_vec();
         let signature = u.signature.clone();
-        let text = format!(
-            r#"{{"action":"verify","id":{id},{params},"keys":[{}],"dataLength":{},"bytes":{}}}"#,
-            handles.join(","),
-            data.len(),
-            data.len() + signature.len()
-        );
+        let text = match form {
+            Form::Object => format!(
+                r#"{{"action":"verify","id":{id},{params},"keys":[{}]}}"#,
+                handles.join(",")
+            ),
+            // The host parameters are static per algorithm: the shim asks `hostParams` once.
+            Form::Wire => format!(
+                "\x03{id}\0{}\0{}\0{}\0{}",
+                u.alg.name(),
+                data.len(),
+                signature.len(),
+                handles.join(",")
+            ),
+        };
         let mut table = self.pending.borrow_mut();
         if table.len() >= MAX_PENDING {
             table.pop_first();
@@ -418,6 +441,14 @@ fn json_object(value: &impl Serialize) -> Result<JsValue, JsValue> {
     let text = serde_json::to_string(value)
         .map_err(|e| type_error(&format!("value could not be converted: {e}")))?;
     js_sys::JSON::parse(&text)
+}
+
+/// How answers are written: as JSON for `decide`, which parses them into objects, or in the
+/// shim's wire form for `decideInput` (see there).
+#[derive(Clone, Copy)]
+enum Form {
+    Object,
+    Wire,
 }
 
 /// What [`JsGate::answer`] hands the host: text, and for a `verify` answer the signed data
