@@ -1,0 +1,77 @@
+// The shim's fast path (the request encoded into the engine's buffer, the decision read back
+// from its wire form) against the engine's object path (`Gate.decide(object)`, JSON out):
+// every request of a corpus must get the same decision both ways, so the wire form can
+// neither lose nor invent a header, a code or a field.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { createHmac } from "node:crypto";
+import { createGate } from "edgegate";
+import { Gate as EngineGate } from "../../js/wasm/edgegate.js";
+
+const SECRET = "an-hmac-secret-of-at-least-32-bytes!!";
+const NOW = 1_700_000_000;
+const b64 = (v) => Buffer.from(JSON.stringify(v)).toString("base64url");
+function sign(claims) {
+  const input = `${b64({ alg: "HS256", typ: "JWT" })}.${b64(claims)}`;
+  return `${input}.${createHmac("sha256", SECRET).update(input).digest("base64url")}`;
+}
+
+const options = {
+  verify: { algorithms: ["HS256"], keys: SECRET, issuer: "iss", audience: "aud" },
+  rules: [
+    { match: "/api/login", kind: "public" },
+    { match: "/dashboard/:path*", kind: "page" },
+    { match: "/api/admin/:path*", kind: "api", scopes: ["admin"] },
+    { match: "/api/:path*", kind: "api", scopes: ["read"] },
+    { match: "/login", kind: "guest" },
+  ],
+  upstream: { claimHeaders: { sub: "x-auth-sub", name: "x-auth-name", scope: "x-auth-scope" } },
+};
+
+const valid = sign({ sub: "u1", name: "Zoë 日本", iss: "iss", aud: "aud", exp: NOW + 60, scope: "read" });
+const expired = sign({ sub: "u1", iss: "iss", aud: "aud", exp: NOW - 1, scope: "read" });
+const paths = [
+  "/", "/about", "/dashboard", "/dashboard/x?y=1&z=%20", "/Dashboard/X", "/api/login", "/api/x", "/api/x/",
+  "/API/X", "/api/admin/users", "/login", "/%2e%2e/api/x", "/api;x", "/dashboard%2Fx", "/_next/data/b/dashboard.json",
+  "/caf%C3%A9", "https://app.example/api/x?q=1",
+];
+const headerSets = [
+  undefined,
+  {},
+  { cookie: `__Host-token=${valid}` },
+  { cookie: `token=${valid}` },
+  { cookie: `theme=dark; token=${valid}; lang=fr` },
+  { cookie: `token=${expired}` },
+  { cookie: "token=not.a.jwt" },
+  { authorization: `Bearer ${valid}` },
+  { authorization: `Basic dXNlcjpwYXNz` },
+  { cookie: `token=${valid}`, "x-middleware-subrequest": "middleware", "X-Auth-Sub": "admin", x_auth_sub: "admin" },
+  { cookie: `token=${valid}`, "x-label": "Zoë 日本 🙂", "x-empty": "", accept: "text/html" },
+  [["Cookie", `token=${valid}`], ["cookie", "a=1"], ["Accept", "*/*"]],
+  [["cookie", `token=${valid}`], ["cookie", `token=${valid}`]],
+  new Map([["cookie", `token=${valid}`], ["sec-fetch-site", "cross-site"], ["origin", "https://evil.example"]]),
+  new Headers({ cookie: `token=${valid}`, origin: "https://app.example", "user-agent": "Mozilla/5.0" }),
+  { cookie: [`token=${valid}`, "b=2"], "x-forwarded-user": ["admin", "root"] },
+];
+
+test("the fast path and the object path decide every request alike", async () => {
+  const gate = await createGate(options, { now: NOW });
+  const engine = new EngineGate(options, NOW);
+  let compared = 0;
+  for (const method of ["GET", "POST", undefined]) {
+    for (const url of paths) {
+      for (const headers of headerSets) {
+        const request = { method, url, headers };
+        const fast = await gate.decide(request);
+        const object = engine.decide(request, 0);
+        assert.deepEqual(fast, object, `${method} ${url} ${JSON.stringify(headers instanceof Map || headers instanceof Headers ? [...headers] : headers)}`);
+        compared += 1;
+      }
+    }
+  }
+  // The corpus reaches every kind of answer, so the comparison covers each wire form.
+  const codes = new Set();
+  for (const url of paths) for (const headers of headerSets) codes.add((await gate.decide({ url, headers })).action);
+  assert.deepEqual([...codes].sort(), ["continue", "redirect", "respond"]);
+  console.log(`boundary: ${compared} requests decided alike through the wire form and as objects`);
+});
