@@ -69,13 +69,14 @@ function continued(text) {
 const paramsByAlg = new Map();
 function check(text, bytes, at) {
   const [id, alg, dataLength, signatureLength, handles] = text.slice(1).split("\0");
+  // Copied out first: the buffer is reused, a WebCrypto check outlives this call, and the
+  // call into the engine below may grow its memory, which detaches `bytes`.
+  const raw = bytes.slice(at, at + Number(dataLength) + Number(signatureLength));
   let params = paramsByAlg.get(alg);
   if (params === undefined) {
     params = JSON.parse(hostParams(alg) ?? "{}");
     paramsByAlg.set(alg, params);
   }
-  // Copied out: the buffer is reused, and a WebCrypto check outlives this call.
-  const raw = bytes.slice(at, at + Number(dataLength) + Number(signatureLength));
   return {
     action: "verify",
     id: Number(id),
