@@ -65,6 +65,8 @@ impl Duration {
     pub fn bounded(d: Option<&Duration>, option: &str, default: f64, max: f64) -> Result<f64> {
         let secs = d.map(|d| d.seconds(option)).transpose()?.unwrap_or(default);
         if secs > max {
+            // Whole seconds: printing an f64 would link core's float formatting (~18 KB).
+            let (secs, max) = (secs.ceil() as u64, max as u64);
             return Err(Error::ConfigInvalid(format!(
                 "{option} is {secs} seconds, more than the {max} allowed \
                  (durations are seconds or strings like \"10m\", not milliseconds)"

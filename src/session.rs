@@ -247,8 +247,17 @@ impl Refresher {
                 reason: "the token endpoint timed out".into(),
                 definitive: false,
             }),
-            other => Err(Error::RefreshFailed {
-                reason: format!("the token endpoint could not be reached: {other:?}"),
+            // Named, not `{:?}`: the Debug of `Stored`'s f64 would link float formatting.
+            Fetched::TooLarge => Err(Error::RefreshFailed {
+                reason: "the token endpoint's answer was too large".into(),
+                definitive: false,
+            }),
+            Fetched::Network(why) => Err(Error::RefreshFailed {
+                reason: format!("the token endpoint could not be reached: {why}"),
+                definitive: false,
+            }),
+            Fetched::Stored { .. } => Err(Error::RefreshFailed {
+                reason: "a stored copy is no token response".into(),
                 definitive: false,
             }),
         };
