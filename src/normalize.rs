@@ -3,8 +3,11 @@
 //! Every spelling of a protected path must normalize to the same string, and every spelling
 //! that some server on the way could read differently is refused. So: percent-decode once,
 //! treat `\` as `/`, collapse `//`, resolve `.`/`..` after decoding (so `%2e%2e` counts), and
-//! refuse encoded `/` or `\`, double encoding, control characters, `;` path parameters and
-//! invalid UTF-8. Case is kept here; the matcher compares case-insensitively, as Next does.
+//! refuse encoded `/`, `\`, `?` or `#`, double encoding, control characters, `;` path
+//! parameters and invalid UTF-8. Case is kept here; the matcher compares case-insensitively, as Next does.
+//!
+//! The other direction is [`encode`]: the one spelling of a normalized path that goes
+//! upstream, and the one a raw target must already have for an exception rule to apply.
 
 use crate::error::{Error, Result};
 
@@ -16,6 +19,9 @@ pub const MAX_TARGET_BYTES: usize = 8 * 1024;
 pub struct NormalizedPath {
     pub path: String,
     pub query: Option<String>,
+    /// The raw path was already [`encode`]`(path)`: no `%xx` of a character that needs none,
+    /// no `\\`, `//` or dot segment. Only such a target may open an exception rule.
+    pub canonical: bool,
 }
 
 /// Normalize an origin-form (`/a/b?q`) or absolute-form (`https://host/a/b?q`) target.
@@ -31,10 +37,61 @@ pub fn normalize(target: &str) -> Result<NormalizedPath> {
     };
     let raw_path = strip_origin(raw_path)?;
     let decoded = decode(raw_path)?;
+    let path = resolve_segments(&decoded);
     Ok(NormalizedPath {
-        path: resolve_segments(&decoded),
+        canonical: is_encoding_of(raw_path, &path),
+        path,
         query,
     })
+}
+
+/// Characters a path segment carries as they are: RFC 3986 unreserved, and the
+/// sub-delimiters, `:` and `@`, less `;` (path parameters to some servers, refused here).
+pub(crate) fn is_plain(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"-._~!$&'()*+,=:@/".contains(&b)
+}
+
+const HEX: &[u8; 16] = b"0123456789ABCDEF";
+
+/// The canonical spelling of a normalized path: every byte outside [`is_plain`] as `%XX`
+/// (uppercase), nothing else encoded. Decoding it gives `path` back, so a server behind the
+/// gate reads exactly the path the gate judged.
+pub fn encode(path: &str) -> String {
+    let mut out = String::with_capacity(path.len() + 8);
+    for &b in path.as_bytes() {
+        if is_plain(b) {
+            out.push(b as char);
+        } else {
+            push_escaped(&mut out, b);
+        }
+    }
+    out
+}
+
+/// Appends `%XX` (uppercase hex) for `b`.
+pub(crate) fn push_escaped(out: &mut String, b: u8) {
+    out.extend([
+        '%',
+        HEX[usize::from(b >> 4)] as char,
+        HEX[usize::from(b & 15)] as char,
+    ]);
+}
+
+/// `raw == encode(path)`, without building the encoding.
+fn is_encoding_of(raw: &str, path: &str) -> bool {
+    let mut raw = raw.as_bytes();
+    for &b in path.as_bytes() {
+        let rest = if is_plain(b) {
+            raw.strip_prefix(&[b])
+        } else {
+            raw.strip_prefix(&[b'%', HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]])
+        };
+        match rest {
+            Some(rest) => raw = rest,
+            None => return false,
+        }
+    }
+    raw.is_empty()
 }
 
 /// Drops `scheme://authority` from an absolute-form target, leaving the path.
@@ -73,6 +130,9 @@ fn decode(raw: &str) -> Result<String> {
                 match value {
                     b'/' | b'\\' => return Err(Error::PathRejected("encoded slash")),
                     b';' => return Err(Error::PathRejected("encoded path parameter")),
+                    // Decoded, they would end the path for the matcher (`[^/#?]` in every
+                    // parameter), so `/api/a%3Fb` would slip past `/api/:path*`.
+                    b'?' | b'#' => return Err(Error::PathRejected("encoded ? or #")),
                     // `%25` followed by hex would decode again in a second decoder.
                     b'%' if hex_pair(bytes, i + 3).is_some() => {
                         return Err(Error::PathRejected("double percent-encoding"))
@@ -175,6 +235,9 @@ mod tests {
             "/dashboard%00",
             "/dash\u{0}board",
             "/dashboard%0a",
+            "/dashboard%3Fx",
+            "/dashboard%3f",
+            "/dashboard%23x",
             "/%2564ashboard",
             "/bad%zz",
             "/bad%4",
@@ -188,6 +251,53 @@ mod tests {
             );
         }
         assert!(normalize(&format!("/{}", "a".repeat(MAX_TARGET_BYTES))).is_err());
+    }
+
+    #[test]
+    fn canonical_only_when_the_raw_target_is_the_encoding() {
+        for (target, canonical) in [
+            ("/api/login", true),
+            ("/api/login?x=%6f", true),
+            ("https://app.example/api/login", true),
+            ("/caf%C3%A9", true),
+            ("/100%25-cotton", true),
+            ("/a%20b", true),
+            ("/", true),
+            ("/a/", true),
+            ("/api/l%6fgin", false),
+            ("/api/Login%20", true),
+            ("/caf%c3%a9", false),
+            ("/café", false),
+            ("//api/login", false),
+            ("/api//login", false),
+            ("/api/./login", false),
+            ("/x/../api/login", false),
+            ("/api/%2e/login", false),
+            ("/api\\login", false),
+            ("/a|b", false),
+        ] {
+            assert_eq!(normalize(target).unwrap().canonical, canonical, "{target}");
+        }
+    }
+
+    #[test]
+    fn encode_round_trips_through_normalize() {
+        for path in [
+            "/api/login",
+            "/café/ü",
+            "/100%-cotton",
+            "/a b",
+            "/a|b{}",
+            "/a'(b)*!$&+,=:@",
+        ] {
+            let encoded = encode(path);
+            let back = normalize(&encoded).unwrap();
+            assert_eq!(back.path, path, "{encoded}");
+            assert!(back.canonical, "{encoded}");
+            assert!(!encoded.contains([' ', ';']), "{encoded}");
+        }
+        // Never in a normalized path, but a `?` or `#` could never end an encoded one.
+        assert_eq!(encode("/q?x#y;"), "/q%3Fx%23y%3B");
     }
 
     #[test]

@@ -106,6 +106,9 @@ fn bypass_catalogue() {
         ("/API/stocks", vec![], 401, "ERR_NO_TOKEN"),
         ("/api%2Fstocks", vec![], 400, "ERR_PATH_REJECTED"),
         ("/dashboard%2Fx", vec![], 400, "ERR_PATH_REJECTED"),
+        // A decoded `?` or `#` would end the path for `/api/:path*`.
+        ("/api/a%3Fb", vec![], 400, "ERR_PATH_REJECTED"),
+        ("/dashboard%23x", vec![], 400, "ERR_PATH_REJECTED"),
         ("/dashboard%2fx", vec![], 400, "ERR_PATH_REJECTED"),
         ("/dashboard%5Cx", vec![], 400, "ERR_PATH_REJECTED"),
         ("/dashboard;x", vec![], 400, "ERR_PATH_REJECTED"),
