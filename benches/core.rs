@@ -8,7 +8,7 @@ mod common;
 use common::*;
 use criterion::{criterion_group, criterion_main, Criterion};
 use edgegate::extract::{Extractor, Precedence};
-use edgegate::matcher::{Matcher, Site};
+use edgegate::matcher::{Matcher, Reading, Site};
 use edgegate::normalize::normalize;
 use serde_json::json;
 use std::hint::black_box;
@@ -17,10 +17,11 @@ fn steps(c: &mut Criterion) {
     let path = "https://app.example/public/%2e%2e/Dashboard/settings/profile?tab=2";
     c.bench_function("normalize", |b| b.iter(|| normalize(black_box(path))));
 
-    let dashboard = Matcher::new("/dashboard/:path*", &Site::default()).unwrap();
+    let dashboard = Matcher::new("/dashboard/:path*", &Site::default(), Reading::Wide).unwrap();
     let everything = Matcher::new(
         "/((?!api|_next/static|_next/image|favicon.ico).*)",
         &Site::default(),
+        Reading::Wide,
     )
     .unwrap();
     c.bench_function("match /dashboard/:path*", |b| {

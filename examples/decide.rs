@@ -13,6 +13,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let now = 1_700_000_000.0;
     let options = Options::from_json(&format!(
         r#"{{ "verify": {{ "algorithms": ["HS256"], "keys": "{SECRET}" }},
+              "rules": [
+                {{ "match": "/api/login", "kind": "public" }},
+                {{ "match": "/dashboard/:path*", "kind": "page" }},
+                {{ "match": "/api/:path*", "kind": "api", "upstream": "http://127.0.0.1:4000" }}
+              ],
               "upstream": {{ "claimHeaders": {{ "sub": "x-auth-sub" }} }} }}"#
     ))?;
     let gate = Gate::with_clock(options, Arc::new(FixedClock(now)))?;
@@ -39,6 +44,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             ],
         ),
         ("/api/stocks", vec![("cookie", "token=forged.token.here")]),
+        ("/api/login", vec![]),
+        ("/api/l%6fgin", vec![]),
+        ("/api/l%6fgin?next=%2F", vec![("cookie", cookie.as_str())]),
         ("/%64ashboard", vec![]),
         ("/dashboard%2Fx", vec![]),
     ];
@@ -53,8 +61,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         };
         let d = gate.decide(&request);
         let what = match &d.action {
-            Action::Continue { headers } => format!(
-                "continue; upstream headers: {}",
+            Action::Continue {
+                headers,
+                destination,
+            } => format!(
+                "continue to {}; headers: {}",
+                destination.as_deref().unwrap_or("the app"),
                 headers
                     .iter()
                     .map(|(n, v)| format!(

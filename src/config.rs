@@ -25,6 +25,11 @@ pub enum RuleKind {
 }
 
 impl RuleKind {
+    /// Public and guest rules are exceptions to protection: they are read narrowly.
+    pub fn is_exception(self) -> bool {
+        matches!(self, RuleKind::Public | RuleKind::Guest)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             RuleKind::Page => "page",
@@ -117,6 +122,10 @@ pub struct RuleOptions {
     /// Scopes the token must carry (all of them).
     #[serde(default)]
     pub scopes: Vec<String>,
+    /// Where a request this rule lets through goes: an absolute http(s) URL, or the name
+    /// of one of `upstreams`. Without it the request continues into the app.
+    #[serde(default)]
+    pub upstream: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
@@ -365,6 +374,9 @@ pub struct Options {
     /// Next's i18n locales, when the app has them.
     #[serde(default)]
     pub locales: Vec<String>,
+    /// Named upstreams, for rules to refer to: `{ "backend": "https://api.internal" }`.
+    #[serde(default)]
+    pub upstreams: BTreeMap<String, String>,
 }
 
 impl Options {
@@ -380,11 +392,13 @@ impl Options {
                     matcher: OneOrMany::One("/dashboard/:path*".into()),
                     kind: RuleKind::Page,
                     scopes: vec![],
+                    upstream: None,
                 },
                 RuleOptions {
                     matcher: OneOrMany::One("/api/:path*".into()),
                     kind: RuleKind::Api,
                     scopes: vec![],
+                    upstream: None,
                 },
             ]
         })

@@ -13,9 +13,10 @@ use crate::config::{
 };
 use crate::error::{Error, Result};
 use crate::extract::{Extractor, Found, Precedence, TokenSource};
-use crate::matcher::{Matcher, Site};
+use crate::matcher::{Matcher, Reading, Site};
 use crate::normalize::{normalize, NormalizedPath};
 use crate::session::{Refreshed, Refresher, Session};
+use crate::upstream::Upstream;
 use crate::verify::{
     jws, Alg, Checked, ClaimsPolicy, Clock, Fetch, Fetched, KeyResolver, KeySet, RemoteKeys,
     Source, Unverified, Verified, Verifier,
@@ -41,6 +42,29 @@ pub const ALWAYS_STRIPPED: [&str; 11] = [
     "x-remote-user",
     "remote-user",
 ];
+
+/// Client headers never forwarded to an upstream: the forwarding headers are the gate's to
+/// set ([`forwarded_for`]), never the client's. (`Host` stays: hosts derive the upstream's
+/// own from the destination, and Next's proxy copies it into `x-forwarded-host`.)
+const FORWARDING: [&str; 4] = [
+    "forwarded",
+    "x-forwarded-host",
+    "x-forwarded-proto",
+    "x-forwarded-port",
+];
+
+/// `x-forwarded-host` and `x-forwarded-proto` for an upstream, from the absolute request URL
+/// the runtime handed over; none for an origin-form URL.
+fn forwarded_for(url: &str, headers: &mut Vec<(String, String)>) {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return;
+    };
+    let host = rest.split(['/', '\\', '?', '#']).next().unwrap_or_default();
+    if !host.is_empty() && !host.contains('@') {
+        headers.push(("x-forwarded-host".into(), host.to_ascii_lowercase()));
+    }
+    headers.push(("x-forwarded-proto".into(), scheme.to_ascii_lowercase()));
+}
 
 /// A request as every host can describe it. Borrowed where it can be: the wasm boundary
 /// hands over one buffer and the engine reads the request in place.
@@ -105,8 +129,12 @@ pub enum Step {
 /// What the host must do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
-    /// Forward the request with exactly these headers (names lowercase).
-    Continue { headers: Vec<(String, String)> },
+    /// Forward the request with exactly these headers (names lowercase): to `destination`
+    /// (the matched rule's upstream) when there is one, else on into the app.
+    Continue {
+        headers: Vec<(String, String)>,
+        destination: Option<String>,
+    },
     /// Answer 307 with this `Location` (always a same-origin relative path).
     Redirect { location: String },
     /// Answer with this status, headers and body.
@@ -139,6 +167,7 @@ pub(crate) struct Rule {
     pub(crate) matchers: Vec<Matcher>,
     pub(crate) kind: RuleKind,
     pub(crate) scopes: Vec<String>,
+    pub(crate) upstream: Option<Upstream>,
 }
 
 /// The CSRF guard. A cookie turned into a bearer makes the API forgeable again: a browser
@@ -262,7 +291,9 @@ pub struct Gate {
     strip_auth_cookie: bool,
     claim_headers: Vec<(String, String)>,
     /// Lowercase, `-` spelled; compared with [`same_header`].
+    /// Ends with [`FORWARDING`]; requests into the app skip those: `stripped[..into_app]`.
     stripped: Vec<String>,
+    into_app: usize,
 }
 
 impl std::fmt::Debug for Gate {
@@ -365,18 +396,44 @@ impl Gate {
             allowed_origins,
         };
         let site = site(&options)?;
+        for (name, url) in &options.upstreams {
+            // A rule's `upstream` with a `:` is a URL, so such a name could never be used.
+            Upstream::new(url, &format!("upstreams.{name}")).and_then(|_| {
+                match name.contains(':') {
+                    true => Err(Error::ConfigUrl(format!("upstreams: {name:?} has a \":\""))),
+                    false => Ok(()),
+                }
+            })?;
+        }
         let mut rules = Vec::new();
-        for rule in options.rules_or_default() {
+        for (i, rule) in options.rules_or_default().into_iter().enumerate() {
             let sources = rule.matcher.into_vec();
+            let reading = if rule.kind.is_exception() {
+                Reading::Exact
+            } else {
+                Reading::Wide
+            };
             let matchers = sources
                 .iter()
-                .map(|source| Matcher::new(source, &site))
+                .map(|source| Matcher::new(source, &site, reading))
                 .collect::<Result<Vec<_>>>()?;
             if matchers.is_empty() {
                 return Err(Error::ConfigInvalid(
                     "a rule has an empty \"match\" list".into(),
                 ));
             }
+            // An absolute URL, or the name of one in `upstreams` (names have no `:`).
+            let upstream = match &rule.upstream {
+                None => None,
+                Some(url) if url.contains(':') => Some(url),
+                Some(name) => Some(options.upstreams.get(name).ok_or_else(|| {
+                    Error::ConfigUrl(format!(
+                        "rules[{i}].upstream: {name:?} is neither an absolute URL nor a name in upstreams"
+                    ))
+                })?),
+            }
+            .map(|url| Upstream::new(url, &format!("rules[{i}].upstream")))
+            .transpose()?;
             if !rule.scopes.iter().all(|s| is_scope_token(s)) {
                 return Err(Error::ConfigInvalid(format!(
                     "scopes must be RFC 6749 scope tokens, got {:?}",
@@ -388,6 +445,7 @@ impl Gate {
                 matchers,
                 kind: rule.kind,
                 scopes: rule.scopes,
+                upstream,
             });
         }
 
@@ -451,6 +509,10 @@ impl Gate {
         for header in &up.strip_headers {
             stripped.insert(header_key(header));
         }
+        // The forwarding headers last: requests into the app keep them (Next reads its own).
+        let mut stripped: Vec<String> = stripped.into_iter().collect();
+        let into_app = stripped.len();
+        stripped.extend(FORWARDING.iter().map(|h| h.to_string()));
 
         Ok(Gate {
             rules,
@@ -473,7 +535,8 @@ impl Gate {
             after_login_url: options.after_login_url.clone(),
             strip_auth_cookie: up.strip_auth_cookie,
             claim_headers,
-            stripped: stripped.into_iter().collect(),
+            stripped,
+            into_app,
         })
     }
 
@@ -583,27 +646,13 @@ impl Gate {
             Ok(p) => p,
             Err(e) => return Step::Decided(bad_request(e, None)),
         };
-        let mut matched = None;
-        for (index, rule) in self.rules.iter().enumerate() {
-            for m in &rule.matchers {
-                match m.is_match(&path.path) {
-                    Ok(true) => {
-                        matched = Some(index);
-                        break;
-                    }
-                    Ok(false) => {}
-                    Err(e) => return Step::Decided(bad_request(e, Some(index))),
-                }
-            }
-            if matched.is_some() {
-                break;
-            }
-        }
+        let matched = match self.rule_for(&path) {
+            Ok(matched) => matched,
+            Err((index, e)) => return Step::Decided(bad_request(e, Some(index))),
+        };
         let Some(index) = matched.filter(|&i| self.rules[i].kind != RuleKind::Public) else {
             return Step::Decided(Decision {
-                action: Action::Continue {
-                    headers: self.forward(&request.headers, None),
-                },
+                action: self.pass(request, &path, matched, None),
                 code: "OK_PUBLIC",
                 rule: matched,
                 kind: matched.map(|i| self.rules[i].kind),
@@ -708,6 +757,26 @@ impl Gate {
                 refreshed,
             }),
         }
+    }
+
+    /// The first rule whose sources match `path`. An exception (public, guest) is read
+    /// exactly and only from a target already in canonical form: any other spelling falls
+    /// through to the rules after it, which protect if they match.
+    pub(crate) fn rule_for(
+        &self,
+        path: &NormalizedPath,
+    ) -> std::result::Result<Option<usize>, (usize, Error)> {
+        for (index, rule) in self.rules.iter().enumerate() {
+            if rule.kind.is_exception() && !path.canonical {
+                continue;
+            }
+            for m in &rule.matchers {
+                if m.is_match(&path.path).map_err(|e| (index, e))? {
+                    return Ok(Some(index));
+                }
+            }
+        }
+        Ok(None)
     }
 
     /// Whether this request should refresh, and with which refresh token: `(true, _)` when
@@ -848,7 +917,10 @@ impl Gate {
         });
 
         let mut decision = Decision {
-            action: Action::Continue { headers: vec![] },
+            action: Action::Continue {
+                headers: vec![],
+                destination: None,
+            },
             code: "OK_AUTHENTICATED",
             rule: Some(index),
             kind: Some(rule.kind),
@@ -866,14 +938,10 @@ impl Gate {
             (RuleKind::Guest, Err(e)) => {
                 decision.code = "OK_GUEST";
                 decision.error = Some(e);
-                decision.action = Action::Continue {
-                    headers: self.forward(&request.headers, None),
-                };
+                decision.action = self.pass(request, path, Some(index), None);
             }
             (_, Ok((token, verified))) => {
-                decision.action = Action::Continue {
-                    headers: self.forward(&request.headers, Some((&token, &verified))),
-                };
+                decision.action = self.pass(request, path, Some(index), Some((&token, &verified)));
             }
             (RuleKind::Page | RuleKind::Api, Err(e))
                 if e.is_keys_unavailable() && self.keys_unavailable_status == 503 =>
@@ -934,21 +1002,49 @@ impl Gate {
         decision
     }
 
+    /// Lets a request through as rule `index` judged it: to the rule's upstream, if it
+    /// names one, at the judged path; else on into the app.
+    fn pass(
+        &self,
+        request: &Request,
+        path: &NormalizedPath,
+        index: Option<usize>,
+        auth: Option<(&str, &Verified)>,
+    ) -> Action {
+        let upstream = index.and_then(|i| self.rules[i].upstream.as_ref());
+        let mut headers = self.forward(&request.headers, auth, upstream.is_some());
+        if upstream.is_some() {
+            forwarded_for(&request.url, &mut headers);
+        }
+        Action::Continue {
+            headers,
+            destination: upstream.map(|u| u.destination(path)),
+        }
+    }
+
     /// The headers to forward: client identity headers dropped, and for an authenticated
-    /// request the bearer set, the auth cookie removed and the claim headers added.
+    /// request the bearer set, the auth cookie removed and the claim headers added. To an
+    /// upstream, the client's forwarding headers go too, and so do credentials the gate did
+    /// not verify: any `Authorization` an upstream receives is the gate's verified bearer.
     fn forward(
         &self,
         headers: &Headers<'_>,
         auth: Option<(&str, &Verified)>,
+        upstream: bool,
     ) -> Vec<(String, String)> {
+        let stripped = match upstream {
+            true => &self.stripped[..],
+            false => &self.stripped[..self.into_app],
+        };
+        let credentials = auth.is_some() || upstream;
         let mut out: Vec<(String, String)> = Vec::with_capacity(headers.len() + 2);
         for (name, value) in headers {
             // Compared in place (case and `_` folded byte by byte): browsers send 15-20
             // headers, and an allocation per header per request shows in wasm.
-            if self.stripped.iter().any(|s| same_header(s, name)) {
+            if stripped.iter().any(|s| same_header(s, name)) {
                 continue;
             }
-            if auth.is_some()
+            if credentials
                 && (name.eq_ignore_ascii_case("authorization")
                     || name.eq_ignore_ascii_case("cookie"))
             {
@@ -956,10 +1052,12 @@ impl Gate {
             }
             out.push((name.to_ascii_lowercase(), value.to_string()));
         }
-        let Some((token, verified)) = auth else {
+        if !credentials {
             return out;
-        };
-        out.push(("authorization".into(), ["Bearer ", token].concat()));
+        }
+        if let Some((token, _)) = auth {
+            out.push(("authorization".into(), ["Bearer ", token].concat()));
+        }
         if let Some(cookies) = joined(headers, "cookie", "; ") {
             let kept = if self.strip_auth_cookie {
                 self.extractor.strip_auth_cookies(&cookies)
@@ -970,9 +1068,11 @@ impl Gate {
                 out.push(("cookie".into(), kept));
             }
         }
-        for (claim, header) in &self.claim_headers {
-            if let Some(value) = verified.claims.get(claim).and_then(header_value) {
-                out.push((header.clone(), value));
+        if let Some((_, verified)) = auth {
+            for (claim, header) in &self.claim_headers {
+                if let Some(value) = verified.claims.get(claim).and_then(header_value) {
+                    out.push((header.clone(), value));
+                }
             }
         }
         out

@@ -11,7 +11,7 @@ use crate::config::RuleKind;
 use crate::decide::{joined, secure_context, values, Gate, Request};
 use crate::error::Error;
 use crate::extract::TokenSource;
-use crate::normalize::normalize;
+use crate::normalize::{normalize, NormalizedPath};
 use crate::verify::{jws, scopes_of, Alg, Candidates};
 
 /// One step of a trace.
@@ -58,37 +58,40 @@ impl Gate {
                 return t;
             }
         };
-        let mut matched = None;
-        'rules: for (i, rule) in self.rules.iter().enumerate() {
-            for (source, m) in rule.sources.iter().zip(&rule.matchers) {
-                match m.is_match(&path.path) {
-                    Ok(true) => {
-                        matched = Some(i);
-                        break 'rules;
-                    }
-                    Ok(false) => {}
-                    Err(e) => {
-                        t.push(
-                            "match",
-                            false,
-                            format!("rule {i} {source:?}: {}", failed(&e)),
-                        );
-                        return t;
-                    }
-                }
+        let matched = match self.rule_for(&path) {
+            Ok(matched) => matched,
+            Err((i, e)) => {
+                let sources = &self.rules[i].sources;
+                t.push(
+                    "match",
+                    false,
+                    format!("rule {i} {sources:?}: {}", failed(&e)),
+                );
+                return t;
             }
-        }
+        };
+        let narrowed = if path.canonical {
+            ""
+        } else {
+            " (the target is not in canonical form, so no public or guest rule applies)"
+        };
         let Some(index) = matched else {
-            t.push("match", true, "no rule matches: public");
+            t.push("match", true, format!("no rule matches: public{narrowed}"));
+            self.explain_route(&mut t, &path, None);
             return t;
         };
         let rule = &self.rules[index];
         t.push(
             "match",
             true,
-            format!("rule {index} ({}) {:?}", rule.kind.as_str(), rule.sources),
+            format!(
+                "rule {index} ({}) {:?}{narrowed}",
+                rule.kind.as_str(),
+                rule.sources
+            ),
         );
         if rule.kind == RuleKind::Public {
+            self.explain_route(&mut t, &path, Some(index));
             return t;
         }
 
@@ -120,9 +123,12 @@ impl Gate {
                 };
                 t.push(
                     "token",
-                    false,
+                    rule.kind == RuleKind::Guest,
                     format!("{} (looked for cookie {cookie_name:?}){hint}", failed(&e)),
                 );
+                if rule.kind == RuleKind::Guest {
+                    self.explain_route(&mut t, &path, Some(index));
+                }
                 return t;
             }
         };
@@ -157,7 +163,19 @@ impl Gate {
                 },
             );
         }
+        if t.steps.iter().all(|s| s.ok) && rule.kind != RuleKind::Guest {
+            self.explain_route(&mut t, &path, Some(index));
+        }
         t
+    }
+
+    /// Where a request let through goes: the rule's upstream at the judged path, or the app.
+    fn explain_route(&self, t: &mut Trace, path: &NormalizedPath, index: Option<usize>) {
+        let detail = match index.and_then(|i| self.rules[i].upstream.as_ref()) {
+            Some(upstream) => format!("to {}", upstream.destination(path)),
+            None => "on into the app".to_owned(),
+        };
+        t.push("route", true, detail);
     }
 
     fn explain_token(&self, t: &mut Trace, token: &str) {

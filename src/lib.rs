@@ -1,8 +1,8 @@
 //! edgegate: the auth gate of a Next.js app, decided in Rust.
 //!
 //! A request goes through one module per step: [`normalize`] the path, [`matcher`] it
-//! against the rules, [`extract`] the token, [`verify`] it, and [`decide`] what the host
-//! does. [`config`] builds all of it from one options object; [`error`] holds every code.
+//! against the rules, [`extract`] the token, [`verify`] it, [`decide`] what the host
+//! does, and send it to its [`upstream`]. [`config`] builds all of it from one options object; [`error`] holds every code.
 //! Nothing here knows about wasm: the boundary module adapts this engine to JS hosts.
 
 #![forbid(unsafe_code)]
@@ -16,6 +16,7 @@ pub mod matcher;
 pub mod normalize;
 pub mod regex;
 pub mod session;
+pub mod upstream;
 pub mod verify;
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;

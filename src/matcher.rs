@@ -7,6 +7,13 @@
 //! port of that compiler (checked against the real one by `tests/differential.rs`); the
 //! wrapping lives in [`Matcher::new`].
 //!
+//! That wide reading is right for rules that protect, and wrong for exceptions: an
+//! exception (`public`, `guest`) read as widely opens every spelling Next might route
+//! *anywhere*, not just to the handler it names. So a matcher has a [`Reading`]: exceptions
+//! match the source as written, case-sensitively, under the basePath only: no transport
+//! forms, no locale prefix, no trailing delimiter. (An app with i18n writes the locales into
+//! an exception's source itself: `/:locale(en|fr)?/login`.)
+//!
 //! Custom `(regex)` groups are JavaScript regexes that may use lookahead, so they run on
 //! [`crate::regex`], a small backtracking matcher with a step and depth budget: a pattern or
 //! path that exhausts it fails closed.
@@ -33,6 +40,17 @@ pub struct Site {
     pub locales: Vec<String>,
 }
 
+/// How widely a source is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reading {
+    /// Every spelling Next might route to the source's handler: case-insensitive, with
+    /// the `_next/data` and transport forms, a trailing `/`. For rules that protect.
+    Wide,
+    /// Only the source as written. For exceptions, which must never be wider than the
+    /// handler they open.
+    Exact,
+}
+
 /// One compiled matcher source.
 #[derive(Debug, Clone)]
 pub struct Matcher {
@@ -50,14 +68,16 @@ struct Shortcut {
     /// ASCII; compared case-insensitively, which under JavaScript's `i` flag (without `u`)
     /// no non-ASCII character can equal.
     lead: String,
-    next_data: String,
+    /// `None` for an exact reading, which adds no `_next/data` form.
+    next_data: Option<String>,
     catch_all: bool,
+    exact: bool,
 }
 
 impl Shortcut {
     /// `None` where the wrapping is not a plain literal start (locales, a base path with
     /// pattern syntax, a source that starts with a parameter).
-    fn new(source: &str, site: &Site) -> Option<Shortcut> {
+    fn new(source: &str, site: &Site, reading: Reading) -> Option<Shortcut> {
         const SPECIAL: &[char] = &['*', '+', '?', '\\', '{', '}', ':', '('];
         let literal = |s: &str| s.is_ascii() && !s.contains(SPECIAL);
         let base = site.base_path.as_deref().unwrap_or_default();
@@ -84,42 +104,55 @@ impl Shortcut {
                     .bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b == b'_')
         }) && !lead.contains(['?', '#']);
+        let exact = reading == Reading::Exact;
         Some(Shortcut {
             lead: format!("{base}{lead}"),
-            next_data: format!("{base}/_next/data/"),
+            next_data: (!exact).then(|| format!("{base}/_next/data/")),
             catch_all,
+            exact,
         })
     }
 
     /// `Some(answer)` when the literal start decides it, `None` to ask the regex.
     fn decide(&self, path: &str) -> Option<bool> {
         let starts = |prefix: &str| {
-            path.len() >= prefix.len()
-                && path.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
+            let head = path.as_bytes().get(..prefix.len());
+            head.is_some_and(|head| {
+                if self.exact {
+                    head == prefix.as_bytes()
+                } else {
+                    head.eq_ignore_ascii_case(prefix.as_bytes())
+                }
+            })
         };
         if !starts(&self.lead) {
-            return if starts(&self.next_data) {
-                None
-            } else {
-                Some(false)
+            return match &self.next_data {
+                Some(next_data) if starts(next_data) => None,
+                _ => Some(false),
             };
         }
         let rest = &path[self.lead.len()..];
         let segments = |r: &str| {
-            // Non-empty segments, one optional trailing `/`: what `(?:\/([^\/#\?]+?))*`
-            // followed by the optional trailing delimiter accepts.
-            let r = r.strip_suffix('/').unwrap_or(r);
+            // Non-empty segments and, read widely, one optional trailing `/`: what
+            // `(?:\/([^\/#\?]+?))*` followed by the optional trailing delimiter accepts.
+            let r = match self.exact {
+                true => r,
+                false => r.strip_suffix('/').unwrap_or(r),
+            };
             !r.contains(['#', '?']) && r.split('/').all(|s| !s.is_empty())
         };
         let hit = self.catch_all
-            && (rest.is_empty() || rest == "/" || rest.strip_prefix('/').is_some_and(segments));
+            && (rest.is_empty()
+                || (rest == "/" && !self.exact)
+                || rest.strip_prefix('/').is_some_and(segments));
         hit.then_some(true)
     }
 }
 
 impl Matcher {
-    /// Compiles a user's matcher source the way Next's `getMiddlewareMatchers` does.
-    pub fn new(source: &str, site: &Site) -> Result<Self> {
+    /// Compiles a user's matcher source the way Next's `getMiddlewareMatchers` does (read
+    /// [`Reading::Wide`]), or only as written ([`Reading::Exact`]).
+    pub fn new(source: &str, site: &Site, reading: Reading) -> Result<Self> {
         if !source.starts_with('/') {
             return Err(pattern_error(
                 source,
@@ -128,37 +161,16 @@ impl Matcher {
         }
         // Validate the source alone first so errors point into what the user wrote.
         path_to_regexp(source).map_err(|reason| pattern_error(source, reason))?;
-        let is_root = source == "/";
-        let mut body = String::new();
-        if !site.locales.is_empty() {
-            // Next requires the locale here because it adds the default locale to bare paths
-            // before matching; a gate that sees the raw path must accept both spellings.
-            body.push_str(&format!(
-                "/:nextInternalLocale({})?",
-                site.locales.join("|")
-            ));
+        let regex_source = match reading {
+            Reading::Wide => wide(source, site),
+            Reading::Exact => exact(source, site),
         }
-        if !is_root || site.locales.is_empty() {
-            body.push_str(source);
-        }
-        let suffix = if is_root {
-            let json = if site.locales.is_empty() {
-                ""
-            } else {
-                r"|\.json|"
-            };
-            format!(r"({json}/?index|/?index\.json|/?index(?:{TRANSPORT_SUFFIX}))?")
-        } else {
-            format!(r"{{(\.json|{TRANSPORT_SUFFIX})}}?")
-        };
-        let base = site.base_path.as_deref().unwrap_or_default();
-        let wrapped = format!("{base}{NEXT_DATA_PREFIX}{body}{suffix}");
-        let regex_source =
-            path_to_regexp(&wrapped).map_err(|reason| pattern_error(source, reason))?;
+        .map_err(|reason| pattern_error(source, reason))?;
         Ok(Matcher {
             source: source.to_owned(),
-            regex: compile_regex(&regex_source).map_err(|reason| pattern_error(source, reason))?,
-            shortcut: Shortcut::new(source, site),
+            regex: compile_regex(&regex_source, reading == Reading::Wide)
+                .map_err(|reason| pattern_error(source, reason))?,
+            shortcut: Shortcut::new(source, site, reading),
         })
     }
 
@@ -176,6 +188,47 @@ impl Matcher {
     }
 }
 
+/// The locale prefix Next requires in a matcher when the app has i18n: it adds the default
+/// locale to bare paths before matching, so a gate that sees the raw path accepts both.
+fn locale_prefix(site: &Site) -> String {
+    format!("/:nextInternalLocale({})?", site.locales.join("|"))
+}
+
+/// Next's wrapping of a matcher source (`getMiddlewareMatchers`), compiled.
+fn wide(source: &str, site: &Site) -> std::result::Result<String, String> {
+    let is_root = source == "/";
+    let mut body = String::new();
+    if !site.locales.is_empty() {
+        body.push_str(&locale_prefix(site));
+    }
+    if !is_root || site.locales.is_empty() {
+        body.push_str(source);
+    }
+    let suffix = if is_root {
+        let json = if site.locales.is_empty() {
+            ""
+        } else {
+            r"|\.json|"
+        };
+        format!(r"({json}/?index|/?index\.json|/?index(?:{TRANSPORT_SUFFIX}))?")
+    } else {
+        format!(r"{{(\.json|{TRANSPORT_SUFFIX})}}?")
+    };
+    let base = site.base_path.as_deref().unwrap_or_default();
+    let wrapped = format!("{base}{NEXT_DATA_PREFIX}{body}{suffix}");
+    path_to_regexp(&wrapped)
+}
+
+/// The source as written under the basePath, with no trailing delimiter (path-to-regexp's
+/// `strict`); under a basePath, the root is the basePath itself.
+fn exact(source: &str, site: &Site) -> std::result::Result<String, String> {
+    let wrapped = match (site.base_path.as_deref(), source) {
+        (Some(base), "/") => base.to_owned(),
+        (base, _) => format!("{}{source}", base.unwrap_or_default()),
+    };
+    path_to_regexp_with(&wrapped, true)
+}
+
 fn pattern_error(pattern: &str, reason: String) -> Error {
     Error::ConfigPattern {
         pattern: pattern.to_owned(),
@@ -183,9 +236,10 @@ fn pattern_error(pattern: &str, reason: String) -> Error {
     }
 }
 
-/// Compiles a path-to-regexp output (JavaScript syntax, `i` flag).
-pub fn compile_regex(js_source: &str) -> std::result::Result<Regex, String> {
-    Regex::new(js_source, true, BACKTRACK_LIMIT).map_err(|e| format!("regex does not compile: {e}"))
+/// Compiles a path-to-regexp output (JavaScript syntax; the `i` flag when `ignore_case`).
+pub fn compile_regex(js_source: &str, ignore_case: bool) -> std::result::Result<Regex, String> {
+    Regex::new(js_source, ignore_case, BACKTRACK_LIMIT)
+        .map_err(|e| format!("regex does not compile: {e}"))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -466,6 +520,11 @@ fn escape_string(s: &str) -> String {
 /// path-to-regexp 6.3 `pathToRegexp(path)` with default options; returns the regex source
 /// (to be compiled with the `i` flag).
 pub fn path_to_regexp(input: &str) -> std::result::Result<String, String> {
+    path_to_regexp_with(input, false)
+}
+
+/// `pathToRegexp(path, [], { strict })`: strict drops the optional trailing delimiter.
+fn path_to_regexp_with(input: &str, strict: bool) -> std::result::Result<String, String> {
     let tokens = parse(input)?;
     let mut route = String::from("^");
     for token in &tokens {
@@ -505,7 +564,10 @@ pub fn path_to_regexp(input: &str) -> std::result::Result<String, String> {
             }
         }
     }
-    route.push_str(&format!("[{}]?$", escape_string(DELIMITER)));
+    if !strict {
+        route.push_str(&format!("[{}]?", escape_string(DELIMITER)));
+    }
+    route.push('$');
     Ok(route)
 }
 
@@ -514,7 +576,11 @@ mod tests {
     use super::*;
 
     fn m(source: &str) -> Matcher {
-        Matcher::new(source, &Site::default()).unwrap()
+        Matcher::new(source, &Site::default(), Reading::Wide).unwrap()
+    }
+
+    fn exact(source: &str) -> Matcher {
+        Matcher::new(source, &Site::default(), Reading::Exact).unwrap()
     }
 
     #[test]
@@ -582,7 +648,7 @@ mod tests {
             base_path: Some("/app".into()),
             locales: vec!["en".into(), "fr".into()],
         };
-        let dash = Matcher::new("/dashboard/:path*", &site).unwrap();
+        let dash = Matcher::new("/dashboard/:path*", &site, Reading::Wide).unwrap();
         for hit in [
             "/app/dashboard",
             "/app/fr/dashboard/x",
@@ -664,15 +730,17 @@ mod tests {
         ];
         for site in &sites {
             for source in sources {
-                let matcher = Matcher::new(source, site).unwrap();
-                for path in paths {
-                    let base = site.base_path.as_deref().unwrap_or_default();
-                    for path in [path.to_string(), format!("{base}{path}")] {
-                        assert_eq!(
-                            matcher.is_match(&path).ok(),
-                            matcher.regex.is_match(&path).ok(),
-                            "{source} on {path:?} (base {base:?})"
-                        );
+                for reading in [Reading::Wide, Reading::Exact] {
+                    let matcher = Matcher::new(source, site, reading).unwrap();
+                    for path in paths {
+                        let base = site.base_path.as_deref().unwrap_or_default();
+                        for path in [path.to_string(), format!("{base}{path}")] {
+                            assert_eq!(
+                                matcher.is_match(&path).ok(),
+                                matcher.regex.is_match(&path).ok(),
+                                "{source} {reading:?} on {path:?} (base {base:?})"
+                            );
+                        }
                     }
                 }
             }
@@ -686,6 +754,72 @@ mod tests {
     }
 
     #[test]
+    fn an_exact_reading_matches_only_the_source_as_written() {
+        let login = exact("/api/login");
+        assert!(login.is_match("/api/login").unwrap());
+        for miss in [
+            "/api/Login",
+            "/API/login",
+            "/api/login/",
+            "/api/login.json",
+            "/api/login.rsc",
+            "/api/login.segments/_tree.segment.rsc",
+            "/_next/data/b/api/login.json",
+            "/api/login?",
+            "/api/login#",
+            "/api/logins",
+        ] {
+            assert!(!login.is_match(miss).unwrap(), "{miss}");
+            assert!(
+                m("/api/login").is_match(miss).unwrap() || miss.ends_with('s'),
+                "{miss}"
+            );
+        }
+        let open = exact("/public/:path*");
+        for hit in ["/public", "/public/a", "/public/a/b"] {
+            assert!(open.is_match(hit).unwrap(), "{hit}");
+        }
+        for miss in [
+            "/public/",
+            "/Public/a",
+            "/public/a/",
+            "/public.json",
+            "/public//a",
+        ] {
+            assert!(!open.is_match(miss).unwrap(), "{miss}");
+        }
+        let root = exact("/");
+        assert!(root.is_match("/").unwrap());
+        for miss in ["/index", "/index.json", "/index.rsc", "/x"] {
+            assert!(!root.is_match(miss).unwrap(), "{miss}");
+        }
+        let site = Site {
+            base_path: Some("/app".into()),
+            locales: vec!["en".into(), "fr".into()],
+        };
+        let guest = Matcher::new("/login", &site, Reading::Exact).unwrap();
+        assert!(guest.is_match("/app/login").unwrap());
+        for miss in [
+            "/login",
+            "/app/fr/login",
+            "/app/Login",
+            "/app/_next/data/b/fr/login.json",
+        ] {
+            assert!(!guest.is_match(miss).unwrap(), "{miss}");
+        }
+        let localized = Matcher::new("/:locale(en|fr)?/login", &site, Reading::Exact).unwrap();
+        for hit in ["/app/login", "/app/fr/login"] {
+            assert!(localized.is_match(hit).unwrap(), "{hit}");
+        }
+        assert!(!localized.is_match("/app/FR/login").unwrap());
+        let home = Matcher::new("/", &site, Reading::Exact).unwrap();
+        assert!(home.is_match("/app").unwrap());
+        for miss in ["/", "/app/", "/app/en", "/app/index"] {
+            assert!(!home.is_match(miss).unwrap(), "{miss}");
+        }
+    }
+
+    #[test]
     fn catastrophic_pattern_fails_closed() {
         let evil = m("/((?:a|a)+(?!b)c)");
         let path = format!("/{}", "a".repeat(40));
@@ -695,7 +829,7 @@ mod tests {
     #[test]
     fn bad_patterns_are_config_errors() {
         for bad in ["dashboard", "/:", "/(", "/([)", "/x/(a(b))"] {
-            let e = Matcher::new(bad, &Site::default()).unwrap_err();
+            let e = Matcher::new(bad, &Site::default(), Reading::Exact).unwrap_err();
             assert_eq!(e.code(), "ERR_CONFIG_PATTERN", "{bad}");
         }
     }

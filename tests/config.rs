@@ -6,7 +6,9 @@ use common::*;
 use serde_json::{json, Value};
 
 fn err(options: Value) -> (String, String) {
-    let e = build(&options).expect_err("configuration must be refused");
+    let Err(e) = build(&options) else {
+        panic!("configuration must be refused: {options}");
+    };
     assert!(e.is_config());
     (e.code().to_string(), e.to_string())
 }

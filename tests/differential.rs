@@ -7,7 +7,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-use edgegate::matcher::{compile_regex, path_to_regexp, Matcher, Site};
+use edgegate::matcher::{compile_regex, path_to_regexp, Matcher, Reading, Site};
 use serde_json::{json, Value};
 
 /// xorshift64*: deterministic, so a failure reproduces.
@@ -190,7 +190,7 @@ fn matcher_agrees_with_path_to_regexp() {
     for ((p, paths), result) in cases.iter().zip(results["results"].as_array().unwrap()) {
         // path-to-regexp alone
         let raw = &result["raw"];
-        let ours = path_to_regexp(p).and_then(|src| compile_regex(&src));
+        let ours = path_to_regexp(p).and_then(|src| compile_regex(&src, true));
         assert_eq!(
             ours.is_err(),
             !raw["error"].is_null(),
@@ -214,7 +214,7 @@ fn matcher_agrees_with_path_to_regexp() {
         }
         // wrapped as a Next middleware matcher
         let next = &result["next"];
-        let ours = Matcher::new(p, &Site::default());
+        let ours = Matcher::new(p, &Site::default(), Reading::Wide);
         assert_eq!(
             ours.is_err(),
             !next["error"].is_null(),

@@ -39,9 +39,11 @@ fn a_valid_request_shows_every_check_passing() {
             ("claim", true),
             ("claim", true),
             ("scopes", true),
+            ("route", true),
         ]
     );
     assert_eq!(detail(&trace, "normalize"), "path \"/api/stocks\"");
+    assert_eq!(detail(&trace, "route"), "on into the app");
     assert!(detail(&trace, "match").starts_with("rule 2 (api)"));
     assert_eq!(detail(&trace, "token"), "from the cookie \"token\"");
     // The same request decides as the trace says.

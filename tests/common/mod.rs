@@ -195,7 +195,15 @@ pub fn is_continue(d: &Decision) -> bool {
 
 pub fn forwarded(d: &Decision) -> &[(String, String)] {
     match &d.action {
-        Action::Continue { headers } => headers,
+        Action::Continue { headers, .. } => headers,
+        other => panic!("expected continue, got {other:?} ({})", d.code),
+    }
+}
+
+/// Where a continuing decision sends the request (`None`: on into the app).
+pub fn destination(d: &Decision) -> Option<&str> {
+    match &d.action {
+        Action::Continue { destination, .. } => destination.as_deref(),
         other => panic!("expected continue, got {other:?} ({})", d.code),
     }
 }
