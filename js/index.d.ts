@@ -48,10 +48,19 @@ export interface Rule {
   /**
    * `page`: redirect to login; `api`: 401/403 JSON; `guest`: bounce signed-in visitors;
    * `public`: open to all (an exception before a wider rule, e.g. `/api/login`).
+   * `page` and `api` match every spelling Next might route to the source (any case,
+   * `%xx`, `.json`, `.rsc`, `/_next/data/…`, trailing `/`); `guest` and `public` match only
+   * the source as written, from a canonical target, else the next rule decides.
    */
   kind: RuleKind;
   /** Scopes the token must all carry (from `scope`, `scp` or `permissions`). */
   scopes?: string[];
+  /**
+   * Where requests this rule lets through go: an absolute http(s) URL (no userinfo, query
+   * or fragment; a path prefix is kept) or a name in `upstreams`. The decision's
+   * `destination` is it plus the judged path, canonically encoded, and the query.
+   */
+  upstream?: string;
 }
 
 /**
@@ -206,6 +215,8 @@ export interface Options {
   basePath?: string;
   /** Next's i18n locales. */
   locales?: string[];
+  /** Named upstreams for rules' `upstream`: `{ backend: "https://api.internal" }`. */
+  upstreams?: Record<string, string>;
 }
 
 export type HeaderList = Array<[string, string]>;
@@ -223,7 +234,12 @@ interface DecisionBase {
 }
 
 export type Decision =
-  | (DecisionBase & { action: "continue"; requestHeaders: HeaderList })
+  | (DecisionBase & {
+      action: "continue";
+      requestHeaders: HeaderList;
+      /** The matched rule's upstream URL for this request; absent: on into the app. */
+      destination?: string;
+    })
   | (DecisionBase & { action: "redirect"; status: 307; location: string })
   | (DecisionBase & { action: "respond"; status: number; headers: HeaderList; body: string });
 

@@ -4,17 +4,10 @@ import type { Decision, HostOptions, Options } from "./index.js";
 export { EdgeGateError, createGate, setSession, clearSession } from "./index.js";
 export type * from "./index.js";
 
-/** Middleware (Edge) or proxy (Node) function deciding every matched request. */
-export interface NextHostOptions extends HostOptions {
-  /**
-   * The upstream URL for a passed request, or undefined to continue in the app. Use it for
-   * an external backend instead of next.config `rewrites()`: Next drops a middleware's
-   * response headers on config rewrites to other origins, so a refreshed session's
-   * Set-Cookie would be lost.
-   */
-  rewrite?: (url: URL) => string | URL | undefined;
-}
+/**
+ * Middleware (Edge) or proxy (Node) function deciding every matched request. A request let
+ * through by a rule with an `upstream` is rewritten to the decision's `destination`.
+ */
+export declare function edgeGate(options: Options, host?: HostOptions): (request: NextRequest) => Promise<Response>;
 
-export declare function edgeGate(options: Options, host?: NextHostOptions): (request: NextRequest) => Promise<Response>;
-
-export declare function toNextResponse(decision: Decision, request: NextRequest, rewriteTo?: string | URL): NextResponse | Response;
+export declare function toNextResponse(decision: Decision, request: NextRequest): NextResponse | Response;

@@ -6,15 +6,19 @@ import { createGate } from "./index.js";
 export { EdgeGateError, createGate, setSession, clearSession } from "./index.js";
 
 /**
- * Maps an engine decision onto Next's middleware responses. `rewriteTo`, an absolute URL,
- * sends a passed request there (an external rewrite) instead of on to the app.
+ * Maps an engine decision onto Next's middleware responses. A continuing decision with a
+ * `destination` (the matched rule's upstream) becomes an external rewrite: unlike a
+ * next.config `rewrites()` entry, it keeps the middleware's response headers, so a
+ * refreshed session's Set-Cookie reaches the browser.
  */
-export function toNextResponse(decision, request, rewriteTo) {
+export function toNextResponse(decision, request) {
   let response;
   switch (decision.action) {
     case "continue": {
       const forwarded = { request: { headers: new Headers(decision.requestHeaders) } };
-      response = rewriteTo ? NextResponse.rewrite(new URL(rewriteTo), forwarded) : NextResponse.next(forwarded);
+      response = decision.destination
+        ? NextResponse.rewrite(new URL(decision.destination), forwarded)
+        : NextResponse.next(forwarded);
       break;
     }
     case "redirect":
@@ -28,19 +32,14 @@ export function toNextResponse(decision, request, rewriteTo) {
   return response;
 }
 
-/**
- * `host.rewrite(url)` may return the upstream URL for a request (e.g. `/api/*` to the
- * backend). Prefer it to a next.config `rewrites()` entry for an external backend: Next
- * drops a middleware's response headers on config rewrites to other origins, so a
- * refreshed session's Set-Cookie would never reach the browser.
- */
 export function edgeGate(options, host = {}) {
-  const { rewrite, ...gateHost } = host;
+  if ("rewrite" in host) {
+    // Routing by host code read the raw path, not the one the gate judged: removed.
+    throw new TypeError('edgeGate: the "rewrite" host option is gone; name the backend on the rule: { match, kind, upstream }');
+  }
   let gate;
   return async function edgegate(request) {
-    gate ??= createGate(options, gateHost);
-    const decision = await (await gate).decide(request);
-    const url = request.nextUrl ?? new URL(request.url);
-    return toNextResponse(decision, request, decision.action === "continue" ? rewrite?.(url) : undefined);
+    gate ??= createGate(options, host);
+    return toNextResponse(await (await gate).decide(request), request);
   };
 }

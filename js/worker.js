@@ -1,5 +1,6 @@
-// edgegate/worker: wraps a Worker's fetch handler. Authenticated requests reach `handler`
-// (or the origin, without one) with the gate's headers; the rest get the redirect or 401.
+// edgegate/worker: wraps a Worker's fetch handler. A request the gate lets through goes to
+// its rule's upstream when the decision names one, else to `handler` (or the origin, without
+// one), with the gate's headers; the rest get the redirect or 401.
 import { createGate } from "./index.js";
 
 export { EdgeGateError, createGate, setSession, clearSession } from "./index.js";
@@ -30,12 +31,20 @@ export function gateWorker(options, handler, host) {
       );
       const decision = await (await gate).decide(request);
       if (decision.action !== "continue") return toResponse(decision);
-      const forwarded = new Request(request, { headers: new Headers(decision.requestHeaders) });
-      const response = await (!handler
-        ? fetch(forwarded)
-        : typeof handler === "function"
-          ? handler(forwarded, env, ctx)
-          : handler.fetch(forwarded, env, ctx));
+      const headers = new Headers(decision.requestHeaders);
+      let response;
+      if (decision.destination) {
+        // The upstream's redirects go back to the browser, as from any reverse proxy.
+        const init = { method: request.method, headers, body: request.body, redirect: "manual" };
+        response = await fetch(new Request(decision.destination, init));
+      } else {
+        const forwarded = new Request(request, { headers });
+        response = await (!handler
+          ? fetch(forwarded)
+          : typeof handler === "function"
+            ? handler(forwarded, env, ctx)
+            : handler.fetch(forwarded, env, ctx));
+      }
       return withCookies(response, decision);
     },
   };

@@ -1,7 +1,7 @@
 import { edgeGate } from "edgegate/next";
-import { gateHost, gateOptions } from "./gate";
+import { gateOptions } from "./gate";
 
 // Edge runtime. Every request except static assets reaches the gate; its rules decide.
-export default edgeGate(gateOptions, gateHost);
+export default edgeGate(gateOptions);
 
 export const config = { matcher: ["/((?!_next/static|_next/image|favicon.ico).*)"] };

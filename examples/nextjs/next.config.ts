@@ -1,8 +1,8 @@
 import type { NextConfig } from "next";
 import { fileURLToPath } from "node:url";
 
-// /api/* is served by the separate backend: the gate (gate.ts) rewrites passed requests
-// there with `Authorization: Bearer` set. The URL is fixed at build time.
+// /api/* is served by the separate backend: the gate's rules (gate.ts) send the requests
+// they let through there, with `Authorization: Bearer` set. The URL is fixed at build time.
 const upstream = process.env.UPSTREAM_URL ?? "http://127.0.0.1:4000";
 
 const config: NextConfig = {

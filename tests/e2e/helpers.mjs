@@ -3,7 +3,8 @@
 import { spawn, execFileSync } from "node:child_process";
 import { build } from "esbuild";
 import { Miniflare } from "miniflare";
-import { createHmac } from "node:crypto";
+import { createHmac, timingSafeEqual } from "node:crypto";
+import http from "node:http";
 import { cpSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { fileURLToPath } from "node:url";
@@ -77,8 +78,8 @@ export async function startUpstream(env = {}) {
 
 /**
  * Builds the example app with `middleware.ts` (Edge) or `proxy.ts` (Node) in its own folder
- * under target/ (inside the repository, as Turbopack requires), rewriting /api to `upstream`.
- * `gateSource` replaces the example's gate.ts; `name` tells builds apart.
+ * under target/ (inside the repository, as Turbopack requires), with UPSTREAM_URL set to
+ * `upstream`. `gateSource` replaces the example's gate.ts; `name` tells builds apart.
  */
 export function buildNext(variant, upstream, { gateSource, name = variant } = {}) {
   const dir = `${ROOT}target/next-${name}`;
@@ -89,12 +90,7 @@ export function buildNext(variant, upstream, { gateSource, name = variant } = {}
   }
   if (variant === "middleware") cpSync(`${EXAMPLE}middleware.ts`, `${dir}/middleware.ts`);
   else cpSync(`${EXAMPLE}variants/proxy.ts`, `${dir}/proxy.ts`);
-  if (gateSource) {
-    // The example's upstream rewrite (gateHost) comes along with any replacement options.
-    const example = readFileSync(`${EXAMPLE}gate.ts`, "utf8");
-    const host = example.slice(example.indexOf("// /api/* goes to the separate backend"));
-    writeFileSync(`${dir}/gate.ts`, gateSource.includes("gateHost") ? gateSource : `${gateSource}\n${host}`);
-  }
+  if (gateSource) writeFileSync(`${dir}/gate.ts`, gateSource);
   symlinkSync(`${EXAMPLE}node_modules`, `${dir}/node_modules`);
   execFileSync(`${dir}/node_modules/.bin/next`, ["build"], {
     cwd: dir,
@@ -117,6 +113,53 @@ export async function startNext(dir) {
 
 const b64 = (v) => Buffer.from(JSON.stringify(v)).toString("base64url");
 
+/** Does `authorization` carry a bearer the demo backend would accept (HS256, dev secret, not expired)? */
+export function verifiedBearer(authorization) {
+  const token = /^Bearer ([\w-]+\.[\w-]+\.[\w-]+)$/.exec(authorization ?? "")?.[1];
+  if (!token) return false;
+  const [header, payload, signature] = token.split(".");
+  const expected = createHmac("sha256", dev.secret).update(`${header}.${payload}`).digest();
+  const given = Buffer.from(signature, "base64url");
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return false;
+  const claims = JSON.parse(Buffer.from(payload, "base64url"));
+  return JSON.parse(Buffer.from(header, "base64url")).alg === "HS256" && claims.exp > Date.now() / 1000;
+}
+
+/**
+ * A recording reverse proxy in front of `target` (the backend): every request it receives is
+ * kept in `seen` ({ method, url, headers }). One that carries no verified bearer is refused
+ * (599) and kept in `violations`, unless `exempt(request)` says the app itself sent it (the
+ * login route handler's own call to the backend).
+ */
+export async function startRecorder(target, { exempt = () => false } = {}) {
+  const seen = [];
+  const violations = [];
+  const server = http.createServer((req, res) => {
+    const entry = { method: req.method, url: req.url, headers: req.headers };
+    seen.push(entry);
+    if (!exempt(entry) && !verifiedBearer(req.headers.authorization)) {
+      violations.push(entry);
+      req.resume();
+      return res.writeHead(599).end("reached the backend without a verified bearer");
+    }
+    const to = new URL(req.url, target);
+    const headers = { ...req.headers, host: to.host };
+    const forward = http.request(to, { method: req.method, headers }, (answer) => {
+      res.writeHead(answer.statusCode, answer.headers);
+      answer.pipe(res);
+    });
+    forward.on("error", () => res.writeHead(502).end());
+    req.pipe(forward);
+  });
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    url: `http://127.0.0.1:${server.address().port}`,
+    seen,
+    violations,
+    stop: () => new Promise((resolve) => server.close(resolve)),
+  };
+}
+
 /** An HS256 token like the demo's sign-in issues; `claims` override the defaults. */
 export function token(claims = {}, secret = dev.secret) {
   const now = Math.floor(Date.now() / 1000);
@@ -129,9 +172,10 @@ export function token(claims = {}, secret = dev.secret) {
  * Bundles a Worker entry with esbuild using the `workerd` condition (as wrangler does) and
  * runs it in workerd through Miniflare. Returns the Miniflare instance; `dispose()` it.
  */
-export async function startWorker(entry, name, bindings = {}, extra = {}) {
+export async function startWorker(entry, name, bindings = {}, extra = {}, { define } = {}) {
   const outdir = `${ROOT}target/${name}`;
   await build({
+    define,
     entryPoints: [entry],
     outdir,
     bundle: true,

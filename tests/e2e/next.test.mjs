@@ -5,7 +5,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createPrivateKey, generateKeyPairSync, sign } from "node:crypto";
 import { existsSync } from "node:fs";
-import { buildNext, startNext, startUpstream } from "./helpers.mjs";
+import { buildNext, startNext, startRecorder, startUpstream } from "./helpers.mjs";
 import { gateScenarios } from "./scenarios.mjs";
 
 const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
@@ -14,11 +14,39 @@ for (const variant of ["middleware", "proxy"]) {
   test(`Next.js ${variant}.ts under next start`, { timeout: 240_000 }, async (t) => {
     const upstream = await startUpstream();
     t.after(() => upstream.stop());
-    const dir = buildNext(variant, upstream.url);
+    // The app's login route handler calls the backend's /auth/login itself, not through the gate.
+    const recorder = await startRecorder(upstream.url, {
+      exempt: ({ method, url }) => method === "POST" && url === "/auth/login",
+    });
+    t.after(() => recorder.stop());
+    const dir = buildNext(variant, recorder.url);
     const next = await startNext(dir);
     t.after(() => next.stop());
 
-    await gateScenarios(t, next.url, upstream.url);
+    await gateScenarios(t, next.url, upstream.url, recorder);
+
+    await t.test("the app's own login and logout route handlers still answer", async () => {
+      const login = await fetch(`${next.url}/api/login`, {
+        method: "POST",
+        body: new URLSearchParams({ name: "dave", returnTo: "/dashboard" }),
+        headers: { origin: next.url },
+        redirect: "manual",
+      });
+      assert.equal(login.status, 303);
+      assert.equal(login.headers.get("location"), "/dashboard");
+      const session = login.headers.getSetCookie().find((c) => c.startsWith("token="))?.split(";")[0];
+      assert.ok(session, "the login handler set the session cookie");
+      const whoami = await fetch(`${next.url}/api/whoami`, { headers: { cookie: session } });
+      assert.equal((await whoami.json()).sub, "dave");
+      const logout = await fetch(`${next.url}/api/logout`, {
+        method: "POST",
+        headers: { cookie: session, origin: next.url },
+        redirect: "manual",
+      });
+      assert.equal(logout.status, 303);
+      assert.ok(logout.headers.getSetCookie().some((c) => /^token=;/.test(c) || /^token=[^;]*;.*Max-Age=0/i.test(c)));
+      assert.deepEqual(recorder.violations, []);
+    });
 
     if (variant !== "middleware") return;
     await t.test("browser: sign in, land on /dashboard, see data fetched through the gate", async (t) => {

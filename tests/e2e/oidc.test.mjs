@@ -57,7 +57,7 @@ test("OIDC provider: discovery and JWKS at the edge, jwks-rsa upstream", { timeo
   await t.test("Next.js middleware.ts under next start", async (t) => {
     const gateSource = `import type { Options } from "edgegate";
 export const gateOptions: Options = {
-  rules: [{ match: "/dashboard/:path*", kind: "page" }, { match: "/api/:path*", kind: "api" }],
+  rules: [{ match: "/dashboard/:path*", kind: "page" }, { match: "/api/:path*", kind: "api", upstream: process.env.UPSTREAM_URL }],
   verify: { algorithms: ["RS256", "ES256"], issuer: ${JSON.stringify(op.issuer)}, audience: ${JSON.stringify(AUDIENCE)}, typ: "at+jwt" },
   upstream: { claimHeaders: { sub: "x-auth-sub" } },
 };

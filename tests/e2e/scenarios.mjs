@@ -1,12 +1,39 @@
 // One set of HTTP scenarios every host must pass identically: Next middleware (Edge),
-// Next proxy.ts (Node) and a Worker. `base` is the gated app; `upstream` the Express backend.
+// Next proxy.ts (Node) and a Worker. `base` is the gated app; `upstream` the Express backend;
+// `recorder` the recording proxy in front of it, where the gate's rules send /api/*.
 import assert from "node:assert/strict";
+import http from "node:http";
 import { dev, token } from "./helpers.mjs";
+
+/** Sends `path` exactly as written (fetch would resolve dot segments and `\`). */
+function raw(base, path, { method = "GET", headers = {}, body } = {}) {
+  return new Promise((resolve, reject) => {
+    const request = http.request(`${base}/`, { method, path, headers, agent: false }, (res) => {
+      res.resume();
+      res.on("end", () => resolve({ status: res.statusCode, location: res.headers.location }));
+    });
+    // A host that will not even parse a spelling (workerd resets on `\\`) refuses it too.
+    request.on("error", (e) => (e.code === "ECONNRESET" ? resolve({ status: "reset" }) : reject(e)));
+    request.end(body);
+  });
+}
+
+/** Spellings of an exception's path that Next (or a server behind it) might read as it. */
+export function spellings(path) {
+  const [, dir, first, rest] = /^(.*)\/(.)(.*)$/.exec(path);
+  const hex = first.charCodeAt(0).toString(16);
+  return [
+    `${dir}/${first.toUpperCase()}${rest}`, path.toUpperCase(), `${dir}/%${hex}${rest}`, `${dir}/%${hex.toUpperCase()}${rest}`,
+    `${path}.json`, `${path}.rsc`, `/_next/data/build-1${path}.json`, `${path}.segments/_tree.segment.rsc`,
+    `${path}/`, `/${path}`, `${dir}//${first}${rest}`, `/x/..${path}`, `${dir}/./${first}${rest}`,
+    `${dir}/%2e/${first}${rest}`, `${dir}/%2E%2E${path}`, `${path}%20`, `${dir}\\${first}${rest}`,
+  ];
+}
 
 const get = (url, headers = {}) => fetch(url, { headers, redirect: "manual" });
 const cookie = (t, extra = "") => ({ cookie: `${extra}${dev.cookie}=${t}` });
 
-export async function gateScenarios(t, base, upstream) {
+export async function gateScenarios(t, base, upstream, recorder) {
   await t.test("no cookie: page redirects to login with returnTo", async () => {
     const r = await get(`${base}/dashboard?tab=2`);
     assert.equal(r.status, 307);
@@ -24,13 +51,28 @@ export async function gateScenarios(t, base, upstream) {
   await t.test("valid cookie: page 200 and the upstream sees the same token as a bearer, without the cookie", async () => {
     const t1 = token({ sub: "alice" });
     assert.equal((await get(`${base}/dashboard`, cookie(t1))).status, 200);
-    const r = await get(`${base}/api/whoami`, { ...cookie(t1, "theme=dark; "), "x-auth-sub": "admin" });
+    const r = await get(`${base}/api/whoami?probe=alice`, {
+      ...cookie(t1, "theme=dark; "),
+      "x-auth-sub": "admin",
+      "x-forwarded-host": "evil.example",
+      forwarded: "host=evil.example",
+    });
     assert.equal(r.status, 200);
     const seen = await r.json();
     assert.equal(seen.authorization, `Bearer ${t1}`);
     assert.equal(seen.cookie, "theme=dark");
     assert.equal(seen.sub, "alice");
     assert.equal(seen.xAuthSub, "alice", "the client's x-auth-sub was replaced by the gate's");
+    // What reached the backend, as the recorder saw it: the judged path and the query.
+    const arrived = recorder.seen.filter((s) => s.url === "/api/whoami?probe=alice");
+    assert.equal(arrived.length, 1);
+    const headers = arrived[0].headers;
+    assert.equal(headers.host, new URL(recorder.url).host, "the backend's own Host");
+    assert.doesNotMatch(`${headers["x-forwarded-host"]} ${headers.forwarded}`, /evil/, "no client forwarding header");
+    // The gate's own, from the URL the runtime handed over (Next says localhost for 127.0.0.1).
+    const port = new URL(base).port;
+    assert.match(headers["x-forwarded-host"] ?? "", new RegExp(`^(127\\.0\\.0\\.1|localhost):${port}$`));
+    assert.equal(headers["x-forwarded-proto"], "http");
   });
 
   await t.test("bearer header works for the api", async () => {
@@ -77,10 +119,34 @@ export async function gateScenarios(t, base, upstream) {
     }
   });
 
+  await t.test("no spelling of the public /api/login and /api/logout reaches the backend without the bearer", async () => {
+    const before = recorder.violations.length;
+    const outcomes = [];
+    for (const path of [...spellings("/api/login"), ...spellings("/api/logout"), "/api/a%3Fb", "/api/stocks"]) {
+      for (const method of ["GET", "POST"]) {
+        const body = method === "POST" ? "name=mallory" : undefined;
+        const headers = body ? { "content-type": "application/x-www-form-urlencoded" } : {};
+        const { status } = await raw(base, path, { method, headers, body });
+        outcomes.push(`${method} ${path} ${status}`);
+        // The recorder refuses (599) and keeps whatever reaches the backend without the bearer.
+        // Other answers are the gate's (401, 400), Next's own (308, 404), or the app's public
+        // handler where the runtime itself resolved the spelling (`/x/../api/login`).
+        assert.notEqual(status, 599, `${method} ${path} reached the backend without a verified bearer`);
+      }
+    }
+    assert.deepEqual(recorder.violations.slice(before), []);
+    console.log(`${base}: ${outcomes.length} attack spellings, none reached the backend:\n  ${outcomes.join("\n  ")}`);
+  });
+
   await t.test("a signed-in visitor is bounced from /login", async () => {
     const r = await get(`${base}/login`, cookie(token()));
     assert.equal(r.status, 307);
     assert.equal(new URL(r.headers.get("location"), base).pathname, "/");
+  });
+
+  await t.test("every request the backend received carried a verified bearer", () => {
+    assert.ok(recorder.seen.length > 0);
+    assert.deepEqual(recorder.violations, []);
   });
 
   await t.test("the upstream refuses requests that skip the gate", async () => {

@@ -21,7 +21,7 @@ export const gateOptions: Options = {
   rules: [
     { match: ["/api/login", "/api/logout"], kind: "public" },
     { match: "/dashboard/:path*", kind: "page" },
-    { match: "/api/:path*", kind: "api" },
+    { match: "/api/:path*", kind: "api", upstream: process.env.UPSTREAM_URL },
     { match: "/login", kind: "guest" },
   ],
   verify: { algorithms: ["RS256", "ES256"], issuer: ${JSON.stringify(op.issuer)}, audience: ${JSON.stringify(RESOURCES.rs)}, typ: "at+jwt" },

@@ -3,20 +3,22 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createPrivateKey, generateKeyPairSync, sign } from "node:crypto";
-import { startUpstream, startWorker } from "./helpers.mjs";
+import { startRecorder, startUpstream, startWorker } from "./helpers.mjs";
 import { gateScenarios } from "./scenarios.mjs";
 
 test("Cloudflare Worker (Miniflare / workerd)", { timeout: 120_000 }, async (t) => {
   const upstream = await startUpstream();
   t.after(() => upstream.stop());
+  const recorder = await startRecorder(upstream.url);
+  t.after(() => recorder.stop());
 
-  const mf = await startWorker(new URL("./worker/worker.ts", import.meta.url).pathname, "worker", {
-    UPSTREAM: upstream.url,
+  const mf = await startWorker(new URL("./worker/worker.ts", import.meta.url).pathname, "worker", {}, {}, {
+    define: { "process.env.UPSTREAM_URL": JSON.stringify(recorder.url) },
   });
   t.after(() => mf.dispose());
   const url = await mf.ready;
 
-  await gateScenarios(t, url.origin, upstream.url);
+  await gateScenarios(t, url.origin, upstream.url, recorder);
 });
 
 test("workerd's WebCrypto and the engine agree on RS256, PS256, ES256 and EdDSA", { timeout: 120_000 }, async (t) => {

@@ -22,7 +22,7 @@ const options = {
     { match: "/api/login", kind: "public" },
     { match: "/dashboard/:path*", kind: "page" },
     { match: "/api/admin/:path*", kind: "api", scopes: ["admin"] },
-    { match: "/api/:path*", kind: "api", scopes: ["read"] },
+    { match: "/api/:path*", kind: "api", scopes: ["read"], upstream: "https://api.internal/v1" },
     { match: "/login", kind: "guest" },
   ],
   upstream: { claimHeaders: { sub: "x-auth-sub", name: "x-auth-name", scope: "x-auth-scope" } },
@@ -33,7 +33,7 @@ const expired = sign({ sub: "u1", iss: "iss", aud: "aud", exp: NOW - 1, scope: "
 const paths = [
   "/", "/about", "/dashboard", "/dashboard/x?y=1&z=%20", "/Dashboard/X", "/api/login", "/api/x", "/api/x/",
   "/API/X", "/api/admin/users", "/login", "/%2e%2e/api/x", "/api;x", "/dashboard%2Fx", "/_next/data/b/dashboard.json",
-  "/caf%C3%A9", "https://app.example/api/x?q=1",
+  "/caf%C3%A9", "https://app.example/api/x?q=1", "/api/l%6fgin?x=%2F", "/api/caf%c3%a9", "/api/Login",
 ];
 const headerSets = [
   undefined,
@@ -73,5 +73,7 @@ test("the fast path and the object path decide every request alike", async () =>
   const codes = new Set();
   for (const url of paths) for (const headers of headerSets) codes.add((await gate.decide({ url, headers })).action);
   assert.deepEqual([...codes].sort(), ["continue", "redirect", "respond"]);
+  const routed = await gate.decide({ url: "/api/l%6fgin?x=%2F", headers: { cookie: `token=${valid}` } });
+  assert.equal(routed.destination, "https://api.internal/v1/api/login?x=%2F");
   console.log(`boundary: ${compared} requests decided alike through the wire form and as objects`);
 });

@@ -48,6 +48,34 @@ test("decisions for every rule kind", async () => {
   assert.deepEqual([denied.status, denied.code], [403, "ERR_INSUFFICIENT_SCOPE"]);
 });
 
+test("a rule's upstream is the decision's destination, at the judged path", async () => {
+  const gate = await createGate(
+    {
+      ...options,
+      rules: [
+        { match: "/api/login", kind: "public" },
+        { match: "/api/:path*", kind: "api", scopes: ["read"], upstream: "backend" },
+      ],
+      upstreams: { backend: "https://api.internal" },
+    },
+    { now: NOW },
+  );
+  const request = (url) => ({ url, headers: { authorization: `Bearer ${valid}` } });
+  const routed = await gate.decide(request("https://app.example/api/l%6fgin?next=%2F"));
+  assert.deepEqual([routed.code, routed.destination], ["OK_AUTHENTICATED", "https://api.internal/api/login?next=%2F"]);
+  assert.equal(new Headers(routed.requestHeaders).get("x-forwarded-host"), "app.example");
+  const open = await gate.decide({ url: "/api/login" });
+  assert.deepEqual([open.code, open.destination], ["OK_PUBLIC", undefined]);
+  const widened = await gate.decide({ url: "/api/Login" });
+  assert.deepEqual([widened.status, widened.code, widened.destination], [401, "ERR_NO_TOKEN", undefined]);
+  const trace = await gate.explain(request("/api/stocks"));
+  assert.deepEqual(trace.steps.at(-1), { step: "route", ok: true, detail: "to https://api.internal/api/stocks" });
+  await assert.rejects(
+    createGate({ ...options, rules: [{ match: "/api/:path*", kind: "api", upstream: "https://u:p@api.internal" }] }),
+    (e) => e instanceof EdgeGateError && e.code === "ERR_CONFIG_URL",
+  );
+});
+
 test("header shapes: Headers, pairs, Map, objects with arrays", async () => {
   const gate = await createGate(options, { now: NOW });
   const shapes = [

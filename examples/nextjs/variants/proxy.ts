@@ -1,7 +1,7 @@
 // Next 16 proxy.ts (Node runtime): copy over middleware.ts to run the gate on Node.
 import { edgeGate } from "edgegate/next";
-import { gateHost, gateOptions } from "./gate";
+import { gateOptions } from "./gate";
 
-export const proxy = edgeGate(gateOptions, gateHost);
+export const proxy = edgeGate(gateOptions);
 
 export const config = { matcher: ["/((?!_next/static|_next/image|favicon.ico).*)"] };

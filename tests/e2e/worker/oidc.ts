@@ -1,6 +1,6 @@
 // A Worker gated by edgegate with keys found by OIDC discovery and sessions refreshed at
 // the provider's token endpoint; ISSUER, AUDIENCE and the client come from bindings;
-// /api/* is proxied to UPSTREAM.
+// /api/* goes to UPSTREAM.
 import { gateWorker } from "edgegate/worker";
 
 interface Env {
@@ -13,14 +13,9 @@ interface Env {
 
 export default gateWorker<Env>(
   (env) => ({
-    rules: [{ match: "/api/:path*", kind: "api" }],
+    rules: [{ match: "/api/:path*", kind: "api", upstream: env.UPSTREAM }],
     verify: { algorithms: ["RS256", "ES256"], issuer: env.ISSUER, audience: env.AUDIENCE.split(","), typ: "at+jwt" },
     refresh: { tokenEndpoint: `${env.ISSUER}/token`, clientId: env.CLIENT_ID, clientSecret: env.CLIENT_SECRET },
   }),
-  {
-    async fetch(request: Request, env: Env) {
-      const url = new URL(request.url);
-      return fetch(new Request(`${env.UPSTREAM}${url.pathname}${url.search}`, request));
-    },
-  },
+  () => new Response("not found", { status: 404 }),
 );

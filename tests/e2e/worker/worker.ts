@@ -1,18 +1,10 @@
-// A Cloudflare Worker gated by edgegate with the example app's own options: pages answer
-// here, /api/* is proxied to the upstream named by the UPSTREAM binding.
+// A Cloudflare Worker gated by edgegate with the example app's own options: its rules send
+// /api/* to the backend (UPSTREAM_URL, fixed at build time as Next fixes it); everything
+// else the gate lets through is answered here.
 import { gateWorker } from "edgegate/worker";
 import { gateOptions } from "../../../examples/nextjs/gate";
 
-interface Env {
-  UPSTREAM: string;
-}
-
-export default gateWorker<Env>(gateOptions, {
-  async fetch(request: Request, env: Env) {
-    const url = new URL(request.url);
-    if (url.pathname.startsWith("/api/")) {
-      return fetch(new Request(`${env.UPSTREAM}${url.pathname}${url.search}`, request));
-    }
-    return new Response(`<h1>${url.pathname}</h1>`, { headers: { "content-type": "text/html" } });
-  },
+export default gateWorker(gateOptions, (request: Request) => {
+  const page = new URL(request.url).pathname.replace(/[<>&"]/g, "");
+  return new Response(`<h1>${page}</h1>`, { headers: { "content-type": "text/html" } });
 });
