@@ -133,10 +133,6 @@ fn decode(raw: &str) -> Result<String> {
                     // Decoded, they would end the path for the matcher (`[^/#?]` in every
                     // parameter), so `/api/a%3Fb` would slip past `/api/:path*`.
                     b'?' | b'#' => return Err(Error::PathRejected("encoded ? or #")),
-                    // `%25` followed by hex would decode again in a second decoder.
-                    b'%' if hex_pair(bytes, i + 3).is_some() => {
-                        return Err(Error::PathRejected("double percent-encoding"))
-                    }
                     v if v < 0x20 || v == 0x7f => {
                         return Err(Error::PathRejected("encoded control character"))
                     }
@@ -155,6 +151,14 @@ fn decode(raw: &str) -> Result<String> {
                 i += 1;
             }
         }
+    }
+    // A `%` and two hex digits left after decoding (`%2565`, or `%25%36%35` spelled out)
+    // would decode again in a second decoder, to a path this one never judged.
+    if out
+        .windows(3)
+        .any(|w| w[0] == b'%' && w[1].is_ascii_hexdigit() && w[2].is_ascii_hexdigit())
+    {
+        return Err(Error::PathRejected("double percent-encoding"));
     }
     String::from_utf8(out).map_err(|_| Error::PathRejected("invalid UTF-8"))
 }
@@ -239,6 +243,9 @@ mod tests {
             "/dashboard%3f",
             "/dashboard%23x",
             "/%2564ashboard",
+            "/api/x/%25%32%65%25%32%65/admin",
+            "/api/%25%32%66admin",
+            "/a%25%61%61",
             "/bad%zz",
             "/bad%4",
             "/%ff%fe",
