@@ -35,14 +35,22 @@ impl Upstream {
             }
             _ => (authority, None),
         };
+        let last_label = host.rsplit('.').next().unwrap_or_default();
         let host_ok = match host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
-            Some(v6) => !v6.is_empty() && v6.bytes().all(|b| b.is_ascii_hexdigit() || b == b':'),
-            None => {
-                !host.is_empty()
-                    && host
-                        .bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+            Some(v6) => v6.parse::<std::net::Ipv6Addr>().is_ok(),
+            // A URL parser reads a host whose last label starts with a digit as an IPv4
+            // address (`99999`, `0x1`, `1.2.3.4.5`): only a plain dotted quad is one here.
+            None if last_label.starts_with(|c: char| c.is_ascii_digit()) => {
+                host.parse::<std::net::Ipv4Addr>().is_ok()
             }
+            None => host.split('.').all(|label| {
+                (1..=63).contains(&label.len())
+                    && !label.starts_with('-')
+                    && !label.ends_with('-')
+                    && label
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            }),
         };
         let port_ok = port.is_none_or(|p| {
             (1..=5).contains(&p.len())
@@ -65,28 +73,32 @@ impl Upstream {
         })
     }
 
-    /// The URL a request for the judged `path` goes to: the base, the path canonically
-    /// encoded, and the query as it came (bytes a URL cannot hold percent-encoded).
+    /// The URL a request for the judged `path` goes to: the base and [`target`].
     pub fn destination(&self, path: &NormalizedPath) -> String {
-        let mut out = self.base.clone();
-        out.push_str(&encode(&path.path));
-        if let Some(query) = &path.query {
-            out.push('?');
-            for &b in query.as_bytes() {
-                if b.is_ascii_graphic() {
-                    out.push(b as char);
-                } else {
-                    push_escaped(&mut out, b);
-                }
-            }
-        }
-        out
+        [self.base.as_str(), &target(path)].concat()
     }
 
     /// The base, as validated.
     pub fn base(&self) -> &str {
         &self.base
     }
+}
+
+/// The judged path canonically encoded, and the query as it came (bytes a URL cannot hold
+/// percent-encoded): what a request is forwarded as, to an upstream or within the app.
+pub fn target(path: &NormalizedPath) -> String {
+    let mut out = encode(&path.path);
+    if let Some(query) = &path.query {
+        out.push('?');
+        for &b in query.as_bytes() {
+            if b.is_ascii_graphic() {
+                out.push(b as char);
+            } else {
+                push_escaped(&mut out, b);
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -109,6 +121,11 @@ mod tests {
                 "https://api.internal/A-b_c/~d",
             ),
             ("http://[::1]:8080/base", "http://[::1]:8080/base"),
+            ("http://10.0.0.7", "http://10.0.0.7"),
+            (
+                "http://backend-1.svc.cluster.local:8080",
+                "http://backend-1.svc.cluster.local:8080",
+            ),
         ] {
             assert_eq!(up(url).unwrap().base(), base, "{url}");
         }
@@ -145,6 +162,15 @@ mod tests {
             "https://api.internal/a;b",
             "https://api.internal/./b",
             "https://[::1",
+            "http://[:]",
+            "http://99999",
+            "http://0x",
+            "http://0x7f.1",
+            "http://1.2.3.4.5",
+            "http://010.0.0.1",
+            "http://api..internal",
+            "http://-api.internal",
+            "http://api.internal.",
             "https://exa_mple.com",
             "https://api.internal/\u{e9}",
         ] {
