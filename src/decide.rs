@@ -6,6 +6,9 @@ use std::borrow::Cow;
 use std::collections::HashSet;
 use std::sync::Arc;
 
+use base64ct::{Base64UrlUnpadded, Encoding};
+use jwt_compact::alg::{Hs256, Hs256Key, Hs256Signature};
+use jwt_compact::{Algorithm, AlgorithmSignature};
 use serde_json::Value;
 
 use crate::config::{
@@ -16,7 +19,7 @@ use crate::extract::{Extractor, Found, Precedence, TokenSource};
 use crate::matcher::{Matcher, Reading, Site};
 use crate::normalize::{normalize, NormalizedPath};
 use crate::session::{Refreshed, Refresher, Session};
-use crate::upstream::Upstream;
+use crate::upstream::{target, Upstream};
 use crate::verify::{
     jws, Alg, Checked, ClaimsPolicy, Clock, Fetch, Fetched, KeyResolver, KeySet, RemoteKeys,
     Source, Unverified, Verified, Verifier,
@@ -29,8 +32,9 @@ pub const MAX_FETCH_ROUNDS: u8 = 4;
 /// Client headers always dropped before forwarding: Next's internal recursion marker
 /// (CVE-2025-29927), URL-override headers some backends route by, and the identity headers
 /// other auth proxies set. Compared after lowercasing and mapping `_` to `-`.
-pub const ALWAYS_STRIPPED: [&str; 11] = [
+pub const ALWAYS_STRIPPED: [&str; 12] = [
     "x-middleware-subrequest",
+    ROUTE_MARK,
     "x-original-url",
     "x-rewrite-url",
     "x-forwarded-user",
@@ -43,14 +47,31 @@ pub const ALWAYS_STRIPPED: [&str; 11] = [
     "remote-user",
 ];
 
+/// Marks a request this gate already sent on to an exception's judged path, so that a host
+/// passing the rewritten request through the gate again (Next does, as an external proxy,
+/// when bound to a loopback address) is not rewritten in a loop. `<unix seconds>.<HMAC>` of
+/// the time and the target under a per-gate random key: a client cannot mint one, and one
+/// seen leaked is good for [`ROUTE_MARK_SECONDS`] and that one target only.
+const ROUTE_MARK: &str = "x-edgegate-route";
+const ROUTE_MARK_SECONDS: f64 = 10.0;
+
 /// Client headers never forwarded to an upstream: the forwarding headers are the gate's to
 /// set ([`forwarded_for`]), never the client's. (`Host` stays: hosts derive the upstream's
 /// own from the destination, and Next's proxy copies it into `x-forwarded-host`.)
-const FORWARDING: [&str; 4] = [
+const FORWARDING: [&str; 12] = [
     "forwarded",
     "x-forwarded-host",
     "x-forwarded-proto",
     "x-forwarded-port",
+    "x-forwarded-prefix",
+    "x-forwarded-scheme",
+    "x-forwarded-ssl",
+    "x-forwarded-server",
+    "x-original-host",
+    "x-real-ip",
+    "front-end-https",
+    // Credentials for a proxy on the way, never for the backend.
+    "proxy-authorization",
 ];
 
 /// `x-forwarded-host` and `x-forwarded-proto` for an upstream, from the absolute request URL
@@ -59,6 +80,10 @@ fn forwarded_for(url: &str, headers: &mut Vec<(String, String)>) {
     let Some((scheme, rest)) = url.split_once("://") else {
         return;
     };
+    // An origin-form URL may hold `://` in its query: no scheme, no host.
+    if !(scheme.eq_ignore_ascii_case("https") || scheme.eq_ignore_ascii_case("http")) {
+        return;
+    }
     let host = rest.split(['/', '\\', '?', '#']).next().unwrap_or_default();
     if !host.is_empty() && !host.contains('@') {
         headers.push(("x-forwarded-host".into(), host.to_ascii_lowercase()));
@@ -294,6 +319,8 @@ pub struct Gate {
     /// Ends with [`FORWARDING`]; requests into the app skip those: `stripped[..into_app]`.
     stripped: Vec<String>,
     into_app: usize,
+    /// Signs [`ROUTE_MARK`]s; random per gate.
+    route_key: Hs256Key,
 }
 
 impl std::fmt::Debug for Gate {
@@ -491,6 +518,10 @@ impl Gate {
             max_token_bytes: token.max_token_bytes,
         };
 
+        let mut route_key = [0u8; 32];
+        getrandom::getrandom(&mut route_key)
+            .map_err(|_| Error::ConfigInvalid("the host has no source of randomness".into()))?;
+
         let up = &options.upstream;
         let mut claim_headers = Vec::new();
         let mut stripped: HashSet<String> = ALWAYS_STRIPPED.iter().map(|h| h.to_string()).collect();
@@ -537,6 +568,7 @@ impl Gate {
             claim_headers,
             stripped,
             into_app,
+            route_key: Hs256Key::new(route_key),
         })
     }
 
@@ -1003,7 +1035,10 @@ impl Gate {
     }
 
     /// Lets a request through as rule `index` judged it: to the rule's upstream, if it
-    /// names one, at the judged path; else on into the app.
+    /// names one, at the judged path; else on into the app, at the judged path when an
+    /// exception opened it. (Next strips a trailing `.rsc` from the URL a middleware sees
+    /// but routes the raw one: `/api/login.rsc` looks like a public `/api/login` to the
+    /// gate and reaches a dynamic `/api/[name]` handler unless it is rewritten.)
     fn pass(
         &self,
         request: &Request,
@@ -1013,12 +1048,68 @@ impl Gate {
     ) -> Action {
         let upstream = index.and_then(|i| self.rules[i].upstream.as_ref());
         let mut headers = self.forward(&request.headers, auth, upstream.is_some());
-        if upstream.is_some() {
-            forwarded_for(&request.url, &mut headers);
+        let mut destination = self.destination(path, index);
+        match (upstream, &destination) {
+            (Some(_), _) => forwarded_for(&request.url, &mut headers),
+            (None, Some(target)) => {
+                let now = self.clock.now();
+                if self.routed_here(request, target, now) {
+                    destination = None;
+                } else {
+                    headers.push((ROUTE_MARK.to_owned(), self.route_mark(now, target)));
+                }
+            }
+            (None, None) => {}
         }
         Action::Continue {
             headers,
-            destination: upstream.map(|u| u.destination(path)),
+            destination,
+        }
+    }
+
+    /// The [`ROUTE_MARK`] for sending a request on to `target` at `now`.
+    fn route_mark(&self, now: f64, target: &str) -> String {
+        let seconds = now.max(0.0) as u64;
+        let mac = Hs256.sign(&self.route_key, format!("{seconds} {target}").as_bytes());
+        format!(
+            "{seconds}.{}",
+            Base64UrlUnpadded::encode_string(&mac.as_bytes())
+        )
+    }
+
+    /// Does the request carry this gate's fresh [`ROUTE_MARK`] for exactly `target`?
+    fn routed_here(&self, request: &Request, target: &str, now: f64) -> bool {
+        let marks: Vec<&str> = values(&request.headers, ROUTE_MARK).collect();
+        let [mark] = marks.as_slice() else {
+            return false;
+        };
+        let Some((seconds, mac)) = mark.trim().split_once('.') else {
+            return false;
+        };
+        let fresh = seconds
+            .parse::<u64>()
+            .is_ok_and(|s| (now - s as f64).abs() <= ROUTE_MARK_SECONDS);
+        let mac = Base64UrlUnpadded::decode_vec(mac)
+            .ok()
+            .and_then(|m| Hs256Signature::try_from_slice(&m).ok());
+        fresh
+            && mac.is_some_and(|mac| {
+                // Constant time: jwt-compact compares HMACs with `subtle`.
+                let message = format!("{seconds} {target}");
+                Hs256.verify_signature(&mac, &self.route_key, message.as_bytes())
+            })
+    }
+
+    /// Where rule `index` sends a request it lets through (see [`Gate::pass`]).
+    pub(crate) fn destination(
+        &self,
+        path: &NormalizedPath,
+        index: Option<usize>,
+    ) -> Option<String> {
+        let rule = &self.rules[index?];
+        match &rule.upstream {
+            Some(upstream) => Some(upstream.destination(path)),
+            None => rule.kind.is_exception().then(|| target(path)),
         }
     }
 
@@ -1059,7 +1150,8 @@ impl Gate {
             out.push(("authorization".into(), ["Bearer ", token].concat()));
         }
         if let Some(cookies) = joined(headers, "cookie", "; ") {
-            let kept = if self.strip_auth_cookie {
+            // Kept alongside a verified bearer only, and only when asked for.
+            let kept = if self.strip_auth_cookie || auth.is_none() {
                 self.extractor.strip_auth_cookies(&cookies)
             } else {
                 Some(cookies.into_owned())

@@ -169,10 +169,10 @@ impl Gate {
         t
     }
 
-    /// Where a request let through goes: the rule's upstream at the judged path, or the app.
+    /// Where a request let through goes: the rule's upstream or the app, at the judged path.
     fn explain_route(&self, t: &mut Trace, path: &NormalizedPath, index: Option<usize>) {
-        let detail = match index.and_then(|i| self.rules[i].upstream.as_ref()) {
-            Some(upstream) => format!("to {}", upstream.destination(path)),
+        let detail = match self.destination(path, index) {
+            Some(destination) => format!("to {destination}"),
             None => "on into the app".to_owned(),
         };
         t.push("route", true, detail);

@@ -88,13 +88,21 @@ fn exceptions_open_only_the_exact_spelling() {
     let gate = routing_gate(json!({}));
     // The exact spellings: the exceptions apply.
     for (path, want) in [
-        ("/api/login", ("OK_PUBLIC", Some(0), None)),
-        ("/api/logout", ("OK_PUBLIC", Some(0), None)),
+        // Into the app, rewritten to the judged path: Next strips `.rsc` from the URL the
+        // gate sees but routes the raw one, which could be another handler.
+        (
+            "/api/login",
+            ("OK_PUBLIC", Some(0), Some("/api/login".into())),
+        ),
+        (
+            "/api/logout",
+            ("OK_PUBLIC", Some(0), Some("/api/logout".into())),
+        ),
         (
             "/api/health",
             ("OK_PUBLIC", Some(1), Some(format!("{BACKEND}/api/health"))),
         ),
-        ("/login", ("OK_GUEST", Some(4), None)),
+        ("/login", ("OK_GUEST", Some(4), Some("/login".into()))),
     ] {
         let d = gate.decide(&get(path, &[]));
         assert_eq!(outcome(&d), want, "{path}");
@@ -198,12 +206,24 @@ fn upstream_requests_carry_the_gates_forwarding_headers_not_the_clients() {
             ("x_forwarded_port", "1"),
             ("forwarded", "host=evil.example;proto=http"),
             ("accept", "application/json"),
+            ("x-real-ip", "6.6.6.6"),
+            ("x-forwarded-prefix", "/admin"),
+            ("x-original-host", "evil.example"),
+            ("proxy-authorization", "Basic cHJveHk6cHc="),
         ],
     ));
     assert_eq!(destination(&d), Some(&*format!("{BACKEND}/api/stocks")));
     let headers = forwarded(&d);
     let names: Vec<&str> = headers.iter().map(|(n, _)| n.as_str()).collect();
-    for gone in ["forwarded", "x-forwarded-port", "x_forwarded_port"] {
+    for gone in [
+        "forwarded",
+        "x-forwarded-port",
+        "x_forwarded_port",
+        "x-real-ip",
+        "x-forwarded-prefix",
+        "x-original-host",
+        "proxy-authorization",
+    ] {
         assert!(!names.contains(&gone), "{gone} forwarded: {names:?}");
     }
     let all = |name: &str| -> Vec<&str> {
@@ -257,6 +277,32 @@ fn upstream_requests_carry_the_gates_forwarding_headers_not_the_clients() {
     ));
     assert_eq!(all_of(&d, "authorization"), ["Bearer x"]);
     assert_eq!(all_of(&d, "cookie"), ["token=t; theme=dark"]);
+
+    // An origin-form URL with `://` in its query names no scheme and no host.
+    let d = gate.decide(&get("/api/health?next=https://evil.example:444/x", &[]));
+    assert!(all_of(&d, "x-forwarded-host").is_empty());
+    assert!(all_of(&d, "x-forwarded-proto").is_empty());
+    assert_eq!(
+        destination(&d),
+        Some(&*format!(
+            "{BACKEND}/api/health?next=https://evil.example:444/x"
+        ))
+    );
+
+    // Keeping the auth cookie upstream (stripAuthCookie: false) is for a verified session
+    // only: a public pass still drops it.
+    let keeping = routing_gate(json!({ "upstream": { "stripAuthCookie": false } }));
+    let d = keeping.decide(&get(
+        "/api/health",
+        &[(
+            "cookie",
+            "token=forged.jwt.value; refreshToken=r; theme=dark",
+        )],
+    ));
+    assert_eq!(all_of(&d, "cookie"), ["theme=dark"]);
+    let t = valid_token();
+    let d = keeping.decide(&get("/api/stocks", &[("cookie", &format!("token={t}"))]));
+    assert_eq!(all_of(&d, "cookie"), [format!("token={t}").as_str()]);
 
     // Requests into the app keep their headers as they were: Next reads its own.
     let d = gate.decide(&get(
@@ -369,4 +415,61 @@ fn explain_shows_the_destination() {
         trace.steps.last().unwrap().detail,
         format!("to {BACKEND}/api/health")
     );
+}
+
+#[test]
+fn an_exception_is_rewritten_to_its_judged_path_once() {
+    // Next strips a trailing `.rsc` from the URL the gate sees but routes the raw one, so an
+    // exception's pass names the judged path; the host rewrites to it. Bound to a loopback
+    // address, Next proxies that rewrite back through the gate: the mark ends the loop.
+    let clock = ManualClock::at(NOW);
+    let options = options(
+        &["HS256"],
+        json!(SECRET),
+        json!({ "rules": rules(), "upstreams": { "backend": BACKEND } }),
+    );
+    let opts = edgegate::Options::from_json(&options.to_string()).unwrap();
+    let gate = edgegate::Gate::with_clock(opts, clock.clone()).unwrap();
+    let mark_of = |d: &Decision| all_of(d, "x-edgegate-route").first().map(|m| m.to_string());
+
+    let first = gate.decide(&get(
+        "/api/login?next=%2F",
+        &[("x-edgegate-route", "1.forged")],
+    ));
+    assert_eq!(destination(&first), Some("/api/login?next=%2F"));
+    let mark = mark_of(&first).expect("the pass carries the gate's mark");
+    assert!(
+        !mark.contains("forged"),
+        "the client's mark is never forwarded"
+    );
+
+    // The same request back with that mark: on into the app as it is, mark consumed.
+    let again = gate.decide(&get("/api/login?next=%2F", &[("x-edgegate-route", &mark)]));
+    assert_eq!((again.code, destination(&again)), ("OK_PUBLIC", None));
+    assert_eq!(mark_of(&again), None);
+
+    // A mark is for one target, one gate, and a few seconds.
+    let other = gate.decide(&get("/api/logout", &[("x-edgegate-route", &mark)]));
+    assert_eq!(destination(&other), Some("/api/logout"));
+    let elsewhere = routing_gate(json!({}));
+    let d = elsewhere.decide(&get("/api/login?next=%2F", &[("x-edgegate-route", &mark)]));
+    assert_eq!(destination(&d), Some("/api/login?next=%2F"));
+    let twice = gate.decide(&get(
+        "/api/login?next=%2F",
+        &[("x-edgegate-route", &mark), ("x-edgegate-route", &mark)],
+    ));
+    assert_eq!(destination(&twice), Some("/api/login?next=%2F"));
+    clock.advance(11.0);
+    let stale = gate.decide(&get("/api/login?next=%2F", &[("x-edgegate-route", &mark)]));
+    assert_eq!(destination(&stale), Some("/api/login?next=%2F"));
+
+    // Requests to an upstream or into the app as they are carry no mark.
+    let t = valid_token();
+    for d in [
+        gate.decide(&signed_in("/api/stocks", &t)),
+        gate.decide(&signed_in("/dashboard", &t)),
+        gate.decide(&get("/about", &[("x-edgegate-route", &mark)])),
+    ] {
+        assert_eq!(mark_of(&d), None, "{}", d.code);
+    }
 }
