@@ -237,7 +237,11 @@ export type Decision =
   | (DecisionBase & {
       action: "continue";
       requestHeaders: HeaderList;
-      /** The matched rule's upstream URL for this request; absent: on into the app. */
+      /**
+       * Where the request goes: an absolute URL (the matched rule's upstream), or a path
+       * in this app (an exception's judged path: rewrite to it, since a host may show the
+       * gate another spelling than it routes). Absent: on into the app as it is.
+       */
       destination?: string;
     })
   | (DecisionBase & { action: "redirect"; status: 307; location: string })

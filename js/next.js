@@ -7,9 +7,9 @@ export { EdgeGateError, createGate, setSession, clearSession } from "./index.js"
 
 /**
  * Maps an engine decision onto Next's middleware responses. A continuing decision with a
- * `destination` (the matched rule's upstream) becomes an external rewrite: unlike a
- * next.config `rewrites()` entry, it keeps the middleware's response headers, so a
- * refreshed session's Set-Cookie reaches the browser.
+ * `destination` becomes a rewrite: external to the rule's upstream (unlike a next.config
+ * `rewrites()` entry, it keeps the middleware's response headers, so a refreshed session's
+ * Set-Cookie reaches the browser), or within the app to the exact path the gate judged.
  */
 export function toNextResponse(decision, request) {
   let response;
@@ -17,7 +17,7 @@ export function toNextResponse(decision, request) {
     case "continue": {
       const forwarded = { request: { headers: new Headers(decision.requestHeaders) } };
       response = decision.destination
-        ? NextResponse.rewrite(new URL(decision.destination), forwarded)
+        ? NextResponse.rewrite(new URL(decision.destination, request.url), forwarded)
         : NextResponse.next(forwarded);
       break;
     }

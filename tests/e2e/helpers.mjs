@@ -79,9 +79,10 @@ export async function startUpstream(env = {}) {
 /**
  * Builds the example app with `middleware.ts` (Edge) or `proxy.ts` (Node) in its own folder
  * under target/ (inside the repository, as Turbopack requires), with UPSTREAM_URL set to
- * `upstream`. `gateSource` replaces the example's gate.ts; `name` tells builds apart.
+ * `upstream`. `gateSource` replaces the example's gate.ts; `files` adds files by path;
+ * `name` tells builds apart.
  */
-export function buildNext(variant, upstream, { gateSource, name = variant } = {}) {
+export function buildNext(variant, upstream, { gateSource, files = {}, name = variant } = {}) {
   const dir = `${ROOT}target/next-${name}`;
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
@@ -91,6 +92,10 @@ export function buildNext(variant, upstream, { gateSource, name = variant } = {}
   if (variant === "middleware") cpSync(`${EXAMPLE}middleware.ts`, `${dir}/middleware.ts`);
   else cpSync(`${EXAMPLE}variants/proxy.ts`, `${dir}/proxy.ts`);
   if (gateSource) writeFileSync(`${dir}/gate.ts`, gateSource);
+  for (const [path, text] of Object.entries(files)) {
+    mkdirSync(`${dir}/${path.slice(0, path.lastIndexOf("/"))}`, { recursive: true });
+    writeFileSync(`${dir}/${path}`, text);
+  }
   symlinkSync(`${EXAMPLE}node_modules`, `${dir}/node_modules`);
   execFileSync(`${dir}/node_modules/.bin/next`, ["build"], {
     cwd: dir,

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { createPrivateKey, generateKeyPairSync, sign } from "node:crypto";
 import { existsSync } from "node:fs";
 import { buildNext, startNext, startRecorder, startUpstream } from "./helpers.mjs";
-import { gateScenarios } from "./scenarios.mjs";
+import { gateScenarios, SIBLING } from "./scenarios.mjs";
 
 const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 
@@ -19,7 +19,10 @@ for (const variant of ["middleware", "proxy"]) {
       exempt: ({ method, url }) => method === "POST" && url === "/auth/login",
     });
     t.after(() => recorder.stop());
-    const dir = buildNext(variant, recorder.url);
+    // A dynamic route handler beside the public /api/login and /api/logout: /api/* is the
+    // backend's, so nothing may ever reach it (a gate fooled by a spelling would let it).
+    const files = { "app/api/[name]/route.ts": `const answer = () => new Response(${JSON.stringify(SIBLING)});\nexport const GET = answer;\nexport const POST = answer;\n` };
+    const dir = buildNext(variant, recorder.url, { files });
     const next = await startNext(dir);
     t.after(() => next.stop());
 
