@@ -64,8 +64,9 @@ test("a rule's upstream is the decision's destination, at the judged path", asyn
   const routed = await gate.decide(request("https://app.example/api/l%6fgin?next=%2F"));
   assert.deepEqual([routed.code, routed.destination], ["OK_AUTHENTICATED", "https://api.internal/api/login?next=%2F"]);
   assert.equal(new Headers(routed.requestHeaders).get("x-forwarded-host"), "app.example");
+  // The public route stays in the app, rewritten to exactly the path the gate judged.
   const open = await gate.decide({ url: "/api/login" });
-  assert.deepEqual([open.code, open.destination], ["OK_PUBLIC", undefined]);
+  assert.deepEqual([open.code, open.destination], ["OK_PUBLIC", "/api/login"]);
   const widened = await gate.decide({ url: "/api/Login" });
   assert.deepEqual([widened.status, widened.code, widened.destination], [401, "ERR_NO_TOKEN", undefined]);
   const trace = await gate.explain(request("/api/stocks"));
