@@ -4,7 +4,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createPrivateKey, generateKeyPairSync, sign } from "node:crypto";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { gzipSync } from "node:zlib";
 import { buildNext, startNext, startRecorder, startUpstream } from "./helpers.mjs";
 import { gateScenarios, SIBLING } from "./scenarios.mjs";
 
@@ -27,6 +28,16 @@ for (const variant of ["middleware", "proxy"]) {
     t.after(() => next.stop());
 
     await gateScenarios(t, next.url, upstream.url, recorder);
+
+    if (variant === "middleware") {
+      await t.test("the Edge bundle carries the wasm once", () => {
+        const manifest = JSON.parse(readFileSync(`${dir}/.next/server/middleware-manifest.json`, "utf8"));
+        const wasm = Object.values(manifest.middleware).flatMap((m) => m.wasm ?? []);
+        assert.equal(wasm.length, 1, `wasm in the middleware bundle: ${JSON.stringify(wasm)}`);
+        const bytes = readFileSync(`${dir}/.next/${wasm[0].filePath}`);
+        console.log(`Edge middleware bundle: 1 wasm, ${statSync(`${dir}/.next/${wasm[0].filePath}`).size} bytes, ${gzipSync(bytes, { level: 9 }).length} gzipped`);
+      });
+    }
 
     await t.test("the app's own login and logout route handlers still answer", async () => {
       const login = await fetch(`${next.url}/api/login`, {
