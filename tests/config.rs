@@ -378,3 +378,27 @@ fn arbitrary_option_shapes_never_panic() {
         assert!(built.is_err(), "{text}");
     }
 }
+
+#[test]
+fn pem_with_escaped_newlines_is_the_same_key() {
+    // `.env` files and hosting dashboards keep a PEM on one line with literal `\n`s.
+    for (alg, pem, key) in [
+        ("RS256", RSA_PUB, rsa_key()),
+        ("ES256", EC_PUB, ec_key()),
+        ("EdDSA", ED25519_PUB, ed_key()),
+    ] {
+        for escaped in [pem.replace('\n', "\\n"), pem.replace('\n', "\\r\\n")] {
+            assert!(!escaped.contains('\n'));
+            let gate = gate(&options(&[alg], json!(escaped), json!({})));
+            let t = token(alg, &key, &claims(json!({ "scope": "read:stocks" })));
+            let d = gate.decide(&get(
+                "/api/stocks",
+                &[("authorization", &format!("Bearer {t}"))],
+            ));
+            assert_eq!(d.code, "OK_AUTHENTICATED", "{alg}");
+        }
+    }
+    let broken = RSA_PUB.replace('\n', "\\n").replace("MII", "MIX");
+    let (code, _) = err(options(&["RS256"], json!(broken), json!({})));
+    assert_eq!(code, "ERR_CONFIG_KEY");
+}

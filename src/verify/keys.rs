@@ -424,7 +424,15 @@ fn decode_b64url(s: &str) -> Result<Vec<u8>> {
 fn from_pem(pem: &str) -> Result<Material> {
     use ed25519_dalek::pkcs8::DecodePublicKey as _;
     use rsa::pkcs1::DecodeRsaPublicKey as _;
-    let pem = pem.trim();
+    // A PEM kept on one line with literal `\n`s is how `.env` files and hosting dashboards
+    // store it; PEM has no backslash of its own, so reading them as line breaks is exact.
+    let unescaped;
+    let pem = if pem.contains("\\n") && !pem.contains('\n') {
+        unescaped = pem.replace("\\r\\n", "\n").replace("\\n", "\n");
+        unescaped.trim()
+    } else {
+        pem.trim()
+    };
     let label = pem
         .strip_prefix("-----BEGIN ")
         .and_then(|rest| rest.split_once("-----"))
