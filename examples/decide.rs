@@ -61,12 +61,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         };
         let d = gate.decide(&request);
         let what = match &d.action {
-            Action::Continue {
-                headers,
-                destination,
-            } => format!(
+            Action::Continue { headers, route } => format!(
                 "continue to {}; headers: {}",
-                destination.as_deref().unwrap_or("the app"),
+                route.as_ref().map_or("the app", |r| r.target()),
                 headers
                     .iter()
                     .map(|(n, v)| format!(

@@ -237,12 +237,14 @@ export type Decision =
   | (DecisionBase & {
       action: "continue";
       requestHeaders: HeaderList;
-      /**
-       * Where the request goes: an absolute URL (the matched rule's upstream), or a path
-       * in this app (an exception's judged path: rewrite to it, since a host may show the
-       * gate another spelling than it routes). Absent: on into the app as it is.
-       */
+      /** The matched rule's upstream URL for this request, at the judged path. */
       destination?: string;
+      /**
+       * The path (and query) in this app to rewrite to: an exception's judged path, since a
+       * host may show the gate another spelling than it routes (Next strips `.rsc`).
+       * Neither field: on into the app as it is.
+       */
+      rewrite?: string;
     })
   | (DecisionBase & { action: "redirect"; status: 307; location: string })
   | (DecisionBase & { action: "respond"; status: number; headers: HeaderList; body: string });

@@ -38,7 +38,7 @@ function memory() {
   return memoryBytes;
 }
 
-// A decision that continues: `\x02code NUL rule NUL kind NUL tokenSource NUL destination`, then
+// A decision that continues: `\x02code NUL rule NUL kind NUL tokenSource NUL destination NUL rewrite`, then
 // `NUL name NUL value` per forwarded header. Read field by field with indexOf: twice as
 // fast as split() here.
 function continued(text) {
@@ -55,10 +55,12 @@ function continued(text) {
   const kind = field();
   const tokenSource = field();
   const destination = field();
+  const rewrite = field();
   if (rule !== "") decision.rule = Number(rule);
   if (kind !== "") decision.kind = kind;
   if (tokenSource !== "") decision.tokenSource = tokenSource;
   if (destination !== "") decision.destination = destination;
+  if (rewrite !== "") decision.rewrite = rewrite;
   const headers = [];
   while (at < text.length) headers.push([field(), field()]);
   decision.requestHeaders = headers;

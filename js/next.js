@@ -6,19 +6,19 @@ import { createGate } from "./index.js";
 export { EdgeGateError, createGate, setSession, clearSession } from "./index.js";
 
 /**
- * Maps an engine decision onto Next's middleware responses. A continuing decision with a
- * `destination` becomes a rewrite: external to the rule's upstream (unlike a next.config
- * `rewrites()` entry, it keeps the middleware's response headers, so a refreshed session's
- * Set-Cookie reaches the browser), or within the app to the exact path the gate judged.
+ * Maps an engine decision onto Next's middleware responses. A continuing decision becomes
+ * a rewrite when the engine routes it: external to the rule's upstream (`destination`;
+ * unlike a next.config `rewrites()` entry it keeps the middleware's response headers, so a
+ * refreshed session's Set-Cookie reaches the browser), or within the app to the exact
+ * path the gate judged (`rewrite`).
  */
 export function toNextResponse(decision, request) {
   let response;
   switch (decision.action) {
     case "continue": {
       const forwarded = { request: { headers: new Headers(decision.requestHeaders) } };
-      response = decision.destination
-        ? NextResponse.rewrite(new URL(decision.destination, request.url), forwarded)
-        : NextResponse.next(forwarded);
+      const to = decision.destination ?? decision.rewrite;
+      response = to ? NextResponse.rewrite(new URL(to, request.url), forwarded) : NextResponse.next(forwarded);
       break;
     }
     case "redirect":

@@ -8,9 +8,9 @@ type Handler<Env> =
   | { fetch(request: Request, env: Env, ctx: unknown): Response | Promise<Response> };
 
 /**
- * A Worker whose passed requests go to their rule's `upstream` (the decision's absolute
- * `destination`), or else reach `handler` (or the origin) at the path the gate judged, with
- * the gate's headers. `options` may read secrets from `env`; `host` may bind a KV namespace as the
+ * A Worker whose passed requests go to their rule's `upstream` (the decision's
+ * `destination`), or else reach `handler` (or the origin), at the decision's `rewrite` path
+ * when it has one, with the gate's headers. `options` may read secrets from `env`; `host` may bind a KV namespace as the
  * key store (`env => ({ store: env.KEYS })`).
  */
 export declare function gateWorker<Env = unknown>(

@@ -1,7 +1,7 @@
 // edgegate/worker: wraps a Worker's fetch handler. A request the gate lets through goes to
-// its rule's upstream when the decision names one (an absolute URL), else to `handler` (or
-// the origin, without one) at the path the gate judged, with the gate's headers; the rest
-// get the redirect or 401.
+// its rule's upstream when the decision names one (`destination`), else to `handler` (or
+// the origin, without one), at the path the gate judged when it says so (`rewrite`), with
+// the gate's headers; the rest get the redirect or 401.
 import { createGate } from "./index.js";
 
 export { EdgeGateError, createGate, setSession, clearSession } from "./index.js";
@@ -33,15 +33,15 @@ export function gateWorker(options, handler, host) {
       const decision = await (await gate).decide(request);
       if (decision.action !== "continue") return toResponse(decision);
       const headers = new Headers(decision.requestHeaders);
-      const { destination } = decision;
+      const { destination, rewrite } = decision;
       let response;
-      if (destination && !destination.startsWith("/")) {
+      if (destination) {
         // The upstream's redirects go back to the browser, as from any reverse proxy.
         const init = { method: request.method, headers, body: request.body, redirect: "manual" };
         response = await fetch(new Request(destination, init));
       } else {
         const own = new Request(request, { headers });
-        const forwarded = destination ? new Request(new URL(destination, request.url), own) : own;
+        const forwarded = rewrite ? new Request(new URL(rewrite, request.url), own) : own;
         response = await (!handler
           ? fetch(forwarded)
           : typeof handler === "function"

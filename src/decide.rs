@@ -151,14 +151,33 @@ pub enum Step {
     NeedsFetch(Fetch),
 }
 
+/// Where a request that continues goes, when not simply on into the app as it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    /// The matched rule's upstream: an absolute URL at the judged path.
+    Upstream(String),
+    /// This app, rewritten to the judged path (and query): an exception's pass (see
+    /// [`Gate::pass`]).
+    Rewrite(String),
+}
+
+impl Route {
+    /// The URL or path, whichever it is.
+    pub fn target(&self) -> &str {
+        match self {
+            Route::Upstream(url) | Route::Rewrite(url) => url,
+        }
+    }
+}
+
 /// What the host must do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
-    /// Forward the request with exactly these headers (names lowercase): to `destination`
-    /// (the matched rule's upstream) when there is one, else on into the app.
+    /// Forward the request with exactly these headers (names lowercase), by `route`, or on
+    /// into the app as it is.
     Continue {
         headers: Vec<(String, String)>,
-        destination: Option<String>,
+        route: Option<Route>,
     },
     /// Answer 307 with this `Location` (always a same-origin relative path).
     Redirect { location: String },
@@ -951,7 +970,7 @@ impl Gate {
         let mut decision = Decision {
             action: Action::Continue {
                 headers: vec![],
-                destination: None,
+                route: None,
             },
             code: "OK_AUTHENTICATED",
             rule: Some(index),
@@ -1048,23 +1067,20 @@ impl Gate {
     ) -> Action {
         let upstream = index.and_then(|i| self.rules[i].upstream.as_ref());
         let mut headers = self.forward(&request.headers, auth, upstream.is_some());
-        let mut destination = self.destination(path, index);
-        match (upstream, &destination) {
-            (Some(_), _) => forwarded_for(&request.url, &mut headers),
-            (None, Some(target)) => {
+        let mut route = self.route(path, index);
+        match &route {
+            Some(Route::Upstream(_)) => forwarded_for(&request.url, &mut headers),
+            Some(Route::Rewrite(target)) => {
                 let now = self.clock.now();
                 if self.routed_here(request, target, now) {
-                    destination = None;
+                    route = None;
                 } else {
                     headers.push((ROUTE_MARK.to_owned(), self.route_mark(now, target)));
                 }
             }
-            (None, None) => {}
+            None => {}
         }
-        Action::Continue {
-            headers,
-            destination,
-        }
+        Action::Continue { headers, route }
     }
 
     /// The [`ROUTE_MARK`] for sending a request on to `target` at `now`.
@@ -1101,15 +1117,14 @@ impl Gate {
     }
 
     /// Where rule `index` sends a request it lets through (see [`Gate::pass`]).
-    pub(crate) fn destination(
-        &self,
-        path: &NormalizedPath,
-        index: Option<usize>,
-    ) -> Option<String> {
+    pub(crate) fn route(&self, path: &NormalizedPath, index: Option<usize>) -> Option<Route> {
         let rule = &self.rules[index?];
         match &rule.upstream {
-            Some(upstream) => Some(upstream.destination(path)),
-            None => rule.kind.is_exception().then(|| target(path)),
+            Some(upstream) => Some(Route::Upstream(upstream.destination(path))),
+            None => rule
+                .kind
+                .is_exception()
+                .then(|| Route::Rewrite(target(path))),
         }
     }
 

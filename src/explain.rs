@@ -8,7 +8,7 @@
 use serde_json::Value;
 
 use crate::config::RuleKind;
-use crate::decide::{joined, secure_context, values, Gate, Request};
+use crate::decide::{joined, secure_context, values, Gate, Request, Route};
 use crate::error::Error;
 use crate::extract::TokenSource;
 use crate::normalize::{normalize, NormalizedPath};
@@ -171,8 +171,9 @@ impl Gate {
 
     /// Where a request let through goes: the rule's upstream or the app, at the judged path.
     fn explain_route(&self, t: &mut Trace, path: &NormalizedPath, index: Option<usize>) {
-        let detail = match self.destination(path, index) {
-            Some(destination) => format!("to {destination}"),
+        let detail = match self.route(path, index) {
+            Some(Route::Upstream(url)) => format!("to {url}"),
+            Some(Route::Rewrite(path)) => format!("into the app, rewritten to {path}"),
             None => "on into the app".to_owned(),
         };
         t.push("route", true, detail);

@@ -22,6 +22,6 @@ pub mod verify;
 pub mod wasm;
 
 pub use config::{Options, RuleKind};
-pub use decide::{Action, Decision, Gate, Request, Step};
+pub use decide::{Action, Decision, Gate, Request, Route, Step};
 pub use error::{Error, Result};
 pub use verify::{Clock, FixedClock};

@@ -14,7 +14,7 @@ use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-use crate::decide::{Action, Decision, Gate, Pending, Request, Step};
+use crate::decide::{Action, Decision, Gate, Pending, Request, Route, Step};
 use crate::error::Error;
 use crate::verify::{Alg, Clock, Fetch, Fetched, FixedClock};
 use crate::Options;
@@ -196,7 +196,7 @@ impl JsGate {
     /// which no HTTP header can: decide the request as an object instead).
     ///
     /// The answer is text, positional where it is hot:
-    /// - a decision that continues: `\x02code NUL rule NUL kind NUL tokenSource NUL destination`, then
+    /// - a decision that continues: `\x02code NUL rule NUL kind NUL tokenSource NUL destination NUL rewrite`, then
     ///   `NUL name NUL value` per forwarded header (parsing JSON back and escaping a
     ///   kilobyte-long token into it was a fifth of a cache hit);
     /// - a signature for the host to check: `\x03id NUL alg NUL dataLength NUL
@@ -590,9 +590,12 @@ struct JsDecision<'a> {
     /// continue: the headers to forward upstream.
     #[serde(skip_serializing_if = "Option::is_none")]
     request_headers: Option<&'a [(String, String)]>,
-    /// continue: the rule's upstream URL for this request; absent: on into the app.
+    /// continue: the rule's upstream URL for this request.
     #[serde(skip_serializing_if = "Option::is_none")]
     destination: Option<&'a str>,
+    /// continue: the in-app path to rewrite to (an exception's judged path).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rewrite: Option<&'a str>,
     /// redirect: the Location (a same-origin path).
     #[serde(skip_serializing_if = "Option::is_none")]
     location: Option<&'a str>,
@@ -619,6 +622,7 @@ fn js_decision(d: &Decision) -> JsDecision<'_> {
         token_source: d.token_source.map(|s| s.as_str()),
         request_headers: None,
         destination: None,
+        rewrite: None,
         location: None,
         headers: None,
         body: None,
@@ -626,12 +630,13 @@ fn js_decision(d: &Decision) -> JsDecision<'_> {
         set_cookies: &d.set_cookies,
     };
     match &d.action {
-        Action::Continue {
-            headers,
-            destination,
-        } => {
+        Action::Continue { headers, route } => {
             out.request_headers = Some(headers);
-            out.destination = destination.as_deref();
+            match route {
+                Some(Route::Upstream(url)) => out.destination = Some(url),
+                Some(Route::Rewrite(path)) => out.rewrite = Some(path),
+                None => {}
+            }
         }
         Action::Redirect { location } => {
             out.action = "redirect";
@@ -660,17 +665,13 @@ fn to_json(d: &Decision) -> String {
 }
 
 /// The shim's wire form of a decision. A decision that continues, the hot path, is
-/// `\x02code NUL rule NUL kind NUL tokenSource NUL destination`, then `NUL name NUL value` per forwarded
+/// `\x02code NUL rule NUL kind NUL tokenSource NUL destination NUL rewrite`, then `NUL name NUL value` per forwarded
 /// header, which the shim reads with one `split`: the headers are most of a decision (the
 /// token alone is ~1 KB with RS256), and escaping them into JSON and parsing them back was a
 /// fifth of a cache hit. Anything else, or a continuing decision that also carries a
 /// message or cookies, goes as the JSON of [`to_json`].
 fn to_wire(d: &Decision) -> String {
-    let Action::Continue {
-        headers,
-        destination,
-    } = &d.action
-    else {
+    let Action::Continue { headers, route } = &d.action else {
         return to_json(d);
     };
     // No forwarded header holds a NUL: request headers arrive NUL-separated or are refused
@@ -691,8 +692,15 @@ fn to_wire(d: &Decision) -> String {
     text.push_str(d.kind.map_or("", |k| k.as_str()));
     text.push('\0');
     text.push_str(d.token_source.map_or("", |s| s.as_str()));
+    let (destination, rewrite) = match route {
+        Some(Route::Upstream(url)) => (url.as_str(), ""),
+        Some(Route::Rewrite(path)) => ("", path.as_str()),
+        None => ("", ""),
+    };
     text.push('\0');
-    text.push_str(destination.as_deref().unwrap_or_default());
+    text.push_str(destination);
+    text.push('\0');
+    text.push_str(rewrite);
     for (name, value) in headers {
         text.push('\0');
         text.push_str(name);

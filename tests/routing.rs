@@ -437,6 +437,12 @@ fn an_exception_is_rewritten_to_its_judged_path_once() {
         &[("x-edgegate-route", "1.forged")],
     ));
     assert_eq!(destination(&first), Some("/api/login?next=%2F"));
+    // The engine says which kind of route it is; no host reads the string's shape.
+    assert_eq!(rewrite(&first), Some("/api/login?next=%2F"));
+    assert_eq!(upstream(&first), None);
+    let health = gate.decide(&get("/api/health", &[]));
+    assert_eq!(upstream(&health), Some(&*format!("{BACKEND}/api/health")));
+    assert_eq!(rewrite(&health), None);
     let mark = mark_of(&first).expect("the pass carries the gate's mark");
     assert!(
         !mark.contains("forged"),

@@ -200,10 +200,31 @@ pub fn forwarded(d: &Decision) -> &[(String, String)] {
     }
 }
 
-/// Where a continuing decision sends the request (`None`: on into the app).
+/// Where a continuing decision sends the request: the upstream URL or the rewritten path
+/// (`None`: on into the app as it is). [`upstream`] and [`rewrite`] tell which.
 pub fn destination(d: &Decision) -> Option<&str> {
+    route(d).map(edgegate::Route::target)
+}
+
+/// The upstream URL of a continuing decision, if it goes to one.
+pub fn upstream(d: &Decision) -> Option<&str> {
+    match route(d) {
+        Some(edgegate::Route::Upstream(url)) => Some(url),
+        _ => None,
+    }
+}
+
+/// The in-app path a continuing decision is rewritten to, if any.
+pub fn rewrite(d: &Decision) -> Option<&str> {
+    match route(d) {
+        Some(edgegate::Route::Rewrite(path)) => Some(path),
+        _ => None,
+    }
+}
+
+fn route(d: &Decision) -> Option<&edgegate::Route> {
     match &d.action {
-        Action::Continue { destination, .. } => destination.as_deref(),
+        Action::Continue { route, .. } => route.as_ref(),
         other => panic!("expected continue, got {other:?} ({})", d.code),
     }
 }

@@ -66,7 +66,7 @@ test("a rule's upstream is the decision's destination, at the judged path", asyn
   assert.equal(new Headers(routed.requestHeaders).get("x-forwarded-host"), "app.example");
   // The public route stays in the app, rewritten to exactly the path the gate judged.
   const open = await gate.decide({ url: "/api/login" });
-  assert.deepEqual([open.code, open.destination], ["OK_PUBLIC", "/api/login"]);
+  assert.deepEqual([open.code, open.destination, open.rewrite], ["OK_PUBLIC", undefined, "/api/login"]);
   const widened = await gate.decide({ url: "/api/Login" });
   assert.deepEqual([widened.status, widened.code, widened.destination], [401, "ERR_NO_TOKEN", undefined]);
   const trace = await gate.explain(request("/api/stocks"));
