@@ -8,8 +8,8 @@ mod common;
 use common::*;
 use criterion::{criterion_group, criterion_main, Criterion};
 use edgegate::extract::{Extractor, Precedence};
-use edgegate::matcher::{Matcher, Reading, Site};
 use edgegate::normalize::normalize;
+use edgegate::rules::{Matcher, Reading, Site};
 use serde_json::json;
 use std::hint::black_box;
 

@@ -1,6 +1,8 @@
-//! The options object, shaped after jose's vocabulary, and its validation. Unknown fields
-//! are errors (a misspelt `audiance` must not silently disable the audience check), and
-//! everything is checked here, once, so a gate that builds is a gate that works.
+//! The options object: its serde shapes and defaults, named after jose's vocabulary.
+//! Unknown fields are errors (a misspelt `audiance` must not silently disable the audience
+//! check). The values are checked by the parts they build, once, when the gate is built
+//! (`RuleSet::new`, `Extractor::new`, `Providers::new`, …): a gate that builds is a gate
+//! that works.
 
 use std::collections::BTreeMap;
 
@@ -30,6 +32,7 @@ impl RuleKind {
         matches!(self, RuleKind::Public | RuleKind::Guest)
     }
 
+    /// The kind as written in options and decisions.
     pub fn as_str(self) -> &'static str {
         match self {
             RuleKind::Page => "page",
@@ -40,14 +43,18 @@ impl RuleKind {
     }
 }
 
+/// One string or a list of them.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(untagged)]
 pub enum OneOrMany {
+    /// One.
     One(String),
+    /// Several.
     Many(Vec<String>),
 }
 
 impl OneOrMany {
+    /// The strings, as a list.
     pub fn into_vec(self) -> Vec<String> {
         match self {
             OneOrMany::One(s) => vec![s],
@@ -60,7 +67,9 @@ impl OneOrMany {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(untagged)]
 pub enum Duration {
+    /// Seconds.
     Seconds(f64),
+    /// A string with a unit: `"90s"`, `"10m"`, `"2h"`, `"1d"`, `"1w"`.
     Text(String),
 }
 
@@ -80,6 +89,7 @@ impl Duration {
         Ok(secs)
     }
 
+    /// The duration in seconds; `option` names it in errors.
     pub fn seconds(&self, option: &str) -> Result<f64> {
         let bad = || {
             Error::ConfigInvalid(format!(
@@ -113,11 +123,14 @@ impl Duration {
     }
 }
 
+/// One rule: what it matches, what kind it is, and where its requests go.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RuleOptions {
+    /// Next.js `matcher` sources, one or several.
     #[serde(rename = "match")]
     pub matcher: OneOrMany,
+    /// `page`, `api`, `guest` or `public`.
     pub kind: RuleKind,
     /// Scopes the token must carry (all of them).
     #[serde(default)]
@@ -128,14 +141,18 @@ pub struct RuleOptions {
     pub upstream: Option<String>,
 }
 
+/// Which token wins when a request carries both a cookie and a bearer header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum PrecedenceOption {
+    /// The cookie (default).
     #[default]
     Cookie,
+    /// The `Authorization` header.
     Header,
 }
 
+/// Where the token is found: cookies, the `Authorization` header, and their limits.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TokenOptions {
@@ -155,12 +172,16 @@ pub struct TokenOptions {
     /// Accept `Authorization: Bearer`.
     #[serde(default = "yes")]
     pub header: bool,
+    /// Which source wins when both carry a token.
     #[serde(default)]
     pub precedence: PrecedenceOption,
+    /// Most chunks (`token.0`, `token.1`, …) joined into one token. Default 10.
     #[serde(default = "default_max_chunks")]
     pub max_chunks: usize,
+    /// Longest `Cookie` header read, in bytes. Default 8 KiB.
     #[serde(default = "default_8k")]
     pub max_cookie_header_bytes: usize,
+    /// Longest token read, in bytes. Default 8 KiB.
     #[serde(default = "default_8k")]
     pub max_token_bytes: usize,
 }
@@ -181,9 +202,11 @@ impl Default for TokenOptions {
     }
 }
 
+/// One identity provider: how its tokens are verified (jose's `jwtVerify` options).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct VerifyOptions {
+    /// The allowed `alg` values; `none` never is.
     pub algorithms: Vec<String>,
     /// A secret, PEM public key, JWK, JWKS, or an array of them.
     #[serde(default)]
@@ -194,16 +217,22 @@ pub struct VerifyOptions {
     /// With neither `keys` nor `jwksUri`, the keys are found by OIDC discovery from here.
     #[serde(default)]
     pub issuer: Option<OneOrMany>,
+    /// Accepted `aud` values: the token's must contain one.
     #[serde(default)]
     pub audience: Option<OneOrMany>,
+    /// Leeway for `exp`, `nbf` and `iat`.
     #[serde(default)]
     pub clock_tolerance: Option<Duration>,
+    /// Greatest token age, from `iat`.
     #[serde(default)]
     pub max_token_age: Option<Duration>,
+    /// Claims that must be present.
     #[serde(default)]
     pub required_claims: Vec<String>,
+    /// The expected `typ` header (`at+jwt` also accepts `application/at+jwt`).
     #[serde(default)]
     pub typ: Option<String>,
+    /// Refuse tokens without `exp`. Default true.
     #[serde(default = "yes")]
     pub require_exp: bool,
     /// Verified tokens remembered so repeat requests skip the signature check (0: off).
@@ -224,55 +253,27 @@ pub struct VerifyOptions {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RemoteOptions {
+    /// How long fetched keys are fresh. Default 10 minutes, at most a day.
     #[serde(default)]
     pub cache_max_age: Option<Duration>,
+    /// Least time between two fetches (an unknown `kid`, a failure). Default 30 s.
     #[serde(default)]
     pub cooldown_duration: Option<Duration>,
+    /// Give up on a fetch after this long. Default 5 s, at most 60.
     #[serde(default)]
     pub timeout_duration: Option<Duration>,
+    /// How long stale keys still serve while the provider fails. Default 1 hour.
     #[serde(default)]
     pub stale_if_error: Option<Duration>,
+    /// Largest answer read, in bytes. Default 256 KiB.
     #[serde(default)]
     pub max_response_bytes: Option<usize>,
+    /// The `User-Agent` of key fetches. Default `edgegate/<version>`.
     #[serde(default)]
     pub user_agent: Option<String>,
 }
 
-impl RemoteOptions {
-    pub fn policy(&self) -> Result<crate::verify::RemotePolicy> {
-        let mut policy = crate::verify::RemotePolicy::default();
-        let bounded = |d: &Option<Duration>, name: &str, max: f64, default: f64| {
-            Duration::bounded(d.as_ref(), &format!("verify.remote.{name}"), default, max)
-        };
-        policy.max_age = bounded(&self.cache_max_age, "cacheMaxAge", 86_400.0, policy.max_age)?;
-        policy.cooldown = bounded(
-            &self.cooldown_duration,
-            "cooldownDuration",
-            3_600.0,
-            policy.cooldown,
-        )?;
-        policy.timeout = bounded(
-            &self.timeout_duration,
-            "timeoutDuration",
-            60.0,
-            policy.timeout,
-        )?;
-        policy.stale_if_error = bounded(
-            &self.stale_if_error,
-            "staleIfError",
-            7.0 * 86_400.0,
-            policy.stale_if_error,
-        )?;
-        if let Some(bytes) = self.max_response_bytes {
-            policy.max_bytes = bytes;
-        }
-        if let Some(ua) = &self.user_agent {
-            policy.user_agent = ua.clone();
-        }
-        Ok(policy)
-    }
-}
-
+/// What a request let through carries to the backend.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UpstreamOptions {
@@ -301,7 +302,9 @@ impl Default for UpstreamOptions {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RefreshOptions {
+    /// The provider's token endpoint (https, or http on loopback).
     pub token_endpoint: String,
+    /// This app's OAuth client id.
     pub client_id: String,
     /// Confidential clients (client_secret_basic); omit for a public client.
     #[serde(default)]
@@ -313,6 +316,7 @@ pub struct RefreshOptions {
     /// Default 30 s.
     #[serde(default)]
     pub grace: Option<Duration>,
+    /// Give up on a token request after this long. Default 5 s, at most 60.
     #[serde(default)]
     pub timeout_duration: Option<Duration>,
 }
@@ -321,6 +325,7 @@ pub struct RefreshOptions {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CsrfOptions {
+    /// On by default.
     #[serde(default = "yes")]
     pub enabled: bool,
     /// Other origins allowed to send such requests, e.g. `"https://admin.example.com"`.
@@ -344,6 +349,7 @@ pub struct Options {
     /// First matching rule wins. Default: `/dashboard/:path*` page, `/api/:path*` api.
     #[serde(default)]
     pub rules: Option<Vec<RuleOptions>>,
+    /// Where the token is found.
     #[serde(default)]
     pub token: TokenOptions,
     /// One provider (keys, JWKS URL or discovery) ...
@@ -356,16 +362,22 @@ pub struct Options {
     /// unavailable, not the user unauthenticated) or 401 (treated as an invalid token).
     #[serde(default = "default_unavailable_status")]
     pub keys_unavailable_status: u16,
+    /// Where pages send a visitor without a session. Default `/login`.
     #[serde(default = "default_login")]
     pub login_url: String,
+    /// The query parameter that carries the page to return to. Default `returnTo`.
     #[serde(default = "default_return_to")]
     pub return_to_param: String,
+    /// Where guest pages send a visitor who has a session. Default `/`.
     #[serde(default = "default_after_login")]
     pub after_login_url: String,
+    /// What requests let through carry to the backend.
     #[serde(default)]
     pub upstream: UpstreamOptions,
+    /// The CSRF guard for cookie sessions.
     #[serde(default)]
     pub csrf: CsrfOptions,
+    /// Refreshing expired access tokens with the refresh cookie.
     #[serde(default)]
     pub refresh: Option<RefreshOptions>,
     /// Next's `basePath`, when the app has one.
@@ -380,6 +392,7 @@ pub struct Options {
 }
 
 impl Options {
+    /// Options from JSON text; unknown fields are errors.
     pub fn from_json(json: &str) -> Result<Options> {
         serde_json::from_str(json).map_err(|e| Error::ConfigInvalid(format!("options: {e}")))
     }
@@ -418,7 +431,7 @@ fn yes() -> bool {
     true
 }
 fn default_cache_size() -> usize {
-    crate::verify::cache::DEFAULT_ENTRIES
+    crate::verify::DEFAULT_ENTRIES
 }
 fn default_max_chunks() -> usize {
     10
@@ -434,21 +447,4 @@ fn default_return_to() -> String {
 }
 fn default_after_login() -> String {
     "/".into()
-}
-
-/// A same-origin path: `/` then anything but a second `/` or `\` (which browsers read as
-/// a protocol-relative URL), with no control characters or backslashes anywhere.
-pub fn is_local_path(url: &str) -> bool {
-    let b = url.as_bytes();
-    b.first() == Some(&b'/')
-        && !matches!(b.get(1), Some(b'/' | b'\\'))
-        && !b.iter().any(|&c| c < 0x20 || c == 0x7f || c == b'\\')
-}
-
-/// An HTTP header name we are willing to write: lowercase token characters.
-pub fn is_header_name(name: &str) -> bool {
-    !name.is_empty()
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }

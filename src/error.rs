@@ -4,6 +4,35 @@
 
 use std::fmt;
 
+/// Why a request was let through (or, for a guest page, sent on): the `OK_*` codes of a
+/// [`Decision`](crate::Decision), as stable as the `ERR_*` ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Passed {
+    /// No rule, or a `public` rule, matched.
+    Public,
+    /// A valid token, with the scopes the rule asks for.
+    Authenticated,
+    /// As `Authenticated`, with a token refreshed for this request.
+    Refreshed,
+    /// A guest page, visited without a valid session.
+    Guest,
+    /// A guest page visited with a valid session: on to `afterLoginUrl`.
+    GuestHasSession,
+}
+
+impl Passed {
+    /// The stable code, `OK_*`.
+    pub fn code(self) -> &'static str {
+        match self {
+            Passed::Public => "OK_PUBLIC",
+            Passed::Authenticated => "OK_AUTHENTICATED",
+            Passed::Refreshed => "OK_REFRESHED",
+            Passed::Guest => "OK_GUEST",
+            Passed::GuestHasSession => "OK_GUEST_HAS_SESSION",
+        }
+    }
+}
+
 /// Everything that can refuse a configuration or a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -13,7 +42,9 @@ pub enum Error {
     ConfigInvalid(String),
     /// A `match` pattern is not valid Next.js matcher syntax.
     ConfigPattern {
+        /// The pattern as written.
         pattern: String,
+        /// What is wrong with it.
         reason: String,
     },
     /// The algorithm list is empty, unknown, or names `none`.
@@ -32,6 +63,7 @@ pub enum Error {
     MatcherLimit,
 
     // --- token extraction ---
+    /// No token in the request.
     NoToken,
     /// The auth cookie appears more than once, or both whole and chunked.
     CookieAmbiguous,
@@ -51,11 +83,15 @@ pub enum Error {
     AlgNotAllowed,
     /// No configured key fits the token's `kid` and `alg`.
     NoMatchingKey,
+    /// No candidate key verifies the signature.
     SignatureInvalid,
+    /// The token is past its `exp`.
     Expired,
     /// A claim (or the `typ` header) failed validation; mirrors jose's `claim`/`reason`.
     ClaimInvalid {
+        /// The claim (or `typ`).
         claim: &'static str,
+        /// jose's reason: `missing`, `invalid` or `check_failed`.
         reason: &'static str,
     },
     /// The token is valid but lacks a scope the rule requires.
@@ -82,7 +118,9 @@ pub enum Error {
     /// The access token could not be refreshed; `definitive` when the provider refused the
     /// refresh token (the session is over), not when it was merely unreachable.
     RefreshFailed {
+        /// Why, for logs.
         reason: String,
+        /// The provider refused the refresh token for good: the session is over.
         definitive: bool,
     },
 }
@@ -175,4 +213,5 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
+/// `Result` with the engine's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -7,16 +7,21 @@
 //! the way disagree about which cookie is "the" token is refused: duplicates, a whole cookie
 //! beside chunks, chunk gaps and junk suffixes.
 
+use crate::config::{PrecedenceOption, TokenOptions};
 use crate::error::{Error, Result};
+use crate::http::is_cookie_name;
 
 /// Where the token came from (the CSRF guard and logs care).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenSource {
+    /// The auth cookie (whole or chunked).
     Cookie,
+    /// `Authorization: Bearer`.
     Header,
 }
 
 impl TokenSource {
+    /// `cookie` or `header`, as decisions report it.
     pub fn as_str(self) -> &'static str {
         match self {
             TokenSource::Cookie => "cookie",
@@ -91,6 +96,51 @@ fn unquote(value: &str) -> &str {
 }
 
 impl Extractor {
+    /// The extractor of the `token` options, checked: valid cookie names (the refresh
+    /// cookie another than the access cookie), a chunk bound, at least one source.
+    pub fn new(token: &TokenOptions) -> Result<Extractor> {
+        if token.cookie.as_deref().is_some_and(|c| !is_cookie_name(c)) {
+            return Err(Error::ConfigInvalid(format!(
+                "token.cookie is not a valid cookie name: {:?}",
+                token.cookie
+            )));
+        }
+        if !(1..=100).contains(&token.max_chunks) {
+            return Err(Error::ConfigInvalid(format!(
+                "token.maxChunks must be between 1 and 100, got {}",
+                token.max_chunks
+            )));
+        }
+        if token.cookie.is_none() && !token.header {
+            return Err(Error::ConfigInvalid(
+                "token: enable the cookie, the header, or both".into(),
+            ));
+        }
+        if token
+            .refresh_cookie
+            .as_deref()
+            .is_some_and(|c| !is_cookie_name(c) || Some(c) == token.cookie.as_deref())
+        {
+            return Err(Error::ConfigInvalid(format!(
+                "token.refreshCookie must be a cookie name other than token.cookie: {:?}",
+                token.refresh_cookie
+            )));
+        }
+        Ok(Extractor {
+            cookie: token.cookie.clone(),
+            host_prefix: token.host_prefix,
+            refresh_cookie: token.refresh_cookie.clone(),
+            header: token.header,
+            precedence: match token.precedence {
+                PrecedenceOption::Cookie => Precedence::Cookie,
+                PrecedenceOption::Header => Precedence::Header,
+            },
+            max_chunks: token.max_chunks,
+            max_cookie_header_bytes: token.max_cookie_header_bytes,
+            max_token_bytes: token.max_token_bytes,
+        })
+    }
+
     /// Finds the token. `cookie_header` is every `Cookie` header joined with `; `;
     /// `authorization` is every `Authorization` header value.
     /// `secure`: the request reached the app over TLS (or not from loopback), so the
@@ -281,6 +331,26 @@ mod tests {
 
     fn cookie(header: &str) -> Result<Found> {
         extractor().extract(Some(header), &[], false)
+    }
+
+    #[test]
+    fn options_are_checked() {
+        let code = |json: &str| {
+            let token: TokenOptions = serde_json::from_str(json).unwrap();
+            Extractor::new(&token).map(|_| "OK").unwrap_or_else(|e| e.code())
+        };
+        assert_eq!(code("{}"), "OK");
+        for bad in [
+            r#"{"cookie":"to ken"}"#,
+            r#"{"cookie":""}"#,
+            r#"{"maxChunks":0}"#,
+            r#"{"maxChunks":101}"#,
+            r#"{"cookie":null,"header":false}"#,
+            r#"{"refreshCookie":"token"}"#,
+            r#"{"refreshCookie":"a;b"}"#,
+        ] {
+            assert_eq!(code(bad), "ERR_CONFIG_INVALID", "{bad}");
+        }
     }
 
     #[test]

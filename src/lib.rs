@@ -1,27 +1,70 @@
 //! edgegate: the auth gate of a Next.js app, decided in Rust.
 //!
-//! A request goes through one module per step: [`normalize`] the path, [`matcher`] it
-//! against the rules, [`extract`] the token, [`verify`] it, [`decide`] what the host
-//! does, and send it to its [`upstream`]. [`config`] builds all of it from one options object; [`error`] holds every code.
-//! Nothing here knows about wasm: the boundary module adapts this engine to JS hosts.
+//! A [`Gate`] is built once from [`Options`] and decides each [`Request`]: continue (with
+//! exactly the headers the backend gets, to the rule's upstream or on into the app),
+//! redirect to login, or respond 401/403 — with a stable code for logs. A request goes
+//! through one module per step, top to bottom:
+//!
+//! `normalize` the path → `rules` (Next.js `matcher` syntax) → `extract` the token →
+//! `csrf` → `session` refresh → `verify` (providers, JWS, keys, claims) → `answer` or
+//! `forward` → all driven by `decide`; `explain` traces the same steps. Below them sit
+//! `http` (the request view), `fetch` (the sans-IO fetch protocol), `config`, `error` and
+//! `clock`. Nothing here knows about wasm: the `wasm` boundary adapts this engine to JS.
 
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
+/// Internal modules: private, or public under the `_integration_test` feature so the
+/// integration tests and fuzz targets can reach their parts (lol-html's pattern).
+macro_rules! internal {
+    ($($(#[$attr:meta])* mod $name:ident;)*) => {$(
+        $(#[$attr])*
+        #[cfg(feature = "_integration_test")]
+        #[allow(missing_docs)]
+        pub mod $name;
+        $(#[$attr])*
+        #[cfg(not(feature = "_integration_test"))]
+        mod $name;
+    )*};
+}
+
+internal! {
+    mod answer;
+    mod clock;
+    mod csrf;
+    mod decide;
+    mod error;
+    mod explain;
+    mod extract;
+    mod fetch;
+    mod forward;
+    mod http;
+    mod normalize;
+    mod trace;
+    mod rules;
+    mod session;
+    mod verify;
+    #[cfg(target_arch = "wasm32")]
+    mod wasm;
+}
+
+/// The options a gate is built from: serde shapes, named after jose's options.
 pub mod config;
-pub mod decide;
-pub mod error;
-pub mod explain;
-pub mod extract;
-pub mod matcher;
-pub mod normalize;
-pub mod regex;
-pub mod session;
-pub mod upstream;
-pub mod verify;
-#[cfg(target_arch = "wasm32")]
-pub mod wasm;
 
+pub use answer::{Action, Decision};
+#[cfg(not(target_arch = "wasm32"))]
+pub use clock::SystemClock;
+pub use clock::{Clock, FixedClock};
 pub use config::{Options, RuleKind};
-pub use decide::{Action, Decision, Gate, Request, Route, Step};
-pub use error::{Error, Result};
-pub use verify::{Clock, FixedClock};
+pub use decide::{Gate, Pending, Step, MAX_FETCH_ROUNDS};
+pub use error::{Error, Passed, Result};
+pub use extract::TokenSource;
+pub use fetch::{Fetch, Fetched, Progress};
+pub use forward::{Route, ALWAYS_STRIPPED};
+pub use http::Request;
+pub use session::Session;
+pub use trace::{Trace, TraceStep};
+pub use verify::{
+    Alg, Candidates, ClaimsPolicy, Key, KeyResolver, KeySet, Material, Unverified, Verified,
+    Verifier,
+};

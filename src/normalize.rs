@@ -17,11 +17,33 @@ pub const MAX_TARGET_BYTES: usize = 8 * 1024;
 /// A request target split into the normalized path and the raw query (without `?`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NormalizedPath {
+    /// The decoded, dot-segment-free path every rule is matched against.
     pub path: String,
+    /// The raw query, without `?`.
     pub query: Option<String>,
     /// The raw path was already [`encode`]`(path)`: no `%xx` of a character that needs none,
     /// no `\\`, `//` or dot segment. Only such a target may open an exception rule.
     pub canonical: bool,
+}
+
+impl NormalizedPath {
+    /// The judged path canonically encoded, and the query as it came (bytes a URL cannot
+    /// hold percent-encoded): what a request is forwarded as, to an upstream or within the
+    /// app.
+    pub fn target(&self) -> String {
+        let mut out = encode(&self.path);
+        if let Some(query) = &self.query {
+            out.push('?');
+            for &b in query.as_bytes() {
+                if b.is_ascii_graphic() {
+                    out.push(b as char);
+                } else {
+                    push_escaped(&mut out, b);
+                }
+            }
+        }
+        out
+    }
 }
 
 /// Normalize an origin-form (`/a/b?q`) or absolute-form (`https://host/a/b?q`) target.

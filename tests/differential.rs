@@ -7,7 +7,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-use edgegate::matcher::{compile_regex, path_to_regexp, Matcher, Reading, Site};
+use edgegate::rules::{compile_regex, path_to_regexp, Matcher, Reading, Site};
 use serde_json::{json, Value};
 
 /// xorshift64*: deterministic, so a failure reproduces.

@@ -2,7 +2,7 @@
 mod common;
 
 use common::*;
-use edgegate::explain::Trace;
+use edgegate::Trace;
 use serde_json::json;
 
 fn steps(t: &Trace) -> Vec<(&str, bool)> {

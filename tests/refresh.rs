@@ -8,8 +8,8 @@ use std::cell::RefCell;
 use std::sync::Arc;
 
 use common::*;
-use edgegate::verify::{Fetch, Fetched};
 use edgegate::{Action, Decision, Gate, Options, Request, Step};
+use edgegate::{Fetch, Fetched};
 use serde_json::{json, Value};
 
 const ENDPOINT: &str = "https://id.example/oauth/token";

@@ -8,9 +8,9 @@ use std::cell::RefCell;
 use std::sync::{Arc, Mutex};
 
 use common::*;
-use edgegate::decide::MAX_FETCH_ROUNDS;
-use edgegate::verify::{Fetch, Fetched};
+use edgegate::MAX_FETCH_ROUNDS;
 use edgegate::{Decision, Gate, Options, Step};
+use edgegate::{Fetch, Fetched};
 use serde_json::{json, Value};
 
 fn rsa_jwk(pem: &str, kid: &str) -> Value {

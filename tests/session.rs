@@ -3,7 +3,7 @@
 mod common;
 
 use common::*;
-use edgegate::session::Session;
+use edgegate::Session;
 use serde_json::json;
 
 #[test]

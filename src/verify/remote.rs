@@ -17,13 +17,15 @@
 //! - only `https` URLs, or `http` on loopback for development;
 //! - symmetric (`oct`) keys in a remote set are ignored: a published secret is no secret.
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 
-use super::keys::{from_jwk, select, Alg, Key, KeyId, MAX_KEYS};
+use super::jwk::{fresh_handle, from_jwk, Alg, Key, KeyId, MAX_KEYS};
+use super::keys::{select, Candidates, KeyResolver};
+use crate::config::{Duration, RemoteOptions};
 use crate::error::{Error, Result};
+use crate::fetch::{check_url, fresh_fetch_id, Fetch, Fetched, Progress, USER_AGENT};
 
 /// Tuning of the remote key cache, in seconds where a time.
 #[derive(Debug, Clone)]
@@ -44,8 +46,60 @@ impl Default for RemotePolicy {
             timeout: 5.0,
             stale_if_error: 3600.0,
             max_bytes: 256 * 1024,
-            user_agent: concat!("edgegate/", env!("CARGO_PKG_VERSION")).into(),
+            user_agent: USER_AGENT.into(),
         }
+    }
+}
+
+impl RemotePolicy {
+    /// The policy of `verify.remote`, each duration within its bound (the bounds also
+    /// catch jose's millisecond values passed by habit).
+    pub(crate) fn new(options: &RemoteOptions) -> Result<RemotePolicy> {
+        let defaults = RemotePolicy::default();
+        let bounded = |d: &Option<Duration>, name: &str, max: f64, default: f64| {
+            Duration::bounded(d.as_ref(), &format!("verify.remote.{name}"), default, max)
+        };
+        let policy = RemotePolicy {
+            max_age: bounded(&options.cache_max_age, "cacheMaxAge", 86_400.0, defaults.max_age)?,
+            cooldown: bounded(
+                &options.cooldown_duration,
+                "cooldownDuration",
+                3_600.0,
+                defaults.cooldown,
+            )?,
+            timeout: bounded(
+                &options.timeout_duration,
+                "timeoutDuration",
+                60.0,
+                defaults.timeout,
+            )?,
+            stale_if_error: bounded(
+                &options.stale_if_error,
+                "staleIfError",
+                7.0 * 86_400.0,
+                defaults.stale_if_error,
+            )?,
+            max_bytes: options.max_response_bytes.unwrap_or(defaults.max_bytes),
+            user_agent: options.user_agent.clone().unwrap_or(defaults.user_agent),
+        };
+        if policy.timeout <= 0.0 {
+            return Err(Error::ConfigInvalid(
+                "verify.remote.timeoutDuration must be more than 0 and at most 60 seconds".into(),
+            ));
+        }
+        if !(1024..=16 * 1024 * 1024).contains(&policy.max_bytes) {
+            return Err(Error::ConfigInvalid(
+                "verify.remote.maxResponseBytes must be between 1 KiB and 16 MiB".into(),
+            ));
+        }
+        if policy.user_agent.is_empty()
+            || !policy.user_agent.bytes().all(|b| (0x20..0x7f).contains(&b))
+        {
+            return Err(Error::ConfigInvalid(
+                "verify.remote.userAgent must be printable ASCII".into(),
+            ));
+        }
+        Ok(policy)
     }
 }
 
@@ -56,59 +110,6 @@ pub enum Source {
     Jwks(String),
     /// `<issuer>/.well-known/openid-configuration`, whose `jwks_uri` is the JWKS URL.
     Discovery { issuer: String },
-}
-
-/// What the host must fetch. Requests that get a ticket with the same `id` share one fetch.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Fetch {
-    pub id: u64,
-    pub method: &'static str,
-    pub url: String,
-    /// Request headers, names lowercase (`user-agent`, `accept`, ...).
-    pub headers: Vec<(String, String)>,
-    /// A form-encoded body (token requests).
-    pub body: Option<String>,
-    pub timeout_ms: u64,
-    pub max_bytes: usize,
-    /// The gate holds no keys yet: a copy the host persisted earlier may answer instead of
-    /// the network (see [`Fetched::Stored`]).
-    pub may_use_stored: bool,
-}
-
-/// How a fetch ended, as the host reports it.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Fetched {
-    /// An HTTP answer (any status).
-    Response { status: u16, body: String },
-    /// A copy persisted by the host, fetched from the network at `fetched_at`.
-    Stored { body: String, fetched_at: f64 },
-    /// No answer within the timeout.
-    Timeout,
-    /// The body exceeded `max_bytes` (the host stopped reading).
-    TooLarge,
-    /// Connection refused, DNS, TLS, an aborted redirect, ...
-    Network(String),
-}
-
-/// A fetch needed before this request can be decided, or the keys to decide it with.
-#[derive(Debug)]
-pub enum Candidates {
-    Ready(Vec<Arc<Key>>),
-    Fetch(Fetch),
-}
-
-/// Ticket ids are unique per process, so a gate can route a completion to its owner.
-static NEXT_FETCH: AtomicU64 = AtomicU64::new(1);
-
-pub(crate) fn fresh_fetch_id() -> u64 {
-    NEXT_FETCH.fetch_add(1, Ordering::Relaxed)
-}
-/// Key handles are unique per process and never reused: the shim caches its imported
-/// `CryptoKey` by handle, so a rotated key must never inherit an old key's handle.
-static NEXT_HANDLE: AtomicUsize = AtomicUsize::new(1 << 20);
-
-pub(crate) fn fresh_handle() -> usize {
-    NEXT_HANDLE.fetch_add(1, Ordering::Relaxed)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -149,7 +150,8 @@ pub struct RemoteKeys {
 }
 
 impl RemoteKeys {
-    /// Checks the URL (or the issuer, for discovery) and the policy; fetches nothing yet.
+    /// Checks the URL (or the issuer, for discovery); fetches nothing yet. The policy comes
+    /// checked from [`RemotePolicy::new`].
     pub fn new(source: Source, policy: RemotePolicy, algorithms: Vec<Alg>) -> Result<Self> {
         let jwks_uri = match &source {
             Source::Jwks(url) => {
@@ -161,36 +163,6 @@ impl RemoteKeys {
                 None
             }
         };
-        let times = [
-            ("cacheMaxAge", policy.max_age),
-            ("cooldownDuration", policy.cooldown),
-            ("timeoutDuration", policy.timeout),
-            ("staleIfError", policy.stale_if_error),
-        ];
-        for (name, value) in times {
-            if !(value.is_finite() && value >= 0.0) {
-                return Err(Error::ConfigInvalid(format!(
-                    "verify.remote.{name} must be a non-negative duration"
-                )));
-            }
-        }
-        if policy.timeout <= 0.0 || policy.timeout > 60.0 {
-            return Err(Error::ConfigInvalid(
-                "verify.remote.timeoutDuration must be more than 0 and at most 60 seconds".into(),
-            ));
-        }
-        if !(1024..=16 * 1024 * 1024).contains(&policy.max_bytes) {
-            return Err(Error::ConfigInvalid(
-                "verify.remote.maxResponseBytes must be between 1 KiB and 16 MiB".into(),
-            ));
-        }
-        if policy.user_agent.is_empty()
-            || !policy.user_agent.bytes().all(|b| (0x20..0x7f).contains(&b))
-        {
-            return Err(Error::ConfigInvalid(
-                "verify.remote.userAgent must be printable ASCII".into(),
-            ));
-        }
         Ok(RemoteKeys {
             source,
             policy,
@@ -220,23 +192,30 @@ impl RemoteKeys {
     /// The keys that may verify a token with this `alg` and `kid` at `now`, or the fetch
     /// that must happen first.
     pub fn candidates(&self, alg: Alg, kid: Option<&str>, now: f64) -> Result<Candidates> {
+        self.select(alg, kid, now, true)
+    }
+
+    /// [`RemoteKeys::candidates`]; when not `acting` (`explain`), a fetch that would start
+    /// is only described, and nothing changes.
+    fn select(&self, alg: Alg, kid: Option<&str>, now: f64, acting: bool) -> Result<Candidates> {
         let p = &self.policy;
         let mut s = self.lock();
         // A host that never reported its fetch (it crashed mid-request) must not wedge us.
-        if s.in_flight
+        let lost = s
+            .in_flight
             .as_ref()
-            .is_some_and(|f| now - f.started > p.timeout + 5.0)
-        {
+            .is_some_and(|f| now - f.started > p.timeout + 5.0);
+        if lost && acting {
             s.in_flight = None;
         }
-        if let Some(f) = &s.in_flight {
-            return Ok(Candidates::Fetch(self.ticket(f)));
+        if let Some(f) = s.in_flight.as_ref().filter(|_| !lost) {
+            return Ok(Progress::NeedsFetch(self.ticket(f)));
         }
         let age = s.fetched_at.map_or(f64::INFINITY, |t| now - t);
         let matching = select(&s.keys, alg, kid);
         let may_retry = now - s.last_attempt >= p.cooldown;
         if age < p.max_age && !matching.is_empty() {
-            return Ok(Candidates::Ready(matching));
+            return Ok(Progress::Done(matching));
         }
         if may_retry {
             // Stale or missing keys, or an unknown kid: fetch (discovery first if needed).
@@ -245,15 +224,17 @@ impl RemoteKeys {
                 None => (Kind::Discovery, self.discovery_url()),
             };
             let flight = InFlight {
-                id: fresh_fetch_id(),
+                id: if acting { fresh_fetch_id() } else { 0 },
                 kind,
                 url,
                 started: now,
                 may_use_stored: s.fetched_at.is_none(),
             };
             let ticket = self.ticket(&flight);
-            s.in_flight = Some(flight);
-            return Ok(Candidates::Fetch(ticket));
+            if acting {
+                s.in_flight = Some(flight);
+            }
+            return Ok(Progress::NeedsFetch(ticket));
         }
         if age < p.max_age + p.stale_if_error {
             // Within the cooldown: fresh keys without this kid, or stale keys while the
@@ -261,25 +242,12 @@ impl RemoteKeys {
             if matching.is_empty() {
                 return Err(Error::NoMatchingKey);
             }
-            return Ok(Candidates::Ready(matching));
+            return Ok(Progress::Done(matching));
         }
         Err(s
             .last_error
             .clone()
             .unwrap_or(Error::JwksUnavailable("no keys fetched yet".into())))
-    }
-
-    /// The loaded keys fitting `alg` and `kid`, whatever their age, without fetching
-    /// (`explain`); `None` before the first successful fetch.
-    pub fn loaded(&self, alg: Alg, kid: Option<&str>) -> Option<Result<Candidates>> {
-        let s = self.lock();
-        s.fetched_at?;
-        let matching = select(&s.keys, alg, kid);
-        Some(if matching.is_empty() {
-            Err(Error::NoMatchingKey)
-        } else {
-            Ok(Candidates::Ready(matching))
-        })
     }
 
     /// Applies the outcome of ticket `id` (finished at `now`). Returns true when it
@@ -461,70 +429,21 @@ fn too_large(kind: Kind) -> Error {
     })
 }
 
-/// `https://host[:port]/...`, or `http://` on loopback (127.0.0.1, localhost, [::1]) for
-/// development. No credentials in the URL, no whitespace or control characters.
-pub fn check_url(url: &str, what: &str) -> std::result::Result<(), String> {
-    let bad = |why: &str| Err(format!("{what} {url:?} {why}"));
-    if url.bytes().any(|b| b <= 0x20 || b == 0x7f || b == b'\\') {
-        return bad("contains whitespace, control characters or a backslash");
+impl KeyResolver for RemoteKeys {
+    fn candidates(&self, alg: Alg, kid: Option<&str>, now: f64) -> Result<Candidates> {
+        RemoteKeys::candidates(self, alg, kid, now)
     }
-    let (https, rest) = if let Some(rest) = url.strip_prefix("https://") {
-        (true, rest)
-    } else if let Some(rest) = url.strip_prefix("http://") {
-        (false, rest)
-    } else {
-        return bad("must be an https:// URL");
-    };
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    if authority.is_empty() || authority.contains('@') {
-        return bad("must name a host, without credentials");
-    }
-    let host = if authority.starts_with('[') {
-        authority.split(']').next().map(|h| format!("{h}]"))
-    } else {
-        authority.split(':').next().map(str::to_owned)
-    }
-    .unwrap_or_default();
-    if host.is_empty() {
-        return bad("must name a host");
-    }
-    if !https && !matches!(host.as_str(), "127.0.0.1" | "localhost" | "[::1]") {
-        return bad("must use https (plain http is allowed on loopback only)");
-    }
-    Ok(())
-}
 
-#[cfg(test)]
-mod tests {
-    use super::check_url;
+    fn complete(&self, id: u64, fetched: Fetched, now: f64) -> Option<bool> {
+        self.owns(id)
+            .then(|| RemoteKeys::complete(self, id, fetched, now))
+    }
 
-    #[test]
-    fn urls_must_be_https_or_loopback() {
-        for ok in [
-            "https://example.com/.well-known/jwks.json",
-            "https://example.com:8443/keys",
-            "https://tenant.auth0.com/",
-            "http://127.0.0.1:4444/jwks",
-            "http://localhost/jwks",
-            "http://[::1]:80/jwks",
-        ] {
-            assert!(check_url(ok, "u").is_ok(), "{ok}");
-        }
-        for bad in [
-            "http://example.com/jwks",
-            "http://127.0.0.1.evil.com/jwks",
-            "http://localhost.evil.com/jwks",
-            "http://[::2]/jwks",
-            "ftp://example.com/jwks",
-            "https://user:pw@example.com/jwks",
-            "https:///jwks",
-            "https://exa mple.com/",
-            "https://example.com/\n",
-            "file:///etc/passwd",
-            "//example.com/jwks",
-            "",
-        ] {
-            assert!(check_url(bad, "u").is_err(), "{bad}");
-        }
+    fn owns(&self, id: u64) -> bool {
+        RemoteKeys::owns(self, id)
+    }
+
+    fn peek(&self, alg: Alg, kid: Option<&str>, now: f64) -> Result<Candidates> {
+        self.select(alg, kid, now, false)
     }
 }

@@ -1,7 +1,4 @@
-//! Session cookies: what `setSession`, `clearSession` and a token refresh write. Secure by
-//! default: `HttpOnly` (no script reads the token), `SameSite=Lax` (not sent on cross-site
-//! subrequests), `Path=/`, no `Domain` (this host only), `Secure` with the `__Host-` name
-//! everywhere except plain http on loopback, and `Max-Age` from the token's lifetime.
+//! Refreshing an expired (or nearly expired) access token with the refresh-token cookie.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -9,96 +6,11 @@ use std::sync::Mutex;
 use base64ct::{Base64, Encoding};
 use sha2::{Digest, Sha256};
 
-use crate::config::{Duration, RefreshOptions};
-use crate::decide::secure_context;
+use crate::config::{Duration, RefreshOptions, RuleKind};
 use crate::error::{Error, Result};
-use crate::extract::Extractor;
-use crate::verify::remote::{check_url, fresh_fetch_id};
-use crate::verify::{jws, Fetch, Fetched};
-
-/// A session as a login route or a refresh obtains it.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Session {
-    pub access_token: String,
-    pub refresh_token: Option<String>,
-    /// When the access token expires (seconds since the epoch); read from its `exp` if not
-    /// given.
-    pub expires_at: Option<f64>,
-}
-
-/// Browsers cap `Max-Age` at 400 days (RFC 6265bis §5.5).
-const MAX_AGE_CAP: f64 = 400.0 * 86_400.0;
-/// Browsers keep cookies up to 4096 bytes of name, value and attributes.
-const MAX_COOKIE_BYTES: usize = 4096;
-
-/// The `Set-Cookie` values that store `session` for a request to `url`.
-pub fn set(
-    extractor: &Extractor,
-    refresh_max_age: f64,
-    url: &str,
-    session: &Session,
-    now: f64,
-) -> Result<Vec<String>> {
-    let secure = secure_context(url);
-    let mut out = Vec::new();
-    if let Some(name) = extractor.cookie_name(secure) {
-        let expires_at = match session.expires_at {
-            Some(t) => Some(t),
-            // Only the lifetime is read here, unverified: the gate verifies the token on
-            // every request it comes back with.
-            None => jws::parse(&session.access_token)
-                .ok()
-                .and_then(|j| j.claims()?.get("exp")?.as_f64()),
-        };
-        let max_age = expires_at.map(|t| t - now);
-        out.push(cookie(&name, &session.access_token, secure, max_age)?);
-    }
-    if let (Some(name), Some(refresh)) = (
-        extractor.refresh_cookie_name(secure),
-        &session.refresh_token,
-    ) {
-        out.push(cookie(&name, refresh, secure, Some(refresh_max_age))?);
-    }
-    Ok(out)
-}
-
-/// The `Set-Cookie` values that remove the session for a request to `url`.
-pub fn clear(extractor: &Extractor, url: &str) -> Vec<String> {
-    let secure = secure_context(url);
-    [
-        extractor.cookie_name(secure),
-        extractor.refresh_cookie_name(secure),
-    ]
-    .into_iter()
-    .flatten()
-    .map(|name| attributes(format!("{name}="), secure, Some(0)))
-    .collect()
-}
-
-fn cookie(name: &str, value: &str, secure: bool, max_age: Option<f64>) -> Result<String> {
-    // RFC 6265 cookie-octets: no controls, whitespace, DQUOTE, comma, semicolon, backslash.
-    let octet = |b: u8| matches!(b, 0x21 | 0x23..=0x2b | 0x2d..=0x3a | 0x3c..=0x5b | 0x5d..=0x7e);
-    if value.is_empty() || !value.bytes().all(octet) {
-        return Err(Error::SessionInvalid("a token is empty or not cookie-safe"));
-    }
-    let max_age = max_age.map(|s| s.clamp(0.0, MAX_AGE_CAP).floor() as i64);
-    let header = attributes(format!("{name}={value}"), secure, max_age);
-    if header.len() > MAX_COOKIE_BYTES {
-        return Err(Error::SessionInvalid("a token is too large for a cookie"));
-    }
-    Ok(header)
-}
-
-fn attributes(mut pair: String, secure: bool, max_age: Option<i64>) -> String {
-    pair.push_str("; Path=/; HttpOnly; SameSite=Lax");
-    if secure {
-        pair.push_str("; Secure");
-    }
-    if let Some(age) = max_age {
-        pair.push_str(&format!("; Max-Age={age}"));
-    }
-    pair
-}
+use crate::extract::{Found, TokenSource};
+use crate::fetch::{check_url, fresh_fetch_id, Fetch, Fetched, Progress, USER_AGENT};
+use crate::verify::jws;
 
 /// Refreshing an expired (or nearly expired) access token with the refresh-token cookie, at
 /// the provider's token endpoint (RFC 6749 §6). Sans-IO like the JWKS cache: the engine
@@ -130,11 +42,16 @@ pub struct Tokens {
     pub expires_in: Option<f64>,
 }
 
-/// The refresh for one refresh token: done, or to be fetched.
-#[derive(Debug)]
-pub enum Refreshed {
-    Done(std::result::Result<Tokens, Error>),
-    Fetch(Fetch),
+/// The refresh of one refresh token: its outcome, or the token-endpoint call first.
+pub(crate) type Refreshed = Progress<Result<Tokens>>;
+
+/// A refresh a request needs, with the refresh token to use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Plan {
+    pub(crate) refresh_token: String,
+    /// The access token is gone or expired: without a refresh there is no session. (Else
+    /// it expires within the window: refresh early, and keep it if that fails.)
+    pub(crate) mandatory: bool,
 }
 
 #[derive(Default)]
@@ -152,7 +69,8 @@ const MAX_REMEMBERED: usize = 10_000;
 pub const MAX_REFRESHES_IN_FLIGHT: usize = 64;
 
 impl Refresher {
-    pub fn new(options: &RefreshOptions, user_agent: String) -> Result<Refresher> {
+    /// The refresher of the `refresh` options, checked.
+    pub fn new(options: &RefreshOptions) -> Result<Refresher> {
         check_url(&options.token_endpoint, "refresh.tokenEndpoint").map_err(Error::ConfigUrl)?;
         if options.client_id.is_empty() {
             return Err(Error::ConfigInvalid("refresh.clientId is required".into()));
@@ -173,8 +91,43 @@ impl Refresher {
             window: secs(&options.window, "window", 60.0, 3600.0)?,
             grace: secs(&options.grace, "grace", 30.0, 600.0)?,
             timeout,
-            user_agent,
+            user_agent: USER_AGENT.into(),
             state: Mutex::new(RefreshState::default()),
+        })
+    }
+
+    /// Whether a request under a rule of `kind` should refresh, given the access token it
+    /// carries (`found`) and its refresh cookie: when the access cookie is gone or expired,
+    /// or expires within the window. Bearer headers are never refreshed here.
+    pub(crate) fn plan(
+        &self,
+        found: &Result<Found>,
+        refresh_token: Option<String>,
+        kind: RuleKind,
+        now: f64,
+    ) -> Option<Plan> {
+        let refresh_token = refresh_token?;
+        if !matches!(kind, RuleKind::Page | RuleKind::Api) {
+            return None;
+        }
+        let mandatory = match found {
+            Err(Error::NoToken) => true,
+            Ok(f) if f.source == TokenSource::Cookie => {
+                // Read unverified, only to time the refresh; verification follows either way.
+                let exp = jws::unverified_claim(&f.token, "exp")?.as_f64()?;
+                if now >= exp {
+                    true
+                } else if exp - now < self.window {
+                    false
+                } else {
+                    return None;
+                }
+            }
+            _ => return None,
+        };
+        Some(Plan {
+            refresh_token,
+            mandatory,
         })
     }
 
@@ -189,7 +142,7 @@ impl Refresher {
         let mut s = self.lock();
         match s.done.get(&key) {
             Some((outcome, at)) if now - at <= self.grace => {
-                return Refreshed::Done(outcome.clone())
+                return Progress::Done(outcome.clone())
             }
             Some(_) => {
                 s.done.remove(&key);
@@ -198,7 +151,7 @@ impl Refresher {
         }
         if let Some(&(id, started)) = s.in_flight.get(&key) {
             if now - started <= self.timeout + 5.0 {
-                return Refreshed::Fetch(self.ticket(id, refresh_token));
+                return Progress::NeedsFetch(self.ticket(id, refresh_token));
             }
             // The host never reported it; start over.
             s.by_id.remove(&id);
@@ -207,7 +160,7 @@ impl Refresher {
         s.in_flight
             .retain(|_, (_, started)| now - *started <= timeout + 5.0);
         if s.in_flight.len() >= MAX_REFRESHES_IN_FLIGHT {
-            return Refreshed::Done(Err(Error::RefreshFailed {
+            return Progress::Done(Err(Error::RefreshFailed {
                 reason: "too many refreshes in flight".into(),
                 definitive: false,
             }));
@@ -215,7 +168,7 @@ impl Refresher {
         let id = fresh_fetch_id();
         s.in_flight.insert(key, (id, now));
         s.by_id.insert(id, key);
-        Refreshed::Fetch(self.ticket(id, refresh_token))
+        Progress::NeedsFetch(self.ticket(id, refresh_token))
     }
 
     pub fn owns(&self, id: u64) -> bool {

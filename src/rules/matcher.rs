@@ -18,7 +18,7 @@
 //! [`crate::regex`], a small backtracking matcher with a step and depth budget: a pattern or
 //! path that exhausts it fails closed.
 
-use crate::regex::Regex;
+use super::regex::Regex;
 
 use crate::error::{Error, Result};
 
@@ -36,8 +36,44 @@ const TRANSPORT_SUFFIX: &str = r"\.rsc|\.segments/.+\.segment\.rsc";
 /// Where a Next app is mounted: its `basePath` and i18n locales, if any.
 #[derive(Debug, Clone, Default)]
 pub struct Site {
+    /// Next's `basePath`: a plain path like `/docs`.
     pub base_path: Option<String>,
+    /// Next's i18n locales: language tags.
     pub locales: Vec<String>,
+}
+
+impl Site {
+    /// The site of `basePath` and `locales`, both checked.
+    pub fn new(base_path: Option<&str>, locales: &[String]) -> Result<Site> {
+        if let Some(base) = base_path {
+            let ok = base.len() > 1
+                && base.starts_with('/')
+                && !base.ends_with('/')
+                && base[1..]
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'/'));
+            if !ok {
+                return Err(Error::ConfigUrl(format!(
+                    "basePath {base:?} is not a plain path like \"/docs\""
+                )));
+            }
+        }
+        for locale in locales {
+            if locale.is_empty()
+                || !locale
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            {
+                return Err(Error::ConfigInvalid(format!(
+                    "locale {locale:?} is not a language tag"
+                )));
+            }
+        }
+        Ok(Site {
+            base_path: base_path.map(str::to_owned),
+            locales: locales.to_vec(),
+        })
+    }
 }
 
 /// How widely a source is read.
@@ -54,7 +90,6 @@ pub enum Reading {
 /// One compiled matcher source.
 #[derive(Debug, Clone)]
 pub struct Matcher {
-    source: String,
     regex: Regex,
     shortcut: Option<Shortcut>,
 }
@@ -167,16 +202,10 @@ impl Matcher {
         }
         .map_err(|reason| pattern_error(source, reason))?;
         Ok(Matcher {
-            source: source.to_owned(),
             regex: compile_regex(&regex_source, reading == Reading::Wide)
                 .map_err(|reason| pattern_error(source, reason))?,
             shortcut: Shortcut::new(source, site, reading),
         })
-    }
-
-    /// The pattern as the user wrote it.
-    pub fn source(&self) -> &str {
-        &self.source
     }
 
     /// Tests a normalized path. Hitting the backtracking bound is an error, never a miss.

@@ -1,4 +1,4 @@
-//! Step 6: where a request the gate lets through goes. A rule may name an upstream (the
+//! Where a request the gate lets through goes. A rule may name an upstream (the
 //! separate backend); the destination URL is built here from the path the gate judged,
 //! canonically re-encoded, plus the original query, so the backend never reads a different
 //! path than the one that was judged. Hosts only apply the destination; no host code picks
@@ -6,7 +6,7 @@
 //! it through.
 
 use crate::error::{Error, Result};
-use crate::normalize::{encode, is_plain, push_escaped, NormalizedPath};
+use crate::normalize::{is_plain, NormalizedPath};
 
 /// A validated upstream base: `scheme://host[:port][/path]`, lowercase scheme and host, no
 /// userinfo, query, fragment or trailing slash.
@@ -75,30 +75,14 @@ impl Upstream {
 
     /// The URL a request for the judged `path` goes to: the base and [`target`].
     pub fn destination(&self, path: &NormalizedPath) -> String {
-        [self.base.as_str(), &target(path)].concat()
+        [self.base.as_str(), &path.target()].concat()
     }
 
     /// The base, as validated.
+    #[cfg(test)]
     pub fn base(&self) -> &str {
         &self.base
     }
-}
-
-/// The judged path canonically encoded, and the query as it came (bytes a URL cannot hold
-/// percent-encoded): what a request is forwarded as, to an upstream or within the app.
-pub fn target(path: &NormalizedPath) -> String {
-    let mut out = encode(&path.path);
-    if let Some(query) = &path.query {
-        out.push('?');
-        for &b in query.as_bytes() {
-            if b.is_ascii_graphic() {
-                out.push(b as char);
-            } else {
-                push_escaped(&mut out, b);
-            }
-        }
-    }
-    out
 }
 
 #[cfg(test)]

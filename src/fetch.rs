@@ -1,0 +1,141 @@
+//! The sans-IO fetch protocol. The engine never does I/O: when a step needs the network (a
+//! provider's discovery document or JWKS, a token refresh), it hands the host a [`Fetch`]
+//! ticket and waits; the host performs it and reports how it ended as [`Fetched`]. Tickets
+//! carry process-unique ids, so requests that need the same fetch share one.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// What the host must fetch. Requests that get a ticket with the same `id` share one fetch.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fetch {
+    /// The ticket: report the outcome under this id.
+    pub id: u64,
+    /// `GET` (keys) or `POST` (a token request).
+    pub method: &'static str,
+    /// An `https://` URL, or `http://` on loopback ([`check_url`]).
+    pub url: String,
+    /// Request headers, names lowercase (`user-agent`, `accept`, ...).
+    pub headers: Vec<(String, String)>,
+    /// A form-encoded body (token requests).
+    pub body: Option<String>,
+    /// Give up after this long and report [`Fetched::Timeout`].
+    pub timeout_ms: u64,
+    /// Stop reading past this many bytes and report [`Fetched::TooLarge`].
+    pub max_bytes: usize,
+    /// The gate holds no keys yet: a copy the host persisted earlier may answer instead of
+    /// the network (see [`Fetched::Stored`]).
+    pub may_use_stored: bool,
+}
+
+/// How a fetch ended, as the host reports it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Fetched {
+    /// An HTTP answer (any status).
+    Response {
+        /// The HTTP status.
+        status: u16,
+        /// The body (read only for a 200).
+        body: String,
+    },
+    /// A copy persisted by the host, fetched from the network at `fetched_at`.
+    Stored {
+        /// The body as it was fetched.
+        body: String,
+        /// When it was fetched, by the engine's clock.
+        fetched_at: f64,
+    },
+    /// No answer within the timeout.
+    Timeout,
+    /// The body exceeded `max_bytes` (the host stopped reading).
+    TooLarge,
+    /// Connection refused, DNS, TLS, an aborted redirect, ...
+    Network(String),
+}
+
+/// A step's outcome that may have to wait for the network: done, or a fetch first (after
+/// which the step runs again). The one vocabulary of every step that can wait.
+#[derive(Debug)]
+pub enum Progress<T> {
+    /// The step is done.
+    Done(T),
+    /// Perform this fetch, report it, then run the step again.
+    NeedsFetch(Fetch),
+}
+
+/// The `User-Agent` of the engine's fetches, unless `verify.remote.userAgent` says otherwise.
+pub(crate) const USER_AGENT: &str = concat!("edgegate/", env!("CARGO_PKG_VERSION"));
+
+/// Ticket ids are unique per process, so a gate can route a completion to its owner.
+static NEXT_FETCH: AtomicU64 = AtomicU64::new(1);
+
+pub(crate) fn fresh_fetch_id() -> u64 {
+    NEXT_FETCH.fetch_add(1, Ordering::Relaxed)
+}
+
+/// `https://host[:port]/...`, or `http://` on loopback (127.0.0.1, localhost, [::1]) for
+/// development. No credentials in the URL, no whitespace or control characters.
+pub(crate) fn check_url(url: &str, what: &str) -> std::result::Result<(), String> {
+    let bad = |why: &str| Err(format!("{what} {url:?} {why}"));
+    if url.bytes().any(|b| b <= 0x20 || b == 0x7f || b == b'\\') {
+        return bad("contains whitespace, control characters or a backslash");
+    }
+    let (https, rest) = if let Some(rest) = url.strip_prefix("https://") {
+        (true, rest)
+    } else if let Some(rest) = url.strip_prefix("http://") {
+        (false, rest)
+    } else {
+        return bad("must be an https:// URL");
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if authority.is_empty() || authority.contains('@') {
+        return bad("must name a host, without credentials");
+    }
+    let host = if authority.starts_with('[') {
+        authority.split(']').next().map(|h| format!("{h}]"))
+    } else {
+        authority.split(':').next().map(str::to_owned)
+    }
+    .unwrap_or_default();
+    if host.is_empty() {
+        return bad("must name a host");
+    }
+    if !https && !matches!(host.as_str(), "127.0.0.1" | "localhost" | "[::1]") {
+        return bad("must use https (plain http is allowed on loopback only)");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_url;
+
+    #[test]
+    fn urls_must_be_https_or_loopback() {
+        for ok in [
+            "https://example.com/.well-known/jwks.json",
+            "https://example.com:8443/keys",
+            "https://tenant.auth0.com/",
+            "http://127.0.0.1:4444/jwks",
+            "http://localhost/jwks",
+            "http://[::1]:80/jwks",
+        ] {
+            assert!(check_url(ok, "u").is_ok(), "{ok}");
+        }
+        for bad in [
+            "http://example.com/jwks",
+            "http://127.0.0.1.evil.com/jwks",
+            "http://localhost.evil.com/jwks",
+            "http://[::2]/jwks",
+            "ftp://example.com/jwks",
+            "https://user:pw@example.com/jwks",
+            "https:///jwks",
+            "https://exa mple.com/",
+            "https://example.com/\n",
+            "file:///etc/passwd",
+            "//example.com/jwks",
+            "",
+        ] {
+            assert!(check_url(bad, "u").is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,372 @@
+//! How a request the gate lets through leaves it: where to ([`Route`]: the rule's upstream,
+//! or the app at the judged path) and with exactly which headers (identity headers the
+//! client may not set dropped, the verified bearer set, session cookies kept out, claim
+//! headers added). The backend receives exactly what the gate judged.
+
+use std::collections::HashSet;
+
+use base64ct::{Base64UrlUnpadded, Encoding};
+use jwt_compact::alg::{Hs256, Hs256Key, Hs256Signature};
+use jwt_compact::{Algorithm, AlgorithmSignature};
+use serde_json::Value;
+
+use crate::config::UpstreamOptions;
+use crate::error::{Error, Result};
+use crate::extract::Extractor;
+use crate::http::{header_key, is_header_name, joined, same_header, Request};
+use crate::normalize::NormalizedPath;
+use crate::trace::Observer;
+use crate::rules::Rule;
+use crate::verify::Verified;
+
+/// Client headers always dropped before forwarding: Next's internal recursion marker
+/// (CVE-2025-29927), URL-override headers some backends route by, and the identity headers
+/// other auth proxies set. Compared after lowercasing and mapping `_` to `-`.
+pub const ALWAYS_STRIPPED: [&str; 12] = [
+    "x-middleware-subrequest",
+    ROUTE_MARK,
+    "x-original-url",
+    "x-rewrite-url",
+    "x-forwarded-user",
+    "x-forwarded-email",
+    "x-forwarded-preferred-username",
+    "x-forwarded-groups",
+    "x-auth-request-user",
+    "x-auth-request-email",
+    "x-remote-user",
+    "remote-user",
+];
+
+/// Marks a request this gate already sent on to an exception's judged path, so that a host
+/// passing the rewritten request through the gate again (Next does, as an external proxy,
+/// when bound to a loopback address) is not rewritten in a loop. `<unix seconds>.<HMAC>` of
+/// the time and the target under a per-gate random key: a client cannot mint one, and one
+/// seen leaked is good for [`ROUTE_MARK_SECONDS`] and that one target only.
+const ROUTE_MARK: &str = "x-edgegate-route";
+const ROUTE_MARK_SECONDS: f64 = 10.0;
+
+/// Client headers never forwarded to an upstream: the forwarding headers are the gate's to
+/// set ([`forwarded_for`]), never the client's. (`Host` stays: hosts derive the upstream's
+/// own from the destination, and Next's proxy copies it into `x-forwarded-host`.)
+const FORWARDING: [&str; 12] = [
+    "forwarded",
+    "x-forwarded-host",
+    "x-forwarded-proto",
+    "x-forwarded-port",
+    "x-forwarded-prefix",
+    "x-forwarded-scheme",
+    "x-forwarded-ssl",
+    "x-forwarded-server",
+    "x-original-host",
+    "x-real-ip",
+    "front-end-https",
+    // Credentials for a proxy on the way, never for the backend.
+    "proxy-authorization",
+];
+
+/// Where a request that continues goes, when not simply on into the app as it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    /// The matched rule's upstream: an absolute URL at the judged path.
+    Upstream(String),
+    /// This app, rewritten to the judged path (and query): an exception's pass. (Next
+    /// strips a trailing `.rsc` from the URL a middleware sees but routes the raw one:
+    /// `/api/login.rsc` looks like a public `/api/login` to the gate and reaches a dynamic
+    /// `/api/[name]` handler unless it is rewritten.)
+    Rewrite(String),
+}
+
+impl Route {
+    /// The URL or path, whichever it is.
+    pub fn target(&self) -> &str {
+        match self {
+            Route::Upstream(url) | Route::Rewrite(url) => url,
+        }
+    }
+}
+
+/// A verified token, as it is forwarded.
+pub(crate) type Auth<'a> = Option<(&'a str, &'a Verified)>;
+
+/// How requests leave the gate, as `upstream` configures it.
+pub(crate) struct Forwarder {
+    strip_auth_cookie: bool,
+    /// `(claim, header)`: claims forwarded as headers.
+    claim_headers: Vec<(String, String)>,
+    /// Lowercase, `-` spelled; compared with [`same_header`].
+    /// Ends with [`FORWARDING`]; requests into the app skip those: `stripped[..into_app]`.
+    stripped: Vec<String>,
+    into_app: usize,
+    /// Signs [`ROUTE_MARK`]s; random per gate.
+    route_key: Hs256Key,
+}
+
+impl Forwarder {
+    /// The forwarder of the `upstream` options: claim headers the gate may set, the headers
+    /// to strip, and a fresh route-mark key.
+    pub(crate) fn new(options: &UpstreamOptions) -> Result<Forwarder> {
+        let mut route_key = [0u8; 32];
+        getrandom::getrandom(&mut route_key)
+            .map_err(|_| Error::ConfigInvalid("the host has no source of randomness".into()))?;
+        let mut claim_headers = Vec::new();
+        let mut stripped: HashSet<String> = ALWAYS_STRIPPED.iter().map(|h| h.to_string()).collect();
+        for (claim, header) in &options.claim_headers {
+            let header = header.to_ascii_lowercase();
+            if !is_header_name(&header)
+                || matches!(header.as_str(), "authorization" | "cookie" | "host")
+            {
+                return Err(Error::ConfigInvalid(format!(
+                    "upstream.claimHeaders: {header:?} is not a header the gate may set"
+                )));
+            }
+            stripped.insert(header_key(&header));
+            claim_headers.push((claim.clone(), header));
+        }
+        for header in &options.strip_headers {
+            stripped.insert(header_key(header));
+        }
+        // The forwarding headers last: requests into the app keep them (Next reads its own).
+        let mut stripped: Vec<String> = stripped.into_iter().collect();
+        let into_app = stripped.len();
+        stripped.extend(FORWARDING.iter().map(|h| h.to_string()));
+        Ok(Forwarder {
+            strip_auth_cookie: options.strip_auth_cookie,
+            claim_headers,
+            stripped,
+            into_app,
+            route_key: Hs256Key::new(route_key),
+        })
+    }
+
+    /// Lets a request through as `rule` judged it: to the rule's upstream, if it names one,
+    /// at the judged path; else on into the app, at the judged path when an exception
+    /// opened it (see [`Route::Rewrite`]).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn pass(
+        &self,
+        request: &Request,
+        path: &NormalizedPath,
+        rule: Option<&Rule>,
+        auth: Auth<'_>,
+        cookies: &Extractor,
+        now: f64,
+        o: &mut Observer,
+    ) -> super::Action {
+        let upstream = rule.and_then(|r| r.upstream.as_ref());
+        let mut headers = self.headers(request, auth, upstream.is_some(), cookies);
+        let mut route = match (rule, upstream) {
+            (_, Some(upstream)) => Some(Route::Upstream(upstream.destination(path))),
+            (Some(rule), None) if rule.kind.is_exception() => Some(Route::Rewrite(path.target())),
+            _ => None,
+        };
+        match &route {
+            Some(Route::Upstream(_)) => forwarded_for(&request.url, &mut headers),
+            Some(Route::Rewrite(target)) => {
+                if self.routed_here(request, target, now) {
+                    route = None;
+                } else {
+                    headers.push((ROUTE_MARK.to_owned(), self.route_mark(now, target)));
+                }
+            }
+            None => {}
+        }
+        o.step("route", true, || match &route {
+            Some(Route::Upstream(url)) => format!("to {url}"),
+            Some(Route::Rewrite(path)) => format!("into the app, rewritten to {path}"),
+            None => "on into the app".to_owned(),
+        });
+        super::Action::Continue { headers, route }
+    }
+
+    /// The [`ROUTE_MARK`] for sending a request on to `target` at `now`.
+    fn route_mark(&self, now: f64, target: &str) -> String {
+        let seconds = now.max(0.0) as u64;
+        let mac = Hs256.sign(&self.route_key, format!("{seconds} {target}").as_bytes());
+        format!(
+            "{seconds}.{}",
+            Base64UrlUnpadded::encode_string(&mac.as_bytes())
+        )
+    }
+
+    /// Does the request carry this gate's fresh [`ROUTE_MARK`] for exactly `target`?
+    fn routed_here(&self, request: &Request, target: &str, now: f64) -> bool {
+        let Some(mark) = request.single(ROUTE_MARK) else {
+            return false;
+        };
+        let Some((seconds, mac)) = mark.trim().split_once('.') else {
+            return false;
+        };
+        let fresh = seconds
+            .parse::<u64>()
+            .is_ok_and(|s| (now - s as f64).abs() <= ROUTE_MARK_SECONDS);
+        let mac = Base64UrlUnpadded::decode_vec(mac)
+            .ok()
+            .and_then(|m| Hs256Signature::try_from_slice(&m).ok());
+        fresh
+            && mac.is_some_and(|mac| {
+                // Constant time: jwt-compact compares HMACs with `subtle`.
+                let message = format!("{seconds} {target}");
+                Hs256.verify_signature(&mac, &self.route_key, message.as_bytes())
+            })
+    }
+
+    /// The headers to forward: client identity headers dropped, and for an authenticated
+    /// request the bearer set, the auth cookie removed and the claim headers added. To an
+    /// upstream, the client's forwarding headers go too, and so do credentials the gate did
+    /// not verify: any `Authorization` an upstream receives is the gate's verified bearer.
+    fn headers(
+        &self,
+        request: &Request,
+        auth: Auth<'_>,
+        upstream: bool,
+        cookies: &Extractor,
+    ) -> Vec<(String, String)> {
+        let stripped = match upstream {
+            true => &self.stripped[..],
+            false => &self.stripped[..self.into_app],
+        };
+        let credentials = auth.is_some() || upstream;
+        let mut out: Vec<(String, String)> = Vec::with_capacity(request.headers.len() + 2);
+        for (name, value) in &request.headers {
+            // Compared in place (case and `_` folded byte by byte): browsers send 15-20
+            // headers, and an allocation per header per request shows in wasm.
+            if stripped.iter().any(|s| same_header(s, name)) {
+                continue;
+            }
+            if credentials
+                && (name.eq_ignore_ascii_case("authorization")
+                    || name.eq_ignore_ascii_case("cookie"))
+            {
+                continue;
+            }
+            out.push((name.to_ascii_lowercase(), value.to_string()));
+        }
+        if !credentials {
+            return out;
+        }
+        if let Some((token, _)) = auth {
+            out.push(("authorization".into(), ["Bearer ", token].concat()));
+        }
+        if let Some(header) = joined(&request.headers, "cookie", "; ") {
+            // Kept alongside a verified bearer only, and only when asked for.
+            let kept = if self.strip_auth_cookie || auth.is_none() {
+                cookies.strip_auth_cookies(&header)
+            } else {
+                Some(header.into_owned())
+            };
+            if let Some(kept) = kept {
+                out.push(("cookie".into(), kept));
+            }
+        }
+        if let Some((_, verified)) = auth {
+            for (claim, header) in &self.claim_headers {
+                if let Some(value) = verified.claims.get(claim).and_then(header_value) {
+                    out.push((header.clone(), value));
+                }
+            }
+        }
+        out
+    }
+}
+
+/// `x-forwarded-host` and `x-forwarded-proto` for an upstream, from the absolute request URL
+/// the runtime handed over; none for an origin-form URL.
+fn forwarded_for(url: &str, headers: &mut Vec<(String, String)>) {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return;
+    };
+    // An origin-form URL may hold `://` in its query: no scheme, no host.
+    if !(scheme.eq_ignore_ascii_case("https") || scheme.eq_ignore_ascii_case("http")) {
+        return;
+    }
+    let host = rest.split(['/', '\\', '?', '#']).next().unwrap_or_default();
+    if !host.is_empty() && !host.contains('@') {
+        headers.push(("x-forwarded-host".into(), host.to_ascii_lowercase()));
+    }
+    headers.push(("x-forwarded-proto".into(), scheme.to_ascii_lowercase()));
+}
+
+/// A claim as a header value: strings as they are, anything else as JSON; non-ASCII and
+/// control characters escaped so the value is always a valid header.
+fn header_value(claim: &Value) -> Option<String> {
+    let text = match claim {
+        Value::String(s) => s.clone(),
+        Value::Null => return None,
+        other => other.to_string(),
+    };
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if (' '..='~').contains(&c) {
+            out.push(c);
+        } else {
+            let mut buf = [0u16; 2];
+            for unit in c.encode_utf16(&mut buf) {
+                out.push_str(&format!("\\u{unit:04x}"));
+            }
+        }
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn claim_headers_are_checked() {
+        let forwarder = |claims: &[(&str, &str)]| {
+            Forwarder::new(&UpstreamOptions {
+                claim_headers: claims
+                    .iter()
+                    .map(|(c, h)| (c.to_string(), h.to_string()))
+                    .collect(),
+                ..UpstreamOptions::default()
+            })
+        };
+        assert!(forwarder(&[("sub", "X-Auth-Sub")]).is_ok());
+        for bad in ["authorization", "Cookie", "host", "x auth", "", "x-ä"] {
+            let e = forwarder(&[("sub", bad)]).err().map(|e| e.code());
+            assert_eq!(e, Some("ERR_CONFIG_INVALID"), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn forwarded_for_reads_only_absolute_http_urls() {
+        let of = |url: &str| {
+            let mut h = Vec::new();
+            forwarded_for(url, &mut h);
+            h
+        };
+        assert_eq!(
+            of("HTTPS://App.Example:8443/x?y"),
+            [
+                ("x-forwarded-host".to_string(), "app.example:8443".to_string()),
+                ("x-forwarded-proto".to_string(), "https".to_string())
+            ]
+        );
+        assert!(of("/x?next=https://evil.example").is_empty());
+        assert!(of("ftp://a.example/").is_empty());
+    }
+
+    #[test]
+    fn claim_values_are_always_header_safe() {
+        assert_eq!(header_value(&"é\n".into()).as_deref(), Some("\\u00e9\\u000a"));
+        assert_eq!(header_value(&serde_json::json!(["a", 1])).as_deref(), Some("[\"a\",1]"));
+        assert_eq!(header_value(&Value::Null), None);
+    }
+
+    #[test]
+    fn a_route_mark_holds_for_its_target_only_and_briefly() {
+        let f = Forwarder::new(&UpstreamOptions::default()).unwrap();
+        let request = |mark: &str| Request {
+            headers: vec![(ROUTE_MARK.into(), mark.to_owned().into())],
+            ..Request::default()
+        };
+        let mark = f.route_mark(1000.0, "/api/login");
+        assert!(f.routed_here(&request(&mark), "/api/login", 1005.0));
+        assert!(!f.routed_here(&request(&mark), "/api/admin", 1005.0));
+        assert!(!f.routed_here(&request(&mark), "/api/login", 1011.0));
+        let other = Forwarder::new(&UpstreamOptions::default()).unwrap();
+        assert!(!other.routed_here(&request(&mark), "/api/login", 1005.0));
+    }
+}

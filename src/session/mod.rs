@@ -1,0 +1,11 @@
+//! The session: the cookies that hold it ([`cookies`]) and refreshing it when its access
+//! token expires ([`refresh`]).
+
+pub(crate) mod cookies;
+pub(crate) mod refresh;
+
+pub use cookies::Session;
+pub(crate) use cookies::SessionCookies;
+pub use refresh::Refresher;
+#[cfg(feature = "_integration_test")]
+pub use refresh::{Tokens, MAX_REFRESHES_IN_FLIGHT};

@@ -1,0 +1,252 @@
+//! The wire between this engine and the shim (`js/wire.js` mirrors it): one written spec.
+//!
+//! **Requests** (`decideInput`): UTF-8 in the engine's input buffer,
+//! `method NUL url NUL name NUL value …`, with the number of fields passed beside it. A
+//! count that does not match (a header holding a NUL) answers 0: the shim then passes the
+//! request as an object.
+//!
+//! **Answers** are text in the output buffer; the first character says which form:
+//! - [`Tag::Continue`] (`\x02`), a decision that continues, the hot path:
+//!   `code NUL rule NUL kind NUL tokenSource NUL destination NUL rewrite`, then
+//!   `NUL name NUL value` per forwarded header. Empty fields are absent. (Escaping a
+//!   kilobyte-long token into JSON and parsing it back was a fifth of a cache hit.)
+//! - [`Tag::Verify`] (`\x03`), a signature for the host to check:
+//!   `id NUL alg NUL dataLength NUL signatureLength NUL handle,handle…`, followed past the
+//!   answer's length by the signed data and the signature; `hostParams(alg)` says how.
+//! - `{`: anything else as the JSON of `decide`: other decisions, or one that continues
+//!   with a message or cookies, and fetch tickets (`action: "fetch"`).
+//!
+//! `decide` (the object API) answers the same JSON, and a `verify` answer as JSON too.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::host::HostParams;
+use crate::{Action, Decision, Fetch, Request, Route, Unverified};
+
+/// The first character of a positional answer.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Tag {
+    /// A decision that continues.
+    Continue = 2,
+    /// A signature for the host to check.
+    Verify = 3,
+}
+
+impl Tag {
+    fn char(self) -> char {
+        char::from(self as u8)
+    }
+}
+
+/// A request in the wire form, `fields` fields long, read in place; `None` when the
+/// fields do not number `fields`.
+pub(super) fn read_request(text: &str, fields: usize) -> Option<Request<'_>> {
+    let mut parts = text.split('\0');
+    let (method, url) = (parts.next()?, parts.next()?);
+    let mut headers = Vec::with_capacity(fields.saturating_sub(2) / 2);
+    while let Some(name) = parts.next() {
+        headers.push((Cow::Borrowed(name), Cow::Borrowed(parts.next()?)));
+    }
+    (2 + 2 * headers.len() == fields).then_some(Request {
+        method: Cow::Borrowed(method),
+        url: Cow::Borrowed(url),
+        headers,
+    })
+}
+
+/// A signature check for the host: positional, or as JSON with its host parameters.
+pub(super) fn verify(id: u32, u: &Unverified, params: &HostParams, positional: bool) -> String {
+    let handles: Vec<String> = u.candidates.iter().map(|k| k.handle.to_string()).collect();
+    if positional {
+        // The host parameters are static per algorithm: the shim asks `hostParams` once.
+        return format!(
+            "{}{id}\0{}\0{}\0{}\0{}",
+            Tag::Verify.char(),
+            u.alg.name(),
+            u.signing_input.len(),
+            u.signature.len(),
+            handles.join(",")
+        );
+    }
+    format!(
+        r#"{{"action":"verify","id":{id},{},"keys":[{}]}}"#,
+        params.members(),
+        handles.join(",")
+    )
+}
+
+/// A fetch request as JSON: `{ action: "fetch", id, method, url, headers, body?,
+/// timeoutMs, maxBytes, mayUseStored }`.
+pub(super) fn fetch_json(f: &Fetch) -> String {
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Out<'a> {
+        action: &'static str,
+        id: u64,
+        method: &'static str,
+        url: &'a str,
+        headers: BTreeMap<&'a str, &'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        body: Option<&'a str>,
+        timeout_ms: u64,
+        max_bytes: usize,
+        may_use_stored: bool,
+    }
+    let out = Out {
+        action: "fetch",
+        id: f.id,
+        method: f.method,
+        url: &f.url,
+        headers: f
+            .headers
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect(),
+        body: f.body.as_deref(),
+        timeout_ms: f.timeout_ms,
+        max_bytes: f.max_bytes,
+        may_use_stored: f.may_use_stored,
+    };
+    // Serializing strings, numbers and booleans to JSON cannot fail.
+    serde_json::to_string(&out).unwrap_or_default()
+}
+
+
+/// The decision as JS receives it. Header lists are `[name, value][]`, which `new Headers()`
+/// accepts as is.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JsDecision<'a> {
+    /// "continue", "redirect" or "respond".
+    action: &'static str,
+    /// The response status (307 for redirect); absent for continue.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status: Option<u16>,
+    code: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rule: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kind: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    token_source: Option<&'static str>,
+    /// continue: the headers to forward upstream.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request_headers: Option<&'a [(String, String)]>,
+    /// continue: the rule's upstream URL for this request.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    destination: Option<&'a str>,
+    /// continue: the in-app path to rewrite to (an exception's judged path).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rewrite: Option<&'a str>,
+    /// redirect: the Location (a same-origin path).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    location: Option<&'a str>,
+    /// respond: headers and body of the response.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    headers: Option<&'a [(String, String)]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    body: Option<&'a str>,
+    /// Why, for logs only; never meant for the client.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<String>,
+    /// `Set-Cookie` values for the response: a refreshed or a cleared session.
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    set_cookies: &'a [String],
+}
+
+fn js_decision(d: &Decision) -> JsDecision<'_> {
+    let mut out = JsDecision {
+        action: "continue",
+        status: None,
+        code: d.code,
+        rule: d.rule,
+        kind: d.kind.map(|k| k.as_str()),
+        token_source: d.token_source.map(|s| s.as_str()),
+        request_headers: None,
+        destination: None,
+        rewrite: None,
+        location: None,
+        headers: None,
+        body: None,
+        message: d.error.as_ref().map(|e| e.to_string()),
+        set_cookies: &d.set_cookies,
+    };
+    match &d.action {
+        Action::Continue { headers, route } => {
+            out.request_headers = Some(headers);
+            match route {
+                Some(Route::Upstream(url)) => out.destination = Some(url),
+                Some(Route::Rewrite(path)) => out.rewrite = Some(path),
+                None => {}
+            }
+        }
+        Action::Redirect { location } => {
+            out.action = "redirect";
+            out.status = Some(307);
+            out.location = Some(location);
+        }
+        Action::Respond {
+            status,
+            headers,
+            body,
+        } => {
+            out.action = "respond";
+            out.status = Some(*status);
+            out.headers = Some(headers);
+            out.body = Some(body);
+        }
+    }
+    out
+}
+
+/// The decision as JSON text: one string across the boundary and a native `JSON.parse`,
+/// instead of an object built property by property.
+pub(super) fn to_json(d: &Decision) -> String {
+    // Serializing plain strings and numbers to JSON cannot fail.
+    serde_json::to_string(&js_decision(d)).unwrap_or_default()
+}
+
+/// A decision in the wire form (see the module comment): positional when it continues
+/// without a message or cookies, else its JSON.
+pub(super) fn to_wire(d: &Decision) -> String {
+    let Action::Continue { headers, route } = &d.action else {
+        return to_json(d);
+    };
+    // No forwarded header holds a NUL: request headers arrive NUL-separated or are refused
+    // with one (`read_headers`), the bearer is a verified compact JWS, and claim headers are
+    // printable ASCII (`header_value`).
+    if d.error.is_some() || !d.set_cookies.is_empty() {
+        return to_json(d);
+    }
+    let size: usize = headers.iter().map(|(n, v)| n.len() + v.len() + 2).sum();
+    let mut text = String::with_capacity(64 + size);
+    text.push(Tag::Continue.char());
+    text.push_str(d.code);
+    text.push('\0');
+    if let Some(rule) = d.rule {
+        text.push_str(&rule.to_string());
+    }
+    text.push('\0');
+    text.push_str(d.kind.map_or("", |k| k.as_str()));
+    text.push('\0');
+    text.push_str(d.token_source.map_or("", |s| s.as_str()));
+    let (destination, rewrite) = match route {
+        Some(Route::Upstream(url)) => (url.as_str(), ""),
+        Some(Route::Rewrite(path)) => ("", path.as_str()),
+        None => ("", ""),
+    };
+    text.push('\0');
+    text.push_str(destination);
+    text.push('\0');
+    text.push_str(rewrite);
+    for (name, value) in headers {
+        text.push('\0');
+        text.push_str(name);
+        text.push('\0');
+        text.push_str(value);
+    }
+    text
+}
