@@ -266,10 +266,12 @@ export interface Gate {
   decide(request: RequestView | Request): Promise<Decision>;
   /**
    * How `request` would be decided, step by step (normalized path, rule, token source,
-   * CSRF, each JWS and claim check, scopes). For debugging: fetches nothing, changes
-   * nothing, and never goes into a response unless you put it there.
+   * CSRF, each JWS and claim check, scopes, route): the decision's own steps, so `code` is
+   * the code `decide` answers (`null` when a key fetch or a refresh would come first). For
+   * debugging: fetches nothing, changes nothing, and never goes into a response unless you
+   * put it there.
    */
-  explain(request: RequestView | Request): Promise<{ steps: TraceStep[] }>;
+  explain(request: RequestView | Request): Promise<Trace>;
   /** `Set-Cookie` values storing a session, for a response to a request at `url`. */
   sessionCookies(url: string, session: Session): string[];
   /** `Set-Cookie` values removing the session. */
@@ -334,10 +336,18 @@ export interface LogEntry {
   ms: number;
 }
 
+export interface Trace {
+  steps: TraceStep[];
+  /** The decision's code (`OK_*` or `ERR_*`); `null` when it needs a fetch or refresh first. */
+  code: string | null;
+}
+
 export interface TraceStep {
   step: string;
   ok: boolean;
   detail: string;
+  /** The error code the step failed with, if it failed with one. */
+  code?: string;
 }
 
 /** Builds a gate; rejects with `EdgeGateError` on bad options. */

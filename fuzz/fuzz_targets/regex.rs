@@ -3,7 +3,7 @@
 //! panic, never a stack overflow.
 #![no_main]
 
-use edgegate::regex::Regex;
+use edgegate::rules::Regex;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

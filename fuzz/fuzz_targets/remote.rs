@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use edgegate::verify::Fetched;
+use edgegate::Fetched;
 use edgegate::{FixedClock, Gate, Options, Request};
 use libfuzzer_sys::fuzz_target;
 

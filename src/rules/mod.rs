@@ -15,7 +15,10 @@ use crate::normalize::NormalizedPath;
 use crate::trace::{failed, Observer};
 pub use matcher::{Matcher, Reading, Site};
 #[cfg(feature = "_integration_test")]
-pub use matcher::{compile_regex, path_to_regexp};
+pub use {
+    matcher::{compile_regex, path_to_regexp},
+    regex::Regex,
+};
 pub use upstream::Upstream;
 
 /// One rule, compiled.

@@ -267,7 +267,8 @@ impl JsGate {
             .collect()
     }
 
-    /// The trace of how `request` would be decided: `{ steps: [{ step, ok, detail }] }`.
+    /// The trace of how `request` would be decided: `{ steps: [{ step, ok, detail, code? }],
+    /// code }`, `code` being the decision's (`null` when a fetch or refresh comes first).
     /// Side-effect free; meant for debugging, never for responses.
     pub fn explain(&self, request: JsValue) -> Result<JsValue, JsValue> {
         #[derive(Serialize)]
@@ -275,10 +276,13 @@ impl JsGate {
             step: &'a str,
             ok: bool,
             detail: &'a str,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            code: Option<&'a str>,
         }
         #[derive(Serialize)]
         struct Out<'a> {
             steps: Vec<Step<'a>>,
+            code: Option<&'a str>,
         }
         let trace = self.inner.explain(&read_request(&request)?);
         let out = Out {
@@ -289,8 +293,10 @@ impl JsGate {
                     step: s.step,
                     ok: s.ok,
                     detail: &s.detail,
+                    code: s.code,
                 })
                 .collect(),
+            code: trace.code,
         };
         json_object(&out)
     }

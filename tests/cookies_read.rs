@@ -1,6 +1,6 @@
-//! The cookie catalogue through the whole gate: duplicates, quoting, look-alike names,
-//! chunking and size caps, each with the decision on `/api` (401 unless the one real
-//! token is found).
+//! The gate reading the session cookie: the cookie catalogue through the whole gate
+//! (duplicates, quoting, look-alike names, chunking and size caps), each with the decision
+//! on `/api` (401 unless the one real token is found). Writing them: `cookies_written.rs`.
 
 mod common;
 

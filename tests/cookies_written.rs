@@ -1,5 +1,6 @@
-//! Session cookies as setSession / clearSession write them: secure attributes, `__Host-`
-//! names off loopback, Max-Age from the token's lifetime.
+//! The gate writing the session cookies, as setSession / clearSession do: secure
+//! attributes, `__Host-` names off loopback, Max-Age from the token's lifetime. Reading
+//! them: `cookies_read.rs`.
 mod common;
 
 use common::*;
