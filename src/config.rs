@@ -236,6 +236,7 @@ pub struct VerifyOptions {
     #[serde(default = "yes")]
     pub require_exp: bool,
     /// Verified tokens remembered so repeat requests skip the signature check (0: off).
+    /// Default 1000, at most 100000.
     #[serde(default = "default_cache_size")]
     pub cache_size: usize,
     /// On JS hosts, check RSA and ECDSA signatures with the host's native crypto (node:crypto
@@ -431,7 +432,7 @@ fn yes() -> bool {
     true
 }
 fn default_cache_size() -> usize {
-    crate::verify::DEFAULT_ENTRIES
+    1000
 }
 fn default_max_chunks() -> usize {
     10

@@ -4,8 +4,12 @@
 //! or respond, always with a stable reason code for logs.
 //!
 //! normalize → rules → extract → csrf → session refresh → verify (provider, JWS, keys,
-//! signature, claims) → scopes → answer or forward. `explain` runs these same steps with a
-//! tracing observer instead of a quiet one.
+//! signature, claims) → scopes → answer or forward.
+//!
+//! [`Gate::explain`] runs these very steps with a tracing [`Observer`] instead of a quiet
+//! one, so it cannot say other than the decision would. Explaining changes nothing: it
+//! neither reads nor fills the verified-token cache, starts no key fetch and no refresh, and
+//! checks signatures with the engine. A gate never puts a trace in a response.
 
 use std::sync::Arc;
 
@@ -19,10 +23,14 @@ use crate::fetch::{Fetch, Fetched, Progress};
 use crate::forward::{Auth, Forwarder};
 use crate::http::Request;
 use crate::normalize::{normalize, NormalizedPath};
-use crate::trace::Observer;
+use crate::trace::{Observer, Trace};
 use crate::rules::RuleSet;
 use crate::session::{Refresher, Session, SessionCookies};
 use crate::verify::{Checked, KeyResolver, Providers, Unverified, Verified, Verifier};
+
+/// Decisions compared with their explanation in this process (`_integration_test`).
+#[cfg(feature = "_integration_test")]
+pub static AGREEMENTS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 /// Fetch rounds one request may wait through (a token refresh, discovery, the JWKS, a
 /// refetch for an unknown `kid`) before it is refused; a bound, so a host can never loop.
@@ -192,8 +200,42 @@ impl Gate {
             }
         };
         #[cfg(feature = "_integration_test")]
-        crate::explain::check_agreement(self, request, &decision);
+        self.check_agreement(request, &decision);
         decision
+    }
+
+    /// The trace of how `request` would be decided: normalized path, rule, token source,
+    /// CSRF, refresh, each JWS and claim check, scopes, route (see the module comment).
+    pub fn explain(&self, request: &Request) -> Trace {
+        let mut trace = Trace::default();
+        let mut o = Observer::tracing(&mut trace);
+        let decision = match self.run(request, 0, &mut o) {
+            Step::Decided(d) => Some(d),
+            Step::NeedsSignature(pending) => {
+                let valid = pending.unverified.check_here();
+                Some(self.finish(pending, valid, &mut o))
+            }
+            Step::NeedsFetch(_) => None,
+        };
+        trace.code = decision.filter(|_| !trace.inconclusive).map(|d| d.code);
+        trace
+    }
+
+    /// Under `_integration_test`, every decision the tests make is explained too, and the
+    /// two must agree: the same code, and the trace's first step that failed with a code
+    /// carries the decision's error.
+    #[cfg(feature = "_integration_test")]
+    fn check_agreement(&self, request: &Request, decision: &Decision) {
+        let trace = self.explain(request);
+        let Some(code) = trace.code else {
+            return;
+        };
+        assert_eq!(
+            (code, trace.first_error()),
+            (decision.code, decision.error.as_ref().map(Error::code)),
+            "explain disagrees with decide on {request:?}\n{trace:#?}\n{decision:#?}"
+        );
+        AGREEMENTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Reports how fetch `id` ended. Returns true when new keys were installed (a host with

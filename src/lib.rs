@@ -7,7 +7,7 @@
 //!
 //! `normalize` the path → `rules` (Next.js `matcher` syntax) → `extract` the token →
 //! `csrf` → `session` refresh → `verify` (providers, JWS, keys, claims) → `answer` or
-//! `forward` → all driven by `decide`; `explain` traces the same steps. Below them sit
+//! `forward` → all driven by `decide`, whose `explain` traces the same steps (`trace`). Below them sit
 //! `http` (the request view), `fetch` (the sans-IO fetch protocol), `config`, `error` and
 //! `clock`. Nothing here knows about wasm: the `wasm` boundary adapts this engine to JS.
 
@@ -34,7 +34,6 @@ internal! {
     mod csrf;
     mod decide;
     mod error;
-    mod explain;
     mod extract;
     mod fetch;
     mod forward;

@@ -15,7 +15,7 @@
 //! an exception's source itself: `/:locale(en|fr)?/login`.)
 //!
 //! Custom `(regex)` groups are JavaScript regexes that may use lookahead, so they run on
-//! [`crate::regex`], a small backtracking matcher with a step and depth budget: a pattern or
+//! [`super::regex`], a small backtracking matcher with a step and depth budget: a pattern or
 //! path that exhausts it fails closed.
 
 use super::regex::Regex;

@@ -14,8 +14,6 @@ use std::sync::{Arc, Mutex};
 
 use super::Verified;
 
-/// Default number of tokens remembered per gate.
-pub const DEFAULT_ENTRIES: usize = 1000;
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct CacheStats {

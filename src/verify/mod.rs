@@ -23,7 +23,7 @@ use serde_json::{Map, Value};
 use crate::error::{Error, Result};
 use crate::fetch::Progress;
 use crate::trace::Observer;
-pub use cache::{CacheStats, TokenCache, DEFAULT_ENTRIES};
+pub use cache::{CacheStats, TokenCache};
 pub use claims::{scopes_of, ClaimsPolicy};
 pub use jwk::{Alg, Key, Material};
 pub use jws::Jws;
