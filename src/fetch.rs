@@ -5,6 +5,8 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use crate::http::{authority, host, is_loopback};
+
 /// What the host must fetch. Requests that get a ticket with the same `id` share one fetch.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Fetch {
@@ -86,20 +88,15 @@ pub(crate) fn check_url(url: &str, what: &str) -> std::result::Result<(), String
     } else {
         return bad("must be an https:// URL");
     };
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let authority = authority(rest);
     if authority.is_empty() || authority.contains('@') {
         return bad("must name a host, without credentials");
     }
-    let host = if authority.starts_with('[') {
-        authority.split(']').next().map(|h| format!("{h}]"))
-    } else {
-        authority.split(':').next().map(str::to_owned)
-    }
-    .unwrap_or_default();
+    let host = host(authority);
     if host.is_empty() {
         return bad("must name a host");
     }
-    if !https && !matches!(host.as_str(), "127.0.0.1" | "localhost" | "[::1]") {
+    if !https && !is_loopback(&host) {
         return bad("must use https (plain http is allowed on loopback only)");
     }
     Ok(())

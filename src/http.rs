@@ -109,14 +109,27 @@ pub fn secure_context(url: &str) -> bool {
     if !scheme.eq_ignore_ascii_case("http") {
         return true;
     }
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    let host = if authority.starts_with('[') {
-        authority.split(']').next().map(|h| format!("{h}]"))
+    !is_loopback(&host(authority(rest)).to_ascii_lowercase())
+}
+
+/// The authority of what follows `scheme://`: up to the path, query or fragment.
+pub(crate) fn authority(rest: &str) -> &str {
+    rest.split(['/', '?', '#']).next().unwrap_or_default()
+}
+
+/// The host of an authority as written: `[v6]` bracketed, else what precedes a `:port`.
+pub(crate) fn host(authority: &str) -> String {
+    if authority.starts_with('[') {
+        let v6 = authority.split(']').next().unwrap_or_default();
+        format!("{v6}]")
     } else {
-        authority.split(':').next().map(str::to_ascii_lowercase)
+        authority.split(':').next().unwrap_or_default().to_owned()
     }
-    .unwrap_or_default();
-    !matches!(host.as_str(), "127.0.0.1" | "localhost" | "[::1]")
+}
+
+/// 127.0.0.1, localhost or [::1], exactly as written: where plain http is a developer's.
+pub(crate) fn is_loopback(host: &str) -> bool {
+    matches!(host, "127.0.0.1" | "localhost" | "[::1]")
 }
 
 /// `scheme://host[:port]` of an absolute http(s) URL, lowercase, default port dropped (as
@@ -124,7 +137,7 @@ pub fn secure_context(url: &str) -> bool {
 pub(crate) fn origin_of(url: &str) -> Option<String> {
     let (scheme, rest) = url.split_once("://")?;
     let scheme = scheme.to_ascii_lowercase();
-    let authority = rest.split(['/', '?', '#']).next()?.to_ascii_lowercase();
+    let authority = authority(rest).to_ascii_lowercase();
     if authority.is_empty() || authority.contains('@') {
         return None;
     }
