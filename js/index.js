@@ -1,7 +1,8 @@
 // edgegate: the host-agnostic part of the shim. It loads the engine once per isolate and
 // passes requests through; every decision is made by the Rust engine.
 import { loadWasm } from "#wasm";
-import { initSync, resetWasm, hostParams, Gate as WasmGate } from "./wasm/edgegate.js";
+import { initSync, resetWasm, Gate as WasmGate } from "./wasm/edgegate.js";
+import { flatFields, flatRequest, readAnswer } from "./wire.js";
 
 /** An error from the engine, with a stable `code` such as `ERR_CONFIG_WEAK_KEY`. */
 export class EdgeGateError extends Error {
@@ -25,8 +26,8 @@ const nodeCrypto = (() => {
 })();
 
 // Requests cross into the engine as UTF-8 in its input buffer and answers come back as
-// UTF-8 in its output buffer (see `decideInput` in src/wasm.rs): one native encode and one
-// native decode per decision.
+// UTF-8 in its output buffer (the wire form: js/wire.js): one native encode and one native
+// decode per decision. This module owns the instance and the view on its memory.
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 let wasm;
@@ -36,89 +37,6 @@ let memoryBytes = new Uint8Array(0);
 function memory() {
   if (memoryBytes.byteLength === 0) memoryBytes = new Uint8Array(wasm.memory.buffer);
   return memoryBytes;
-}
-
-// A decision that continues: `\x02code NUL rule NUL kind NUL tokenSource NUL destination NUL rewrite`, then
-// `NUL name NUL value` per forwarded header. Read field by field with indexOf: twice as
-// fast as split() here.
-function continued(text) {
-  let at = 1;
-  const field = () => {
-    let end = text.indexOf("\0", at);
-    if (end < 0) end = text.length;
-    const value = text.slice(at, end);
-    at = end + 1;
-    return value;
-  };
-  const decision = { action: "continue", code: field() };
-  const rule = field();
-  const kind = field();
-  const tokenSource = field();
-  const destination = field();
-  const rewrite = field();
-  if (rule !== "") decision.rule = Number(rule);
-  if (kind !== "") decision.kind = kind;
-  if (tokenSource !== "") decision.tokenSource = tokenSource;
-  if (destination !== "") decision.destination = destination;
-  if (rewrite !== "") decision.rewrite = rewrite;
-  const headers = [];
-  while (at < text.length) headers.push([field(), field()]);
-  decision.requestHeaders = headers;
-  return decision;
-}
-
-// A signature for the host to check: `\x03id NUL alg NUL dataLength NUL signatureLength NUL
-// handle,handle…`, its bytes in `bytes` from `at`. How to check it is the engine's choice per
-// algorithm (`hostParams`), the same for every check: asked once.
-const paramsByAlg = new Map();
-function check(text, bytes, at) {
-  const [id, alg, dataLength, signatureLength, handles] = text.slice(1).split("\0");
-  // Copied out first: the buffer is reused, a WebCrypto check outlives this call, and the
-  // call into the engine below may grow its memory, which detaches `bytes`.
-  const raw = bytes.slice(at, at + Number(dataLength) + Number(signatureLength));
-  let params = paramsByAlg.get(alg);
-  if (params === undefined) {
-    params = JSON.parse(hostParams(alg) ?? "{}");
-    paramsByAlg.set(alg, params);
-  }
-  return {
-    action: "verify",
-    id: Number(id),
-    alg,
-    webCrypto: params.webCrypto ?? null,
-    node: params.node ?? null,
-    keys: handles === "" ? [] : handles.split(",").map(Number),
-    data: raw.subarray(0, Number(dataLength)),
-    signature: raw.subarray(Number(dataLength)),
-  };
-}
-
-// The request as one string, `method NUL url NUL name NUL value …`, with its number of
-// fields in `flatFields`; undefined for header shapes the engine reads itself.
-let flatFields = 0;
-function flatRequest(request) {
-  let text = `${request.method ?? "GET"}\0${request.url}`;
-  let fields = 2;
-  const add = (name, value) => {
-    if (Array.isArray(value)) {
-      for (const v of value) text += `\0${name}\0${v}`;
-      fields += 2 * value.length;
-    } else {
-      text += `\0${name}\0${value}`;
-      fields += 2;
-    }
-  };
-  const headers = request.headers;
-  // Duck-typed: Next's Edge sandbox hands over Headers from another realm.
-  if (headers == null) {
-    // No headers.
-  } else if (Array.isArray(headers)) for (const [name, value] of headers) add(name, value);
-  else if (typeof headers.forEach === "function") headers.forEach((value, name) => add(name, value));
-  else if (typeof headers === "object" && !(Symbol.iterator in headers)) {
-    for (const name of Object.keys(headers)) add(name, headers[name]);
-  } else return undefined;
-  flatFields = fields;
-  return text;
 }
 
 let ready;
@@ -388,15 +306,7 @@ class Gate {
   #read(length) {
     const at = this.#inner.outputPtr();
     const bytes = memory();
-    const text = decoder.decode(bytes.subarray(at, at + length));
-    switch (text.charCodeAt(0)) {
-      case 2:
-        return continued(text);
-      case 3:
-        return check(text, bytes, at + length);
-      default:
-        return JSON.parse(text);
-    }
+    return readAnswer(decoder.decode(bytes.subarray(at, at + length)), bytes, at + length);
   }
 
   // The engine asked for a provider's keys. Only the I/O happens here; what to fetch,
