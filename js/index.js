@@ -3,6 +3,7 @@
 import { loadWasm } from "#wasm";
 import { initSync, resetWasm, Gate as WasmGate } from "./wasm/edgegate.js";
 import { flatFields, flatRequest, readAnswer } from "./wire.js";
+import { runFetch } from "./fetch.js";
 
 /** An error from the engine, with a stable `code` such as `ERR_CONFIG_WEAK_KEY`. */
 export class EdgeGateError extends Error {
@@ -95,39 +96,6 @@ function logEntry(request, decision, ms) {
   };
 }
 
-/** Thrown inside the shim when a response body passes the engine's size cap. */
-class TooLarge extends Error {}
-
-// Reads at most `max` bytes of the body; more is a failure, and the rest is never read.
-async function readCapped(response, max) {
-  const declared = Number(response.headers.get("content-length"));
-  if (declared > max) {
-    await response.body?.cancel();
-    throw new TooLarge();
-  }
-  if (!response.body) return "";
-  const reader = response.body.getReader();
-  const parts = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > max) {
-      await reader.cancel();
-      throw new TooLarge();
-    }
-    parts.push(value);
-  }
-  const bytes = new Uint8Array(size);
-  let at = 0;
-  for (const part of parts) {
-    bytes.set(part, at);
-    at += part.byteLength;
-  }
-  return new TextDecoder().decode(bytes);
-}
-
 function build(options, now) {
   try {
     return new WasmGate(options, now);
@@ -150,6 +118,9 @@ class Gate {
   #generation;
   // Key fetches in flight, by the engine's ticket id: concurrent requests share one.
   #inflight = new Map();
+  // The engine this gate talks to now, for fetch.js: read at each use, since a trap
+  // replaces it (`#current`).
+  #engine = () => this.#inner;
 
   #log;
   // node:crypto where it is present and not turned off, else WebCrypto.
@@ -309,56 +280,16 @@ class Gate {
     return readAnswer(decoder.decode(bytes.subarray(at, at + length)), bytes, at + length);
   }
 
-  // The engine asked for a provider's keys. Only the I/O happens here; what to fetch,
-  // when, and what the answer means are the engine's.
+  // The engine asked for a provider's keys: one fetch per ticket (fetch.js), shared by
+  // concurrent requests. What to fetch, when, and what the answer means are the engine's.
   #fetchKeys(ticket) {
     let running = this.#inflight.get(ticket.id);
     if (!running) {
-      running = this.#runFetch(ticket).finally(() => this.#inflight.delete(ticket.id));
+      const host = { fetch: this.#fetch, store: this.#store };
+      running = runFetch(ticket, this.#engine, host).finally(() => this.#inflight.delete(ticket.id));
       this.#inflight.set(ticket.id, running);
     }
     return running;
-  }
-
-  async #runFetch(ticket) {
-    const store = this.#store;
-    const key = `edgegate:${ticket.url}`;
-    if (ticket.mayUseStored && store && ticket.method === "GET") {
-      try {
-        const saved = JSON.parse((await store.get(key)) ?? "null");
-        if (saved && this.#inner.fetchedStored(ticket.id, saved.body, saved.fetchedAt)) return;
-      } catch {
-        // An unreadable store is just a cold start.
-      }
-    }
-    const fetch = this.#fetch ?? globalThis.fetch;
-    try {
-      const response = await fetch(ticket.url, {
-        method: ticket.method,
-        headers: ticket.headers,
-        body: ticket.body,
-        redirect: "manual",
-        signal: AbortSignal.timeout(ticket.timeoutMs),
-      });
-      const body = response.status === 200 ? await readCapped(response, ticket.maxBytes) : "";
-      if (response.status !== 200) await response.body?.cancel();
-      const fetchedAt = this.#inner.fetched(ticket.id, response.status, body);
-      if (fetchedAt !== undefined && store && ticket.method === "GET") {
-        try {
-          await store.put(key, JSON.stringify({ fetchedAt, body }));
-        } catch {
-          // Persisting is an optimisation; the keys are already in use.
-        }
-      }
-    } catch (error) {
-      const reason =
-        error instanceof TooLarge
-          ? "too_large"
-          : error?.name === "TimeoutError" || error?.name === "AbortError"
-            ? "timeout"
-            : "network";
-      this.#inner.fetchFailed(ticket.id, reason, String(error?.message ?? error));
-    }
   }
 
   // The engine asked for a signature check with the host's crypto: it chose the algorithm
