@@ -1,9 +1,12 @@
-// edgegate: the host-agnostic part of the shim. It loads the engine once per isolate and
-// passes requests through; every decision is made by the Rust engine.
+// edgegate: the host-agnostic part of the shim. It loads the engine once per isolate,
+// replaces it after a trap, and passes requests through; every decision is made by the
+// Rust engine. The wire form is in wire.js, key fetches in fetch.js, host signature checks
+// in crypto.js.
 import { loadWasm } from "#wasm";
 import { initSync, resetWasm, Gate as WasmGate } from "./wasm/edgegate.js";
 import { flatFields, flatRequest, readAnswer } from "./wire.js";
 import { runFetch } from "./fetch.js";
+import { HostCrypto } from "./crypto.js";
 
 /** An error from the engine, with a stable `code` such as `ERR_CONFIG_WEAK_KEY`. */
 export class EdgeGateError extends Error {
@@ -13,18 +16,6 @@ export class EdgeGateError extends Error {
     this.code = code;
   }
 }
-
-// node:crypto where the host is Node (proxy.ts, a Node server): the OpenSSL behind Node's
-// WebCrypto, called synchronously, 2-3x faster per check than through its promise queue
-// (bench/README.md). Edge sandboxes and Workers have no process.getBuiltinModule and use
-// WebCrypto.
-const nodeCrypto = (() => {
-  try {
-    return globalThis.process?.getBuiltinModule?.("node:crypto");
-  } catch {
-    return undefined;
-  }
-})();
 
 // Requests cross into the engine as UTF-8 in its input buffer and answers come back as
 // UTF-8 in its output buffer (the wire form: js/wire.js): one native encode and one native
@@ -118,26 +109,21 @@ class Gate {
   #generation;
   // Key fetches in flight, by the engine's ticket id: concurrent requests share one.
   #inflight = new Map();
-  // The engine this gate talks to now, for fetch.js: read at each use, since a trap
-  // replaces it (`#current`).
+  // The engine this gate talks to now, and a reader of its answers, for fetch.js and
+  // crypto.js: both read `#inner` at each use, since a trap replaces it (`#current`).
   #engine = () => this.#inner;
+  #reader = (length) => this.#read(length);
 
   #log;
-  // node:crypto where it is present and not turned off, else WebCrypto.
-  #nodeCrypto;
+  // How signatures are checked on the host, and the keys imported for it.
+  #crypto;
   // The engine's input buffer: where it starts in the wasm memory, its size, a view on it.
   #ptr = 0;
   #capacity = 0;
   #input;
 
   constructor(options, { now, fetch, store, log, crypto } = {}) {
-    if (crypto !== undefined && crypto !== "node" && crypto !== "webcrypto") {
-      throw new TypeError('host option crypto must be "node" or "webcrypto"');
-    }
-    if (crypto === "node" && !nodeCrypto) {
-      throw new TypeError('crypto: "node" needs process.getBuiltinModule (Node 20.16+, 22.3+)');
-    }
-    this.#nodeCrypto = crypto === "webcrypto" ? undefined : nodeCrypto;
+    this.#crypto = new HostCrypto(crypto);
     this.#options = options;
     this.#now = now;
     this.#fetch = fetch;
@@ -151,7 +137,7 @@ class Gate {
     this.#generation = generation;
     // Tickets, key handles and buffers belong to the old engine instance.
     this.#inflight = new Map();
-    this.#hostKeys = new Map();
+    this.#crypto.clear();
     this.#capacity = 0;
     this.#input = undefined;
   }
@@ -256,7 +242,7 @@ class Gate {
       await this.#fetchKeys(answer);
       answer = this.#ask(request, round);
     }
-    return answer.action === "verify" ? this.#verifyOnHost(answer) : answer;
+    return answer.action === "verify" ? this.#crypto.verify(answer, this.#engine, this.#reader) : answer;
   }
 
   // Encodes `text` into the engine's input buffer; returns the bytes written.
@@ -290,71 +276,6 @@ class Gate {
       this.#inflight.set(ticket.id, running);
     }
     return running;
-  }
-
-  // The engine asked for a signature check with the host's crypto: it chose the algorithm
-  // parameters and the candidate keys; the verdict goes back to it.
-  async #verifyOnHost(check) {
-    const { data, signature } = check;
-    const subtle = globalThis.crypto?.subtle;
-    let valid = false;
-    try {
-      const node = this.#nodeCrypto;
-      if (check.node && node) {
-        const { algorithm, options } = check.node;
-        for (const handle of check.keys) {
-          const key = this.#hostKey(`node ${check.alg} ${handle}`, check, handle, (jwk) =>
-            node.createPublicKey({ key: jwk, format: "jwk" }),
-          );
-          if (this.#checks(() => node.verify(algorithm, data, { ...options, key }, signature))) {
-            valid = true;
-            break;
-          }
-        }
-      } else if (check.webCrypto && subtle) {
-        const { import: params, verify } = check.webCrypto;
-        for (const handle of check.keys) {
-          const key = await this.#hostKey(`web ${check.alg} ${handle}`, check, handle, (jwk) =>
-            subtle.importKey("jwk", jwk, params, false, ["verify"]),
-          );
-          if (await subtle.verify(verify, key, signature, data).catch(() => false)) {
-            valid = true;
-            break;
-          }
-        }
-      } else {
-        return this.#read(this.#inner.resumeHere(check.id));
-      }
-    } catch {
-      // This host cannot import the key type (e.g. no Ed25519): the engine checks instead.
-      return this.#read(this.#inner.resumeHere(check.id));
-    }
-    return this.#read(this.#inner.resume(check.id, valid));
-  }
-
-  // A signature the host's crypto cannot even parse for this key is not valid.
-  #checks(verify) {
-    try {
-      return verify() === true;
-    } catch {
-      return false;
-    }
-  }
-
-  // Imported keys by algorithm and the engine's key handle (unique per engine instance and
-  // stable across JWKS refreshes); cleared with the instance. Bounded: rotations add handles.
-  #hostKeys = new Map();
-
-  #hostKey(id, check, handle, load) {
-    let key = this.#hostKeys.get(id);
-    if (key === undefined) {
-      if (this.#hostKeys.size >= 256) this.#hostKeys.clear();
-      key = load(this.#inner.candidateKey(check.id, handle));
-      this.#hostKeys.set(id, key);
-      // A failed import is not remembered: the next request tries again.
-      if (key instanceof Promise) key.catch(() => this.#hostKeys.delete(id));
-    }
-    return key;
   }
 }
 
