@@ -1,7 +1,12 @@
-// edgegate: the host-agnostic part of the shim. It loads the engine once per isolate and
-// passes requests through; every decision is made by the Rust engine.
+// edgegate: the host-agnostic part of the shim. It loads the engine once per isolate,
+// replaces it after a trap, and passes requests through; every decision is made by the
+// Rust engine. The wire form is in wire.js, key fetches in fetch.js, host signature checks
+// in crypto.js.
 import { loadWasm } from "#wasm";
-import { initSync, resetWasm, hostParams, Gate as WasmGate } from "./wasm/edgegate.js";
+import { initSync, resetWasm, Gate as WasmGate } from "./wasm/edgegate.js";
+import { flatFields, flatRequest, readAnswer } from "./wire.js";
+import { runFetch } from "./fetch.js";
+import { HostCrypto } from "./crypto.js";
 
 /** An error from the engine, with a stable `code` such as `ERR_CONFIG_WEAK_KEY`. */
 export class EdgeGateError extends Error {
@@ -12,21 +17,9 @@ export class EdgeGateError extends Error {
   }
 }
 
-// node:crypto where the host is Node (proxy.ts, a Node server): the OpenSSL behind Node's
-// WebCrypto, called synchronously, 2-3x faster per check than through its promise queue
-// (bench/README.md). Edge sandboxes and Workers have no process.getBuiltinModule and use
-// WebCrypto.
-const nodeCrypto = (() => {
-  try {
-    return globalThis.process?.getBuiltinModule?.("node:crypto");
-  } catch {
-    return undefined;
-  }
-})();
-
 // Requests cross into the engine as UTF-8 in its input buffer and answers come back as
-// UTF-8 in its output buffer (see `decideInput` in src/wasm.rs): one native encode and one
-// native decode per decision.
+// UTF-8 in its output buffer (the wire form: js/wire.js): one native encode and one native
+// decode per decision. This module owns the instance and the view on its memory.
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 let wasm;
@@ -36,89 +29,6 @@ let memoryBytes = new Uint8Array(0);
 function memory() {
   if (memoryBytes.byteLength === 0) memoryBytes = new Uint8Array(wasm.memory.buffer);
   return memoryBytes;
-}
-
-// A decision that continues: `\x02code NUL rule NUL kind NUL tokenSource NUL destination NUL rewrite`, then
-// `NUL name NUL value` per forwarded header. Read field by field with indexOf: twice as
-// fast as split() here.
-function continued(text) {
-  let at = 1;
-  const field = () => {
-    let end = text.indexOf("\0", at);
-    if (end < 0) end = text.length;
-    const value = text.slice(at, end);
-    at = end + 1;
-    return value;
-  };
-  const decision = { action: "continue", code: field() };
-  const rule = field();
-  const kind = field();
-  const tokenSource = field();
-  const destination = field();
-  const rewrite = field();
-  if (rule !== "") decision.rule = Number(rule);
-  if (kind !== "") decision.kind = kind;
-  if (tokenSource !== "") decision.tokenSource = tokenSource;
-  if (destination !== "") decision.destination = destination;
-  if (rewrite !== "") decision.rewrite = rewrite;
-  const headers = [];
-  while (at < text.length) headers.push([field(), field()]);
-  decision.requestHeaders = headers;
-  return decision;
-}
-
-// A signature for the host to check: `\x03id NUL alg NUL dataLength NUL signatureLength NUL
-// handle,handle…`, its bytes in `bytes` from `at`. How to check it is the engine's choice per
-// algorithm (`hostParams`), the same for every check: asked once.
-const paramsByAlg = new Map();
-function check(text, bytes, at) {
-  const [id, alg, dataLength, signatureLength, handles] = text.slice(1).split("\0");
-  // Copied out first: the buffer is reused, a WebCrypto check outlives this call, and the
-  // call into the engine below may grow its memory, which detaches `bytes`.
-  const raw = bytes.slice(at, at + Number(dataLength) + Number(signatureLength));
-  let params = paramsByAlg.get(alg);
-  if (params === undefined) {
-    params = JSON.parse(hostParams(alg) ?? "{}");
-    paramsByAlg.set(alg, params);
-  }
-  return {
-    action: "verify",
-    id: Number(id),
-    alg,
-    webCrypto: params.webCrypto ?? null,
-    node: params.node ?? null,
-    keys: handles === "" ? [] : handles.split(",").map(Number),
-    data: raw.subarray(0, Number(dataLength)),
-    signature: raw.subarray(Number(dataLength)),
-  };
-}
-
-// The request as one string, `method NUL url NUL name NUL value …`, with its number of
-// fields in `flatFields`; undefined for header shapes the engine reads itself.
-let flatFields = 0;
-function flatRequest(request) {
-  let text = `${request.method ?? "GET"}\0${request.url}`;
-  let fields = 2;
-  const add = (name, value) => {
-    if (Array.isArray(value)) {
-      for (const v of value) text += `\0${name}\0${v}`;
-      fields += 2 * value.length;
-    } else {
-      text += `\0${name}\0${value}`;
-      fields += 2;
-    }
-  };
-  const headers = request.headers;
-  // Duck-typed: Next's Edge sandbox hands over Headers from another realm.
-  if (headers == null) {
-    // No headers.
-  } else if (Array.isArray(headers)) for (const [name, value] of headers) add(name, value);
-  else if (typeof headers.forEach === "function") headers.forEach((value, name) => add(name, value));
-  else if (typeof headers === "object" && !(Symbol.iterator in headers)) {
-    for (const name of Object.keys(headers)) add(name, headers[name]);
-  } else return undefined;
-  flatFields = fields;
-  return text;
 }
 
 let ready;
@@ -177,39 +87,6 @@ function logEntry(request, decision, ms) {
   };
 }
 
-/** Thrown inside the shim when a response body passes the engine's size cap. */
-class TooLarge extends Error {}
-
-// Reads at most `max` bytes of the body; more is a failure, and the rest is never read.
-async function readCapped(response, max) {
-  const declared = Number(response.headers.get("content-length"));
-  if (declared > max) {
-    await response.body?.cancel();
-    throw new TooLarge();
-  }
-  if (!response.body) return "";
-  const reader = response.body.getReader();
-  const parts = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > max) {
-      await reader.cancel();
-      throw new TooLarge();
-    }
-    parts.push(value);
-  }
-  const bytes = new Uint8Array(size);
-  let at = 0;
-  for (const part of parts) {
-    bytes.set(part, at);
-    at += part.byteLength;
-  }
-  return new TextDecoder().decode(bytes);
-}
-
 function build(options, now) {
   try {
     return new WasmGate(options, now);
@@ -232,23 +109,21 @@ class Gate {
   #generation;
   // Key fetches in flight, by the engine's ticket id: concurrent requests share one.
   #inflight = new Map();
+  // The engine this gate talks to now, and a reader of its answers, for fetch.js and
+  // crypto.js: both read `#inner` at each use, since a trap replaces it (`#current`).
+  #engine = () => this.#inner;
+  #reader = (length) => this.#read(length);
 
   #log;
-  // node:crypto where it is present and not turned off, else WebCrypto.
-  #nodeCrypto;
+  // How signatures are checked on the host, and the keys imported for it.
+  #crypto;
   // The engine's input buffer: where it starts in the wasm memory, its size, a view on it.
   #ptr = 0;
   #capacity = 0;
   #input;
 
   constructor(options, { now, fetch, store, log, crypto } = {}) {
-    if (crypto !== undefined && crypto !== "node" && crypto !== "webcrypto") {
-      throw new TypeError('host option crypto must be "node" or "webcrypto"');
-    }
-    if (crypto === "node" && !nodeCrypto) {
-      throw new TypeError('crypto: "node" needs process.getBuiltinModule (Node 20.16+, 22.3+)');
-    }
-    this.#nodeCrypto = crypto === "webcrypto" ? undefined : nodeCrypto;
+    this.#crypto = new HostCrypto(crypto);
     this.#options = options;
     this.#now = now;
     this.#fetch = fetch;
@@ -262,7 +137,7 @@ class Gate {
     this.#generation = generation;
     // Tickets, key handles and buffers belong to the old engine instance.
     this.#inflight = new Map();
-    this.#hostKeys = new Map();
+    this.#crypto.clear();
     this.#capacity = 0;
     this.#input = undefined;
   }
@@ -367,7 +242,7 @@ class Gate {
       await this.#fetchKeys(answer);
       answer = this.#ask(request, round);
     }
-    return answer.action === "verify" ? this.#verifyOnHost(answer) : answer;
+    return answer.action === "verify" ? this.#crypto.verify(answer, this.#engine, this.#reader) : answer;
   }
 
   // Encodes `text` into the engine's input buffer; returns the bytes written.
@@ -388,132 +263,19 @@ class Gate {
   #read(length) {
     const at = this.#inner.outputPtr();
     const bytes = memory();
-    const text = decoder.decode(bytes.subarray(at, at + length));
-    switch (text.charCodeAt(0)) {
-      case 2:
-        return continued(text);
-      case 3:
-        return check(text, bytes, at + length);
-      default:
-        return JSON.parse(text);
-    }
+    return readAnswer(decoder.decode(bytes.subarray(at, at + length)), bytes, at + length);
   }
 
-  // The engine asked for a provider's keys. Only the I/O happens here; what to fetch,
-  // when, and what the answer means are the engine's.
+  // The engine asked for a provider's keys: one fetch per ticket (fetch.js), shared by
+  // concurrent requests. What to fetch, when, and what the answer means are the engine's.
   #fetchKeys(ticket) {
     let running = this.#inflight.get(ticket.id);
     if (!running) {
-      running = this.#runFetch(ticket).finally(() => this.#inflight.delete(ticket.id));
+      const host = { fetch: this.#fetch, store: this.#store };
+      running = runFetch(ticket, this.#engine, host).finally(() => this.#inflight.delete(ticket.id));
       this.#inflight.set(ticket.id, running);
     }
     return running;
-  }
-
-  async #runFetch(ticket) {
-    const store = this.#store;
-    const key = `edgegate:${ticket.url}`;
-    if (ticket.mayUseStored && store && ticket.method === "GET") {
-      try {
-        const saved = JSON.parse((await store.get(key)) ?? "null");
-        if (saved && this.#inner.fetchedStored(ticket.id, saved.body, saved.fetchedAt)) return;
-      } catch {
-        // An unreadable store is just a cold start.
-      }
-    }
-    const fetch = this.#fetch ?? globalThis.fetch;
-    try {
-      const response = await fetch(ticket.url, {
-        method: ticket.method,
-        headers: ticket.headers,
-        body: ticket.body,
-        redirect: "manual",
-        signal: AbortSignal.timeout(ticket.timeoutMs),
-      });
-      const body = response.status === 200 ? await readCapped(response, ticket.maxBytes) : "";
-      if (response.status !== 200) await response.body?.cancel();
-      const fetchedAt = this.#inner.fetched(ticket.id, response.status, body);
-      if (fetchedAt !== undefined && store && ticket.method === "GET") {
-        try {
-          await store.put(key, JSON.stringify({ fetchedAt, body }));
-        } catch {
-          // Persisting is an optimisation; the keys are already in use.
-        }
-      }
-    } catch (error) {
-      const reason =
-        error instanceof TooLarge
-          ? "too_large"
-          : error?.name === "TimeoutError" || error?.name === "AbortError"
-            ? "timeout"
-            : "network";
-      this.#inner.fetchFailed(ticket.id, reason, String(error?.message ?? error));
-    }
-  }
-
-  // The engine asked for a signature check with the host's crypto: it chose the algorithm
-  // parameters and the candidate keys; the verdict goes back to it.
-  async #verifyOnHost(check) {
-    const { data, signature } = check;
-    const subtle = globalThis.crypto?.subtle;
-    let valid = false;
-    try {
-      const node = this.#nodeCrypto;
-      if (check.node && node) {
-        const { algorithm, options } = check.node;
-        for (const handle of check.keys) {
-          const key = this.#hostKey(`node ${check.alg} ${handle}`, check, handle, (jwk) =>
-            node.createPublicKey({ key: jwk, format: "jwk" }),
-          );
-          if (this.#checks(() => node.verify(algorithm, data, { ...options, key }, signature))) {
-            valid = true;
-            break;
-          }
-        }
-      } else if (check.webCrypto && subtle) {
-        const { import: params, verify } = check.webCrypto;
-        for (const handle of check.keys) {
-          const key = await this.#hostKey(`web ${check.alg} ${handle}`, check, handle, (jwk) =>
-            subtle.importKey("jwk", jwk, params, false, ["verify"]),
-          );
-          if (await subtle.verify(verify, key, signature, data).catch(() => false)) {
-            valid = true;
-            break;
-          }
-        }
-      } else {
-        return this.#read(this.#inner.resumeHere(check.id));
-      }
-    } catch {
-      // This host cannot import the key type (e.g. no Ed25519): the engine checks instead.
-      return this.#read(this.#inner.resumeHere(check.id));
-    }
-    return this.#read(this.#inner.resume(check.id, valid));
-  }
-
-  // A signature the host's crypto cannot even parse for this key is not valid.
-  #checks(verify) {
-    try {
-      return verify() === true;
-    } catch {
-      return false;
-    }
-  }
-
-  // Imported keys by algorithm and the engine's key handle (unique per engine instance and
-  // stable across JWKS refreshes); cleared with the instance. Bounded: rotations add handles.
-  #hostKeys = new Map();
-
-  #hostKey(id, check, handle, load) {
-    let key = this.#hostKeys.get(id);
-    if (key === undefined) {
-      if (this.#hostKeys.size >= 256) this.#hostKeys.clear();
-      key = load(this.#inner.candidateKey(check.id, handle));
-      this.#hostKeys.set(id, key);
-      // A failed import is not remembered: the next request tries again.
-      if (key instanceof Promise) key.catch(() => this.#hostKeys.delete(id));
-    }
-    return key;
   }
 }
 

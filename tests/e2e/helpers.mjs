@@ -8,6 +8,7 @@ import http from "node:http";
 import { cpSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { fileURLToPath } from "node:url";
+import { jwt } from "../node/sign.mjs";
 
 export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 export const EXAMPLE = `${ROOT}examples/nextjs/`;
@@ -116,8 +117,6 @@ export async function startNext(dir) {
   return { ...server, url };
 }
 
-const b64 = (v) => Buffer.from(JSON.stringify(v)).toString("base64url");
-
 /** Does `authorization` carry a bearer the demo backend would accept (HS256, dev secret, not expired)? */
 export function verifiedBearer(authorization) {
   const token = /^Bearer ([\w-]+\.[\w-]+\.[\w-]+)$/.exec(authorization ?? "")?.[1];
@@ -169,8 +168,7 @@ export async function startRecorder(target, { exempt = () => false } = {}) {
 export function token(claims = {}, secret = dev.secret) {
   const now = Math.floor(Date.now() / 1000);
   const body = { sub: "e2e-user", iss: dev.issuer, aud: dev.audience, iat: now, exp: now + 300, ...claims };
-  const input = `${b64({ alg: "HS256", typ: "JWT" })}.${b64(body)}`;
-  return `${input}.${createHmac("sha256", secret).update(input).digest("base64url")}`;
+  return jwt("HS256", secret, body);
 }
 
 /**

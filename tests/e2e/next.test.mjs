@@ -3,11 +3,12 @@
 // real browser signing in through it.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { createPrivateKey, generateKeyPairSync, sign } from "node:crypto";
+import { generateKeyPairSync } from "node:crypto";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 import { buildNext, startNext, startRecorder, startUpstream } from "./helpers.mjs";
 import { gateScenarios, SIBLING } from "./scenarios.mjs";
+import { jwt } from "../node/sign.mjs";
 
 const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 
@@ -116,11 +117,7 @@ test("Next.js middleware.ts with RS256 through the Edge runtime's WebCrypto", { 
   const dir = buildNext("middleware", "http://127.0.0.1:9", { gateSource, name: "rs256" });
   const next = await startNext(dir);
   t.after(() => next.stop());
-  const b64 = (v) => Buffer.from(JSON.stringify(v)).toString("base64url");
-  const rs256 = (claims) => {
-    const input = `${b64({ alg: "RS256", typ: "JWT" })}.${b64({ sub: "r", iss: "rs-issuer", ...claims })}`;
-    return `${input}.${sign("sha256", Buffer.from(input), createPrivateKey(privateKey)).toString("base64url")}`;
-  };
+  const rs256 = (claims) => jwt("RS256", privateKey, { sub: "r", iss: "rs-issuer", ...claims });
   const now = Math.floor(Date.now() / 1000);
   const valid = rs256({ exp: now + 300 });
   const forged = `${valid.slice(0, -4)}${valid.endsWith("AAAA") ? "BBBB" : "AAAA"}`;

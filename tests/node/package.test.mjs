@@ -2,17 +2,12 @@
 // shape hosts pass, and recovery when the instance fails.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { createHmac } from "node:crypto";
 import { createGate, EdgeGateError } from "edgegate";
+import { b64, jwt } from "./sign.mjs";
 
 const SECRET = "an-hmac-secret-of-at-least-32-bytes!!";
 const NOW = 1_700_000_000;
-const b64 = (v) => Buffer.from(typeof v === "string" ? v : JSON.stringify(v)).toString("base64url");
-
-function sign(claims, secret = SECRET) {
-  const input = `${b64({ alg: "HS256", typ: "JWT" })}.${b64(claims)}`;
-  return `${input}.${createHmac("sha256", secret).update(input).digest("base64url")}`;
-}
+const sign = (claims, secret = SECRET) => jwt("HS256", secret, claims);
 
 const options = {
   verify: { algorithms: ["HS256"], keys: SECRET, issuer: "iss", audience: "aud" },

@@ -4,11 +4,11 @@
 // the clock is real, so the durations are short.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { generateKeyPairSync, sign as cryptoSign } from "node:crypto";
+import { generateKeyPairSync } from "node:crypto";
 import http from "node:http";
 import { createGate } from "edgegate";
+import { jwt } from "./sign.mjs";
 
-const b64 = (v) => Buffer.from(JSON.stringify(v)).toString("base64url");
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function rsaKey(kid) {
@@ -18,10 +18,8 @@ function rsaKey(kid) {
 
 function token(key, claims = {}) {
   const now = Math.floor(Date.now() / 1000);
-  const input = `${b64({ alg: "RS256", typ: "JWT", kid: key.kid })}.${b64({
-    sub: "u1", iss: "https://id.example", aud: "api", iat: now, exp: now + 3600, ...claims,
-  })}`;
-  return `${input}.${cryptoSign("sha256", Buffer.from(input), key.privateKey).toString("base64url")}`;
+  const body = { sub: "u1", iss: "https://id.example", aud: "api", iat: now, exp: now + 3600, ...claims };
+  return jwt("RS256", key.privateKey, body, { alg: "RS256", typ: "JWT", kid: key.kid });
 }
 
 /** A JWKS endpoint whose behaviour the test sets: ok, slow, status, garbage, huge. */

@@ -1,0 +1,82 @@
+// edgegate: the host's fetch I/O for the engine. The engine decides what to fetch, when,
+// and what the answer means; this only performs a ticket and reports what happened.
+
+/** Thrown inside the shim when a response body passes the engine's size cap. */
+class TooLarge extends Error {}
+
+// Reads at most `max` bytes of the body; more is a failure, and the rest is never read.
+async function readCapped(response, max) {
+  const declared = Number(response.headers.get("content-length"));
+  if (declared > max) {
+    await response.body?.cancel();
+    throw new TooLarge();
+  }
+  if (!response.body) return "";
+  const reader = response.body.getReader();
+  const parts = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > max) {
+      await reader.cancel();
+      throw new TooLarge();
+    }
+    parts.push(value);
+  }
+  const bytes = new Uint8Array(size);
+  let at = 0;
+  for (const part of parts) {
+    bytes.set(part, at);
+    at += part.byteLength;
+  }
+  return new TextDecoder().decode(bytes);
+}
+
+/**
+ * Performs the engine's fetch `ticket` (`{ id, method, url, headers, body, timeoutMs,
+ * maxBytes, mayUseStored }`) and reports to `engine()` with `fetchedStored`, `fetched` or
+ * `fetchFailed`. `engine` returns the gate's current engine instance and is called at each
+ * report, since a trap elsewhere may replace it while the fetch is in flight. `fetch`
+ * replaces `globalThis.fetch`; `store` ({ get(key), put(key, value) }) keeps a copy.
+ */
+export async function runFetch(ticket, engine, { fetch: hostFetch, store }) {
+  const key = `edgegate:${ticket.url}`;
+  if (ticket.mayUseStored && store && ticket.method === "GET") {
+    try {
+      const saved = JSON.parse((await store.get(key)) ?? "null");
+      if (saved && engine().fetchedStored(ticket.id, saved.body, saved.fetchedAt)) return;
+    } catch {
+      // An unreadable store is just a cold start.
+    }
+  }
+  const fetch = hostFetch ?? globalThis.fetch;
+  try {
+    const response = await fetch(ticket.url, {
+      method: ticket.method,
+      headers: ticket.headers,
+      body: ticket.body,
+      redirect: "manual",
+      signal: AbortSignal.timeout(ticket.timeoutMs),
+    });
+    const body = response.status === 200 ? await readCapped(response, ticket.maxBytes) : "";
+    if (response.status !== 200) await response.body?.cancel();
+    const fetchedAt = engine().fetched(ticket.id, response.status, body);
+    if (fetchedAt !== undefined && store && ticket.method === "GET") {
+      try {
+        await store.put(key, JSON.stringify({ fetchedAt, body }));
+      } catch {
+        // Persisting is an optimisation; the keys are already in use.
+      }
+    }
+  } catch (error) {
+    const reason =
+      error instanceof TooLarge
+        ? "too_large"
+        : error?.name === "TimeoutError" || error?.name === "AbortError"
+          ? "timeout"
+          : "network";
+    engine().fetchFailed(ticket.id, reason, String(error?.message ?? error));
+  }
+}
