@@ -201,6 +201,8 @@ impl Forwarder {
             .is_ok_and(|s| (now - s as f64).abs() <= ROUTE_MARK_SECONDS);
         let mac = Base64UrlUnpadded::decode_vec(mac)
             .ok()
+            // jwt-compact's HMAC `try_from_slice` panics on a slice of the wrong length.
+            .filter(|m| m.len() == 32)
             .and_then(|m| Hs256Signature::try_from_slice(&m).ok());
         fresh
             && mac.is_some_and(|mac| {

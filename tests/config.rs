@@ -402,3 +402,29 @@ fn pem_with_escaped_newlines_is_the_same_key() {
     let (code, _) = err(options(&["RS256"], json!(broken), json!({})));
     assert_eq!(code, "ERR_CONFIG_KEY");
 }
+
+/// Options are checked in a fixed order, so a configuration with two faults always names
+/// the same one: a remote key source's URL before its fetch limits.
+#[test]
+fn the_first_fault_is_named() {
+    for remote in [
+        json!({ "maxResponseBytes": 10 }),
+        json!({ "userAgent": "" }),
+        json!({ "timeoutDuration": 0 }),
+    ] {
+        for source in [
+            json!({ "jwksUri": "http://idp.example/jwks" }),
+            json!({ "issuer": "http://idp.example" }),
+        ] {
+            let mut v = json!({ "algorithms": ["RS256"], "remote": remote });
+            v.as_object_mut()
+                .unwrap()
+                .extend(source.as_object().unwrap().clone());
+            assert_eq!(err(verify(v.clone())).0, "ERR_CONFIG_URL", "{v}");
+            // Alone, each fault has its own code.
+            v.as_object_mut().unwrap().remove("jwksUri");
+            v["issuer"] = json!("https://idp.example");
+            assert_eq!(err(verify(v.clone())).0, "ERR_CONFIG_INVALID", "{v}");
+        }
+    }
+}

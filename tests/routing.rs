@@ -479,3 +479,27 @@ fn an_exception_is_rewritten_to_its_judged_path_once() {
         assert_eq!(mark_of(&d), None, "{}", d.code);
     }
 }
+
+/// A route mark is attacker input like any header: one whose MAC is base64url of the wrong
+/// length (`AA` is one byte) is ignored, never a panic, which in wasm would abort the
+/// instance and throw away every gate's keys, cache and refreshes in flight.
+#[test]
+fn a_malformed_route_mark_is_ignored() {
+    let gate = routing_gate(json!({}));
+    for mark in [
+        "1.AA",
+        "1700000000.AAAA",
+        "0.",
+        ".",
+        "1700000000.",
+        "x.y.z",
+        &"A".repeat(9000),
+    ] {
+        let d = gate.decide(&get("/api/login?next=%2F", &[("x-edgegate-route", mark)]));
+        assert_eq!(
+            (d.code, rewrite(&d)),
+            ("OK_PUBLIC", Some("/api/login?next=%2F")),
+            "{mark}"
+        );
+    }
+}

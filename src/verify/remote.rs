@@ -82,23 +82,6 @@ impl RemotePolicy {
             max_bytes: options.max_response_bytes.unwrap_or(defaults.max_bytes),
             user_agent: options.user_agent.clone().unwrap_or(defaults.user_agent),
         };
-        if policy.timeout <= 0.0 {
-            return Err(Error::ConfigInvalid(
-                "verify.remote.timeoutDuration must be more than 0 and at most 60 seconds".into(),
-            ));
-        }
-        if !(1024..=16 * 1024 * 1024).contains(&policy.max_bytes) {
-            return Err(Error::ConfigInvalid(
-                "verify.remote.maxResponseBytes must be between 1 KiB and 16 MiB".into(),
-            ));
-        }
-        if policy.user_agent.is_empty()
-            || !policy.user_agent.bytes().all(|b| (0x20..0x7f).contains(&b))
-        {
-            return Err(Error::ConfigInvalid(
-                "verify.remote.userAgent must be printable ASCII".into(),
-            ));
-        }
         Ok(policy)
     }
 }
@@ -163,6 +146,24 @@ impl RemoteKeys {
                 None
             }
         };
+        // After the URL, as before the refactor: a config with both faults names the URL.
+        if policy.timeout <= 0.0 {
+            return Err(Error::ConfigInvalid(
+                "verify.remote.timeoutDuration must be more than 0 and at most 60 seconds".into(),
+            ));
+        }
+        if !(1024..=16 * 1024 * 1024).contains(&policy.max_bytes) {
+            return Err(Error::ConfigInvalid(
+                "verify.remote.maxResponseBytes must be between 1 KiB and 16 MiB".into(),
+            ));
+        }
+        if policy.user_agent.is_empty()
+            || !policy.user_agent.bytes().all(|b| (0x20..0x7f).contains(&b))
+        {
+            return Err(Error::ConfigInvalid(
+                "verify.remote.userAgent must be printable ASCII".into(),
+            ));
+        }
         Ok(RemoteKeys {
             source,
             policy,
