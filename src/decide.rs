@@ -28,7 +28,8 @@ use crate::rules::RuleSet;
 use crate::session::{Refresher, Session, SessionCookies};
 use crate::verify::{Checked, KeyResolver, Providers, Unverified, Verified, Verifier};
 
-/// Decisions compared with their explanation in this process (`_integration_test`).
+/// Decisions compared with their explanation in this process (`_integration_test`, debug
+/// builds).
 #[cfg(feature = "_integration_test")]
 pub static AGREEMENTS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
@@ -199,7 +200,7 @@ impl Gate {
                 }
             }
         };
-        #[cfg(feature = "_integration_test")]
+        #[cfg(all(feature = "_integration_test", debug_assertions))]
         self.check_agreement(request, &decision);
         decision
     }
@@ -221,10 +222,11 @@ impl Gate {
         trace
     }
 
-    /// Under `_integration_test`, every decision the tests make is explained too, and the
-    /// two must agree: the same code, and the trace's first step that failed with a code
-    /// carries the decision's error.
-    #[cfg(feature = "_integration_test")]
+    /// Under `_integration_test` in a debug build (the tests, `scripts/fuzz`), every
+    /// decision is explained too, and the two must agree: the same code, and the trace's
+    /// first step that failed with a code carries the decision's error. (Not in release
+    /// builds: the benches measure decisions, not explanations.)
+    #[cfg(all(feature = "_integration_test", debug_assertions))]
     fn check_agreement(&self, request: &Request, decision: &Decision) {
         let trace = self.explain(request);
         let Some(code) = trace.code else {

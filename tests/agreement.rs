@@ -169,8 +169,12 @@ fn explain_agrees_with_every_decision() {
     }
     let compared = AGREEMENTS.load(Ordering::Relaxed) - before;
     println!("explain agreed with decide on {compared} decisions ({decided} made)");
-    assert_eq!(
-        compared, decided,
-        "every decision of this corpus is conclusive"
-    );
+    if cfg!(debug_assertions) {
+        assert_eq!(
+            compared, decided,
+            "every decision of this corpus is conclusive"
+        );
+    } else {
+        println!("the in-decide cross-check runs in debug builds only; codes compared above");
+    }
 }
