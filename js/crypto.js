@@ -51,7 +51,8 @@ export class HostCrypto {
    * Checks the engine's `verify` answer `check` and returns `read(length)` of the decision
    * the engine then writes: `resume` with the verdict, or `resumeHere` (the engine checks)
    * when the host has no crypto for it or cannot import the key (e.g. no Ed25519).
-   * `engine` returns the gate's current engine instance, called at each use.
+   * `engine` returns the instance that asked, and throws once a trap replaced it: a
+   * verdict is only ever given to the instance whose check it is.
    */
   async verify(check, engine, read) {
     const { data, signature } = check;

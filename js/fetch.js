@@ -37,9 +37,10 @@ async function readCapped(response, max) {
 /**
  * Performs the engine's fetch `ticket` (`{ id, method, url, headers, body, timeoutMs,
  * maxBytes, mayUseStored }`) and reports to `engine()` with `fetchedStored`, `fetched` or
- * `fetchFailed`. `engine` returns the gate's current engine instance and is called at each
- * report, since a trap elsewhere may replace it while the fetch is in flight. `fetch`
- * replaces `globalThis.fetch`; `store` ({ get(key), put(key, value) }) keeps a copy.
+ * `fetchFailed`. `engine` returns the instance that issued the ticket, and throws when a
+ * trap replaced it while the fetch was in flight: the report is then never made, and the
+ * promise rejects with what it threw. `fetch` replaces `globalThis.fetch`; `store`
+ * ({ get(key), put(key, value) }) keeps a copy.
  */
 export async function runFetch(ticket, engine, { fetch: hostFetch, store }) {
   const key = `edgegate:${ticket.url}`;

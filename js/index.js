@@ -99,6 +99,9 @@ function build(options, now) {
 let generation = 0;
 // Thrown to take the slow path when the first decision finds the engine not loaded yet.
 const notReady = Symbol("edgegate: not loaded");
+// Thrown when the instance a request was waiting on (for a fetch, a host signature check)
+// was replaced meanwhile: the request starts over on the new one.
+const stale = Symbol("edgegate: instance replaced");
 
 class Gate {
   #options;
@@ -109,9 +112,7 @@ class Gate {
   #generation;
   // Key fetches in flight, by the engine's ticket id: concurrent requests share one.
   #inflight = new Map();
-  // The engine this gate talks to now, and a reader of its answers, for fetch.js and
-  // crypto.js: both read `#inner` at each use, since a trap replaces it (`#current`).
-  #engine = () => this.#inner;
+  // A reader of the engine's answers, for crypto.js.
   #reader = (length) => this.#read(length);
 
   #log;
@@ -182,24 +183,40 @@ class Gate {
     }
   }
 
-  // The instance is not up yet, or it trapped: a trap leaves it in an unknown state, so
-  // drop it, start a fresh one and decide once more.
+  // The instance is not up yet, it trapped, or it was replaced while this request waited:
+  // a trap leaves it in an unknown state, so drop it and start a fresh one; then decide
+  // once more from the start, on the current instance.
   async #recover(request, error) {
-    if (error !== notReady) {
-      if (!(error instanceof WebAssembly.RuntimeError)) rethrow(error);
+    if (error instanceof WebAssembly.RuntimeError) {
       this.#forget();
       resetWasm();
       generation += 1;
       ready = undefined;
       initialized = false;
+    } else if (error !== notReady && error !== stale) {
+      rethrow(error);
     }
     await init();
     this.#current();
     try {
       return await this.#settle(request, this.#ask(request, 0));
     } catch (error) {
+      if (error === stale) throw new Error("edgegate: the engine was replaced twice during one request");
       rethrow(error);
     }
+  }
+
+  // The instance this gate talks to now, as a getter that throws `stale` once it is gone.
+  // A fetch ticket or a pending signature check belongs to the instance that issued it: a
+  // fresh instance issues its own, and a late report must never reach it (nor may a call
+  // reach a dropped instance's object, whose pointer means nothing in the new memory).
+  #bound() {
+    const inner = this.#inner;
+    const born = this.#generation;
+    return () => {
+      if (this.#inner !== inner || generation !== born) throw stale;
+      return inner;
+    };
   }
 
   /** `Set-Cookie` values storing a session, for a response to a request at `url`. */
@@ -238,11 +255,13 @@ class Gate {
   // A decision as it is, or after the fetches and the signature check it asks for. The
   // engine bounds the rounds: past its limit it answers instead of asking to fetch.
   async #settle(request, answer) {
+    const engine = this.#bound();
     for (let round = 1; answer.action === "fetch"; round++) {
-      await this.#fetchKeys(answer);
+      await this.#fetchKeys(answer, engine);
+      engine(); // still the instance that asked, or start over
       answer = this.#ask(request, round);
     }
-    return answer.action === "verify" ? this.#crypto.verify(answer, this.#engine, this.#reader) : answer;
+    return answer.action === "verify" ? this.#crypto.verify(answer, engine, this.#reader) : answer;
   }
 
   // Encodes `text` into the engine's input buffer; returns the bytes written.
@@ -268,11 +287,11 @@ class Gate {
 
   // The engine asked for a provider's keys: one fetch per ticket (fetch.js), shared by
   // concurrent requests. What to fetch, when, and what the answer means are the engine's.
-  #fetchKeys(ticket) {
+  #fetchKeys(ticket, engine) {
     let running = this.#inflight.get(ticket.id);
     if (!running) {
       const host = { fetch: this.#fetch, store: this.#store };
-      running = runFetch(ticket, this.#engine, host).finally(() => this.#inflight.delete(ticket.id));
+      running = runFetch(ticket, engine, host).finally(() => this.#inflight.delete(ticket.id));
       this.#inflight.set(ticket.id, running);
     }
     return running;

@@ -4,6 +4,7 @@
 //! carry process-unique ids, so requests that need the same fetch share one.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
 
 use crate::http::{authority, host, is_loopback};
 
@@ -67,11 +68,21 @@ pub enum Progress<T> {
 /// The `User-Agent` of the engine's fetches, unless `verify.remote.userAgent` says otherwise.
 pub(crate) const USER_AGENT: &str = concat!("edgegate/", env!("CARGO_PKG_VERSION"));
 
-/// Ticket ids are unique per process, so a gate can route a completion to its owner.
-static NEXT_FETCH: AtomicU64 = AtomicU64::new(1);
-
+/// Ticket ids are unique per process, so a gate can route a completion to its owner, and
+/// start at random: after a trap the shim runs a fresh instance, and its tickets must not
+/// reuse the ids of the old one's still in flight (the shim also drops those reports).
+/// Below 2^53, so a JavaScript number holds every id exactly.
 pub(crate) fn fresh_fetch_id() -> u64 {
-    NEXT_FETCH.fetch_add(1, Ordering::Relaxed)
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    static START: OnceLock<u64> = OnceLock::new();
+    let start = START.get_or_init(|| random_u64() >> 12);
+    start + NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+/// A random number from the host (0 if it has no source of randomness).
+pub(crate) fn random_u64() -> u64 {
+    let mut bytes = [0u8; 8];
+    getrandom::getrandom(&mut bytes).map_or(0, |()| u64::from_le_bytes(bytes))
 }
 
 /// `https://host[:port]/...`, or `http://` on loopback (127.0.0.1, localhost, [::1]) for

@@ -88,7 +88,9 @@ impl JsGate {
             .map(|inner| JsGate {
                 inner,
                 pending: RefCell::new(BTreeMap::new()),
-                next_id: RefCell::new(0),
+                // At random, as fetch tickets are: ids of an instance a trap replaced must
+                // not be the new one's.
+                next_id: RefCell::new(crate::fetch::random_u64() as u32),
                 input: RefCell::new(Vec::new()),
                 output: RefCell::new(Vec::new()),
             })
