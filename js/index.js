@@ -160,9 +160,10 @@ class Gate {
   }
 
   /**
-   * The trace of how `request` would be decided: `{ steps: [{ step, ok, detail }] }`
-   * (normalized path, rule, token source, CSRF, each JWS and claim check, scopes). For
-   * debugging; it fetches nothing and changes nothing.
+   * The trace of how `request` would be decided: `{ steps: [{ step, ok, detail, code? }],
+   * code }` (normalized path, rule, token source, CSRF, each JWS and claim check, scopes,
+   * route), run through the decision's own steps. For debugging; it fetches nothing and
+   * changes nothing.
    */
   async explain(request) {
     await init();

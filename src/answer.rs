@@ -169,16 +169,12 @@ impl Answers {
         path: &NormalizedPath,
     ) -> Action {
         let api = kind != RuleKind::Page;
+        let unavailable = e.is_keys_unavailable()
+            && self.keys_unavailable_status == 503
+            && matches!(kind, RuleKind::Page | RuleKind::Api);
         match e {
-            e if e.is_keys_unavailable()
-                && self.keys_unavailable_status == 503
-                && matches!(kind, RuleKind::Page | RuleKind::Api) =>
-            {
-                match api {
-                true => json(503, None, r#"{"error":"temporarily_unavailable"}"#),
-                    false => text(503, "Service Unavailable", true),
-                }
-            }
+            _ if unavailable && api => json(503, None, r#"{"error":"temporarily_unavailable"}"#),
+            _ if unavailable => text(503, "Service Unavailable", true),
             // Public and guest rules never get here; were one to, it fails closed as an API.
             _ if api => api_denial(e, scopes),
             Error::InsufficientScope => text(403, "Forbidden", false),

@@ -134,7 +134,7 @@ impl Gate {
         let csrf = Csrf::new(&options.csrf)?;
         let rules = RuleSet::new(&options)?;
         let extractor = Extractor::new(&options.token)?;
-        let forwarder = Forwarder::new(&options.upstream)?;
+        let forwarder = Forwarder::new(&options.upstream, &extractor)?;
         let refresher = options.refresh.as_ref().map(Refresher::new).transpose()?;
         let session = SessionCookies::new(&options.token, &extractor)?;
         Ok(Gate {
@@ -311,7 +311,7 @@ impl Gate {
             .and_then(|_| self.extractor.refresh_token(cookies.as_deref(), secure));
         let now = self.clock.now();
         let refresher = self.refresher.as_ref();
-        let plan = refresher.and_then(|r| r.plan(&found, refresh_token.clone(), kind, now));
+        let plan = refresher.and_then(|r| r.plan(&found, refresh_token.as_deref(), kind, now));
         let cookie_name = || self.extractor.cookie_name(secure).unwrap_or_default();
         match &found {
             Ok(f) => o.step("token", true, || match f.source {
@@ -372,7 +372,7 @@ impl Gate {
                         definitive: false,
                     })
                 } else {
-                    match refresher.refresh(&plan.refresh_token, now) {
+                    match refresher.refresh(plan.refresh_token, now) {
                         Progress::NeedsFetch(ticket) if round < MAX_FETCH_ROUNDS => {
                             return Step::NeedsFetch(ticket)
                         }
@@ -433,7 +433,7 @@ impl Gate {
                     refreshed,
                 })
             }
-            Ok(Progress::NeedsFetch(fetch)) if round < MAX_FETCH_ROUNDS || o.explaining() => {
+            Ok(Progress::NeedsFetch(fetch)) if round < MAX_FETCH_ROUNDS => {
                 return Step::NeedsFetch(fetch)
             }
             Ok(Progress::NeedsFetch(_)) => Err(Error::JwksUnavailable(
@@ -540,8 +540,7 @@ impl Gate {
     ) -> Action {
         let rule = index.map(|i| self.rules.get(i));
         let now = self.clock.now();
-        self.forwarder
-            .pass(request, path, rule, auth, &self.extractor, now, o)
+        self.forwarder.pass(request, path, rule, auth, now, o)
     }
 
     /// Adds the session cookies to a decision: the new ones after a successful refresh; the

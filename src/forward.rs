@@ -90,6 +90,8 @@ pub(crate) type Auth<'a> = Option<(&'a str, &'a Verified)>;
 
 /// How requests leave the gate, as `upstream` configures it.
 pub(crate) struct Forwarder {
+    /// The session cookies, as the gate's extractor names them: never forwarded bare.
+    cookies: Extractor,
     strip_auth_cookie: bool,
     /// `(claim, header)`: claims forwarded as headers.
     claim_headers: Vec<(String, String)>,
@@ -103,8 +105,8 @@ pub(crate) struct Forwarder {
 
 impl Forwarder {
     /// The forwarder of the `upstream` options: claim headers the gate may set, the headers
-    /// to strip, and a fresh route-mark key.
-    pub(crate) fn new(options: &UpstreamOptions) -> Result<Forwarder> {
+    /// to strip, and a fresh route-mark key; session cookies named as `cookies` reads them.
+    pub(crate) fn new(options: &UpstreamOptions, cookies: &Extractor) -> Result<Forwarder> {
         let mut route_key = [0u8; 32];
         getrandom::getrandom(&mut route_key)
             .map_err(|_| Error::ConfigInvalid("the host has no source of randomness".into()))?;
@@ -130,6 +132,7 @@ impl Forwarder {
         let into_app = stripped.len();
         stripped.extend(FORWARDING.iter().map(|h| h.to_string()));
         Ok(Forwarder {
+            cookies: cookies.clone(),
             strip_auth_cookie: options.strip_auth_cookie,
             claim_headers,
             stripped,
@@ -141,19 +144,17 @@ impl Forwarder {
     /// Lets a request through as `rule` judged it: to the rule's upstream, if it names one,
     /// at the judged path; else on into the app, at the judged path when an exception
     /// opened it (see [`Route::Rewrite`]).
-    #[allow(clippy::too_many_arguments)]
     pub(crate) fn pass(
         &self,
         request: &Request,
         path: &NormalizedPath,
         rule: Option<&Rule>,
         auth: Auth<'_>,
-        cookies: &Extractor,
         now: f64,
         o: &mut Observer,
     ) -> super::Action {
         let upstream = rule.and_then(|r| r.upstream.as_ref());
-        let mut headers = self.headers(request, auth, upstream.is_some(), cookies);
+        let mut headers = self.headers(request, auth, upstream.is_some());
         let mut route = match (rule, upstream) {
             (_, Some(upstream)) => Some(Route::Upstream(upstream.destination(path))),
             (Some(rule), None) if rule.kind.is_exception() => Some(Route::Rewrite(path.target())),
@@ -216,13 +217,7 @@ impl Forwarder {
     /// request the bearer set, the auth cookie removed and the claim headers added. To an
     /// upstream, the client's forwarding headers go too, and so do credentials the gate did
     /// not verify: any `Authorization` an upstream receives is the gate's verified bearer.
-    fn headers(
-        &self,
-        request: &Request,
-        auth: Auth<'_>,
-        upstream: bool,
-        cookies: &Extractor,
-    ) -> Vec<(String, String)> {
+    fn headers(&self, request: &Request, auth: Auth<'_>, upstream: bool) -> Vec<(String, String)> {
         let stripped = match upstream {
             true => &self.stripped[..],
             false => &self.stripped[..self.into_app],
@@ -252,7 +247,7 @@ impl Forwarder {
         if let Some(header) = joined(&request.headers, "cookie", "; ") {
             // Kept alongside a verified bearer only, and only when asked for.
             let kept = if self.strip_auth_cookie || auth.is_none() {
-                cookies.strip_auth_cookies(&header)
+                self.cookies.strip_auth_cookies(&header)
             } else {
                 Some(header.into_owned())
             };
@@ -314,16 +309,23 @@ fn header_value(claim: &Value) -> Option<String> {
 mod tests {
     use super::*;
 
+    fn extractor() -> Extractor {
+        Extractor::new(&crate::config::TokenOptions::default()).unwrap()
+    }
+
     #[test]
     fn claim_headers_are_checked() {
         let forwarder = |claims: &[(&str, &str)]| {
-            Forwarder::new(&UpstreamOptions {
-                claim_headers: claims
-                    .iter()
-                    .map(|(c, h)| (c.to_string(), h.to_string()))
-                    .collect(),
-                ..UpstreamOptions::default()
-            })
+            Forwarder::new(
+                &UpstreamOptions {
+                    claim_headers: claims
+                        .iter()
+                        .map(|(c, h)| (c.to_string(), h.to_string()))
+                        .collect(),
+                    ..UpstreamOptions::default()
+                },
+                &extractor(),
+            )
         };
         assert!(forwarder(&[("sub", "X-Auth-Sub")]).is_ok());
         for bad in ["authorization", "Cookie", "host", "x auth", "", "x-ä"] {
@@ -359,7 +361,7 @@ mod tests {
 
     #[test]
     fn a_route_mark_holds_for_its_target_only_and_briefly() {
-        let f = Forwarder::new(&UpstreamOptions::default()).unwrap();
+        let f = Forwarder::new(&UpstreamOptions::default(), &extractor()).unwrap();
         let request = |mark: &str| Request {
             headers: vec![(ROUTE_MARK.into(), mark.to_owned().into())],
             ..Request::default()
@@ -368,7 +370,7 @@ mod tests {
         assert!(f.routed_here(&request(&mark), "/api/login", 1005.0));
         assert!(!f.routed_here(&request(&mark), "/api/admin", 1005.0));
         assert!(!f.routed_here(&request(&mark), "/api/login", 1011.0));
-        let other = Forwarder::new(&UpstreamOptions::default()).unwrap();
+        let other = Forwarder::new(&UpstreamOptions::default(), &extractor()).unwrap();
         assert!(!other.routed_here(&request(&mark), "/api/login", 1005.0));
     }
 }

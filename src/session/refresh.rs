@@ -47,8 +47,8 @@ pub(crate) type Refreshed = Progress<Result<Tokens>>;
 
 /// A refresh a request needs, with the refresh token to use.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Plan {
-    pub(crate) refresh_token: String,
+pub(crate) struct Plan<'a> {
+    pub(crate) refresh_token: &'a str,
     /// The access token is gone or expired: without a refresh there is no session. (Else
     /// it expires within the window: refresh early, and keep it if that fails.)
     pub(crate) mandatory: bool,
@@ -99,13 +99,13 @@ impl Refresher {
     /// Whether a request under a rule of `kind` should refresh, given the access token it
     /// carries (`found`) and its refresh cookie: when the access cookie is gone or expired,
     /// or expires within the window. Bearer headers are never refreshed here.
-    pub(crate) fn plan(
+    pub(crate) fn plan<'a>(
         &self,
         found: &Result<Found>,
-        refresh_token: Option<String>,
+        refresh_token: Option<&'a str>,
         kind: RuleKind,
         now: f64,
-    ) -> Option<Plan> {
+    ) -> Option<Plan<'a>> {
         let refresh_token = refresh_token?;
         if !matches!(kind, RuleKind::Page | RuleKind::Api) {
             return None;

@@ -37,7 +37,8 @@ pub trait KeyResolver: Send + Sync {
     }
 
     /// `candidates` as they are now, changing nothing: where a fetch would start, the
-    /// ticket it would get, unregistered (`explain`).
+    /// ticket it would get, unregistered (`explain`). The default is `candidates` itself,
+    /// right for a resolver that never fetches; one that does must override it.
     fn peek(&self, alg: Alg, kid: Option<&str>, now: f64) -> Result<Candidates> {
         self.candidates(alg, kid, now)
     }

@@ -8,7 +8,7 @@
 //! **Answers** are text in the output buffer; the first character says which form:
 //! - [`Tag::Continue`] (`\x02`), a decision that continues, the hot path:
 //!   `code NUL rule NUL kind NUL tokenSource NUL destination NUL rewrite`, then
-//!   `NUL name NUL value` per forwarded header. Empty fields are absent. (Escaping a
+//!   `NUL name NUL value` per forwarded header. An absent field is empty. (Escaping a
 //!   kilobyte-long token into JSON and parsing it back was a fifth of a cache hit.)
 //! - [`Tag::Verify`] (`\x03`), a signature for the host to check:
 //!   `id NUL alg NUL dataLength NUL signatureLength NUL handle,handle…`, followed past the
