@@ -57,8 +57,7 @@ impl SessionCookies {
                 Some(t) => Some(t),
                 // Only the lifetime is read here, unverified: the gate verifies the token on
                 // every request it comes back with.
-                None => jws::unverified_claim(&session.access_token, "exp")
-                    .and_then(|exp| exp.as_f64()),
+                None => jws::unverified_exp(&session.access_token),
             };
             let max_age = expires_at.map(|t| t - now);
             out.push(cookie(&name, &session.access_token, secure, max_age)?);

@@ -114,7 +114,7 @@ impl Refresher {
             Err(Error::NoToken) => true,
             Ok(f) if f.source == TokenSource::Cookie => {
                 // Read unverified, only to time the refresh; verification follows either way.
-                let exp = jws::unverified_claim(&f.token, "exp")?.as_f64()?;
+                let exp = jws::unverified_exp(&f.token)?;
                 if now >= exp {
                     true
                 } else if exp - now < self.window {

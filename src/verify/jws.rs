@@ -37,10 +37,10 @@ impl Jws<'_> {
     }
 }
 
-/// Claim `name` of `token`, read without any trust: only to route a token to its provider
-/// or to time a refresh or a cookie, never to decide who gets in.
-pub(crate) fn unverified_claim(token: &str, name: &str) -> Option<Value> {
-    parse(token).ok()?.claims()?.remove(name)
+/// The `exp` of `token`, read without any trust: only to time a refresh or a cookie's
+/// lifetime, never to decide who gets in.
+pub(crate) fn unverified_exp(token: &str) -> Option<f64> {
+    parse(token).ok()?.claims()?.get("exp")?.as_f64()
 }
 
 /// Parses a compact JWS strictly (see the module comment); nothing is verified yet.
