@@ -539,8 +539,8 @@ impl Gate {
         o: &mut Observer,
     ) -> Action {
         let rule = index.map(|i| self.rules.get(i));
-        let now = self.clock.now();
-        self.forwarder.pass(request, path, rule, auth, now, o)
+        self.forwarder
+            .pass(request, path, rule, auth, self.clock.as_ref(), o)
     }
 
     /// Adds the session cookies to a decision: the new ones after a successful refresh; the

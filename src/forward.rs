@@ -10,6 +10,7 @@ use jwt_compact::alg::{Hs256, Hs256Key, Hs256Signature};
 use jwt_compact::{Algorithm, AlgorithmSignature};
 use serde_json::Value;
 
+use crate::clock::Clock;
 use crate::config::UpstreamOptions;
 use crate::error::{Error, Result};
 use crate::extract::Extractor;
@@ -150,7 +151,7 @@ impl Forwarder {
         path: &NormalizedPath,
         rule: Option<&Rule>,
         auth: Auth<'_>,
-        now: f64,
+        clock: &dyn Clock,
         o: &mut Observer,
     ) -> super::Action {
         let upstream = rule.and_then(|r| r.upstream.as_ref());
@@ -163,6 +164,8 @@ impl Forwarder {
         match &route {
             Some(Route::Upstream(_)) => forwarded_for(&request.url, &mut headers),
             Some(Route::Rewrite(target)) => {
+                // The clock only here: in wasm it is a call out to the host.
+                let now = clock.now();
                 if self.routed_here(request, target, now) {
                     route = None;
                 } else {
