@@ -2,25 +2,26 @@
 //! parameters, and node:crypto's `verify(algorithm, data, { key, ...options }, signature)`.
 //! The engine chooses them per algorithm; the host only applies them.
 //!
-//! One table row per algorithm, written out in one place ([`HostParams::json`]). (Serde
-//! structs for these few constants cost 2 KB of the gzipped .wasm.)
+//! Built per algorithm from the hash it uses, and written out in one place
+//! ([`HostParams::members`]). (Serde structs for these few constants cost 2 KB of the
+//! gzipped .wasm.)
 
 use wasm_bindgen::prelude::*;
 
 use crate::Alg;
 
 /// How a host checks one algorithm.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(super) struct HostParams {
     alg: Alg,
     /// WebCrypto's `importKey("jwk", jwk, import, false, ["verify"])` algorithm (JSON).
-    import: &'static str,
+    import: String,
     /// WebCrypto's `verify(verify, key, signature, data)` algorithm (JSON).
-    verify: &'static str,
+    verify: String,
     /// node:crypto's digest; none for Ed25519.
     digest: Option<&'static str>,
     /// node:crypto's key options (JSON): 6 is `RSA_PKCS1_PSS_PADDING`.
-    options: &'static str,
+    options: String,
 }
 
 impl HostParams {
@@ -28,59 +29,45 @@ impl HostParams {
     /// crossing. Ed25519 goes to the host too: in workerd its WebCrypto takes half the
     /// engine's time (bench/README.md). RFC 7518 §3.5: the PSS salt is as long as the hash.
     pub(super) fn of(alg: Alg) -> Option<HostParams> {
-        let row = |import, verify, digest, options| HostParams {
+        let (hash, digest, salt) = match alg {
+            Alg::Hs256 | Alg::Hs384 | Alg::Hs512 => return None,
+            Alg::Rs256 | Alg::Ps256 | Alg::Es256 => ("SHA-256", "sha256", 32),
+            Alg::Rs384 | Alg::Ps384 => ("SHA-384", "sha384", 48),
+            Alg::Rs512 | Alg::Ps512 => ("SHA-512", "sha512", 64),
+            Alg::EdDsa => {
+                let ed = r#"{"name":"Ed25519"}"#;
+                return Some(HostParams {
+                    alg,
+                    import: ed.into(),
+                    verify: ed.into(),
+                    digest: None,
+                    options: "{}".into(),
+                });
+            }
+        };
+        let (import, verify, options) = match alg {
+            Alg::Rs256 | Alg::Rs384 | Alg::Rs512 => (
+                format!(r#"{{"name":"RSASSA-PKCS1-v1_5","hash":"{hash}"}}"#),
+                r#"{"name":"RSASSA-PKCS1-v1_5"}"#.into(),
+                "{}".into(),
+            ),
+            Alg::Ps256 | Alg::Ps384 | Alg::Ps512 => (
+                format!(r#"{{"name":"RSA-PSS","hash":"{hash}"}}"#),
+                format!(r#"{{"name":"RSA-PSS","saltLength":{salt}}}"#),
+                format!(r#"{{"padding":6,"saltLength":{salt}}}"#),
+            ),
+            _ => (
+                r#"{"name":"ECDSA","namedCurve":"P-256"}"#.into(),
+                format!(r#"{{"name":"ECDSA","hash":"{hash}"}}"#),
+                r#"{"dsaEncoding":"ieee-p1363"}"#.into(),
+            ),
+        };
+        Some(HostParams {
             alg,
             import,
             verify,
-            digest,
+            digest: Some(digest),
             options,
-        };
-        const PKCS1: &str = r#"{"name":"RSASSA-PKCS1-v1_5"}"#;
-        Some(match alg {
-            Alg::Hs256 | Alg::Hs384 | Alg::Hs512 => return None,
-            Alg::Rs256 => row(
-                r#"{"name":"RSASSA-PKCS1-v1_5","hash":"SHA-256"}"#,
-                PKCS1,
-                Some("sha256"),
-                "{}",
-            ),
-            Alg::Rs384 => row(
-                r#"{"name":"RSASSA-PKCS1-v1_5","hash":"SHA-384"}"#,
-                PKCS1,
-                Some("sha384"),
-                "{}",
-            ),
-            Alg::Rs512 => row(
-                r#"{"name":"RSASSA-PKCS1-v1_5","hash":"SHA-512"}"#,
-                PKCS1,
-                Some("sha512"),
-                "{}",
-            ),
-            Alg::Ps256 => row(
-                r#"{"name":"RSA-PSS","hash":"SHA-256"}"#,
-                r#"{"name":"RSA-PSS","saltLength":32}"#,
-                Some("sha256"),
-                r#"{"padding":6,"saltLength":32}"#,
-            ),
-            Alg::Ps384 => row(
-                r#"{"name":"RSA-PSS","hash":"SHA-384"}"#,
-                r#"{"name":"RSA-PSS","saltLength":48}"#,
-                Some("sha384"),
-                r#"{"padding":6,"saltLength":48}"#,
-            ),
-            Alg::Ps512 => row(
-                r#"{"name":"RSA-PSS","hash":"SHA-512"}"#,
-                r#"{"name":"RSA-PSS","saltLength":64}"#,
-                Some("sha512"),
-                r#"{"padding":6,"saltLength":64}"#,
-            ),
-            Alg::Es256 => row(
-                r#"{"name":"ECDSA","namedCurve":"P-256"}"#,
-                r#"{"name":"ECDSA","hash":"SHA-256"}"#,
-                Some("sha256"),
-                r#"{"dsaEncoding":"ieee-p1363"}"#,
-            ),
-            Alg::EdDsa => row(r#"{"name":"Ed25519"}"#, r#"{"name":"Ed25519"}"#, None, "{}"),
         })
     }
 
