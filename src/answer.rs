@@ -223,7 +223,7 @@ pub(crate) fn bad_gateway() -> Action {
 /// `insufficient_scope` (403) when it lacks scopes. Bodies repeat only those fields.
 fn api_denial(e: &Error, scopes: &[String]) -> Action {
     match e {
-        Error::NoToken => json(401, Some("Bearer".into()), "{}"),
+        Error::NoToken { .. } => json(401, Some("Bearer".into()), "{}"),
         Error::InsufficientScope => {
             let scope = scopes.join(" ");
             Action::Respond {
@@ -309,7 +309,7 @@ mod tests {
             .unwrap();
         let path = normalize("/dash/./board?tab=a&b=%2F").unwrap();
         assert_eq!(
-            a.denial(RuleKind::Page, &Error::NoToken, &[], &path),
+            a.denial(RuleKind::Page, &Error::NoToken { plain_cookie: false }, &[], &path),
             Action::Redirect {
                 location: "/login?x=1&next=%2Fdash%2Fboard%3Ftab%3Da%26b%3D%252F".into()
             }

@@ -339,7 +339,7 @@ impl Gate {
         // The refresh cookie authenticates too: it is a cookie session for the CSRF guard.
         let cookie_session = match &found {
             Ok(f) => f.source == TokenSource::Cookie,
-            Err(Error::NoToken) => refresh_token.is_some(),
+            Err(Error::NoToken { .. }) => refresh_token.is_some(),
             Err(_) => false,
         };
         if cookie_session && kind != RuleKind::Guest {

@@ -64,7 +64,12 @@ pub enum Error {
 
     // --- token extraction ---
     /// No token in the request.
-    NoToken,
+    NoToken {
+        /// The session cookie came under its plain name over https, where the gate reads
+        /// only its `__Host-` name (`token.hostPrefix`): a setup that worked on plain http
+        /// on loopback, deployed with a login route that writes the cookie itself.
+        plain_cookie: bool,
+    },
     /// The auth cookie appears more than once, or both whole and chunked.
     CookieAmbiguous,
     /// Chunked cookies have a gap, a junk suffix or too many parts.
@@ -137,7 +142,7 @@ impl Error {
             Error::ConfigUrl(_) => "ERR_CONFIG_URL",
             Error::PathRejected(_) => "ERR_PATH_REJECTED",
             Error::MatcherLimit => "ERR_MATCHER_LIMIT",
-            Error::NoToken => "ERR_NO_TOKEN",
+            Error::NoToken { .. } => "ERR_NO_TOKEN",
             Error::CookieAmbiguous => "ERR_COOKIE_AMBIGUOUS",
             Error::CookieChunks => "ERR_COOKIE_CHUNKS",
             Error::TooLarge(_) => "ERR_TOO_LARGE",
@@ -187,7 +192,12 @@ impl fmt::Display for Error {
             }
             Error::PathRejected(why) => write!(f, "request path rejected: {why}"),
             Error::MatcherLimit => f.write_str("matcher exceeded its backtracking bound"),
-            Error::NoToken => f.write_str("no token in the request"),
+            Error::NoToken { plain_cookie: false } => f.write_str("no token in the request"),
+            Error::NoToken { plain_cookie: true } => f.write_str(
+                "no token in the request: the session cookie came under its plain name over \
+                 https, where the gate reads only its __Host- name (token.hostPrefix); store \
+                 the session with setSession, which names it so",
+            ),
             Error::CookieAmbiguous => f.write_str("the auth cookie is present more than once"),
             Error::CookieChunks => f.write_str("the chunked auth cookie is malformed"),
             Error::TooLarge(what) => write!(f, "{what} exceeds its size limit"),

@@ -164,7 +164,19 @@ impl Extractor {
             Precedence::Cookie => (from_cookie, from_header),
             Precedence::Header => (from_header, from_cookie),
         };
-        first.or(second).ok_or(Error::NoToken)
+        first.or(second).ok_or_else(|| Error::NoToken {
+            plain_cookie: secure && cookie_header.is_some_and(|h| self.under_plain_name(h)),
+        })
+    }
+
+    /// Does `header` carry the session cookie under its plain name (whole or chunked),
+    /// where this gate reads its `__Host-` name? Only to say why no token was found.
+    fn under_plain_name(&self, header: &str) -> bool {
+        let Some(plain) = self.cookie.as_deref().filter(|_| self.host_prefix) else {
+            return false;
+        };
+        header.len() <= self.max_cookie_header_bytes
+            && pairs(header).any(|p| p.name == plain || chunk_index(plain, p.name).is_ok_and(|i| i.is_some()))
     }
 
     fn cookie_token(&self, name: &str, header: &str) -> Result<Option<Found>> {
@@ -329,6 +341,35 @@ mod tests {
         }
     }
 
+    #[test]
+    fn a_plain_name_over_https_is_named_in_the_refusal() {
+        let e = extractor();
+        let over_https = |header: &str| e.extract(Some(header), &[], true);
+        for header in ["token=abc", "a=1; token=abc", "token.0=ab; token.1=c"] {
+            assert_eq!(
+                over_https(header),
+                Err(Error::NoToken { plain_cookie: true }),
+                "{header}"
+            );
+            // On plain http (loopback) the plain name is the one read.
+            assert!(e.extract(Some(header), &[], false).is_ok(), "{header}");
+        }
+        for header in ["tokens=abc", "a=1", "Token=abc", "__Host-refreshToken=r"] {
+            assert_eq!(
+                over_https(header),
+                Err(Error::NoToken { plain_cookie: false }),
+                "{header}"
+            );
+        }
+        // Without the prefix rule the plain name is read everywhere: nothing to say.
+        let plain = Extractor { host_prefix: false, ..extractor() };
+        assert!(plain.extract(Some("token=abc"), &[], true).is_ok());
+        assert_eq!(
+            plain.extract(Some("a=1"), &[], true),
+            Err(Error::NoToken { plain_cookie: false })
+        );
+    }
+
     fn cookie(header: &str) -> Result<Found> {
         extractor().extract(Some(header), &[], false)
     }
@@ -377,10 +418,10 @@ mod tests {
             "token",
             "a=token=abc",
         ] {
-            assert_eq!(cookie(header), Err(Error::NoToken), "{header:?}");
+            assert_eq!(cookie(header), Err(Error::NoToken { plain_cookie: false }), "{header:?}");
         }
         // `,` does not separate pairs: this is one cookie named `a`.
-        assert_eq!(cookie("a=1, token=abc"), Err(Error::NoToken));
+        assert_eq!(cookie("a=1, token=abc"), Err(Error::NoToken { plain_cookie: false }));
     }
 
     #[test]
@@ -433,9 +474,9 @@ mod tests {
         );
         assert_eq!(
             e.extract(None, &["Basic dXNlcjpwYXNz"], false),
-            Err(Error::NoToken)
+            Err(Error::NoToken { plain_cookie: false })
         );
-        assert_eq!(e.extract(None, &["Bearer"], false), Err(Error::NoToken));
+        assert_eq!(e.extract(None, &["Bearer"], false), Err(Error::NoToken { plain_cookie: false }));
         assert_eq!(
             e.extract(None, &["Bearer a b"], false),
             Err(Error::AuthorizationInvalid)
@@ -460,7 +501,7 @@ mod tests {
             header: false,
             ..extractor()
         };
-        assert_eq!(e.extract(None, &["Bearer h"], false), Err(Error::NoToken));
+        assert_eq!(e.extract(None, &["Bearer h"], false), Err(Error::NoToken { plain_cookie: false }));
     }
 
     #[test]

@@ -198,3 +198,46 @@ fn host_prefix_on_secure_requests_defeats_cookie_tossing() {
     ));
     assert_eq!(d.code, "OK_AUTHENTICATED");
 }
+
+/// Over https the gate reads the session from `__Host-token` only. A cookie under the plain
+/// name (a login route that wrote it itself, tested on plain http on localhost) is not read
+/// there; the decision's reason and `explain` say why, the code stays ERR_NO_TOKEN.
+#[test]
+fn a_plain_cookie_name_over_https_is_explained() {
+    let g = hs_gate();
+    let t = token("HS256", &hmac_key(), &claims(json!({})));
+    let plain = get(
+        "https://app.example/api/stocks",
+        &[("cookie", &format!("token={t}"))],
+    );
+    let d = g.decide(&plain);
+    assert_eq!((status(&d), d.code), (401, "ERR_NO_TOKEN"));
+    let reason = d.error.as_ref().unwrap().to_string();
+    assert!(
+        reason.contains("plain name over https") && reason.contains("__Host-"),
+        "{reason}"
+    );
+    let trace = g.explain(&plain);
+    let step = trace.steps.iter().find(|s| s.step == "token").unwrap();
+    assert!(
+        step.detail.contains("plain name over https"),
+        "{}",
+        step.detail
+    );
+    assert!(step.detail.contains("__Host-token"), "{}", step.detail);
+
+    // The same cookie on plain http on loopback is read; under __Host- on https too.
+    let local = get(
+        "http://localhost:3000/api/stocks",
+        &[("cookie", &format!("token={t}"))],
+    );
+    assert_eq!(g.decide(&local).code, "OK_AUTHENTICATED");
+    let host = get(
+        "https://app.example/api/stocks",
+        &[("cookie", &format!("__Host-token={t}"))],
+    );
+    assert_eq!(g.decide(&host).code, "OK_AUTHENTICATED");
+    // No cookie at all: the plain reason.
+    let none = g.decide(&get("https://app.example/api/stocks", &[]));
+    assert_eq!(none.error.unwrap().to_string(), "no token in the request");
+}

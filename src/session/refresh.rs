@@ -111,7 +111,7 @@ impl Refresher {
             return None;
         }
         let mandatory = match found {
-            Err(Error::NoToken) => true,
+            Err(Error::NoToken { .. }) => true,
             Ok(f) if f.source == TokenSource::Cookie => {
                 // Read unverified, only to time the refresh; verification follows either way.
                 let exp = jws::unverified_exp(&f.token)?;

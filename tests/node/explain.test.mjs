@@ -56,3 +56,16 @@ test("explain does not refresh: a refresh the decision would make leaves the cod
   assert.deepEqual(trace.steps.map((s) => [s.step, s.ok]).slice(-3), [["token", false], ["csrf", true], ["refresh", false]]);
   assert.deepEqual(fetched, [], "explaining called no token endpoint");
 });
+
+test("a session cookie under its plain name over https: the reason says the __Host- name is read", async () => {
+  const gate = await createGate(options, { now: NOW });
+  const request = { url: "https://app.example/api/x", headers: { cookie: `token=${token({})}` } };
+  const d = await gate.decide(request);
+  assert.equal(d.code, "ERR_NO_TOKEN");
+  assert.match(d.message, /plain name over https.*__Host-/);
+  const step = (await gate.explain(request)).steps.find((s) => s.step === "token");
+  assert.match(step.detail, /looked for cookie "__Host-token"/);
+  // Read as it is on plain http on localhost.
+  const local = await gate.decide({ url: "http://localhost:3000/api/x", headers: { cookie: `token=${token({})}` } });
+  assert.equal(local.code, "OK_AUTHENTICATED");
+});
