@@ -40,7 +40,8 @@ pub const MAX_FETCH_ROUNDS: u8 = 4;
 /// The engine. Cheap to share: build once per isolate, decide per request.
 pub struct Gate {
     rules: RuleSet,
-    extractor: Extractor,
+    /// Shared with the forwarder and the session cookies: one reading of the cookie names.
+    extractor: Arc<Extractor>,
     csrf: Csrf,
     providers: Providers,
     refresher: Option<Refresher>,
@@ -133,10 +134,10 @@ impl Gate {
         let answers = Answers::new(&options)?;
         let csrf = Csrf::new(&options.csrf)?;
         let rules = RuleSet::new(&options)?;
-        let extractor = Extractor::new(&options.token)?;
-        let forwarder = Forwarder::new(&options.upstream, &extractor)?;
+        let extractor = Arc::new(Extractor::new(&options.token)?);
+        let forwarder = Forwarder::new(&options.upstream, extractor.clone())?;
         let refresher = options.refresh.as_ref().map(Refresher::new).transpose()?;
-        let session = SessionCookies::new(&options.token, &extractor)?;
+        let session = SessionCookies::new(&options.token, extractor.clone())?;
         Ok(Gate {
             rules,
             extractor,
@@ -305,12 +306,10 @@ impl Gate {
         let found = self
             .extractor
             .extract(cookies.as_deref(), &authorization, secure);
-        let refresh_token = self
-            .refresher
-            .as_ref()
-            .and_then(|_| self.extractor.refresh_token(cookies.as_deref(), secure));
-        let now = self.clock.now();
         let refresher = self.refresher.as_ref();
+        let refresh_token =
+            refresher.and_then(|_| self.extractor.refresh_token(cookies.as_deref(), secure));
+        let now = self.clock.now();
         let plan = refresher.and_then(|r| r.plan(&found, refresh_token.as_deref(), kind, now));
         let cookie_name = || self.extractor.cookie_name(secure).unwrap_or_default();
         match &found {

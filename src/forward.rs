@@ -4,6 +4,7 @@
 //! headers added). The backend receives exactly what the gate judged.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use base64ct::{Base64UrlUnpadded, Encoding};
 use jwt_compact::alg::{Hs256, Hs256Key, Hs256Signature};
@@ -91,8 +92,8 @@ pub(crate) type Auth<'a> = Option<(&'a str, &'a Verified)>;
 
 /// How requests leave the gate, as `upstream` configures it.
 pub(crate) struct Forwarder {
-    /// The session cookies, as the gate's extractor names them: never forwarded bare.
-    cookies: Extractor,
+    /// The gate's extractor, shared: it names the session cookies, never forwarded bare.
+    cookies: Arc<Extractor>,
     strip_auth_cookie: bool,
     /// `(claim, header)`: claims forwarded as headers.
     claim_headers: Vec<(String, String)>,
@@ -107,7 +108,7 @@ pub(crate) struct Forwarder {
 impl Forwarder {
     /// The forwarder of the `upstream` options: claim headers the gate may set, the headers
     /// to strip, and a fresh route-mark key; session cookies named as `cookies` reads them.
-    pub(crate) fn new(options: &UpstreamOptions, cookies: &Extractor) -> Result<Forwarder> {
+    pub(crate) fn new(options: &UpstreamOptions, cookies: Arc<Extractor>) -> Result<Forwarder> {
         let mut route_key = [0u8; 32];
         getrandom::getrandom(&mut route_key)
             .map_err(|_| Error::ConfigInvalid("the host has no source of randomness".into()))?;
@@ -133,7 +134,7 @@ impl Forwarder {
         let into_app = stripped.len();
         stripped.extend(FORWARDING.iter().map(|h| h.to_string()));
         Ok(Forwarder {
-            cookies: cookies.clone(),
+            cookies,
             strip_auth_cookie: options.strip_auth_cookie,
             claim_headers,
             stripped,
@@ -312,8 +313,8 @@ fn header_value(claim: &Value) -> Option<String> {
 mod tests {
     use super::*;
 
-    fn extractor() -> Extractor {
-        Extractor::new(&crate::config::TokenOptions::default()).unwrap()
+    fn extractor() -> Arc<Extractor> {
+        Arc::new(Extractor::new(&crate::config::TokenOptions::default()).unwrap())
     }
 
     #[test]
@@ -327,7 +328,7 @@ mod tests {
                         .collect(),
                     ..UpstreamOptions::default()
                 },
-                &extractor(),
+                extractor(),
             )
         };
         assert!(forwarder(&[("sub", "X-Auth-Sub")]).is_ok());
@@ -364,7 +365,7 @@ mod tests {
 
     #[test]
     fn a_route_mark_holds_for_its_target_only_and_briefly() {
-        let f = Forwarder::new(&UpstreamOptions::default(), &extractor()).unwrap();
+        let f = Forwarder::new(&UpstreamOptions::default(), extractor()).unwrap();
         let request = |mark: &str| Request {
             headers: vec![(ROUTE_MARK.into(), mark.to_owned().into())],
             ..Request::default()
@@ -373,7 +374,7 @@ mod tests {
         assert!(f.routed_here(&request(&mark), "/api/login", 1005.0));
         assert!(!f.routed_here(&request(&mark), "/api/admin", 1005.0));
         assert!(!f.routed_here(&request(&mark), "/api/login", 1011.0));
-        let other = Forwarder::new(&UpstreamOptions::default(), &extractor()).unwrap();
+        let other = Forwarder::new(&UpstreamOptions::default(), extractor()).unwrap();
         assert!(!other.routed_here(&request(&mark), "/api/login", 1005.0));
     }
 }

@@ -3,6 +3,8 @@
 //! subrequests), `Path=/`, no `Domain` (this host only), `Secure` with the `__Host-` name
 //! everywhere except plain http on loopback, and `Max-Age` from the token's lifetime.
 
+use std::sync::Arc;
+
 use crate::config::TokenOptions;
 use crate::error::{Error, Result};
 use crate::extract::Extractor;
@@ -29,8 +31,8 @@ const MAX_COOKIE_BYTES: usize = 4096;
 /// Writes the session cookies under the names the gate reads them by.
 #[derive(Debug, Clone)]
 pub(crate) struct SessionCookies {
-    /// The cookie names (and `__Host-` rule) of the gate's extractor.
-    names: Extractor,
+    /// The gate's extractor, shared: its cookie names and `__Host-` rule.
+    names: Arc<Extractor>,
     /// `Max-Age` of the refresh cookie, seconds.
     refresh_max_age: f64,
 }
@@ -38,9 +40,9 @@ pub(crate) struct SessionCookies {
 impl SessionCookies {
     /// Cookies named as `names` reads them, the refresh cookie living `token.refreshMaxAge`
     /// (default 30 days).
-    pub(crate) fn new(token: &TokenOptions, names: &Extractor) -> Result<SessionCookies> {
+    pub(crate) fn new(token: &TokenOptions, names: Arc<Extractor>) -> Result<SessionCookies> {
         Ok(SessionCookies {
-            names: names.clone(),
+            names,
             refresh_max_age: match &token.refresh_max_age {
                 Some(d) => d.seconds("token.refreshMaxAge")?,
                 None => 30.0 * 86_400.0,
