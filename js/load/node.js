@@ -1,4 +1,8 @@
-// Node (Next 16 proxy.ts, plain servers, tests): read the bytes beside this file.
-import { readFile } from "node:fs/promises";
+// Node (Next's proxy.ts and Node middleware, Hono and Express servers, tests): the bytes are
+// a base64 string in a JS module, the one form every bundler copies as is. Reading the file
+// beside this module broke under webpack, whose stand-in for `new URL(…, import.meta.url)`
+// fs cannot open, and after esbuild, which leaves the URL pointing beside the bundle.
+import { Buffer } from "node:buffer";
+import bytes from "../wasm/bytes.js";
 
-export const loadWasm = () => readFile(new URL("../wasm/edgegate_bg.wasm", import.meta.url));
+export const loadWasm = () => Buffer.from(bytes, "base64");
