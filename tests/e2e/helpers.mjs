@@ -106,15 +106,28 @@ export function buildNext(variant, upstream, { gateSource, files = {}, name = va
   return dir;
 }
 
-export async function startNext(dir) {
+/** `next start` in `dir`, with `env`; `bin` is the `next` to run (else dir's own). */
+export async function startNext(dir, { env = {}, bin = `${dir}/node_modules/.bin/next` } = {}) {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const server = await start(`${dir}/node_modules/.bin/next`, ["start", "-p", String(port), "-H", "127.0.0.1"], {
+  const server = await start(bin, ["start", "-p", String(port), "-H", "127.0.0.1"], {
     cwd: dir,
-    env: { NEXT_TELEMETRY_DISABLED: "1" },
+    env: { NEXT_TELEMETRY_DISABLED: "1", ...env },
     url,
   });
   return { ...server, url };
+}
+
+/**
+ * Records that a host passed its test, as a row of the README's compatibility table
+ * (target/compat/, rendered by scripts/compat). Called last in a test, so only a passing
+ * test leaves its row.
+ */
+export function recordCompat(row) {
+  const dir = `${ROOT}target/compat`;
+  mkdirSync(dir, { recursive: true });
+  const slug = [row.host, row.bundler, row.runtime].join("-").replace(/[^\w.-]+/g, "_");
+  writeFileSync(`${dir}/${slug}.json`, JSON.stringify({ ...row, at: new Date().toISOString() }, null, 2));
 }
 
 /** Does `authorization` carry a bearer the demo backend would accept (HS256, dev secret, not expired)? */

@@ -1,0 +1,181 @@
+// The compatibility matrix: the packed npm tarball installed in fresh Next apps outside the
+// repository, built with each bundler for each runtime, under `next build && next start`.
+// Each cell checks the gate's basic verdicts and how many copies of the wasm the build holds,
+// and records its row for the README's compatibility table (scripts/compat).
+//
+// `scripts/test` runs the Next 16 cells; `scripts/test --full` (EDGEGATE_FULL=1, what CI
+// runs) adds Next 14 and 15.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import http from "node:http";
+import { tmpdir } from "node:os";
+import { gzipSync } from "node:zlib";
+import { ROOT, recordCompat, startNext } from "./helpers.mjs";
+import { jwt } from "../node/sign.mjs";
+
+const FULL = process.env.EDGEGATE_FULL === "1";
+const HERE = `${ROOT}tests/e2e/matrix/`;
+const WORK = `${tmpdir()}/edgegate-matrix`;
+const SECRET = "a-matrix-secret-of-at-least-32-bytes";
+const MATCHER = '["/((?!_next/static|_next/image|favicon.ico).*)"]';
+
+// Next 14 has no Turbopack build and no Node middleware; Node middleware is stable from 15.5;
+// Next 16 renames Node middleware to proxy.ts (middleware.ts stays, for the Edge runtime).
+const CELLS = [
+  { next: 16, bundler: "turbopack", runtime: "edge" },
+  { next: 16, bundler: "turbopack", runtime: "proxy" },
+  { next: 16, bundler: "webpack", runtime: "edge", flag: "--webpack" },
+  { next: 16, bundler: "webpack", runtime: "proxy", flag: "--webpack" },
+  ...(FULL
+    ? [
+        { next: 15, bundler: "webpack", runtime: "edge" },
+        { next: 15, bundler: "webpack", runtime: "node" },
+        { next: 15, bundler: "turbopack", runtime: "edge", flag: "--turbopack" },
+        { next: 15, bundler: "turbopack", runtime: "node", flag: "--turbopack" },
+        { next: 14, bundler: "webpack", runtime: "edge" },
+      ]
+    : []),
+];
+
+// The entry file a user writes, per runtime (the README's snippets).
+const ENTRY = {
+  edge: ["middleware.ts", `export default edgeGate(options);\nexport const config = { matcher: ${MATCHER} };\n`],
+  node: ["middleware.ts", `export default edgeGate(options);\nexport const config = { runtime: "nodejs", matcher: ${MATCHER} };\n`],
+  proxy: ["proxy.ts", `export const proxy = edgeGate(options);\nexport const config = { matcher: ${MATCHER} };\n`],
+};
+
+const run = (cmd, args, cwd, env = {}) =>
+  execFileSync(cmd, args, { cwd, env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1", ...env }, stdio: "pipe" }).toString();
+
+/** Packs js/ as `npm publish` would, once per run. */
+let tarball;
+function pack() {
+  if (tarball) return tarball;
+  mkdirSync(WORK, { recursive: true });
+  const out = JSON.parse(run("npm", ["pack", "--json", "--pack-destination", WORK], `${ROOT}js`));
+  return (tarball = `${WORK}/${out[0].filename}`);
+}
+
+/**
+ * A fresh app per Next major in the temp dir, from its pinned package.json and lockfile
+ * (installed again only when they change), with the packed tarball installed on top.
+ */
+const installed = new Map();
+function install(major) {
+  if (installed.has(major)) return installed.get(major);
+  const dir = `${WORK}/next${major}`;
+  mkdirSync(dir, { recursive: true });
+  const pins = ["package.json", "package-lock.json"].map((f) => readFileSync(`${HERE}next${major}/${f}`));
+  const stamp = createHash("sha256").update(pins[0]).update(pins[1]).digest("hex");
+  if (!existsSync(`${dir}/node_modules/.stamp`) || readFileSync(`${dir}/node_modules/.stamp`, "utf8") !== stamp) {
+    rmSync(`${dir}/node_modules`, { recursive: true, force: true });
+    writeFileSync(`${dir}/package.json`, pins[0]);
+    writeFileSync(`${dir}/package-lock.json`, pins[1]);
+    run("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error"], dir);
+    writeFileSync(`${dir}/node_modules/.stamp`, stamp);
+  }
+  run("npm", ["install", "--no-save", "--no-audit", "--no-fund", "--loglevel=error", pack()], dir);
+  const version = JSON.parse(readFileSync(`${dir}/node_modules/next/package.json`, "utf8")).version;
+  installed.set(major, { dir, version });
+  return { dir, version };
+}
+
+function files(dir, out = []) {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = `${dir}/${entry.name}`;
+    if (entry.isDirectory()) files(path, out);
+    else out.push(path);
+  }
+  return out;
+}
+
+/** Copies of the wasm in the built server: .wasm files, and JS files holding its base64. */
+function wasmCopies(appDir) {
+  const bytes = readFileSync(`${ROOT}js/wasm/edgegate_bg.wasm`);
+  const fingerprint = bytes.subarray(0, 3000).toString("base64");
+  const built = files(`${appDir}/.next`).filter((f) => !f.includes("/.next/cache/"));
+  const wasm = built.filter((f) => f.endsWith(".wasm"));
+  const inlined = built.filter((f) => /\.[cm]?js$/.test(f) && readFileSync(f, "latin1").includes(fingerprint));
+  return { wasm, inlined };
+}
+
+/** A backend that records what reaches it. */
+async function startBackend() {
+  const seen = [];
+  const server = http.createServer((req, res) => {
+    seen.push({ url: req.url, headers: req.headers });
+    res.setHeader("content-type", "application/json");
+    res.end(JSON.stringify({ from: "backend" }));
+  });
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return { url: `http://127.0.0.1:${server.address().port}`, seen, stop: () => server.close() };
+}
+
+for (const cell of CELLS) {
+  const name = `next${cell.next}-${cell.bundler}-${cell.runtime}`;
+  test(`Next ${cell.next} × ${cell.bundler} × ${cell.runtime === "proxy" ? "proxy.ts" : `${cell.runtime} middleware`}`, { timeout: 300_000 }, async (t) => {
+    const { dir: base, version } = install(cell.next);
+    const backend = await startBackend();
+    t.after(() => backend.stop());
+
+    const app = `${base}/cells/${name}`;
+    rmSync(app, { recursive: true, force: true });
+    cpSync(`${HERE}app`, app, { recursive: true });
+    const [file, body] = ENTRY[cell.runtime];
+    writeFileSync(`${app}/${file}`, `import { edgeGate } from "edgegate/next";\nimport { options } from "./gate";\n\n${body}`);
+    const env = { UPSTREAM_URL: backend.url, JWT_SECRET: SECRET };
+    const started = Date.now();
+    try {
+      run(`${base}/node_modules/.bin/next`, ["build", ...(cell.flag ? [cell.flag] : [])], app, env);
+    } catch (e) {
+      assert.fail(`next build failed:\n${e.stdout}\n${e.stderr}`);
+    }
+    const buildSeconds = (Date.now() - started) / 1000;
+    const next = await startNext(app, { env, bin: `${base}/node_modules/.bin/next` });
+    t.after(() => next.stop());
+
+    const page = await fetch(`${next.url}/dashboard`, { redirect: "manual" });
+    assert.equal(page.status, 307);
+    const login = new URL(page.headers.get("location"), next.url);
+    assert.equal(`${login.origin}${login.pathname}${login.search}`, `${next.url}/login?returnTo=%2Fdashboard`);
+
+    const denied = await fetch(`${next.url}/api/stocks`);
+    assert.equal(denied.status, 401);
+    assert.equal(denied.headers.get("www-authenticate"), "Bearer");
+    assert.equal(backend.seen.length, 0, "nothing reached the backend without a session");
+
+    const now = Math.floor(Date.now() / 1000);
+    const token = jwt("HS256", SECRET, { sub: "matrix", iat: now, exp: now + 300 });
+    const passed = await fetch(`${next.url}/api/stocks?x=1`, { headers: { cookie: `theme=dark; token=${token}` } });
+    assert.equal(passed.status, 200);
+    assert.deepEqual(await passed.json(), { from: "backend" });
+    assert.equal(backend.seen.length, 1);
+    assert.equal(backend.seen[0].url, "/api/stocks?x=1");
+    assert.equal(backend.seen[0].headers.authorization, `Bearer ${token}`);
+    assert.equal(backend.seen[0].headers.cookie, "theme=dark");
+
+    const home = await fetch(`${next.url}/`);
+    assert.equal(home.status, 200);
+    assert.match(await home.text(), /home/);
+
+    const { wasm, inlined } = wasmCopies(app);
+    let size;
+    if (cell.runtime === "edge") {
+      // The `?module` import only: wasm-bindgen's default `new URL('…_bg.wasm')` is omitted.
+      assert.equal(wasm.length, 1, `wasm files in the build: ${wasm.join(", ")}`);
+      assert.equal(inlined.length, 0, `the base64 copy is in: ${inlined.join(", ")}`);
+      size = readFileSync(wasm[0]);
+    } else {
+      // Node reads the base64 module: one JS file holds it, and no .wasm is emitted.
+      assert.equal(wasm.length, 0, `wasm files in the build: ${wasm.join(", ")}`);
+      assert.equal(inlined.length, 1, `files holding the base64 wasm: ${inlined.join(", ")}`);
+      size = readFileSync(inlined[0]);
+    }
+    const bundle = { file: (wasm[0] ?? inlined[0]).slice(app.length + 1), bytes: size.length, gzipped: gzipSync(size, { level: 9 }).length };
+    console.log(`${name} (next ${version}): built in ${buildSeconds.toFixed(1)} s; wasm copy ${bundle.file}: ${bundle.bytes} bytes, ${bundle.gzipped} gzipped`);
+    recordCompat({ host: `Next ${version}`, bundler: cell.bundler, runtime: cell.runtime, test: "tests/e2e/matrix.test.mjs", bundle });
+  });
+}
