@@ -1,4 +1,7 @@
-import type { NextRequest, NextResponse } from "next/server";
+// "next/server.js", not "next/server": next has no "exports" map, and this file is ESM
+// ("type": "module"), so under moduleResolution node16/nodenext a subpath of next needs its
+// extension, as in Node itself. Bundler resolution reads it the same.
+import type { NextRequest, NextResponse } from "next/server.js";
 import type { Decision, HostOptions, Options } from "./index.js";
 
 export { EdgeGateError, createGate, setSession, clearSession } from "./index.js";
