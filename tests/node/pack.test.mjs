@@ -116,7 +116,7 @@ test("the tarball holds the package and nothing else", async () => {
   const expected = (f) =>
     /^[\w-]+\.(js|d\.ts)$/.test(f) ||
     /^load\/[\w-]+\.js$/.test(f) ||
-    /^wasm\/(edgegate\.js|edgegate\.d\.ts|edgegate_bg\.wasm|edgegate_bg\.wasm\.d\.ts)$/.test(f) ||
+    /^wasm\/(edgegate\.js|edgegate\.d\.ts|edgegate_bg\.wasm|edgegate_bg\.wasm\.d\.ts|bytes\.js)$/.test(f) ||
     ["README.md", "LICENSE-MIT", "LICENSE-APACHE", "package.json"].includes(f);
   assert.deepEqual(files.filter((f) => !expected(f)), []);
   assert.deepEqual(files.filter((f) => /(^|\/)(node_modules|tests?|scripts)\/|package-lock\.json|\.tgz$|\.map$/.test(f)), []);
