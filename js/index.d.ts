@@ -352,3 +352,11 @@ export interface TraceStep {
 
 /** Builds a gate; rejects with `EdgeGateError` on bad options. */
 export declare function createGate(options: Options, host?: HostOptions): Promise<Gate>;
+
+/**
+ * Validates options as `createGate` does, without keeping a gate: rejects with the same
+ * `EdgeGateError { code: "ERR_CONFIG_*" }`. Await it in `next.config.ts` (an async config
+ * function) so a bad or missing secret fails `next build` and `next start`, not the first
+ * request.
+ */
+export declare function check(options: Options): Promise<void>;

@@ -312,6 +312,14 @@ export async function createGate(options, host = {}) {
   return new Gate(options, host);
 }
 
+/**
+ * Validates options as `createGate` does, without keeping a gate. Await it in next.config.ts
+ * so bad options fail `next build` and `next start`, not the first request.
+ */
+export async function check(options) {
+  await createGate(options);
+}
+
 // Cookie helpers build a gate from the same options, once per options object, so cookie
 // names and attributes always match what the gate reads.
 const helpers = new WeakMap();

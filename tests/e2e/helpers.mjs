@@ -190,6 +190,7 @@ export function token(claims = {}, secret = dev.secret) {
  */
 export async function startWorker(entry, name, bindings = {}, extra = {}, { define } = {}) {
   const outdir = `${ROOT}target/${name}`;
+  rmSync(outdir, { recursive: true, force: true });
   await build({
     define,
     entryPoints: [entry],

@@ -7,13 +7,13 @@
 // runs) adds Next 14 and 15.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import { tmpdir } from "node:os";
 import { gzipSync } from "node:zlib";
-import { ROOT, recordCompat, startNext } from "./helpers.mjs";
+import { ROOT, freePort, recordCompat, start, startNext } from "./helpers.mjs";
 import { jwt } from "../node/sign.mjs";
 
 const FULL = process.env.EDGEGATE_FULL === "1";
@@ -60,15 +60,15 @@ function pack() {
 }
 
 /**
- * A fresh app per Next major in the temp dir, from its pinned package.json and lockfile
- * (installed again only when they change), with the packed tarball installed on top.
+ * A fresh app (tests/e2e/matrix/<name>) in the temp dir, from its pinned package.json and
+ * lockfile (installed again only when they change), with the packed tarball installed on top.
  */
 const installed = new Map();
-function install(major) {
-  if (installed.has(major)) return installed.get(major);
-  const dir = `${WORK}/next${major}`;
+function install(name) {
+  if (installed.has(name)) return installed.get(name);
+  const dir = `${WORK}/${name}`;
   mkdirSync(dir, { recursive: true });
-  const pins = ["package.json", "package-lock.json"].map((f) => readFileSync(`${HERE}next${major}/${f}`));
+  const pins = ["package.json", "package-lock.json"].map((f) => readFileSync(`${HERE}${name}/${f}`));
   const stamp = createHash("sha256").update(pins[0]).update(pins[1]).digest("hex");
   if (!existsSync(`${dir}/node_modules/.stamp`) || readFileSync(`${dir}/node_modules/.stamp`, "utf8") !== stamp) {
     rmSync(`${dir}/node_modules`, { recursive: true, force: true });
@@ -78,8 +78,10 @@ function install(major) {
     writeFileSync(`${dir}/node_modules/.stamp`, stamp);
   }
   run("npm", ["install", "--no-save", "--no-audit", "--no-fund", "--loglevel=error", pack()], dir);
-  const version = JSON.parse(readFileSync(`${dir}/node_modules/next/package.json`, "utf8")).version;
-  installed.set(major, { dir, version });
+  const installedWasm = readFileSync(`${dir}/node_modules/edgegate/wasm/edgegate_bg.wasm`);
+  assert.ok(installedWasm.equals(readFileSync(`${ROOT}js/wasm/edgegate_bg.wasm`)), "the tarball carries this build's wasm");
+  const version = (pkg) => JSON.parse(readFileSync(`${dir}/node_modules/${pkg}/package.json`, "utf8")).version;
+  installed.set(name, { dir, version });
   return { dir, version };
 }
 
@@ -93,10 +95,10 @@ function files(dir, out = []) {
 }
 
 /** Copies of the wasm in the built server: .wasm files, and JS files holding its base64. */
-function wasmCopies(appDir) {
+function wasmCopies(appDir, out = `${appDir}/.next`) {
   const bytes = readFileSync(`${ROOT}js/wasm/edgegate_bg.wasm`);
   const fingerprint = bytes.subarray(0, 3000).toString("base64");
-  const built = files(`${appDir}/.next`).filter((f) => !f.includes("/.next/cache/"));
+  const built = files(out).filter((f) => !f.includes("/.next/cache/"));
   const wasm = built.filter((f) => f.endsWith(".wasm"));
   const inlined = built.filter((f) => /\.[cm]?js$/.test(f) && readFileSync(f, "latin1").includes(fingerprint));
   return { wasm, inlined };
@@ -114,10 +116,12 @@ async function startBackend() {
   return { url: `http://127.0.0.1:${server.address().port}`, seen, stop: () => server.close() };
 }
 
+const checked = new Set();
 for (const cell of CELLS) {
   const name = `next${cell.next}-${cell.bundler}-${cell.runtime}`;
   test(`Next ${cell.next} × ${cell.bundler} × ${cell.runtime === "proxy" ? "proxy.ts" : `${cell.runtime} middleware`}`, { timeout: 300_000 }, async (t) => {
-    const { dir: base, version } = install(cell.next);
+    const { dir: base, version: versionOf } = install(`next${cell.next}`);
+    const version = versionOf("next");
     const backend = await startBackend();
     t.after(() => backend.stop());
 
@@ -126,6 +130,22 @@ for (const cell of CELLS) {
     cpSync(`${HERE}app`, app, { recursive: true });
     const [file, body] = ENTRY[cell.runtime];
     writeFileSync(`${app}/${file}`, `import { edgeGate } from "edgegate/next";\nimport { options } from "./gate";\n\n${body}`);
+    if (cell.next === 14) {
+      // Next 14 reads no next.config.ts; its next.config.mjs cannot import gate.ts.
+      rmSync(`${app}/next.config.ts`);
+      writeFileSync(`${app}/next.config.mjs`, "export default {};\n");
+    } else if (!checked.has(cell.next)) {
+      // next.config.ts awaits check(options): a short secret fails the build, with its code.
+      checked.add(cell.next);
+      const weak = spawnSync(`${base}/node_modules/.bin/next`, ["build", ...(cell.flag ? [cell.flag] : [])], {
+        cwd: app,
+        env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1", UPSTREAM_URL: backend.url, JWT_SECRET: "short" },
+        encoding: "utf8",
+      });
+      assert.notEqual(weak.status, 0, "next build passed with a 5-byte HMAC secret");
+      assert.match(weak.stdout + weak.stderr, /ERR_CONFIG_WEAK_KEY/);
+      rmSync(`${app}/.next`, { recursive: true, force: true });
+    }
     const env = { UPSTREAM_URL: backend.url, JWT_SECRET: SECRET };
     const started = Date.now();
     try {
@@ -139,8 +159,12 @@ for (const cell of CELLS) {
 
     const page = await fetch(`${next.url}/dashboard`, { redirect: "manual" });
     assert.equal(page.status, 307);
+    // The gate's location is relative; Next 16 keeps it so, Next 14 and 15 make it absolute
+    // on the origin they serve from, which `next start` spells localhost.
     const login = new URL(page.headers.get("location"), next.url);
-    assert.equal(`${login.origin}${login.pathname}${login.search}`, `${next.url}/login?returnTo=%2Fdashboard`);
+    assert.equal(login.port, new URL(next.url).port);
+    assert.ok(["127.0.0.1", "localhost"].includes(login.hostname), login.href);
+    assert.equal(`${login.pathname}${login.search}`, "/login?returnTo=%2Fdashboard");
 
     const denied = await fetch(`${next.url}/api/stocks`);
     assert.equal(denied.status, 401);
@@ -179,3 +203,55 @@ for (const cell of CELLS) {
     recordCompat({ host: `Next ${version}`, bundler: cell.bundler, runtime: cell.runtime, test: "tests/e2e/matrix.test.mjs", bundle });
   });
 }
+
+// The README's Worker snippet, type-checked and run by wrangler itself (`wrangler dev`,
+// workerd), bundled as `wrangler deploy` would.
+test("Cloudflare Worker × wrangler", { timeout: 180_000 }, async (t) => {
+  const { dir, version } = install("wrangler");
+  const snippet = /```ts\n(\/\/ worker\.ts[^]*?)```/.exec(readFileSync(`${ROOT}README.md`, "utf8"))?.[1];
+  assert.ok(snippet, "the README has a worker.ts snippet");
+  mkdirSync(`${dir}/src`, { recursive: true });
+  writeFileSync(`${dir}/src/worker.ts`, snippet);
+  for (const f of ["wrangler.toml", "tsconfig.json"]) cpSync(`${HERE}wrangler/${f}`, `${dir}/${f}`);
+  const env = { WRANGLER_SEND_METRICS: "false", CI: "1" };
+  try {
+    run(`${dir}/node_modules/.bin/tsc`, ["-p", "."], dir);
+  } catch (e) {
+    assert.fail(`the README's worker.ts does not type-check:\n${e.stdout}`);
+  }
+
+  rmSync(`${dir}/dist`, { recursive: true, force: true });
+  run(`${dir}/node_modules/.bin/wrangler`, ["deploy", "--dry-run", "--outdir", "dist"], dir, env);
+  const { wasm, inlined } = wasmCopies(dir, `${dir}/dist`);
+  assert.equal(wasm.length, 1, `wasm files in the bundle: ${wasm.join(", ")}`);
+  assert.equal(inlined.length, 0, `the base64 copy is in: ${inlined.join(", ")}`);
+  const bytes = readFileSync(wasm[0]);
+  const bundle = { file: wasm[0].slice(dir.length + 1), bytes: bytes.length, gzipped: gzipSync(bytes, { level: 9 }).length };
+
+  const backend = await startBackend();
+  t.after(() => backend.stop());
+  const port = await freePort();
+  const worker = await start(
+    `${dir}/node_modules/.bin/wrangler`,
+    ["dev", "--ip", "127.0.0.1", "--port", String(port), "--var", `BACKEND:${backend.url}`, "--var", `JWT_SECRET:${SECRET}`],
+    { cwd: dir, env, url: `http://127.0.0.1:${port}/`, timeoutMs: 90_000 },
+  );
+  t.after(() => worker.stop());
+  const url = `http://127.0.0.1:${port}`;
+
+  const denied = await fetch(`${url}/api/stocks`);
+  assert.equal(denied.status, 401);
+  assert.equal(backend.seen.length, 0);
+  const now = Math.floor(Date.now() / 1000);
+  const token = jwt("HS256", SECRET, { sub: "worker", iat: now, exp: now + 300 });
+  const passed = await fetch(`${url}/api/stocks?x=1`, { headers: { authorization: `Bearer ${token}`, cookie: "theme=dark" } });
+  assert.equal(passed.status, 200);
+  assert.deepEqual(await passed.json(), { from: "backend" });
+  assert.equal(backend.seen[0].url, "/api/stocks?x=1", "the query reaches the backend");
+  assert.equal(backend.seen[0].headers.authorization, `Bearer ${token}`);
+  const app = await fetch(`${url}/?q=1`);
+  assert.equal(await app.text(), "the app");
+
+  console.log(`wrangler ${version("wrangler")}: wasm copy ${bundle.file}: ${bundle.bytes} bytes, ${bundle.gzipped} gzipped`);
+  recordCompat({ host: `wrangler ${version("wrangler")}`, bundler: "esbuild (wrangler)", runtime: "worker", test: "tests/e2e/matrix.test.mjs", bundle });
+});

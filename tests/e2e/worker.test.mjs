@@ -3,7 +3,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { generateKeyPairSync } from "node:crypto";
-import { startRecorder, startUpstream, startWorker } from "./helpers.mjs";
+import { ROOT, recordCompat, startRecorder, startUpstream, startWorker } from "./helpers.mjs";
+import { readdirSync, readFileSync } from "node:fs";
 import { gateScenarios } from "./scenarios.mjs";
 import { jwt, signParts } from "../node/sign.mjs";
 
@@ -20,6 +21,10 @@ test("Cloudflare Worker (Miniflare / workerd)", { timeout: 120_000 }, async (t) 
   const url = await mf.ready;
 
   await gateScenarios(t, url.origin, upstream.url, recorder);
+  const { version } = JSON.parse(readFileSync(`${ROOT}tests/e2e/node_modules/miniflare/package.json`, "utf8"));
+  const wasm = readdirSync(`${ROOT}target/worker`).filter((f) => f.endsWith(".wasm"));
+  assert.equal(wasm.length, 1, `wasm files in the Worker bundle: ${wasm}`);
+  recordCompat({ host: `Miniflare ${version}`, bundler: "esbuild", runtime: "worker", test: "tests/e2e/worker.test.mjs", bundle: { file: wasm[0] } });
 });
 
 test("workerd's WebCrypto and the engine agree on RS256, PS256, ES256 and EdDSA", { timeout: 120_000 }, async (t) => {
