@@ -1,6 +1,13 @@
 import type { MiddlewareHandler } from "hono";
 import type { Decision, HostOptions, Options } from "./index.js";
 
+declare module "hono" {
+  /** Typed `c.get("edgegate")` in every handler once this module is imported, as Hono's own middleware do. */
+  interface ContextVariableMap {
+    edgegate: Decision;
+  }
+}
+
 export { EdgeGateError, createGate, setSession, clearSession } from "./index.js";
 export type * from "./index.js";
 
