@@ -1,0 +1,82 @@
+// edgegate/node: `app.use(edgeGate(options))`, first, in Express or Connect (any server
+// whose `next(error)` stops the request). The same decisions as edgegate/worker: a refusal
+// is the response, a rule's upstream answers the requests it routes, and the rest go on
+// with exactly the headers and the path the gate judged.
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { createGate } from "./index.js";
+import { fetchUpstream, toResponse, withCookies } from "./respond.js";
+
+export { EdgeGateError, createGate, setSession, clearSession } from "./index.js";
+
+export function edgeGate(options, host) {
+  let gate;
+  return function edgegate(req, res, next) {
+    gate ??= createGate(options, host);
+    gate.then((gate) => decide(gate, req, res, next)).catch(next);
+  };
+}
+
+async function decide(gate, req, res, next) {
+  // Under a mount path Express hides its prefix from req.url: the gate would judge another path.
+  if (req.baseUrl) throw new Error("edgegate/node: use the gate at the root, app.use(edgeGate(options))");
+  // The URL as WHATWG parses it (`\`, dot segments), so that the gate judges what the app
+  // gets. The Host header sets only the authority: the URL setter stops at its first `/`.
+  const url = new URL(`${req.socket.encrypted ? "https" : "http"}://localhost${req.url.startsWith("/") ? "" : "/"}${req.url}`);
+  url.host = req.headers.host ?? "";
+  // Headers as sent, repeats and all: two Authorization headers are refused, not one taken.
+  const decision = await gate.decide({ method: req.method, url: url.href, headers: pairs(req.rawHeaders) });
+  if (decision.action !== "continue") return send(res, toResponse(decision));
+  if (decision.destination) {
+    const body = req.method === "GET" || req.method === "HEAD" ? null : req;
+    return send(res, withCookies(await fetchUpstream(decision, { method: req.method, body }), decision));
+  }
+  // On into the app with exactly the gate's headers, at the path it judged.
+  // Shaped as Node shapes them: repeats joined (cookies with "; "), and each one apart.
+  const judged = {};
+  const distinct = Object.create(null);
+  for (const [name, value] of decision.requestHeaders) {
+    const key = name.toLowerCase();
+    (distinct[key] ??= []).push(value);
+    judged[key] = Object.hasOwn(judged, key) ? `${judged[key]}${key === "cookie" ? "; " : ", "}${value}` : value;
+  }
+  req.headers = judged;
+  req.headersDistinct = distinct;
+  req.rawHeaders = decision.requestHeaders.flat();
+  req.url = decision.rewrite ?? url.pathname + url.search;
+  if (decision.setCookies?.length) cookiesLast(res, decision.setCookies);
+  next();
+}
+
+// A refreshed (or cleared) session reaches the browser whatever the app answers: the
+// cookies join the headers as they go out, after the app's own, so that no setHeader or
+// writeHead of the app's replaces them (as the on-headers package does).
+function cookiesLast(res, cookies) {
+  const writeHead = res.writeHead;
+  res.writeHead = function (status, reason, headers) {
+    res.writeHead = writeHead;
+    if (typeof reason !== "string") [reason, headers] = [undefined, headers ?? reason];
+    const given = Array.isArray(headers) ? pairs(headers) : Object.entries(headers ?? {});
+    for (const [name, value] of given) this.setHeader(name, value);
+    for (const cookie of cookies) this.appendHeader("set-cookie", cookie);
+    return reason === undefined ? writeHead.call(this, status) : writeHead.call(this, status, reason);
+  };
+}
+
+// [name, value] pairs of a flat list, as in rawHeaders.
+function pairs(flat) {
+  const list = [];
+  for (let i = 0; i < flat.length; i += 2) list.push([flat[i], flat[i + 1]]);
+  return list;
+}
+
+// Writes a WHATWG response onto `res`; its headers replace same-named ones set before.
+async function send(res, response) {
+  res.statusCode = response.status;
+  for (const [name, value] of response.headers) {
+    if (name === "set-cookie") res.appendHeader(name, value);
+    else res.setHeader(name, value);
+  }
+  if (response.body) await pipeline(Readable.fromWeb(response.body), res);
+  else res.end();
+}

@@ -1,0 +1,52 @@
+// edgegate: what every host adapter (worker.js, hono.js, node.js) does with a decision in
+// WHATWG terms: the response a refusal stands for, a rule's upstream fetched, and the
+// session cookies a decision carries put on whatever response goes out.
+
+/** The redirect or error response of a decision that stops the request, without its cookies. */
+export function answer(decision) {
+  return decision.action === "redirect"
+    ? new Response(null, { status: decision.status, headers: { location: decision.location } })
+    : new Response(decision.body, { status: decision.status, headers: decision.headers });
+}
+
+/** `answer(decision)` with the decision's `setCookies`. */
+export function toResponse(decision) {
+  return withCookies(answer(decision), decision);
+}
+
+// A refreshed session (or a cleared one) goes back to the browser.
+export function withCookies(response, decision) {
+  if (!decision.setCookies?.length) return response;
+  const copy = new Response(response.body, response); // upstream headers may be immutable
+  for (const cookie of decision.setCookies) copy.headers.append("set-cookie", cookie);
+  return copy;
+}
+
+// Headers about one connection (RFC 9110 §7.6.1), the client's to us or the upstream's to
+// us, are not passed on (Node's fetch throws on most of them), nor is the Host that named
+// us or an Expect we already answered. Names a client lists in `Connection` are kept:
+// dropping them would let it remove the gate's own headers.
+const HOP_BY_HOP = ["connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade", "expect", "host"];
+// workerd encodes a body by the Content-Encoding it goes out with; Node, Deno and Bun hand
+// over the decoded body under the upstream's header, which the browser would decode again.
+const reencodes = globalThis.navigator?.userAgent === "Cloudflare-Workers";
+
+/**
+ * The answer of the continuing decision's `destination` (a rule's upstream) to `method` and
+ * `body` (a stream, or null) with the gate's request headers. Its redirects go back to the
+ * browser, as from any reverse proxy.
+ */
+export async function fetchUpstream(decision, { method, body }) {
+  const headers = new Headers(decision.requestHeaders);
+  for (const name of HOP_BY_HOP) headers.delete(name);
+  // Node's fetch wants `duplex` for a streamed body; other hosts ignore it.
+  const init = { method, headers, body, redirect: "manual", ...(body && { duplex: "half" }) };
+  const response = await fetch(decision.destination, init);
+  const out = new Headers(response.headers);
+  for (const name of HOP_BY_HOP) out.delete(name);
+  if (!reencodes && out.has("content-encoding")) {
+    out.delete("content-encoding");
+    out.delete("content-length");
+  }
+  return new Response(response.body, { status: response.status, statusText: response.statusText, headers: out });
+}

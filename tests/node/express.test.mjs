@@ -1,0 +1,87 @@
+// edgegate/node in a real Express 5 app: the adapter scenarios (adapters.mjs), and what is
+// Node's own: a plain handler answering with writeHead, and a gate mounted under a path
+// refused.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import http from "node:http";
+import express from "express";
+import { edgeGate } from "edgegate/node";
+import { NOW, OWN_COOKIE, SECRET, adapterScenarios, echo } from "./adapters.mjs";
+import { jwt } from "./sign.mjs";
+
+async function listen(app) {
+  const server = await new Promise((resolve) => {
+    const s = app.listen(0, "127.0.0.1", () => resolve(s));
+  });
+  return { url: `http://127.0.0.1:${server.address().port}`, close: () => new Promise((r) => server.close(r)) };
+}
+
+async function start(options, host) {
+  const reached = [];
+  const app = express();
+  app.use(edgeGate(options, host));
+  const report = (route) => (req, res) => {
+    const seen = echo(route, req);
+    reached.push(seen);
+    res.json(seen);
+  };
+  app.all("/api/public", report("public"));
+  app.all("/api/own-cookie", (req, res, next) => {
+    res.setHeader("Set-Cookie", OWN_COOKIE); // replaces any Set-Cookie set before
+    next();
+  }, report("api"));
+  app.all("/api/*path", report("api"));
+  app.all("/dashboard{/*path}", report("dashboard"));
+  app.use(report("other"));
+  return { ...(await listen(app)), reached };
+}
+
+test("edgegate/node in Express", { timeout: 60_000 }, async (t) => {
+  await adapterScenarios(t, start);
+});
+
+test("a plain Node handler's writeHead headers keep the refreshed session", async (t) => {
+  const fresh = jwt("HS256", SECRET, { sub: "x", exp: NOW + 300 });
+  const endpoint = http.createServer((req, res) =>
+    req.resume().on("end", () => res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ access_token: fresh, token_type: "Bearer", refresh_token: "new" }))));
+  await new Promise((r) => endpoint.listen(0, "127.0.0.1", r));
+  t.after(() => endpoint.close());
+  const gate = edgeGate(
+    {
+      verify: { algorithms: ["HS256"], keys: SECRET },
+      rules: [{ match: "/api/:path*", kind: "api" }],
+      refresh: { tokenEndpoint: `http://127.0.0.1:${endpoint.address().port}/token`, clientId: "app" },
+    },
+    { now: NOW },
+  );
+  // No framework: `next(error)` is the caller's to honour.
+  const server = http.createServer((req, res) =>
+    gate(req, res, (error) => {
+      if (error) return res.writeHead(500).end();
+      res.writeHead(200, { "content-type": "text/plain", "set-cookie": ["a=1", "b=2"] }).end(`${req.url} ${req.headers.authorization}`);
+    }),
+  );
+  await new Promise((r) => server.listen(0, "127.0.0.1", r));
+  t.after(() => server.close());
+  const url = `http://127.0.0.1:${server.address().port}`;
+  const expired = jwt("HS256", SECRET, { sub: "x", exp: NOW - 10 });
+  const r = await fetch(`${url}/api/x?q=1`, { headers: { cookie: `token=${expired}; refreshToken=old` } });
+  assert.equal(r.status, 200);
+  assert.equal(await r.text(), `/api/x?q=1 Bearer ${fresh}`);
+  const cookies = r.headers.getSetCookie();
+  assert.deepEqual(cookies.slice(0, 2), ["a=1", "b=2"]);
+  assert.match(cookies[2], new RegExp(`^token=${fresh}; Path=/; HttpOnly; SameSite=Lax; Max-Age=\\d+$`));
+  assert.match(cookies[3], /^refreshToken=new; /);
+});
+
+test("a gate mounted under a path is refused, not run on the shortened path", async (t) => {
+  const app = express();
+  app.use("/api", edgeGate({ verify: { algorithms: ["HS256"], keys: SECRET }, rules: [{ match: "/api/:path*", kind: "api" }] }, { now: NOW }));
+  app.use((req, res) => res.send("reached"));
+  app.use((error, req, res, next) => res.status(500).send(error.message));
+  const server = await listen(app);
+  t.after(server.close);
+  const r = await fetch(`${server.url}/api/x`);
+  assert.equal(r.status, 500);
+  assert.match(await r.text(), /use the gate at the root/);
+});
