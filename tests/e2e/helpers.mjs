@@ -118,18 +118,6 @@ export async function startNext(dir, { env = {}, bin = `${dir}/node_modules/.bin
   return { ...server, url };
 }
 
-/**
- * Records that a host passed its test, as a row of the README's compatibility table
- * (target/compat/, rendered by scripts/compat). Called last in a test, so only a passing
- * test leaves its row.
- */
-export function recordCompat(row) {
-  const dir = `${ROOT}target/compat`;
-  mkdirSync(dir, { recursive: true });
-  const slug = [row.host, row.bundler, row.runtime].join("-").replace(/[^\w.-]+/g, "_");
-  writeFileSync(`${dir}/${slug}.json`, JSON.stringify({ ...row, at: new Date().toISOString() }, null, 2));
-}
-
 /** Does `authorization` carry a bearer the demo backend would accept (HS256, dev secret, not expired)? */
 export function verifiedBearer(authorization) {
   const token = /^Bearer ([\w-]+\.[\w-]+\.[\w-]+)$/.exec(authorization ?? "")?.[1];

@@ -13,7 +13,8 @@ import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statS
 import http from "node:http";
 import { tmpdir } from "node:os";
 import { gzipSync } from "node:zlib";
-import { ROOT, freePort, recordCompat, start, startNext } from "./helpers.mjs";
+import { ROOT, freePort, start, startNext } from "./helpers.mjs";
+import { recordCompat } from "../compat.mjs";
 import { jwt } from "../node/sign.mjs";
 
 const FULL = process.env.EDGEGATE_FULL === "1";

@@ -3,8 +3,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { generateKeyPairSync } from "node:crypto";
-import { ROOT, recordCompat, startRecorder, startUpstream, startWorker } from "./helpers.mjs";
-import { readdirSync, readFileSync } from "node:fs";
+import { ROOT, startRecorder, startUpstream, startWorker } from "./helpers.mjs";
+import { recordCompat, versionOf } from "../compat.mjs";
+import { readdirSync } from "node:fs";
 import { gateScenarios } from "./scenarios.mjs";
 import { jwt, signParts } from "../node/sign.mjs";
 
@@ -21,10 +22,28 @@ test("Cloudflare Worker (Miniflare / workerd)", { timeout: 120_000 }, async (t) 
   const url = await mf.ready;
 
   await gateScenarios(t, url.origin, upstream.url, recorder);
-  const { version } = JSON.parse(readFileSync(`${ROOT}tests/e2e/node_modules/miniflare/package.json`, "utf8"));
+  const version = versionOf("miniflare", new URL(".", import.meta.url));
   const wasm = readdirSync(`${ROOT}target/worker`).filter((f) => f.endsWith(".wasm"));
   assert.equal(wasm.length, 1, `wasm files in the Worker bundle: ${wasm}`);
   recordCompat({ host: `Miniflare ${version}`, bundler: "esbuild", runtime: "worker", test: "tests/e2e/worker.test.mjs", bundle: { file: wasm[0] } });
+});
+
+test("Hono on Cloudflare Workers (edgegate/hono in Miniflare / workerd)", { timeout: 120_000 }, async (t) => {
+  const upstream = await startUpstream();
+  t.after(() => upstream.stop());
+  const recorder = await startRecorder(upstream.url);
+  t.after(() => recorder.stop());
+  const mf = await startWorker(new URL("./worker/hono.ts", import.meta.url).pathname, "worker-hono", {}, {}, {
+    define: { "process.env.UPSTREAM_URL": JSON.stringify(recorder.url) },
+  });
+  t.after(() => mf.dispose());
+  const url = await mf.ready;
+
+  await gateScenarios(t, url.origin, upstream.url, recorder);
+  const wasm = readdirSync(`${ROOT}target/worker-hono`).filter((f) => f.endsWith(".wasm"));
+  assert.equal(wasm.length, 1, `wasm files in the Worker bundle: ${wasm}`);
+  const host = `Hono ${versionOf("hono", new URL(".", import.meta.url))}`;
+  recordCompat({ host, bundler: "esbuild", runtime: "workerd, `edgegate/hono`", test: "tests/e2e/worker.test.mjs", bundle: { file: wasm[0] } });
 });
 
 test("workerd's WebCrypto and the engine agree on RS256, PS256, ES256 and EdDSA", { timeout: 120_000 }, async (t) => {

@@ -8,6 +8,7 @@ import express from "express";
 import { edgeGate } from "edgegate/node";
 import { NOW, OWN_COOKIE, SECRET, adapterScenarios, echo } from "./adapters.mjs";
 import { jwt } from "./sign.mjs";
+import { recordCompat, versionOf } from "../compat.mjs";
 
 async function listen(app) {
   const server = await new Promise((resolve) => {
@@ -38,6 +39,8 @@ async function start(options, host) {
 
 test("edgegate/node in Express", { timeout: 60_000 }, async (t) => {
   await adapterScenarios(t, start);
+  const host = `Express ${versionOf("express", new URL(".", import.meta.url))}`;
+  recordCompat({ host, bundler: "none (Node ESM)", runtime: "Node, `edgegate/node`", test: "tests/node/express.test.mjs" });
 });
 
 test("a plain Node handler's writeHead headers keep the refreshed session", async (t) => {

@@ -8,6 +8,7 @@ import { serve } from "@hono/node-server";
 import { edgeGate } from "edgegate/hono";
 import { NOW, OWN_COOKIE, SECRET, adapterScenarios, echo } from "./adapters.mjs";
 import { jwt } from "./sign.mjs";
+import { recordCompat, versionOf } from "../compat.mjs";
 
 async function start(options, host) {
   const reached = [];
@@ -39,6 +40,9 @@ async function start(options, host) {
 
 test("edgegate/hono on @hono/node-server", { timeout: 60_000 }, async (t) => {
   await adapterScenarios(t, start, { decisionCode: true });
+  const at = new URL(".", import.meta.url);
+  const host = `Hono ${versionOf("hono", at)}, @hono/node-server ${versionOf("@hono/node-server", at)}`;
+  recordCompat({ host, bundler: "none (Node ESM)", runtime: "Node, `edgegate/hono`", test: "tests/node/hono.test.mjs" });
 });
 
 test("options from the bindings, built into one gate per middleware", async () => {
