@@ -256,3 +256,52 @@ test("Cloudflare Worker × wrangler", { timeout: 180_000 }, async (t) => {
   console.log(`wrangler ${version("wrangler")}: wasm copy ${bundle.file}: ${bundle.bytes} bytes, ${bundle.gzipped} gzipped`);
   recordCompat({ host: `wrangler ${version("wrangler")}`, bundler: "esbuild (wrangler)", runtime: "worker", test: "tests/e2e/matrix.test.mjs", bundle });
 });
+
+// A Node server bundled whole, edgegate and its wasm included, by esbuild and by Vite (SSR,
+// nothing external), then run from a folder with no node_modules beside it.
+for (const bundler of ["esbuild", "vite"]) {
+  test(`Node server × ${bundler} bundle`, { timeout: 120_000 }, async (t) => {
+    const { dir, version } = install("node-bundlers");
+    for (const f of ["server.mjs", "vite.config.mjs"]) cpSync(`${HERE}node-bundlers/${f}`, `${dir}/${f}`);
+    const out = `${dir}/dist-${bundler}`;
+    rmSync(out, { recursive: true, force: true });
+    if (bundler === "vite") run(`${dir}/node_modules/.bin/vite`, ["build", "--outDir", out], dir);
+    else run(`${dir}/node_modules/.bin/esbuild`, ["server.mjs", "--bundle", "--platform=node", "--format=esm", `--outfile=${out}/server.js`, "--log-level=error"], dir);
+    const { wasm, inlined } = wasmCopies(dir, out);
+    assert.deepEqual(wasm, [], "no .wasm emitted beside the bundle");
+    assert.equal(inlined.length, 1, `files holding the base64 wasm: ${inlined.join(", ")}`);
+
+    const alone = `${WORK}/run-${bundler}`;
+    rmSync(alone, { recursive: true, force: true });
+    mkdirSync(alone);
+    cpSync(inlined[0], `${alone}/server.mjs`);
+    const backend = await startBackend();
+    t.after(() => backend.stop());
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    const server = await start("node", ["server.mjs"], {
+      cwd: alone,
+      env: { PORT: String(port), UPSTREAM_URL: backend.url, JWT_SECRET: SECRET },
+      url: `${url}/`,
+    });
+    t.after(() => server.stop());
+
+    const page = await fetch(`${url}/dashboard`, { redirect: "manual" });
+    assert.deepEqual([page.status, page.headers.get("location")], [307, "/login?returnTo=%2Fdashboard"]);
+    assert.equal((await fetch(`${url}/api/stocks`)).status, 401);
+    const now = Math.floor(Date.now() / 1000);
+    const token = jwt("HS256", SECRET, { sub: "bundled", iat: now, exp: now + 300 });
+    const passed = await fetch(`${url}/api/stocks?x=1`, { headers: { cookie: `theme=dark; token=${token}` } });
+    assert.deepEqual(await passed.json(), { from: "backend" });
+    assert.equal(backend.seen[0].url, "/api/stocks?x=1");
+    assert.equal(backend.seen[0].headers.authorization, `Bearer ${token}`);
+    assert.equal(backend.seen[0].headers.cookie, "theme=dark");
+    assert.equal(await (await fetch(`${url}/`)).text(), "home");
+
+    const bytes = readFileSync(inlined[0]);
+    const bundle = { file: inlined[0].slice(dir.length + 1), bytes: bytes.length, gzipped: gzipSync(bytes, { level: 9 }).length };
+    console.log(`${bundler} ${version(bundler)}: wasm copy ${bundle.file}: ${bundle.bytes} bytes, ${bundle.gzipped} gzipped`);
+    const name = bundler === "vite" ? "Vite" : "esbuild";
+    recordCompat({ host: `Node ${process.versions.node}, Hono ${version("hono")}`, bundler: `${name} ${version(bundler)}`, runtime: "Node, `edgegate/hono`", test: "tests/e2e/matrix.test.mjs", bundle });
+  });
+}
