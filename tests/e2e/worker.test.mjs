@@ -9,42 +9,33 @@ import { readdirSync } from "node:fs";
 import { gateScenarios } from "./scenarios.mjs";
 import { jwt, signParts } from "../node/sign.mjs";
 
-test("Cloudflare Worker (Miniflare / workerd)", { timeout: 120_000 }, async (t) => {
+// `entry` (a file in worker/) bundled with esbuild and run in workerd, through the scenarios
+// every host passes; its row names `host` and `runtime`.
+async function workerScenarios(t, entry, host, runtime) {
   const upstream = await startUpstream();
   t.after(() => upstream.stop());
   const recorder = await startRecorder(upstream.url);
   t.after(() => recorder.stop());
-
-  const mf = await startWorker(new URL("./worker/worker.ts", import.meta.url).pathname, "worker", {}, {}, {
+  const name = `worker-${entry}`;
+  const mf = await startWorker(new URL(`./worker/${entry}.ts`, import.meta.url).pathname, name, {}, {}, {
     define: { "process.env.UPSTREAM_URL": JSON.stringify(recorder.url) },
   });
   t.after(() => mf.dispose());
   const url = await mf.ready;
 
   await gateScenarios(t, url.origin, upstream.url, recorder);
-  const version = versionOf("miniflare", new URL(".", import.meta.url));
-  const wasm = readdirSync(`${ROOT}target/worker`).filter((f) => f.endsWith(".wasm"));
+  const wasm = readdirSync(`${ROOT}target/${name}`).filter((f) => f.endsWith(".wasm"));
   assert.equal(wasm.length, 1, `wasm files in the Worker bundle: ${wasm}`);
-  recordCompat({ host: `Miniflare ${version}`, bundler: "esbuild", runtime: "worker", test: "tests/e2e/worker.test.mjs", bundle: { file: wasm[0] } });
-});
+  recordCompat({ host, bundler: "esbuild", runtime, test: "tests/e2e/worker.test.mjs", bundle: { file: wasm[0] } });
+}
 
-test("Hono on Cloudflare Workers (edgegate/hono in Miniflare / workerd)", { timeout: 120_000 }, async (t) => {
-  const upstream = await startUpstream();
-  t.after(() => upstream.stop());
-  const recorder = await startRecorder(upstream.url);
-  t.after(() => recorder.stop());
-  const mf = await startWorker(new URL("./worker/hono.ts", import.meta.url).pathname, "worker-hono", {}, {}, {
-    define: { "process.env.UPSTREAM_URL": JSON.stringify(recorder.url) },
-  });
-  t.after(() => mf.dispose());
-  const url = await mf.ready;
+const here = new URL(".", import.meta.url);
 
-  await gateScenarios(t, url.origin, upstream.url, recorder);
-  const wasm = readdirSync(`${ROOT}target/worker-hono`).filter((f) => f.endsWith(".wasm"));
-  assert.equal(wasm.length, 1, `wasm files in the Worker bundle: ${wasm}`);
-  const host = `Hono ${versionOf("hono", new URL(".", import.meta.url))}`;
-  recordCompat({ host, bundler: "esbuild", runtime: "workerd, `edgegate/hono`", test: "tests/e2e/worker.test.mjs", bundle: { file: wasm[0] } });
-});
+test("Cloudflare Worker (Miniflare / workerd)", { timeout: 120_000 }, (t) =>
+  workerScenarios(t, "worker", `Miniflare ${versionOf("miniflare", here)}`, "worker"));
+
+test("Hono on Cloudflare Workers (edgegate/hono in Miniflare / workerd)", { timeout: 120_000 }, (t) =>
+  workerScenarios(t, "hono", `Hono ${versionOf("hono", here)}`, "workerd, `edgegate/hono`"));
 
 test("workerd's WebCrypto and the engine agree on RS256, PS256, ES256 and EdDSA", { timeout: 120_000 }, async (t) => {
   const mf = await startWorker(new URL("./worker/decide.ts", import.meta.url).pathname, "worker-decide");
