@@ -205,7 +205,13 @@ export async function auth0v4({ session, secret, secure = false, now, rolling, a
     });
     const req = new auth0v4Cookies.RequestCookies(new Headers());
     const res = new auth0v4Cookies.ResponseCookies(new Headers());
-    await store.set(req, res, structuredClone(session));
+    const warn = console.warn; // set() warns once per process about sessions over 4096 bytes
+    console.warn = () => {};
+    try {
+      await store.set(req, res, structuredClone(session));
+    } finally {
+      console.warn = warn;
+    }
     // set() also emits deletions (empty value, Max-Age=0) for __session__0..4; drop them.
     const cookies = res.getAll().filter((c) => c.value !== "").map((c) => [c.name, c.value]);
     return { name: store.sessionCookieName, value: cookies.map((c) => c[1]).join(""), cookies };
