@@ -32,6 +32,7 @@ fn steps(c: &mut Criterion) {
     });
 
     let extractor = Extractor {
+        naming: None,
         cookie: Some("token".into()),
         host_prefix: true,
         refresh_cookie: Some("refreshToken".into()),

@@ -223,7 +223,10 @@ pub(crate) fn bad_gateway() -> Action {
 /// `insufficient_scope` (403) when it lacks scopes. Bodies repeat only those fields.
 fn api_denial(e: &Error, scopes: &[String]) -> Action {
     match e {
-        Error::NoToken { .. } => json(401, Some("Bearer".into()), "{}"),
+        // A session past its token is no token: the library that wrote it refreshes it.
+        Error::NoToken { .. } | Error::SessionTokenExpired | Error::SessionNoToken(_) => {
+            json(401, Some("Bearer".into()), "{}")
+        }
         Error::InsufficientScope => {
             let scope = scopes.join(" ");
             Action::Respond {

@@ -202,6 +202,45 @@ impl Default for TokenOptions {
     }
 }
 
+/// The auth library whose session cookie holds the token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SessionFormatOption {
+    /// Auth.js (`@auth/core`, next-auth 5): `authjs.session-token`.
+    Authjs,
+    /// next-auth 4: `next-auth.session-token`.
+    NextAuth,
+    /// `@auth0/nextjs-auth0` 4: `__session`.
+    Auth0,
+    /// `@auth0/nextjs-auth0` 3: `appSession`.
+    #[serde(rename = "auth0-v3")]
+    Auth0V3,
+    /// Kinde's Next.js SDK: `access_token`, a raw JWT.
+    Kinde,
+}
+
+/// An auth library's session cookie as the source of the token, instead of a raw JWT
+/// cookie (the `Authorization` header still counts, by `token.precedence`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SessionOptions {
+    /// Which library wrote it.
+    pub format: SessionFormatOption,
+    /// The library's secret (`AUTH_SECRET`, `NEXTAUTH_SECRET`, `AUTH0_SECRET`).
+    #[serde(default)]
+    pub secret: Option<String>,
+    /// Several secrets, newest first, while one is rotated out.
+    #[serde(default)]
+    pub secrets: Vec<String>,
+    /// Where the session keeps the token, dot-separated. Default `accessToken`
+    /// (`tokenSet.accessToken` for nextjs-auth0 4).
+    #[serde(default)]
+    pub token_path: Option<String>,
+    /// The session cookie's name when the app renamed it (the same on http and https).
+    #[serde(default)]
+    pub cookie: Option<String>,
+}
+
 /// One identity provider: how its tokens are verified (jose's `jwtVerify` options).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -381,6 +420,10 @@ pub struct Options {
     /// Refreshing expired access tokens with the refresh cookie.
     #[serde(default)]
     pub refresh: Option<RefreshOptions>,
+    /// Read the token from an auth library's session cookie (Auth.js, next-auth,
+    /// nextjs-auth0, Kinde) instead of `token.cookie`.
+    #[serde(default)]
+    pub session: Option<SessionOptions>,
     /// Next's `basePath`, when the app has one.
     #[serde(default)]
     pub base_path: Option<String>,

@@ -24,6 +24,7 @@ use crate::forward::{Auth, Forwarder};
 use crate::http::Request;
 use crate::normalize::{normalize, NormalizedPath};
 use crate::trace::{Observer, Trace};
+use crate::unseal::Unsealer;
 use crate::rules::RuleSet;
 use crate::session::{Refresher, Session, SessionCookies};
 use crate::verify::{Checked, KeyResolver, Providers, Unverified, Verified, Verifier};
@@ -42,6 +43,8 @@ pub struct Gate {
     rules: RuleSet,
     /// Shared with the forwarder and the session cookies: one reading of the cookie names.
     extractor: Arc<Extractor>,
+    /// Opens an auth library's session cookie (`session` options).
+    unsealer: Option<Unsealer>,
     csrf: Csrf,
     providers: Providers,
     refresher: Option<Refresher>,
@@ -134,13 +137,20 @@ impl Gate {
         let answers = Answers::new(&options)?;
         let csrf = Csrf::new(&options.csrf)?;
         let rules = RuleSet::new(&options)?;
-        let extractor = Arc::new(Extractor::new(&options.token)?);
+        let unsealer = options.session.as_ref().map(Unsealer::new).transpose()?;
+        if unsealer.is_some() && options.refresh.is_some() {
+            return Err(Error::ConfigInvalid(
+                "session and refresh: the library that wrote the session refreshes it".into(),
+            ));
+        }
+        let extractor = Arc::new(Extractor::new(&options.token, unsealer.as_ref().map(Unsealer::naming))?);
         let forwarder = Forwarder::new(&options.upstream, extractor.clone())?;
         let refresher = options.refresh.as_ref().map(Refresher::new).transpose()?;
         let session = SessionCookies::new(&options.token, extractor.clone())?;
         Ok(Gate {
             rules,
             extractor,
+            unsealer,
             csrf,
             providers,
             refresher,
@@ -153,6 +163,9 @@ impl Gate {
 
     /// `Set-Cookie` values storing `session` for a response to a request at `url`.
     pub fn session_cookies(&self, url: &str, session: &Session) -> Result<Vec<String>> {
+        if self.unsealer.is_some() {
+            return Err(Error::SessionInvalid("the session is the auth library's to write"));
+        }
         self.session.set(url, session, self.clock.now())
     }
 
@@ -300,16 +313,22 @@ impl Gate {
         };
         let kind = self.rules.get(index).kind;
 
-        let secure = request.secure();
+        // An auth library names its session cookie by the scheme, as it sets it; the gate's
+        // own cookies follow the secure-context rule (`__Host-` off loopback).
+        let secure = match self.unsealer {
+            Some(_) => request.https(),
+            None => request.secure(),
+        };
         let cookies = request.cookies();
         let authorization: Vec<&str> = request.values("authorization").collect();
+        let now = self.clock.now();
         let found = self
             .extractor
-            .extract(cookies.as_deref(), &authorization, secure);
+            .extract(cookies.as_deref(), &authorization, secure)
+            .and_then(|found| self.unseal(found, secure, now, o));
         let refresher = self.refresher.as_ref();
         let refresh_token =
             refresher.and_then(|_| self.extractor.refresh_token(cookies.as_deref(), secure));
-        let now = self.clock.now();
         let plan = refresher.and_then(|r| r.plan(&found, refresh_token.as_deref(), kind, now));
         let cookie_name = || self.extractor.cookie_name(secure).unwrap_or_default();
         match &found {
@@ -476,6 +495,24 @@ impl Gate {
 
     /// The answer for rule `index`, given how verification went: scopes, then let through
     /// or refused as the rule's kind answers.
+    /// The access token inside an auth library's session cookie (`session` options); a
+    /// bearer header, or a gate without them, passes through as found.
+    fn unseal(&self, found: Found, secure: bool, now: f64, o: &mut Observer) -> Result<Found> {
+        let Some(unsealer) = self.unsealer.as_ref().filter(|_| found.source == TokenSource::Cookie) else {
+            return Ok(found);
+        };
+        match unsealer.open(&found.token, secure, now) {
+            Ok(opened) => {
+                o.step("session", true, || "opened the library's session: it holds an access token".into());
+                Ok(Found { token: opened.token, ..found })
+            }
+            Err(e) => {
+                o.error("session", &e);
+                Err(e)
+            }
+        }
+    }
+
     fn conclude(
         &self,
         request: &Request,

@@ -120,6 +120,16 @@ pub enum Error {
     // --- sessions ---
     /// A session given to `setSession` (or returned by a refresh) cannot be stored.
     SessionInvalid(&'static str),
+    /// A sealed session cookie (JWE) that does not parse.
+    JweInvalid(&'static str),
+    /// A sealed session cookie whose tag no configured secret matches.
+    DecryptionFailed,
+    /// A sealed session past the expiry its library gave it.
+    SessionExpired,
+    /// A valid session whose access token has expired (its library refreshes it).
+    SessionTokenExpired,
+    /// A valid session without a usable access token where the format keeps it.
+    SessionNoToken(&'static str),
     /// The access token could not be refreshed; `definitive` when the provider refused the
     /// refresh token (the session is over), not when it was merely unreachable.
     RefreshFailed {
@@ -161,6 +171,11 @@ impl Error {
             Error::IssuerUnknown => "ERR_JWT_ISSUER_UNKNOWN",
             Error::Csrf(_) => "ERR_CSRF",
             Error::SessionInvalid(_) => "ERR_SESSION_INVALID",
+            Error::JweInvalid(_) => "ERR_JWE_INVALID",
+            Error::DecryptionFailed => "ERR_JWE_DECRYPTION_FAILED",
+            Error::SessionExpired => "ERR_SESSION_EXPIRED",
+            Error::SessionTokenExpired => "ERR_SESSION_TOKEN_EXPIRED",
+            Error::SessionNoToken(_) => "ERR_SESSION_NO_TOKEN",
             Error::RefreshFailed { .. } => "ERR_REFRESH_FAILED",
         }
     }
@@ -216,6 +231,13 @@ impl fmt::Display for Error {
             Error::IssuerUnknown => f.write_str("the token's issuer is not a configured provider"),
             Error::Csrf(why) => write!(f, "cross-site request refused: {why}"),
             Error::SessionInvalid(why) => write!(f, "session cannot be stored: {why}"),
+            Error::JweInvalid(why) => write!(f, "invalid sealed session: {why}"),
+            Error::DecryptionFailed => f.write_str("the sealed session opens with no configured secret"),
+            Error::SessionExpired => f.write_str("the session has expired"),
+            Error::SessionTokenExpired => {
+                f.write_str("the session's access token has expired (its library refreshes it)")
+            }
+            Error::SessionNoToken(why) => write!(f, "the session holds no usable token: {why}"),
             Error::RefreshFailed { reason, .. } => write!(f, "refresh failed: {reason}"),
         }
     }

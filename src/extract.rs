@@ -10,6 +10,7 @@
 use crate::config::{PrecedenceOption, TokenOptions};
 use crate::error::{Error, Result};
 use crate::http::is_cookie_name;
+use crate::unseal::Naming;
 
 /// Where the token came from (the CSRF guard and logs care).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,6 +38,9 @@ pub enum Precedence {
     Header,
 }
 
+/// The size caps for an auth library's session cookie (`session` options).
+const SESSION_CAP: usize = 16 * 1024;
+
 /// How to find the token; built from `TokenOptions` in the config.
 #[derive(Debug, Clone)]
 pub struct Extractor {
@@ -50,6 +54,9 @@ pub struct Extractor {
     /// Accept `Authorization: Bearer`.
     pub header: bool,
     pub precedence: Precedence,
+    /// An auth library's session cookie (`session.format`): its names and chunk style
+    /// replace `cookie` and `host_prefix`.
+    pub naming: Option<Naming>,
     /// Most chunks (`name.0` … `name.{n-1}`) joined into one token.
     pub max_chunks: usize,
     pub max_cookie_header_bytes: usize,
@@ -98,7 +105,7 @@ fn unquote(value: &str) -> &str {
 impl Extractor {
     /// The extractor of the `token` options, checked: valid cookie names (the refresh
     /// cookie another than the access cookie), a chunk bound, at least one source.
-    pub fn new(token: &TokenOptions) -> Result<Extractor> {
+    pub fn new(token: &TokenOptions, naming: Option<&Naming>) -> Result<Extractor> {
         if token.cookie.as_deref().is_some_and(|c| !is_cookie_name(c)) {
             return Err(Error::ConfigInvalid(format!(
                 "token.cookie is not a valid cookie name: {:?}",
@@ -135,10 +142,20 @@ impl Extractor {
                 PrecedenceOption::Cookie => Precedence::Cookie,
                 PrecedenceOption::Header => Precedence::Header,
             },
+            naming: naming.cloned(),
             max_chunks: token.max_chunks,
-            max_cookie_header_bytes: token.max_cookie_header_bytes,
-            max_token_bytes: token.max_token_bytes,
+            // A library's chunked session runs to ~9 KB: its caps are Vercel's 16 KB header.
+            max_cookie_header_bytes: token.max_cookie_header_bytes.max(naming.map_or(0, |_| SESSION_CAP)),
+            max_token_bytes: token.max_token_bytes.max(naming.map_or(0, |_| SESSION_CAP)),
         })
+    }
+
+    /// What separates a chunk's index from the cookie's name, and the first suffix (1 where
+    /// the unsuffixed cookie is chunk 0).
+    fn chunk_style(&self) -> (&'static str, usize) {
+        self.naming
+            .as_ref()
+            .map_or((".", 0), |n| (n.chunk_separator, usize::from(n.base_is_first_chunk)))
     }
 
     /// Finds the token. `cookie_header` is every `Cookie` header joined with `; `;
@@ -172,11 +189,11 @@ impl Extractor {
     /// Does `header` carry the session cookie under its plain name (whole or chunked),
     /// where this gate reads its `__Host-` name? Only to say why no token was found.
     fn under_plain_name(&self, header: &str) -> bool {
-        let Some(plain) = self.cookie.as_deref().filter(|_| self.host_prefix) else {
+        let Some(plain) = self.cookie.as_deref().filter(|_| self.host_prefix && self.naming.is_none()) else {
             return false;
         };
         header.len() <= self.max_cookie_header_bytes
-            && pairs(header).any(|p| p.name == plain || chunk_index(plain, p.name).is_ok_and(|i| i.is_some()))
+            && pairs(header).any(|p| p.name == plain || chunk_index(plain, p.name, (".", 0)).is_ok_and(|i| i.is_some()))
     }
 
     fn cookie_token(&self, name: &str, header: &str) -> Result<Option<Found>> {
@@ -191,7 +208,7 @@ impl Extractor {
                 if whole.replace(unquote(pair.value)).is_some() {
                     return Err(Error::CookieAmbiguous);
                 }
-            } else if let Some(index) = chunk_index(name, pair.name)? {
+            } else if let Some(index) = chunk_index(name, pair.name, self.chunk_style())? {
                 if index >= self.max_chunks {
                     return Err(Error::CookieChunks);
                 }
@@ -204,17 +221,15 @@ impl Extractor {
                 chunk_count += 1;
             }
         }
+        let base_first = self.naming.as_ref().is_some_and(|n| n.base_is_first_chunk);
         let token = match (whole, chunk_count) {
             (None, 0) => return Ok(None),
+            // Kinde: the unsuffixed cookie starts the token, `name1`… follow, none missing.
+            (Some(base), _) if base_first => join(base, &chunks)?,
+            (None, _) if base_first => return Err(Error::CookieChunks),
             (Some(_), n) if n > 0 => return Err(Error::CookieAmbiguous),
             (Some(value), _) => value.to_owned(),
-            (None, _) => {
-                let mut joined = String::new();
-                for chunk in &chunks {
-                    joined.push_str(chunk.ok_or(Error::CookieChunks)?);
-                }
-                joined
-            }
+            (None, _) => join("", &chunks)?,
         };
         if token.is_empty() {
             return Ok(None);
@@ -256,6 +271,9 @@ impl Extractor {
     /// The auth cookie's name for a request: `__Host-<cookie>` when `secure` and
     /// `host_prefix`, else the configured name.
     pub fn cookie_name(&self, secure: bool) -> Option<String> {
+        if let Some(naming) = &self.naming {
+            return Some(if secure { &naming.https } else { &naming.http }.clone());
+        }
         prefixed(self.cookie.as_deref()?, self.host_prefix && secure)
     }
 
@@ -280,11 +298,17 @@ impl Extractor {
     /// any other `name.…` (which the extractor refuses as junk): everything
     /// `stripAuthCookie` removes upstream.
     pub fn is_auth_cookie(&self, cookie_name: &str) -> bool {
+        let is = |name: &str, candidate: &str| {
+            candidate == name || matches!(chunk_index(name, candidate, self.chunk_style()), Ok(Some(_)) | Err(_))
+        };
+        if let Some(naming) = &self.naming {
+            return [naming.http.as_str(), naming.https.as_str()]
+                .iter()
+                .chain(naming.also_strip)
+                .any(|name| is(name, cookie_name));
+        }
         let bare = cookie_name.strip_prefix("__Host-").unwrap_or(cookie_name);
-        self.refresh_cookie.as_deref() == Some(bare)
-            || self.cookie.as_deref().is_some_and(|name| {
-                bare == name || matches!(chunk_index(name, bare), Ok(Some(_)) | Err(_))
-            })
+        self.refresh_cookie.as_deref() == Some(bare) || self.cookie.as_deref().is_some_and(|name| is(name, bare))
     }
 
     /// The cookie header without the auth cookie(s); `None` when nothing is left.
@@ -297,6 +321,15 @@ impl Extractor {
     }
 }
 
+/// `first` then every chunk in order; a gap is refused.
+fn join(first: &str, chunks: &[Option<&str>]) -> Result<String> {
+    let mut joined = first.to_owned();
+    for chunk in chunks {
+        joined.push_str(chunk.ok_or(Error::CookieChunks)?);
+    }
+    Ok(joined)
+}
+
 fn prefixed(name: &str, host: bool) -> Option<String> {
     Some(if host {
         format!("__Host-{name}")
@@ -305,15 +338,20 @@ fn prefixed(name: &str, host: bool) -> Option<String> {
     })
 }
 
-/// `Some(n)` for `name.n`; an error for any other `name.…` (a junk suffix is refused rather
-/// than ignored, since some other parser might read it as a chunk).
-fn chunk_index(name: &str, candidate: &str) -> Result<Option<usize>> {
+/// `Some(n)` for `name.n` (the separator and first index of `style`), counted from the first
+/// chunk; an error for any other `name.…` (a junk suffix is refused rather than ignored,
+/// since some other parser might read it as a chunk). With no separator (Kinde's
+/// `access_token1`) only digits are a chunk: `access_token_x` is another cookie.
+fn chunk_index(name: &str, candidate: &str, (separator, first): (&str, usize)) -> Result<Option<usize>> {
     let Some(suffix) = candidate
         .strip_prefix(name)
-        .and_then(|rest| rest.strip_prefix('.'))
+        .and_then(|rest| rest.strip_prefix(separator))
     else {
         return Ok(None);
     };
+    if separator.is_empty() && !suffix.bytes().next().is_some_and(|b| b.is_ascii_digit()) {
+        return Ok(None);
+    }
     let canonical = !suffix.is_empty()
         && suffix.len() <= 3
         && suffix.bytes().all(|b| b.is_ascii_digit())
@@ -321,7 +359,8 @@ fn chunk_index(name: &str, candidate: &str) -> Result<Option<usize>> {
     if !canonical {
         return Err(Error::CookieChunks);
     }
-    suffix.parse().map(Some).map_err(|_| Error::CookieChunks)
+    let index: usize = suffix.parse().map_err(|_| Error::CookieChunks)?;
+    index.checked_sub(first).map(Some).ok_or(Error::CookieChunks)
 }
 
 #[cfg(test)]
@@ -330,6 +369,7 @@ mod tests {
 
     fn extractor() -> Extractor {
         Extractor {
+            naming: None,
             cookie: Some("token".into()),
             host_prefix: true,
             refresh_cookie: Some("refreshToken".into()),
@@ -378,7 +418,7 @@ mod tests {
     fn options_are_checked() {
         let code = |json: &str| {
             let token: TokenOptions = serde_json::from_str(json).unwrap();
-            Extractor::new(&token).map(|_| "OK").unwrap_or_else(|e| e.code())
+            Extractor::new(&token, None).map(|_| "OK").unwrap_or_else(|e| e.code())
         };
         assert_eq!(code("{}"), "OK");
         for bad in [

@@ -314,7 +314,7 @@ mod tests {
     use super::*;
 
     fn extractor() -> Arc<Extractor> {
-        Arc::new(Extractor::new(&crate::config::TokenOptions::default()).unwrap())
+        Arc::new(Extractor::new(&crate::config::TokenOptions::default(), None).unwrap())
     }
 
     #[test]

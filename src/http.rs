@@ -48,6 +48,11 @@ impl Request<'_> {
     pub(crate) fn secure(&self) -> bool {
         secure_context(&self.url)
     }
+
+    /// The request came over https (auth libraries name their cookies by the scheme).
+    pub(crate) fn https(&self) -> bool {
+        self.url.get(..8).is_some_and(|s| s.eq_ignore_ascii_case("https://"))
+    }
 }
 
 /// A request's header list.

@@ -40,6 +40,7 @@ internal! {
     mod http;
     mod normalize;
     mod trace;
+    mod unseal;
     mod rules;
     mod session;
     mod verify;

@@ -1,0 +1,235 @@
+//! Sessions written by the real libraries (tests/data/sessions.json, made by
+//! tests/node/sessions/fixtures.mjs with Auth.js, next-auth 4, nextjs-auth0 4 and 3, and
+//! Kinde's SDK): each is read by a gate with `session: { format, secrets }`, and either its
+//! access token reaches the backend as the bearer, or the request is refused with the code
+//! the case calls for and nothing is forwarded.
+mod common;
+
+use std::sync::Arc;
+
+use common::{forwarded, get, header};
+use edgegate::{FixedClock, Gate, Options};
+use serde_json::{json, Value};
+
+const DATA: &str = include_str!("data/sessions.json");
+
+/// The gate option naming each format of the vectors.
+fn format(vector: &str) -> &'static str {
+    match vector {
+        "authjs" => "authjs",
+        "nextAuth4" => "next-auth",
+        "auth0v4" => "auth0",
+        "auth0v3" => "auth0-v3",
+        "kinde" => "kinde",
+        other => panic!("unknown format {other}"),
+    }
+}
+
+/// Where the gate refuses what a library accepts, and why (`library_differs` says the same
+/// in the data, for the others).
+const STRICTER: [(&str, &str); 4] = [
+    // A base cookie beside chunks is ambiguous here, as for the gate's own cookie; the SDKs
+    // let the base win, which lets whoever can add a cookie choose which one is read.
+    (
+        "auth0v4/https/base-wins-over-chunks",
+        "ERR_COOKIE_AMBIGUOUS",
+    ),
+    (
+        "auth0v3/https/base-wins-over-chunks",
+        "ERR_COOKIE_AMBIGUOUS",
+    ),
+    // The v4 format reads `__session`; a v3 `appSession` is `format: "auth0-v3"`.
+    ("auth0v4/https/legacy-appSession", "ERR_NO_TOKEN"),
+    ("auth0v4/https/legacy-appSession-expired", "ERR_NO_TOKEN"),
+];
+
+/// The code a refused vector must get, from what its name says is wrong.
+fn expected_code(name: &str) -> Option<&'static str> {
+    let rules: [(&str, &str); 16] = [
+        ("tampered", "ERR_JWE_DECRYPTION_FAILED"),
+        ("wrong-secret", "ERR_JWE_DECRYPTION_FAILED"),
+        ("wrong-salt", "ERR_JWE_DECRYPTION_FAILED"),
+        ("unknown-kid", "ERR_JWE_DECRYPTION_FAILED"),
+        ("no-kid/second-secret", "ERR_JWE_DECRYPTION_FAILED"),
+        ("access-token-expired", "ERR_SESSION_TOKEN_EXPIRED"),
+        ("expired-token", "ERR_JWT_EXPIRED"),
+        ("expired", "ERR_SESSION_EXPIRED"),
+        ("past", "ERR_SESSION_EXPIRED"),
+        ("ceiling-reached", "ERR_SESSION_EXPIRED"),
+        ("header-exp-now", "ERR_SESSION_EXPIRED"),
+        ("missing", "ERR_COOKIE_CHUNKS"),
+        ("chunk-without-base", "ERR_COOKIE_CHUNKS"),
+        ("base-mixed", "ERR_COOKIE_AMBIGUOUS"),
+        ("dpop", "ERR_SESSION_NO_TOKEN"),
+        ("only-http-cookie", "ERR_NO_TOKEN"),
+    ];
+    let algs = [
+        ("enc-A128", "ERR_JOSE_ALG_NOT_ALLOWED"),
+        ("alg-A256KW", "ERR_JOSE_ALG_NOT_ALLOWED"),
+    ];
+    rules
+        .iter()
+        .chain(&algs)
+        .find(|(part, _)| name.contains(part))
+        .map(|(_, code)| *code)
+}
+
+fn gate(data: &Value, vector: &Value) -> Gate {
+    let format = format(vector["format"].as_str().unwrap());
+    let mut session = json!({ "format": format });
+    if format != "kinde" {
+        session["secrets"] = vector["secrets"].clone();
+    }
+    let options = json!({
+        "rules": [{ "match": "/api/:path*", "kind": "api" }],
+        "verify": { "algorithms": ["HS256"], "keys": data["backend_token_key"]["secret"] },
+        "session": session,
+    });
+    let now = vector["now"].as_f64().unwrap();
+    Gate::with_clock(
+        Options::from_json(&options.to_string()).unwrap(),
+        Arc::new(FixedClock(now)),
+    )
+    .unwrap_or_else(|e| panic!("{}: {e}", vector["name"]))
+}
+
+#[test]
+fn every_vector_of_the_real_libraries() {
+    let data: Value = serde_json::from_str(DATA).unwrap();
+    let vectors = data["vectors"].as_array().unwrap();
+    assert!(vectors.len() >= 90, "{} vectors", vectors.len());
+    let mut failures = Vec::new();
+    for vector in vectors {
+        let name = vector["name"].as_str().unwrap();
+        let cookie: Vec<String> = vector["cookies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|pair| {
+                format!(
+                    "{}={}",
+                    pair[0].as_str().unwrap(),
+                    pair[1].as_str().unwrap()
+                )
+            })
+            .collect();
+        let url = format!(
+            "{}://app.example/api/things",
+            vector["scheme"].as_str().unwrap()
+        );
+        let cookie = cookie.join("; ");
+        let decision = gate(&data, vector).decide(&get(&url, &[("cookie", &cookie)]));
+        let stricter = STRICTER
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, code)| *code);
+        let outcome = match (&vector["expect"]["token"], stricter) {
+            (Value::String(token), None) => {
+                if decision.code != "OK_AUTHENTICATED" {
+                    Err(format!("refused with {}", decision.code))
+                } else {
+                    let headers = forwarded(&decision);
+                    let bearer = header(headers, "authorization");
+                    let cookies = header(headers, "cookie");
+                    if bearer != Some(&format!("Bearer {token}")) {
+                        Err(format!("forwarded {bearer:?}"))
+                    } else if cookies.is_some() {
+                        Err(format!("forwarded the session cookie: {cookies:?}"))
+                    } else {
+                        Ok(())
+                    }
+                }
+            }
+            (_, want) => {
+                let want = want.or_else(|| expected_code(name));
+                if decision.code.starts_with("OK_") {
+                    Err(format!(
+                        "accepted ({}): {}",
+                        decision.code, vector["expect"]["error"]
+                    ))
+                } else if want.is_some_and(|w| w != decision.code) {
+                    Err(format!(
+                        "refused with {}, not {}",
+                        decision.code,
+                        want.unwrap()
+                    ))
+                } else {
+                    Ok(())
+                }
+            }
+        };
+        println!("{name:50} {}", decision.code);
+        if let Err(why) = outcome {
+            failures.push(format!("{name}: {why}"));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} vectors:\n{}",
+        failures.len(),
+        vectors.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn bad_session_options_fail_at_construction() {
+    let build = |session: Value| {
+        let options = json!({
+            "verify": { "algorithms": ["HS256"], "keys": common::SECRET },
+            "session": session,
+        });
+        Options::from_json(&options.to_string())
+            .and_then(|o| Gate::with_clock(o, Arc::new(FixedClock(0.0))))
+    };
+    let long = "a-session-secret-of-at-least-32-bytes!!";
+    for (session, code) in [
+        (json!({ "format": "authjs" }), "ERR_CONFIG_INVALID"),
+        (
+            json!({ "format": "authjs", "secret": "short" }),
+            "ERR_CONFIG_WEAK_KEY",
+        ),
+        (
+            json!({ "format": "auth0", "secrets": [long, "short"] }),
+            "ERR_CONFIG_WEAK_KEY",
+        ),
+        (
+            json!({ "format": "kinde", "secret": long }),
+            "ERR_CONFIG_INVALID",
+        ),
+        (
+            json!({ "format": "iron-session", "secret": long }),
+            "ERR_CONFIG_INVALID",
+        ),
+        (
+            json!({ "format": "authjs", "secret": long, "tokenPath": "a..b" }),
+            "ERR_CONFIG_INVALID",
+        ),
+        (
+            json!({ "format": "authjs", "secret": long, "cookie": "bad name" }),
+            "ERR_CONFIG_INVALID",
+        ),
+        (
+            json!({ "format": "authjs", "secret": long, "extra": 1 }),
+            "ERR_CONFIG_INVALID",
+        ),
+    ] {
+        assert_eq!(
+            build(session.clone())
+                .map(|_| "OK")
+                .unwrap_or_else(|e| e.code()),
+            code,
+            "{session}"
+        );
+    }
+    assert!(build(json!({ "format": "authjs", "secret": long })).is_ok());
+    // The library refreshes its own sessions: a refresh option beside it is a mistake.
+    let options = json!({
+        "verify": { "algorithms": ["HS256"], "keys": common::SECRET },
+        "session": { "format": "next-auth", "secret": long },
+        "refresh": { "tokenEndpoint": "https://id.example/token", "clientId": "c" },
+    });
+    let refused = Options::from_json(&options.to_string())
+        .and_then(|o| Gate::with_clock(o, Arc::new(FixedClock(0.0))));
+    assert_eq!(refused.unwrap_err().code(), "ERR_CONFIG_INVALID");
+}
