@@ -13,6 +13,7 @@ use sha2::Sha512;
 use subtle::ConstantTimeEq;
 
 use crate::error::{Error, Result};
+use crate::verify::jws::parse_object;
 
 /// The content encryptions sessions are sealed with (RFC 7518 §5.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,8 +80,8 @@ pub(crate) fn parse<'a>(compact: &'a str, allowed: &[Enc]) -> Result<Sealed<'a>>
     ) else {
         return Err(Error::JweInvalid("not a compact JWE (five parts)"));
     };
-    let header: Map<String, Value> = serde_json::from_slice(&part(protected)?)
-        .map_err(|_| Error::JweInvalid("the JWE header is not a JSON object"))?;
+    // The JWS parser's strict reading: a duplicate member (two `enc`s) is refused.
+    let header = parse_object(&part(protected)?).ok_or(Error::JweInvalid("the JWE header is not a JSON object"))?;
     if header.get("alg").and_then(Value::as_str) != Some("dir") {
         return Err(Error::AlgNotAllowed);
     }

@@ -18,6 +18,7 @@ use sha2::{Digest, Sha256, Sha512};
 
 use crate::config::{SessionFormatOption, SessionOptions};
 use crate::error::{Error, Result};
+use crate::verify::jws::parse_object;
 use jwe::Enc;
 
 /// The libraries whose session cookies the gate reads.
@@ -174,8 +175,7 @@ impl Unsealer {
             .map(|d| sealed.open(&d.key))
             .find_map(Result::ok)
             .ok_or(Error::DecryptionFailed)?;
-        let payload: Map<String, Value> = serde_json::from_slice(&plaintext)
-            .map_err(|_| Error::JweInvalid("the session is not a JSON object"))?;
+        let payload = parse_object(&plaintext).ok_or(Error::JweInvalid("the session is not a JSON object"))?;
 
         self.check_expiry(&sealed.header, &payload, now)?;
 

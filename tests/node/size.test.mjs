@@ -3,14 +3,17 @@
 // fails on any regression. Lower CEILING as the module shrinks; never raise it silently
 // (it went from 280 to 300 KiB when the release profile moved to opt-level 3 for speed, and
 // to 292 KiB when signature parsing stopped linking anyhow's backtrace printing, which
-// made room for upstream routing and the route mark).
+// made room for upstream routing and the route mark; and to 310 KiB for the sealed sessions
+// of Auth.js, next-auth and nextjs-auth0: AES-GCM, AES-CBC with HMAC-SHA-512, HKDF, the
+// formats and their options measured +19.5 KB gzipped, 295,508 → 315,041; the performance
+// issue owes the 300 KiB back, with host WebCrypto for them and for signatures).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 
 const TARGET = 120 * 1024;
-const CEILING = 292 * 1024;
+const CEILING = 310 * 1024;
 
 test(`gzipped .wasm stays under ${CEILING} bytes (target ${TARGET})`, () => {
   const wasm = readFileSync(new URL("../../js/wasm/edgegate_bg.wasm", import.meta.url));
