@@ -142,3 +142,64 @@ fn errors_are_coded() {
     let err = gate().decide(js("{}"), None).err().unwrap();
     assert!(err.is_instance_of::<js_sys::TypeError>());
 }
+
+/// The sessions the real libraries write (tests/data/sessions.json), opened in the browser:
+/// the same verdicts as the Rust core (tests/sessions.rs) and Node give.
+#[wasm_bindgen_test]
+fn library_sessions_open_in_the_browser() {
+    let data: serde_json::Value = serde_json::from_str(include_str!("data/sessions.json")).unwrap();
+    let stricter = [
+        "auth0v4/https/base-wins-over-chunks",
+        "auth0v3/https/base-wins-over-chunks",
+        "auth0v4/https/legacy-appSession",
+    ];
+    let vectors = data["vectors"].as_array().unwrap();
+    for v in vectors {
+        let name = v["name"].as_str().unwrap();
+        let format = match v["format"].as_str().unwrap() {
+            "authjs" => "authjs",
+            "nextAuth4" => "next-auth",
+            "auth0v4" => "auth0",
+            "auth0v3" => "auth0-v3",
+            _ => "kinde",
+        };
+        let mut session = serde_json::json!({ "format": format });
+        if format != "kinde" {
+            session["secrets"] = v["secrets"].clone();
+        }
+        let options = serde_json::json!({
+            "rules": [{ "match": "/api/:path*", "kind": "api" }],
+            "verify": { "algorithms": ["HS256"], "keys": data["backend_token_key"]["secret"] },
+            "session": session,
+        });
+        let gate = JsGate::new(js(&options.to_string()), v["now"].as_f64()).expect("gate builds");
+        let cookie: Vec<String> = v["cookies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| format!("{}={}", c[0].as_str().unwrap(), c[1].as_str().unwrap()))
+            .collect();
+        let url = format!("{}://app.example/api/things", v["scheme"].as_str().unwrap());
+        let d = gate
+            .decide(
+                request(&url, pairs(&[("cookie", &cookie.join("; "))])),
+                None,
+            )
+            .unwrap();
+        let code = text(&d, "code");
+        match v["expect"]["token"].as_str() {
+            Some(token) if !stricter.contains(&name) => {
+                assert_eq!(code, "OK_AUTHENTICATED", "{name}");
+                let headers = Array::from(&get(&d, "requestHeaders"));
+                let bearer = headers
+                    .iter()
+                    .map(|pair| Array::from(&pair))
+                    .find(|pair| pair.get(0).as_string().as_deref() == Some("authorization"))
+                    .and_then(|pair| pair.get(1).as_string());
+                assert_eq!(bearer, Some(format!("Bearer {token}")), "{name}");
+            }
+            _ => assert!(!code.starts_with("OK_"), "{name} accepted: {code}"),
+        }
+    }
+    assert!(vectors.len() >= 90);
+}
