@@ -8,7 +8,9 @@ export type ErrorCode =
   | "ERR_JWS_SIGNATURE_VERIFICATION_FAILED" | "ERR_JWT_EXPIRED"
   | "ERR_JWT_CLAIM_VALIDATION_FAILED" | "ERR_INSUFFICIENT_SCOPE"
   | "ERR_JWKS_TIMEOUT" | "ERR_JWKS_INVALID" | "ERR_JWKS_UNAVAILABLE" | "ERR_JWT_ISSUER_UNKNOWN"
-  | "ERR_CSRF" | "ERR_SESSION_INVALID" | "ERR_REFRESH_FAILED";
+  | "ERR_CSRF" | "ERR_SESSION_INVALID" | "ERR_REFRESH_FAILED"
+  | "ERR_JWE_INVALID" | "ERR_JWE_DECRYPTION_FAILED" | "ERR_SESSION_EXPIRED"
+  | "ERR_SESSION_TOKEN_EXPIRED" | "ERR_SESSION_NO_TOKEN";
 
 /** Codes of decisions that let the request through. */
 export type OkCode = "OK_PUBLIC" | "OK_AUTHENTICATED" | "OK_REFRESHED" | "OK_GUEST" | "OK_GUEST_HAS_SESSION";
@@ -189,6 +191,33 @@ export interface RefreshOptions {
   timeoutDuration?: Duration;
 }
 
+/**
+ * An auth library's session cookie as the token's source, instead of a raw JWT cookie. The
+ * gate opens it as the library does and verifies the access token inside with `verify`.
+ * The library refreshes its own sessions: `refresh` is refused beside it, and an expired
+ * access token in a valid session answers as no session (`ERR_SESSION_TOKEN_EXPIRED`).
+ */
+export interface SessionOptions {
+  /**
+   * - `"authjs"`: Auth.js / next-auth 5 (`authjs.session-token`, `__Secure-` on https;
+   *   A256CBC-HS512 or A256GCM; several secrets told apart by `kid`).
+   * - `"next-auth"`: next-auth 4 (`next-auth.session-token`; A256GCM).
+   * - `"auth0"`: `@auth0/nextjs-auth0` 4 (`__session`, chunks `__session__0`…;
+   *   `tokenSet.accessToken`, refused when `tokenSet.expiresAt` passed or DPoP-bound).
+   * - `"auth0-v3"`: `@auth0/nextjs-auth0` 3 (`appSession`; expiry in the JWE header).
+   * - `"kinde"`: Kinde's SDK (`access_token`, chunks `access_token1`…; a raw JWT: no secret).
+   */
+  format: "authjs" | "next-auth" | "auth0" | "auth0-v3" | "kinde";
+  /** The library's secret (`AUTH_SECRET`, `NEXTAUTH_SECRET`, `AUTH0_SECRET`), ≥ 32 bytes. */
+  secret?: string;
+  /** Several secrets, newest first, while one is rotated out. */
+  secrets?: string[];
+  /** Where the session keeps the token, dot-separated. Default `"accessToken"` (`"tokenSet.accessToken"` for `auth0`). */
+  tokenPath?: string;
+  /** The cookie's name when the app renamed it (the same on http and https). */
+  cookie?: string;
+}
+
 export interface Options {
   /** First match wins. Default: `/dashboard/:path*` page, `/api/:path*` api. */
   rules?: Rule[];
@@ -211,6 +240,8 @@ export interface Options {
   upstream?: UpstreamOptions;
   csrf?: CsrfOptions;
   refresh?: RefreshOptions;
+  /** Read the token from Auth.js, next-auth, nextjs-auth0 or Kinde's session cookie. */
+  session?: SessionOptions;
   /** Next's `basePath`. */
   basePath?: string;
   /** Next's i18n locales. */
