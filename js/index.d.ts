@@ -216,6 +216,12 @@ export interface SessionOptions {
   tokenPath?: string;
   /** The cookie's name when the app renamed it (the same on http and https). */
   cookie?: string;
+  /**
+   * `false`: forward the token as the session holds it, authenticated by the session's
+   * encryption alone, for opaque tokens (give no `verify` then; claim headers and scopes
+   * come from the session's own claims). Default `true`: `verify` checks the token.
+   */
+  verifyToken?: boolean;
 }
 
 export interface Options {

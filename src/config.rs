@@ -239,6 +239,10 @@ pub struct SessionOptions {
     /// The session cookie's name when the app renamed it (the same on http and https).
     #[serde(default)]
     pub cookie: Option<String>,
+    /// `false` forwards the token as the session holds it, authenticated by the session's
+    /// encryption alone (for opaque tokens); no `verify` then. Default true.
+    #[serde(default = "yes")]
+    pub verify_token: bool,
 }
 
 /// One identity provider: how its tokens are verified (jose's `jwtVerify` options).

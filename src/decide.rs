@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use crate::answer::{self, Action, Answers, Decision, Under};
 use crate::clock::Clock;
-use crate::config::{Options, RuleKind};
+use crate::config::{Options, RuleKind, TokenOptions};
 use crate::csrf::Csrf;
 use crate::error::{Error, Passed, Result};
 use crate::extract::{Extractor, Found, TokenSource};
@@ -46,7 +46,9 @@ pub struct Gate {
     /// Opens an auth library's session cookie (`session` options).
     unsealer: Option<Unsealer>,
     csrf: Csrf,
-    providers: Providers,
+    /// Who verifies tokens; `None` when a sealed session vouches for its token
+    /// (`session.verifyToken: false`).
+    providers: Option<Providers>,
     refresher: Option<Refresher>,
     session: SessionCookies,
     answers: Answers,
@@ -133,7 +135,18 @@ impl Gate {
         clock: Arc<dyn Clock>,
         resolver: Option<Arc<dyn KeyResolver>>,
     ) -> Result<Gate> {
-        let providers = Providers::new(&options, resolver)?;
+        let vouching = options.session.as_ref().is_some_and(|s| !s.verify_token);
+        let providers = match vouching {
+            false => Some(Providers::new(&options, resolver)?),
+            true if options.verify.is_some() || !options.providers.is_empty() => {
+                return Err(Error::ConfigInvalid(
+                    "session.verifyToken false: the session vouches for its token; give no \
+                     verify or providers"
+                        .into(),
+                ))
+            }
+            true => None,
+        };
         let answers = Answers::new(&options)?;
         let csrf = Csrf::new(&options.csrf)?;
         let rules = RuleSet::new(&options)?;
@@ -143,7 +156,14 @@ impl Gate {
                 "session and refresh: the library that wrote the session refreshes it".into(),
             ));
         }
-        let extractor = Arc::new(Extractor::new(&options.token, unsealer.as_ref().map(Unsealer::naming))?);
+        if vouching && !unsealer.as_ref().is_some_and(Unsealer::sealed) {
+            return Err(Error::ConfigInvalid(
+                "session.verifyToken false needs a sealed session (not Kinde's raw token)".into(),
+            ));
+        }
+        // A bearer header has no session to vouch for it: only the session counts then.
+        let token = TokenOptions { header: options.token.header && !vouching, ..options.token.clone() };
+        let extractor = Arc::new(Extractor::new(&token, unsealer.as_ref().map(Unsealer::naming))?);
         let forwarder = Forwarder::new(&options.upstream, extractor.clone())?;
         let refresher = options.refresh.as_ref().map(Refresher::new).transpose()?;
         let session = SessionCookies::new(&options.token, extractor.clone())?;
@@ -179,9 +199,10 @@ impl Gate {
         self.clock.now()
     }
 
-    /// The first provider's verifier (the only one unless `providers` is configured).
-    pub fn verifier(&self) -> &Verifier {
-        &self.providers.first().verifier
+    /// The first provider's verifier (the only one unless `providers` is configured);
+    /// `None` when the session vouches for its token.
+    pub fn verifier(&self) -> Option<&Verifier> {
+        Some(&self.providers.as_ref()?.first().verifier)
     }
 
     /// Decides one request, checking the signature (if any) with jwt-compact. Remote keys
@@ -263,6 +284,7 @@ impl Gate {
         }
         self.providers
             .iter()
+            .flat_map(Providers::iter)
             .find(|p| p.verifier.owns(id))
             .and_then(|p| p.verifier.complete(id, fetched, now))
             .unwrap_or(false)
@@ -411,6 +433,7 @@ impl Gate {
                         Ok(Found {
                             token: tokens.access_token,
                             source: TokenSource::Cookie,
+                            vouched: None,
                         })
                     }
                     Err(e) if plan.mandatory => {
@@ -429,14 +452,21 @@ impl Gate {
         };
 
         let source = Some(found.source);
-        let provider = match self.providers.route(&found.token, o) {
+        let Some(providers) = &self.providers else {
+            // session.verifyToken false: the session's encryption authenticated the token.
+            let vouched = Verified::vouched(found.vouched.unwrap_or_default());
+            o.step("verify", true, || "the sealed session vouches for its token (session.verifyToken false)".into());
+            let d = self.conclude(request, &path, index, source, Ok((found.token, Arc::new(vouched))), o);
+            return Step::Decided(self.with_session(d, refreshed.as_ref(), &request.url));
+        };
+        let provider = match providers.route(&found.token, o) {
             Ok(p) => p,
             Err(e) => {
                 let d = self.conclude(request, &path, index, source, Err(e), o);
                 return Step::Decided(self.with_session(d, refreshed.as_ref(), &request.url));
             }
         };
-        let verified = match self.providers.get(provider).verifier.start(&found.token, now, o) {
+        let verified = match providers.get(provider).verifier.start(&found.token, now, o) {
             Ok(Progress::Done(Checked::NeedsSignature(unverified))) => {
                 return Step::NeedsSignature(Pending {
                     unverified,
@@ -447,7 +477,7 @@ impl Gate {
                     token: found.token,
                     now,
                     provider,
-                    web_crypto: self.providers.get(provider).web_crypto,
+                    web_crypto: providers.get(provider).web_crypto,
                     refreshed,
                 })
             }
@@ -483,12 +513,15 @@ impl Gate {
             web_crypto: _,
             refreshed,
         } = pending;
-        let verified = self
-            .providers
-            .get(provider)
-            .verifier
-            .finish(unverified, signature_valid, now, o)
-            .map(|v| (token, v));
+        // A pending signature came from a provider: a gate without them has none.
+        let verified = match &self.providers {
+            Some(providers) => providers
+                .get(provider)
+                .verifier
+                .finish(unverified, signature_valid, now, o)
+                .map(|v| (token, v)),
+            None => Err(Error::SignatureInvalid),
+        };
         let d = self.conclude(&request, &path, rule, Some(source), verified, o);
         self.with_session(d, refreshed.as_ref(), &request.url)
     }
@@ -504,7 +537,8 @@ impl Gate {
         match unsealer.open(&found.token, secure, now) {
             Ok(opened) => {
                 o.step("session", true, || "opened the library's session: it holds an access token".into());
-                Ok(Found { token: opened.token, ..found })
+                let vouched = self.providers.is_none().then_some(opened.claims);
+                Ok(Found { token: opened.token, source: found.source, vouched })
             }
             Err(e) => {
                 o.error("session", &e);

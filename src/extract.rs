@@ -68,6 +68,9 @@ pub struct Extractor {
 pub struct Found {
     pub token: String,
     pub source: TokenSource,
+    /// The claims of the sealed session that vouches for `token` (`session.verifyToken:
+    /// false`); `None` when the token itself must be verified.
+    pub vouched: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 /// One `name=value` pair of a Cookie header, as written (trimmed of SP/HTAB only).
@@ -240,6 +243,7 @@ impl Extractor {
         Ok(Some(Found {
             token,
             source: TokenSource::Cookie,
+            vouched: None,
         }))
     }
 
@@ -265,6 +269,7 @@ impl Extractor {
         Ok(Some(Found {
             token: token.to_owned(),
             source: TokenSource::Header,
+            vouched: None,
         }))
     }
 

@@ -223,6 +223,32 @@ fn bad_session_options_fail_at_construction() {
         );
     }
     assert!(build(json!({ "format": "authjs", "secret": long })).is_ok());
+    // verifyToken false: the session vouches for the token, so no verify beside it, and only
+    // a sealed session can vouch (Kinde's cookie is the raw token).
+    assert_eq!(
+        build(json!({ "format": "authjs", "secret": long, "verifyToken": false }))
+            .unwrap_err()
+            .code(),
+        "ERR_CONFIG_INVALID"
+    );
+    let vouching = |session: Value| {
+        let options = json!({ "session": session });
+        Options::from_json(&options.to_string())
+            .and_then(|o| Gate::with_clock(o, Arc::new(FixedClock(0.0))))
+    };
+    assert!(vouching(json!({ "format": "auth0", "secret": long, "verifyToken": false })).is_ok());
+    assert_eq!(
+        vouching(json!({ "format": "kinde", "verifyToken": false }))
+            .unwrap_err()
+            .code(),
+        "ERR_CONFIG_INVALID"
+    );
+    assert_eq!(
+        vouching(json!({ "format": "auth0", "secret": long }))
+            .unwrap_err()
+            .code(),
+        "ERR_CONFIG_INVALID"
+    );
     // The library refreshes its own sessions: a refresh option beside it is a mistake.
     let options = json!({
         "verify": { "algorithms": ["HS256"], "keys": common::SECRET },

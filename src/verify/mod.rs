@@ -40,8 +40,9 @@ pub use signature::check_signature;
 /// A token that passed every check.
 #[derive(Debug, Clone)]
 pub struct Verified {
-    /// The algorithm its signature was checked with.
-    pub alg: Alg,
+    /// The algorithm its signature was checked with; `None` for a token an auth library's
+    /// sealed session vouches for (`session.verifyToken: false`).
+    pub alg: Option<Alg>,
     /// Its header's `kid`.
     pub kid: Option<String>,
     /// Its claims, all checks passed.
@@ -52,6 +53,12 @@ pub struct Verified {
 }
 
 impl Verified {
+    /// A token taken as is from a session whose encryption authenticated it, with the
+    /// session's claims (for scopes and claim headers).
+    pub fn vouched(claims: Map<String, Value>) -> Verified {
+        Verified { alg: None, kid: None, claims, keys: Vec::new() }
+    }
+
     /// Scopes from `scope` (space-separated), `scp` (array or string) and `permissions`.
     pub fn scopes(&self) -> Vec<&str> {
         scopes_of(&self.claims)
@@ -270,7 +277,9 @@ impl Verifier {
     /// trusted (remote keys rotate, and may be past their stale-if-error bound).
     fn recheck(&self, hit: &Verified, now: f64) -> Result<Option<crate::fetch::Fetch>> {
         self.policy.check(&hit.claims, now)?;
-        match self.keys.candidates(hit.alg, hit.kid.as_deref(), now)? {
+        // Only verified tokens are cached, each with its algorithm.
+        let alg = hit.alg.ok_or(Error::NoMatchingKey)?;
+        match self.keys.candidates(alg, hit.kid.as_deref(), now)? {
             Progress::NeedsFetch(fetch) => Ok(Some(fetch)),
             Progress::Done(current)
                 if hit
@@ -314,7 +323,7 @@ impl Verifier {
         })?;
         self.policy.check_observed(&claims, now, o)?;
         let verified = Arc::new(Verified {
-            alg: u.alg,
+            alg: Some(u.alg),
             kid: u.kid,
             claims,
             keys: u.candidates,

@@ -65,3 +65,33 @@ test("setSession refuses a gate whose session belongs to an auth library", async
     (e) => e.code === "ERR_SESSION_INVALID",
   );
 });
+
+test("verifyToken false: an opaque token goes upstream on the session's word alone", async () => {
+  const make = await import("./sessions/make.mjs");
+  const secret = "a-session-secret-of-at-least-32-characters";
+  const now = Math.floor(Date.now() / 1000);
+  const { cookies } = await make.authjs({ token: { sub: "u-7", accessToken: "opaque-7f3a" }, secret, secure: true });
+  const options = {
+    rules: [{ match: "/api/:path*", kind: "api" }],
+    session: { format: "authjs", secret, verifyToken: false },
+    upstream: { claimHeaders: { sub: "x-auth-sub" } },
+  };
+  const gate = await createGate(options, { now });
+  const cookie = cookies.map(([name, value]) => `${name}=${value}`).join("; ");
+  const passed = await gate.decide({ url: "https://app.example/api/x", headers: { cookie } });
+  assert.equal(passed.code, "OK_AUTHENTICATED");
+  const headers = new Headers(passed.requestHeaders);
+  assert.equal(headers.get("authorization"), "Bearer opaque-7f3a");
+  assert.equal(headers.get("x-auth-sub"), "u-7", "claim headers come from the session");
+  // The same cookie sealed under another secret, and a bearer header with no session: refused.
+  const other = await make.authjs({ token: { accessToken: "opaque-7f3a" }, secret: `${secret}-other`, secure: true });
+  const forged = await gate.decide({ url: "https://app.example/api/x", headers: { cookie: other.cookies.map((c) => c.join("=")).join("; ") } });
+  assert.equal(forged.code, "ERR_JWE_DECRYPTION_FAILED");
+  const bearer = await gate.decide({ url: "https://app.example/api/x", headers: { authorization: "Bearer opaque-7f3a" } });
+  assert.equal(bearer.code, "ERR_NO_TOKEN", "a bearer header has no session to vouch for it");
+  // verify beside verifyToken false is a contradiction, refused when the gate is built.
+  await assert.rejects(
+    createGate({ ...options, verify: { algorithms: ["HS256"], keys: secret } }),
+    (e) => e.code === "ERR_CONFIG_INVALID",
+  );
+});
