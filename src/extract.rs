@@ -300,17 +300,20 @@ impl Extractor {
     }
 
     /// True for the auth and refresh cookies under either name, the auth cookie's chunks and
-    /// any other `name.…` (which the extractor refuses as junk): everything
-    /// `stripAuthCookie` removes upstream.
+    /// any other `name.…` (which the extractor refuses as junk), and every cookie of an auth
+    /// library's (`session`): everything `stripAuthCookie` removes upstream.
     pub fn is_auth_cookie(&self, cookie_name: &str) -> bool {
         let is = |name: &str, candidate: &str| {
             candidate == name || matches!(chunk_index(name, candidate, self.chunk_style()), Ok(Some(_)) | Err(_))
         };
         if let Some(naming) = &self.naming {
-            return [naming.http.as_str(), naming.https.as_str()]
+            let bare = ["__Secure-", "__Host-"]
                 .iter()
-                .chain(naming.also_strip)
-                .any(|name| is(name, cookie_name));
+                .find_map(|p| cookie_name.strip_prefix(p))
+                .unwrap_or(cookie_name);
+            return is(&naming.http, cookie_name)
+                || is(&naming.https, cookie_name)
+                || naming.library_prefixes.iter().any(|p| bare.starts_with(p));
         }
         let bare = cookie_name.strip_prefix("__Host-").unwrap_or(cookie_name);
         self.refresh_cookie.as_deref() == Some(bare) || self.cookie.as_deref().is_some_and(|name| is(name, bare))

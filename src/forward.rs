@@ -249,8 +249,11 @@ impl Forwarder {
             out.push(("authorization".into(), ["Bearer ", token].concat()));
         }
         if let Some(header) = joined(&request.headers, "cookie", "; ") {
-            // Kept alongside a verified bearer only, and only when asked for.
-            let kept = if self.strip_auth_cookie || auth.is_none() {
+            // Kept alongside a verified bearer only, and only when asked for; an auth
+            // library's cookies also on their way into the app, whose `auth()` or
+            // `getSession()` reads them, never to an upstream.
+            let library_session = self.cookies.naming.is_some() && !upstream;
+            let kept = if (self.strip_auth_cookie && !library_session) || auth.is_none() {
                 self.cookies.strip_auth_cookies(&header)
             } else {
                 Some(header.into_owned())

@@ -1,8 +1,9 @@
 //! Sessions written by the real libraries (tests/data/sessions.json, made by
 //! tests/node/sessions/fixtures.mjs with Auth.js, next-auth 4, nextjs-auth0 4 and 3, and
 //! Kinde's SDK): each is read by a gate with `session: { format, secrets }`, and either its
-//! access token reaches the backend as the bearer, or the request is refused with the code
-//! the case calls for and nothing is forwarded.
+//! access token reaches the backend as the bearer (without the library's cookies, which
+//! stay on requests into the app), or the request is refused with the code the case calls
+//! for and nothing is forwarded.
 mod common;
 
 use std::sync::Arc;
@@ -81,7 +82,10 @@ fn gate(data: &Value, vector: &Value) -> Gate {
         session["secrets"] = vector["secrets"].clone();
     }
     let options = json!({
-        "rules": [{ "match": "/api/:path*", "kind": "api" }],
+        "rules": [
+            { "match": "/api/:path*", "kind": "api", "upstream": "https://api.internal" },
+            { "match": "/dashboard/:path*", "kind": "page" },
+        ],
         "verify": { "algorithms": ["HS256"], "keys": data["backend_token_key"]["secret"] },
         "session": session,
     });
@@ -134,9 +138,15 @@ fn every_vector_of_the_real_libraries() {
                     if bearer != Some(&format!("Bearer {token}")) {
                         Err(format!("forwarded {bearer:?}"))
                     } else if cookies.is_some() {
-                        Err(format!("forwarded the session cookie: {cookies:?}"))
+                        Err(format!("sent the library's cookies upstream: {cookies:?}"))
                     } else {
-                        Ok(())
+                        // Into the app, the library's cookies stay: its auth() reads them.
+                        let page = url.replace("/api/things", "/dashboard");
+                        let d = gate(&data, vector).decide(&get(&page, &[("cookie", &cookie)]));
+                        match header(forwarded(&d), "cookie") {
+                            Some(kept) if kept == cookie => Ok(()),
+                            kept => Err(format!("into the app the cookies became {kept:?}")),
+                        }
                     }
                 }
             }
@@ -258,4 +268,30 @@ fn bad_session_options_fail_at_construction() {
     let refused = Options::from_json(&options.to_string())
         .and_then(|o| Gate::with_clock(o, Arc::new(FixedClock(0.0))));
     assert_eq!(refused.unwrap_err().code(), "ERR_CONFIG_INVALID");
+}
+
+/// To an upstream go neither the session nor the library's other cookies (CSRF, callback,
+/// PKCE, ID and refresh tokens); the app's own cookies do.
+#[test]
+fn library_cookies_never_reach_an_upstream() {
+    let data: Value = serde_json::from_str(DATA).unwrap();
+    let vectors = data["vectors"].as_array().unwrap();
+    for (name, extra) in [
+        ("authjs/https/single", "__Host-authjs.csrf-token=c; __Secure-authjs.callback-url=u; authjs.pkce.code_verifier=v"),
+        ("nextAuth4/https/single", "__Host-next-auth.csrf-token=c; next-auth.callback-url=u"),
+        ("auth0v4/https/single", "__txn_abc=t"),
+        ("kinde/https/single", "id_token1=x; access_token_payload=p"),
+    ] {
+        let vector = vectors.iter().find(|v| v["name"] == name).unwrap();
+        let session: Vec<String> = vector["cookies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| format!("{}={}", c[0].as_str().unwrap(), c[1].as_str().unwrap()))
+            .collect();
+        let cookie = format!("theme=dark; {extra}; {}", session.join("; "));
+        let d = gate(&data, vector).decide(&get("https://app.example/api/things", &[("cookie", &cookie)]));
+        assert_eq!(d.code, "OK_AUTHENTICATED", "{name}");
+        assert_eq!(header(forwarded(&d), "cookie"), Some("theme=dark"), "{name}");
+    }
 }

@@ -50,8 +50,9 @@ pub struct Naming {
     /// follow it; elsewhere the chunks are `name.0`, `name.1`, … and the unsuffixed cookie
     /// beside them is ambiguous.
     pub base_is_first_chunk: bool,
-    /// The library's other credential cookies (chunked alike), never forwarded upstream.
-    pub also_strip: &'static [&'static str],
+    /// Where the library's cookies begin (after any `__Secure-` or `__Host-`): its session,
+    /// chunks, CSRF, PKCE and ID-token cookies, none of which goes to an upstream.
+    pub library_prefixes: &'static [&'static str],
 }
 
 /// A key derived from one secret for one cookie name and content encryption.
@@ -263,10 +264,13 @@ fn naming(format: Format, cookie: Option<&str>) -> Result<Naming> {
         https: https.into(),
         chunk_separator,
         base_is_first_chunk: format == Format::Kinde,
-        also_strip: match format {
+        library_prefixes: match format {
+            Format::AuthJs => &["authjs."],
+            Format::NextAuth => &["next-auth."],
+            Format::Auth0 => &["__session", "__txn_"],
+            Format::Auth0V3 => &["appSession", "auth_verification"],
             // Kinde keeps the ID and refresh tokens (and decoded payloads) beside it.
-            Format::Kinde => &["id_token", "refresh_token", "access_token_payload", "id_token_payload"],
-            _ => &[],
+            Format::Kinde => &["access_token", "id_token", "refresh_token"],
         },
     })
 }

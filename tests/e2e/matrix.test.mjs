@@ -19,7 +19,8 @@ import { jwt } from "../node/sign.mjs";
 
 const FULL = process.env.EDGEGATE_FULL === "1";
 const HERE = `${ROOT}tests/e2e/matrix/`;
-const WORK = `${tmpdir()}/edgegate-matrix`;
+// Per checkout: two runs on one machine (CI jobs, worktrees) must not build in each other's apps.
+const WORK = `${tmpdir()}/edgegate-matrix-${createHash("sha256").update(ROOT).digest("hex").slice(0, 8)}`;
 const SECRET = "a-matrix-secret-of-at-least-32-bytes";
 const MATCHER = '["/((?!_next/static|_next/image|favicon.ico).*)"]';
 
