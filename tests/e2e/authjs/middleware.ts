@@ -1,0 +1,25 @@
+import { edgeGate } from "edgegate/next";
+import type { Options } from "edgegate";
+import dev from "./dev-config.json";
+
+// The gate reads Auth.js's session cookie and forwards the backend token the jwt callback
+// stored in it (token.accessToken) as `Authorization: Bearer`, verified like any token.
+// `session` is an engine option (src/config.rs SessionOptions) that js/index.d.ts does not
+// declare yet, hence the wider type.
+type SessionOptions = { format: "authjs"; secret?: string; secrets?: string[]; tokenPath?: string; cookie?: string };
+const options: Options & { session: SessionOptions } = {
+  rules: [
+    { match: "/dashboard/:path*", kind: "page" },
+    { match: "/api/auth/:path*", kind: "public" },
+    { match: "/api/:path*", kind: "api", upstream: process.env.UPSTREAM_URL! },
+  ],
+  session: { format: "authjs", secret: process.env.AUTH_SECRET },
+  verify: { algorithms: ["HS256"], keys: dev.secret, issuer: dev.issuer, audience: dev.audience },
+  loginUrl: "/api/auth/signin",
+  returnToParam: "callbackUrl",
+};
+
+// One JSON line per decision (codes, no tokens): the test reads the codes from the log.
+export default edgeGate(options, { log: true });
+
+export const config = { matcher: ["/((?!_next/static|_next/image|favicon.ico).*)"] };
