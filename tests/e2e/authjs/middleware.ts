@@ -4,10 +4,7 @@ import dev from "./dev-config.json";
 
 // The gate reads Auth.js's session cookie and forwards the backend token the jwt callback
 // stored in it (token.accessToken) as `Authorization: Bearer`, verified like any token.
-// `session` is an engine option (src/config.rs SessionOptions) that js/index.d.ts does not
-// declare yet, hence the wider type.
-type SessionOptions = { format: "authjs"; secret?: string; secrets?: string[]; tokenPath?: string; cookie?: string };
-const options: Options & { session: SessionOptions } = {
+const options: Options = {
   rules: [
     { match: "/dashboard/:path*", kind: "page" },
     { match: "/api/auth/:path*", kind: "public" },
