@@ -10,12 +10,11 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { cpSync, existsSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { cpSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { pathToFileURL } from "node:url";
-import { EXAMPLE, ROOT, freePort, start, startRecorder, startUpstream, verifiedBearer } from "./helpers.mjs";
+import { EXAMPLE, ROOT, freePort, launchChromium, start, startRecorder, startUpstream, verifiedBearer } from "./helpers.mjs";
 import { recordCompat, versionOf } from "../compat.mjs";
 
-const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 // Auth.js names its cookie by the scheme: `__Secure-authjs.session-token` over https; here
 // (http on loopback) `authjs.session-token`, and the name is also the HKDF salt of its key.
 const SESSION = "authjs.session-token";
@@ -142,17 +141,8 @@ test("Next 16 + Auth.js v5: the backend's token from the Auth.js session, as a b
   // The session cookies every later step starts from: the browser's, else a fetch sign-in's.
   let session;
   await step("browser: /dashboard → Auth.js sign-in page → credentials → /dashboard with the backend's answer", async (st) => {
-    if (!existsSync(CHROMIUM)) {
-      console.log(`SKIPPED browser test: no Chromium at ${CHROMIUM}`);
-      return st.skip(`no Chromium at ${CHROMIUM}`);
-    }
-    const { chromium } = await import("playwright-core");
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-    });
-    st.after(() => browser.close());
+    const browser = await launchChromium(st);
+    if (!browser) return;
     const context = await browser.newContext();
     const page = await context.newPage();
     await page.goto(`${next.url}/dashboard`);

@@ -5,7 +5,7 @@ import { build } from "esbuild";
 import { Miniflare } from "miniflare";
 import { createHmac, timingSafeEqual } from "node:crypto";
 import http from "node:http";
-import { cpSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { fileURLToPath } from "node:url";
 import { jwt } from "../node/sign.mjs";
@@ -204,4 +204,26 @@ export async function startWorker(entry, name, bindings = {}, extra = {}, { defi
     bindings,
     ...extra,
   });
+}
+
+const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
+
+/**
+ * Headless Chromium (playwright-core driving the Debian package), closed when `t` ends; or
+ * null, with the skip printed and recorded, when it is not installed.
+ */
+export async function launchChromium(t) {
+  if (!existsSync(CHROMIUM)) {
+    console.log(`SKIPPED browser test: no Chromium at ${CHROMIUM}`);
+    t.skip(`no Chromium at ${CHROMIUM}`);
+    return null;
+  }
+  const { chromium } = await import("playwright-core");
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+      "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+  t.after(() => browser.close());
+  return browser;
 }

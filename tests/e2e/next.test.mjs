@@ -4,13 +4,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { generateKeyPairSync } from "node:crypto";
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { gzipSync } from "node:zlib";
-import { buildNext, startNext, startRecorder, startUpstream } from "./helpers.mjs";
+import { buildNext, launchChromium, startNext, startRecorder, startUpstream } from "./helpers.mjs";
 import { gateScenarios, SIBLING } from "./scenarios.mjs";
 import { jwt } from "../node/sign.mjs";
 
-const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 
 for (const variant of ["middleware", "proxy"]) {
   test(`Next.js ${variant}.ts under next start`, { timeout: 240_000 }, async (t) => {
@@ -65,17 +64,8 @@ for (const variant of ["middleware", "proxy"]) {
 
     if (variant !== "middleware") return;
     await t.test("browser: sign in, land on /dashboard, see data fetched through the gate", async (t) => {
-      if (!existsSync(CHROMIUM)) {
-        console.log(`SKIPPED browser test: no Chromium at ${CHROMIUM}`);
-        return t.skip(`no Chromium at ${CHROMIUM}`);
-      }
-      const { chromium } = await import("playwright-core");
-      const browser = await chromium.launch({
-        executablePath: CHROMIUM,
-        args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-          "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-      });
-      t.after(() => browser.close());
+      const browser = await launchChromium(t);
+      if (!browser) return;
       const page = await browser.newPage();
       await page.goto(`${next.url}/dashboard`);
       const login = new URL(page.url());
