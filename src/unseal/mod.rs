@@ -12,6 +12,8 @@
 pub(crate) mod jwe;
 
 use base64ct::{Base64UrlUnpadded, Encoding};
+use std::sync::OnceLock;
+
 use hkdf::Hkdf;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256, Sha512};
@@ -81,7 +83,11 @@ pub struct Opened {
 pub struct Unsealer {
     format: Format,
     naming: Naming,
-    keys: Vec<Derived>,
+    secrets: Vec<String>,
+    /// Derived on the first session opened, not when the gate is built: an isolate's cold
+    /// start should not pay for HKDF and thumbprints (V8 compiles them on first call) before
+    /// a request needs them.
+    keys: OnceLock<Result<Vec<Derived>>>,
     token_path: Vec<String>,
 }
 
@@ -129,17 +135,36 @@ impl Unsealer {
                 options.token_path
             )));
         }
-        let mut keys = Vec::new();
-        for (index, secret) in secrets.iter().enumerate() {
-            for https in [false, true] {
-                let name = if https { &naming.https } else { &naming.http };
-                for &enc in encryptions(format) {
-                    let key = derive(format, secret.as_bytes(), name, enc)?;
-                    keys.push(Derived { https, enc, kid: thumbprint(&key), key, secret: index });
+        Ok(Unsealer {
+            format,
+            naming,
+            secrets: secrets.into_iter().map(str::to_owned).collect(),
+            keys: OnceLock::new(),
+            token_path,
+        })
+    }
+
+    /// Every secret's key for each cookie name and encryption of the format.
+    fn keys(&self) -> Result<&[Derived]> {
+        let keys = self.keys.get_or_init(|| {
+            let mut keys = Vec::new();
+            for (index, secret) in self.secrets.iter().enumerate() {
+                for https in [false, true] {
+                    let name = if https { &self.naming.https } else { &self.naming.http };
+                    for &enc in encryptions(self.format) {
+                        let key = derive(self.format, secret.as_bytes(), name, enc)?;
+                        // Only Auth.js names its keys.
+                        let kid = match self.format {
+                            Format::AuthJs => thumbprint(&key),
+                            _ => String::new(),
+                        };
+                        keys.push(Derived { https, enc, kid, key, secret: index });
+                    }
                 }
             }
-        }
-        Ok(Unsealer { format, naming, keys, token_path })
+            Ok(keys)
+        });
+        keys.as_deref().map_err(Clone::clone)
     }
 
     /// The format's cookie names and chunk style, for the extractor.
@@ -161,7 +186,7 @@ impl Unsealer {
         let sealed = jwe::parse(value, encryptions(self.format))?;
         let kid = sealed.header.get("kid").map(|k| k.as_str().ok_or(Error::JweInvalid("kid is not a string")));
         let kid = kid.transpose()?;
-        let candidates = self.keys.iter().filter(|d| {
+        let candidates = self.keys()?.iter().filter(|d| {
             d.https == https
                 && d.enc == sealed.enc
                 && match (self.format, kid) {
