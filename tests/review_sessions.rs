@@ -587,6 +587,31 @@ fn verify_token_false_lets_nothing_else_through() {
     }
 }
 
+/// nextjs-auth0 4 keeps federated connection tokens in `__FC_<n>` cookies (same sealing as
+/// the session; FORMATS.md) and still reads, and leaves behind, v3's `appSession` during a
+/// migration: both hold tokens, and neither may reach an upstream.
+#[test]
+fn auth0_connection_and_legacy_cookies_never_reach_an_upstream() {
+    let data = data();
+    let v4 = vector(&data, "auth0v4/https/single");
+    let v3 = vector(&data, "auth0v3/https/single");
+    let gate = gate(&data, v4);
+    let legacy = cookie_header(&pairs(v3));
+    let cookie = format!(
+        "theme=dark; __FC_0=connection-tokens; {legacy}; appSession.0=a; {}",
+        cookie_header(&pairs(v4))
+    );
+    for path in ["/api/things", "/open/x"] {
+        let d = gate.decide(&get(&url(v4, path), &[("cookie", &cookie)]));
+        assert!(d.code.starts_with("OK_"), "{path}: {}", d.code);
+        assert_eq!(
+            header(forwarded(&d), "cookie"),
+            Some("theme=dark"),
+            "{path}"
+        );
+    }
+}
+
 /// Every library cookie, under every prefix a browser may send it with, stays away from an
 /// upstream, authenticated or not.
 #[test]

@@ -292,7 +292,9 @@ fn naming(format: Format, cookie: Option<&str>) -> Result<Naming> {
         library_prefixes: match format {
             Format::AuthJs => &["authjs."],
             Format::NextAuth => &["next-auth."],
-            Format::Auth0 => &["__session", "__txn_"],
+            // Its connection token sets (`__FC_<n>`), and the v3 `appSession` it still
+            // reads (and leaves behind) during a migration: both hold tokens.
+            Format::Auth0 => &["__session", "__txn_", "__FC_", "appSession"],
             Format::Auth0V3 => &["appSession", "auth_verification"],
             // Kinde keeps the ID and refresh tokens (and decoded payloads) beside it.
             Format::Kinde => &["access_token", "id_token", "refresh_token"],
