@@ -454,9 +454,15 @@ impl Gate {
         let source = Some(found.source);
         let Some(providers) = &self.providers else {
             // session.verifyToken false: the session's encryption authenticated the token.
-            let vouched = Verified::vouched(found.vouched.unwrap_or_default());
-            o.step("verify", true, || "the sealed session vouches for its token (session.verifyToken false)".into());
-            let d = self.conclude(request, &path, index, source, Ok((found.token, Arc::new(vouched))), o);
+            // Only an opened session fills `vouched`; anything else has nothing behind it.
+            let vouched = match found.vouched {
+                Some(claims) => {
+                    o.step("verify", true, || "the sealed session vouches for its token (session.verifyToken false)".into());
+                    Ok((found.token, Arc::new(Verified::vouched(claims))))
+                }
+                None => Err(Error::SessionNoToken("no sealed session vouches for the token")),
+            };
+            let d = self.conclude(request, &path, index, source, vouched, o);
             return Step::Decided(self.with_session(d, refreshed.as_ref(), &request.url));
         };
         let provider = match providers.route(&found.token, o) {
