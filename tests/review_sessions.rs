@@ -11,18 +11,7 @@ use common::{forwarded, get, header};
 use edgegate::{Decision, FixedClock, Gate, Options, Request};
 use serde_json::{json, Value};
 
-const DATA: &str = include_str!("data/sessions.json");
-
-fn format(vector: &str) -> &'static str {
-    match vector {
-        "authjs" => "authjs",
-        "nextAuth4" => "next-auth",
-        "auth0v4" => "auth0",
-        "auth0v3" => "auth0-v3",
-        "kinde" => "kinde",
-        other => panic!("unknown format {other}"),
-    }
-}
+use common::SESSIONS as DATA;
 
 fn data() -> Value {
     serde_json::from_str(DATA).unwrap()
@@ -40,7 +29,7 @@ fn vector<'a>(data: &'a Value, name: &str) -> &'a Value {
 /// A gate for `vector`'s format and secrets, with `extra` options merged in (`verify` is
 /// dropped when `extra` says `"verify": null`).
 fn gate_with(data: &Value, vector: &Value, session_extra: Value, extra: Value) -> Gate {
-    let format = format(vector["format"].as_str().unwrap());
+    let format = common::session_format(vector["format"].as_str().unwrap());
     let mut session = json!({ "format": format });
     if format != "kinde" {
         session["secrets"] = vector["secrets"].clone();
@@ -198,7 +187,7 @@ fn mutated_sessions_never_open_nor_panic() {
     let mut decisions = 0;
     for vector in data["vectors"].as_array().unwrap() {
         let name = vector["name"].as_str().unwrap();
-        let format = format(vector["format"].as_str().unwrap());
+        let format = common::session_format(vector["format"].as_str().unwrap());
         let gate = gate(&data, vector);
         let original = pairs(vector);
         let expected = vector["expect"]["token"].as_str();

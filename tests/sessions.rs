@@ -12,19 +12,7 @@ use common::{forwarded, get, header};
 use edgegate::{FixedClock, Gate, Options};
 use serde_json::{json, Value};
 
-const DATA: &str = include_str!("data/sessions.json");
-
-/// The gate option naming each format of the vectors.
-fn format(vector: &str) -> &'static str {
-    match vector {
-        "authjs" => "authjs",
-        "nextAuth4" => "next-auth",
-        "auth0v4" => "auth0",
-        "auth0v3" => "auth0-v3",
-        "kinde" => "kinde",
-        other => panic!("unknown format {other}"),
-    }
-}
+use common::SESSIONS as DATA;
 
 /// Where the gate refuses what a library accepts, and why (`library_differs` says the same
 /// in the data, for the others).
@@ -76,7 +64,7 @@ fn expected_code(name: &str) -> Option<&'static str> {
 }
 
 fn gate(data: &Value, vector: &Value) -> Gate {
-    let format = format(vector["format"].as_str().unwrap());
+    let format = common::session_format(vector["format"].as_str().unwrap());
     let mut session = json!({ "format": format });
     if format != "kinde" {
         session["secrets"] = vector["secrets"].clone();

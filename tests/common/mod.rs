@@ -243,3 +243,18 @@ pub fn status(d: &Decision) -> u16 {
         Action::Respond { status, .. } => *status,
     }
 }
+
+/// The session vectors written by the real libraries (tests/node/sessions/fixtures.mjs).
+pub const SESSIONS: &str = include_str!("../data/sessions.json");
+
+/// The `session.format` option of a vector's format name in tests/data/sessions.json.
+pub fn session_format(vector: &str) -> &'static str {
+    match vector {
+        "authjs" => "authjs",
+        "nextAuth4" => "next-auth",
+        "auth0v4" => "auth0",
+        "auth0v3" => "auth0-v3",
+        "kinde" => "kinde",
+        other => panic!("unknown format {other}"),
+    }
+}
