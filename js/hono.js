@@ -21,12 +21,11 @@ export function edgeGate(options, host) {
       c.res = answer(decision);
     } else if (decision.destination) {
       c.res = await fetchUpstream(decision, request);
-    } else if (decision.rewrite && new URL(decision.rewrite, request.url).pathname !== new URL(request.url).pathname) {
-      // Hono chose the handlers by the path before any middleware ran and cannot route
-      // again: a path the gate judged must not reach those of another. (The gate rewrites
-      // to the very spelling it was shown on every host but Next, so this stays unused.)
-      c.res = await c.notFound();
     } else {
+      // Hono chose the handlers by the path as sent, before any middleware ran. That is the
+      // path the gate judged: an exception opens only the spelling it was written in
+      // (tests/routing.rs, an_exception_opens_only_the_path_as_sent), and a protected path
+      // passes only with a verified bearer, whichever handler serves it.
       const own = new Request(request, { headers: new Headers(decision.requestHeaders) });
       c.req.raw = decision.rewrite ? new Request(new URL(decision.rewrite, request.url), own) : own;
       await next();

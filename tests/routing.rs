@@ -503,3 +503,54 @@ fn a_malformed_route_mark_is_ignored() {
         );
     }
 }
+
+/// An exception opens only the spelling it was written in: whenever one lets a request
+/// into the app, the path it judged is the very path the request was sent with. So a host
+/// that routes on the path as sent (Hono chose its handler before any middleware ran) sends
+/// an exception's request to that exception's handler, and no host code compares paths.
+#[test]
+fn an_exception_opens_only_the_path_as_sent() {
+    let gate = routing_gate(json!({ "locales": ["en", "de"] }));
+    let mut opened = 0;
+    for path in ["/api/login", "/api/logout", "/login"] {
+        let (dir, last) = path.rsplit_once('/').unwrap();
+        let (first, rest) = last.split_at(1);
+        let hex = format!("%{:02x}", first.as_bytes()[0]);
+        let spellings = [
+            path.to_owned(),
+            format!("{path}?next=%2F"),
+            format!("{dir}/{}{rest}", first.to_uppercase()),
+            path.to_uppercase(),
+            format!("{dir}/{hex}{rest}"),
+            format!("{dir}/{}{rest}", hex.to_uppercase()),
+            format!("{path}/"),
+            format!("/{path}"),
+            format!("{dir}//{last}"),
+            format!("/x/..{path}"),
+            format!("{dir}/./{last}"),
+            format!("{dir}/%2e/{last}"),
+            format!("{path}.json"),
+            format!("{path}.rsc"),
+            format!("{path}%20"),
+            format!("{dir}\\{last}"),
+            format!("/en{path}"),
+            format!("/_next/data/build-1{path}.json"),
+        ];
+        for spelling in spellings {
+            for origin in ["https://app.example", "http://127.0.0.1:3000"] {
+                let d = gate.decide(&get(&format!("{origin}{spelling}"), &[]));
+                let continues = matches!(d.action, edgegate::Action::Continue { .. });
+                if let Some(judged) = continues.then(|| rewrite(&d)).flatten() {
+                    assert_eq!(
+                        judged, spelling,
+                        "{spelling} was opened as {judged} ({})",
+                        d.code
+                    );
+                    opened += 1;
+                }
+            }
+        }
+    }
+    // The canonical spellings (with and without a query) are the ones that open.
+    assert_eq!(opened, 12);
+}
