@@ -138,6 +138,13 @@ pub enum Error {
         /// The provider refused the refresh token for good: the session is over.
         definitive: bool,
     },
+
+    // --- the gate's own sealed values and randomness ---
+    /// A value the gate sealed (a login transaction, the ID-token cookie, a stored refresh
+    /// outcome) that does not open: tampered, truncated, another purpose or secret.
+    SealInvalid,
+    /// The host has no source of randomness (the gate never falls back to a weak one).
+    RandomUnavailable,
 }
 
 impl Error {
@@ -177,6 +184,8 @@ impl Error {
             Error::SessionTokenExpired => "ERR_SESSION_TOKEN_EXPIRED",
             Error::SessionNoToken(_) => "ERR_SESSION_NO_TOKEN",
             Error::RefreshFailed { .. } => "ERR_REFRESH_FAILED",
+            Error::SealInvalid => "ERR_SEALED_INVALID",
+            Error::RandomUnavailable => "ERR_RANDOM_UNAVAILABLE",
         }
     }
 
@@ -239,6 +248,8 @@ impl fmt::Display for Error {
             }
             Error::SessionNoToken(why) => write!(f, "the session holds no usable token: {why}"),
             Error::RefreshFailed { reason, .. } => write!(f, "refresh failed: {reason}"),
+            Error::SealInvalid => f.write_str("a sealed value does not open"),
+            Error::RandomUnavailable => f.write_str("the host has no source of randomness"),
         }
     }
 }

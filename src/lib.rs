@@ -42,6 +42,7 @@ internal! {
     mod trace;
     mod unseal;
     mod rules;
+    mod seal;
     mod session;
     mod verify;
     #[cfg(target_arch = "wasm32")]

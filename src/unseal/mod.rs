@@ -14,12 +14,12 @@ pub(crate) mod jwe;
 use base64ct::{Base64UrlUnpadded, Encoding};
 use std::sync::OnceLock;
 
-use hkdf::Hkdf;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256, Sha512};
 
 use crate::config::{SessionFormatOption, SessionOptions};
 use crate::error::{Error, Result};
+use crate::seal::hkdf_sha256;
 use crate::verify::jws::parse_object;
 use jwe::Enc;
 
@@ -329,12 +329,6 @@ fn derive(format: Format, secret: &[u8], cookie: &str, enc: Enc) -> Result<Vec<u
         .ok_or_else(|| Error::ConfigInvalid("session: key derivation failed".into()))
 }
 
-/// HKDF-SHA-256 (RFC 5869) of `len` bytes; `None` past its 255 blocks.
-fn hkdf_sha256(ikm: &[u8], salt: &[u8], info: &[u8], len: usize) -> Option<Vec<u8>> {
-    let mut key = vec![0; len];
-    Hkdf::<Sha256>::new(Some(salt), ikm).expand(info, &mut key).ok()?;
-    Some(key)
-}
 
 /// RFC 7638 thumbprint of the symmetric JWK `{ kty: "oct", k }`, with SHA-512 for a 64-byte
 /// key and SHA-256 for a 32-byte one, as Auth.js computes its `kid`.
