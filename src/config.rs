@@ -343,13 +343,16 @@ impl Default for UpstreamOptions {
 }
 
 /// Refreshing access tokens with the refresh-token cookie at the provider's token endpoint.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RefreshOptions {
-    /// The provider's token endpoint (https, or http on loopback).
-    pub token_endpoint: String,
-    /// This app's OAuth client id.
-    pub client_id: String,
+    /// The provider's token endpoint (https, or http on loopback); with `login`, its
+    /// provider's, from discovery.
+    #[serde(default)]
+    pub token_endpoint: Option<String>,
+    /// This app's OAuth client id (with `login`, its client).
+    #[serde(default)]
+    pub client_id: Option<String>,
     /// Confidential clients (client_secret_basic); omit for a public client.
     #[serde(default)]
     pub client_secret: Option<String>,

@@ -412,7 +412,7 @@ impl Gate {
                         definitive: false,
                     })
                 } else {
-                    match refresher.refresh(plan.refresh_token, now) {
+                    match refresher.refresh(plan.refresh_token, refresher.endpoint().unwrap_or_default(), now) {
                         Progress::NeedsFetch(ticket) if round < MAX_FETCH_ROUNDS => {
                             return Step::NeedsFetch(ticket)
                         }

@@ -1,6 +1,8 @@
 //! The session: the cookies that hold it ([`cookies`]) and refreshing it when its access
 //! token expires ([`refresh`]).
 
+pub(crate) mod calls;
+pub(crate) mod client;
 pub(crate) mod cookies;
 pub(crate) mod refresh;
 

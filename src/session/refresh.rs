@@ -1,15 +1,12 @@
 //! Refreshing an expired (or nearly expired) access token with the refresh-token cookie.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-
-use base64ct::{Base64, Encoding};
-use sha2::{Digest, Sha256};
-
+use super::calls::{self, Calls};
+use super::client::{endpoint, parse_tokens, Client};
+pub use super::client::Tokens;
 use crate::config::{Duration, RefreshOptions, RuleKind};
 use crate::error::{Error, Result};
 use crate::extract::{Found, TokenSource};
-use crate::fetch::{check_url, fresh_fetch_id, Fetch, Fetched, Progress, USER_AGENT};
+use crate::fetch::{Fetched, Progress};
 use crate::verify::jws;
 
 /// Refreshing an expired (or nearly expired) access token with the refresh-token cookie, at
@@ -22,24 +19,12 @@ use crate::verify::jws;
 /// The outcome is remembered for `grace` seconds under the *old* refresh token, so requests
 /// already in flight with it get the same new tokens instead of a logout.
 pub struct Refresher {
-    endpoint: String,
-    client_id: String,
-    client_secret: Option<String>,
+    client: Client,
+    /// The token endpoint; `None` when it comes from the login provider's discovery.
+    endpoint: Option<String>,
     /// Refresh this long before `exp`.
     pub window: f64,
-    grace: f64,
-    timeout: f64,
-    user_agent: String,
-    state: Mutex<RefreshState>,
-}
-
-/// Tokens from a successful refresh.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Tokens {
-    pub access_token: String,
-    /// The rotated refresh token (`None`: keep the old one).
-    pub refresh_token: Option<String>,
-    pub expires_in: Option<f64>,
+    calls: Calls<Result<Tokens>>,
 }
 
 /// The refresh of one refresh token: its outcome, or the token-endpoint call first.
@@ -54,46 +39,55 @@ pub(crate) struct Plan<'a> {
     pub(crate) mandatory: bool,
 }
 
-#[derive(Default)]
-struct RefreshState {
-    in_flight: HashMap<[u8; 32], (u64, f64)>,
-    by_id: HashMap<u64, [u8; 32]>,
-    done: HashMap<[u8; 32], (std::result::Result<Tokens, Error>, f64)>,
-}
-
-/// Outcomes remembered at most (each for `grace` seconds).
-const MAX_REMEMBERED: usize = 10_000;
-/// Token-endpoint calls in flight at most. Refresh cookies are attacker-controlled input:
-/// without a cap, a flood of made-up refresh tokens would become a flood of calls to the
-/// identity provider. Beyond it a refresh fails (not definitively) without a call.
-pub const MAX_REFRESHES_IN_FLIGHT: usize = 64;
+/// Token-endpoint calls in flight at most (see [`crate::session::calls::MAX_IN_FLIGHT`]).
+pub const MAX_REFRESHES_IN_FLIGHT: usize = super::calls::MAX_IN_FLIGHT;
 
 impl Refresher {
-    /// The refresher of the `refresh` options, checked.
+    /// The refresher of the `refresh` options, checked: its own token endpoint and client.
     pub fn new(options: &RefreshOptions) -> Result<Refresher> {
-        check_url(&options.token_endpoint, "refresh.tokenEndpoint").map_err(Error::ConfigUrl)?;
-        if options.client_id.is_empty() {
-            return Err(Error::ConfigInvalid("refresh.clientId is required".into()));
+        let (Some(url), Some(id)) = (&options.token_endpoint, &options.client_id) else {
+            return Err(Error::ConfigInvalid(
+                "refresh needs tokenEndpoint and clientId (or login, whose client refreshes)"
+                    .into(),
+            ));
+        };
+        let timeout = timeout(options)?;
+        let client = Client::new("refresh", id, options.client_secret.as_deref(), None, timeout)?;
+        let endpoint = endpoint(url, "refresh.tokenEndpoint")?;
+        Refresher::with(options, client, Some(endpoint), timeout)
+    }
+
+    /// The refresher of hosted login: its client, at the token endpoint its provider's
+    /// discovery names; `options` may tune the timing, not name another client.
+    pub(crate) fn for_login(options: Option<&RefreshOptions>, client: Client) -> Result<Refresher> {
+        let default = RefreshOptions::default();
+        let options = options.unwrap_or(&default);
+        if options.token_endpoint.is_some() || options.client_id.is_some() || options.client_secret.is_some() {
+            return Err(Error::ConfigInvalid(
+                "refresh beside login: the login client refreshes at its provider's token \
+                 endpoint; give only window, grace or timeoutDuration"
+                    .into(),
+            ));
         }
+        let timeout = client.timeout_ms as f64 / 1000.0;
+        Refresher::with(options, client, None, timeout)
+    }
+
+    fn with(options: &RefreshOptions, client: Client, endpoint: Option<String>, timeout: f64) -> Result<Refresher> {
         let secs = |d: &Option<Duration>, name: &str, default: f64, max: f64| {
             Duration::bounded(d.as_ref(), &format!("refresh.{name}"), default, max)
         };
-        let timeout = secs(&options.timeout_duration, "timeoutDuration", 5.0, 60.0)?;
-        if timeout <= 0.0 {
-            return Err(Error::ConfigInvalid(
-                "refresh.timeoutDuration must be more than 0".into(),
-            ));
-        }
         Ok(Refresher {
-            endpoint: options.token_endpoint.clone(),
-            client_id: options.client_id.clone(),
-            client_secret: options.client_secret.clone(),
+            client,
+            endpoint,
             window: secs(&options.window, "window", 60.0, 3600.0)?,
-            grace: secs(&options.grace, "grace", 30.0, 600.0)?,
-            timeout,
-            user_agent: USER_AGENT.into(),
-            state: Mutex::new(RefreshState::default()),
+            calls: Calls::new(timeout, secs(&options.grace, "grace", 30.0, 600.0)?),
         })
+    }
+
+    /// The configured token endpoint; `None` when discovery names it.
+    pub(crate) fn endpoint(&self) -> Option<&str> {
+        self.endpoint.as_deref()
     }
 
     /// Whether a request under a rule of `kind` should refresh, given the access token it
@@ -131,184 +125,67 @@ impl Refresher {
         })
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, RefreshState> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// The refresh of `refresh_token` at `now`: a remembered outcome, the ticket of the call
-    /// in flight, or a new ticket.
-    pub fn refresh(&self, refresh_token: &str, now: f64) -> Refreshed {
-        let key: [u8; 32] = Sha256::digest(refresh_token.as_bytes()).into();
-        let mut s = self.lock();
-        match s.done.get(&key) {
-            Some((outcome, at)) if now - at <= self.grace => {
-                return Progress::Done(outcome.clone())
-            }
-            Some(_) => {
-                s.done.remove(&key);
-            }
-            None => {}
-        }
-        if let Some(&(id, started)) = s.in_flight.get(&key) {
-            if now - started <= self.timeout + 5.0 {
-                return Progress::NeedsFetch(self.ticket(id, refresh_token));
-            }
-            // The host never reported it; start over.
-            s.by_id.remove(&id);
-        }
-        let timeout = self.timeout;
-        s.in_flight
-            .retain(|_, (_, started)| now - *started <= timeout + 5.0);
-        if s.in_flight.len() >= MAX_REFRESHES_IN_FLIGHT {
-            return Progress::Done(Err(Error::RefreshFailed {
-                reason: "too many refreshes in flight".into(),
-                definitive: false,
-            }));
-        }
-        let id = fresh_fetch_id();
-        s.in_flight.insert(key, (id, now));
-        s.by_id.insert(id, key);
-        Progress::NeedsFetch(self.ticket(id, refresh_token))
+    /// The refresh of `refresh_token` at `endpoint` at `now`: a remembered outcome, the
+    /// ticket of the call in flight, or a new ticket.
+    pub fn refresh(&self, refresh_token: &str, endpoint: &str, now: f64) -> Refreshed {
+        calls::progress(
+            self.calls.call(calls::key(&["refresh", refresh_token]), now),
+            || {
+                Err(Error::RefreshFailed {
+                    reason: "too many refreshes in flight".into(),
+                    definitive: false,
+                })
+            },
+            |id| {
+                self.client.post(
+                    id,
+                    endpoint,
+                    &[("grant_type", "refresh_token"), ("refresh_token", refresh_token)],
+                )
+            },
+        )
     }
 
     pub fn owns(&self, id: u64) -> bool {
-        self.lock().by_id.contains_key(&id)
+        self.calls.owns(id)
     }
 
     /// Applies the token endpoint's answer to ticket `id`. Returns true on new tokens.
     pub fn complete(&self, id: u64, fetched: Fetched, now: f64) -> bool {
-        let mut s = self.lock();
-        let Some(key) = s.by_id.remove(&id) else {
-            return false;
-        };
-        s.in_flight.remove(&key);
+        let failed = |reason: String, definitive: bool| Error::RefreshFailed { reason, definitive };
         let outcome = match fetched {
-            Fetched::Response { status: 200, body } => parse_tokens(&body),
+            Fetched::Response { status: 200, body } => {
+                parse_tokens(&body).map_err(|why| failed(format!("token response {why}"), false))
+            }
             // RFC 6749 §5.2: 400 (invalid_grant, ...) and 401 (invalid_client) are final.
             Fetched::Response {
                 status: status @ (400 | 401),
                 ..
-            } => Err(Error::RefreshFailed {
-                reason: format!("the token endpoint refused the refresh token (HTTP {status})"),
-                definitive: true,
-            }),
-            Fetched::Response { status, .. } => Err(Error::RefreshFailed {
-                reason: format!("the token endpoint answered HTTP {status}"),
-                definitive: false,
-            }),
-            Fetched::Timeout => Err(Error::RefreshFailed {
-                reason: "the token endpoint timed out".into(),
-                definitive: false,
-            }),
-            // Named, not `{:?}`: the Debug of `Stored`'s f64 would link float formatting.
-            Fetched::TooLarge => Err(Error::RefreshFailed {
-                reason: "the token endpoint's answer was too large".into(),
-                definitive: false,
-            }),
-            Fetched::Network(why) => Err(Error::RefreshFailed {
-                reason: format!("the token endpoint could not be reached: {why}"),
-                definitive: false,
-            }),
-            Fetched::Stored { .. } => Err(Error::RefreshFailed {
-                reason: "a stored copy is no token response".into(),
-                definitive: false,
-            }),
+            } => Err(failed(
+                format!("the token endpoint refused the refresh token (HTTP {status})"),
+                true,
+            )),
+            other => Err(failed(unreachable_reason(&other), false)),
         };
         let ok = outcome.is_ok();
-        if s.done.len() >= MAX_REMEMBERED {
-            let grace = self.grace;
-            s.done.retain(|_, (_, at)| now - *at <= grace);
-            if s.done.len() >= MAX_REMEMBERED {
-                s.done.clear();
-            }
-        }
-        s.done.insert(key, (outcome, now));
-        ok
-    }
-
-    fn ticket(&self, id: u64, refresh_token: &str) -> Fetch {
-        let mut body = format!(
-            "grant_type=refresh_token&refresh_token={}",
-            form_encode(refresh_token)
-        );
-        let mut headers = vec![
-            ("user-agent".to_string(), self.user_agent.clone()),
-            ("accept".to_string(), "application/json".to_string()),
-            (
-                "content-type".to_string(),
-                "application/x-www-form-urlencoded".to_string(),
-            ),
-        ];
-        match &self.client_secret {
-            // RFC 6749 §2.3.1: client_secret_basic, both parts form-encoded first.
-            Some(secret) => headers.push((
-                "authorization".into(),
-                format!(
-                    "Basic {}",
-                    Base64::encode_string(
-                        format!("{}:{}", form_encode(&self.client_id), form_encode(secret))
-                            .as_bytes()
-                    )
-                ),
-            )),
-            // A public client identifies itself in the body.
-            None => body.push_str(&format!("&client_id={}", form_encode(&self.client_id))),
-        }
-        Fetch {
-            id,
-            method: "POST",
-            url: self.endpoint.clone(),
-            headers,
-            body: Some(body),
-            timeout_ms: (self.timeout * 1000.0) as u64,
-            max_bytes: 64 * 1024,
-            may_use_stored: false,
-        }
+        self.calls.complete(id, outcome, now) && ok
     }
 }
 
-/// RFC 6749 §5.1: `access_token` and `token_type` (which must be Bearer here: a DPoP-bound
-/// token cannot be forwarded as a bearer), optional `refresh_token` and `expires_in`.
-fn parse_tokens(body: &str) -> std::result::Result<Tokens, Error> {
-    let bad = |why: &str| Error::RefreshFailed {
-        reason: format!("token response {why}"),
-        definitive: false,
-    };
-    let doc: serde_json::Value = serde_json::from_str(body).map_err(|_| bad("is not JSON"))?;
-    let access_token = doc
-        .get("access_token")
-        .and_then(|v| v.as_str())
-        .filter(|t| !t.is_empty())
-        .ok_or_else(|| bad("lacks access_token"))?
-        .to_owned();
-    if !doc
-        .get("token_type")
-        .and_then(|v| v.as_str())
-        .is_some_and(|t| t.eq_ignore_ascii_case("bearer"))
-    {
-        return Err(bad("is not a Bearer token"));
-    }
-    Ok(Tokens {
-        access_token,
-        refresh_token: doc
-            .get("refresh_token")
-            .and_then(|v| v.as_str())
-            .map(str::to_owned),
-        expires_in: doc.get("expires_in").and_then(|v| v.as_f64()),
-    })
+/// `refresh.timeoutDuration`: 5 s by default, more than 0, at most 60.
+fn timeout(options: &RefreshOptions) -> Result<f64> {
+    Duration::bounded(options.timeout_duration.as_ref(), "refresh.timeoutDuration", 5.0, 60.0)
 }
 
-/// `application/x-www-form-urlencoded` for one value.
-fn form_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.*".contains(&b) {
-            out.push(b as char);
-        } else if b == b' ' {
-            out.push('+');
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
+/// Why a call to a provider's endpoint got no usable answer, for logs.
+pub(crate) fn unreachable_reason(fetched: &Fetched) -> String {
+    match fetched {
+        Fetched::Response { status, .. } => format!("the endpoint answered HTTP {status}"),
+        Fetched::Timeout => "the endpoint timed out".into(),
+        // Named, not `{:?}`: the Debug of `Stored`'s f64 would link float formatting.
+        Fetched::TooLarge => "the endpoint's answer was too large".into(),
+        Fetched::Network(why) => format!("the endpoint could not be reached: {why}"),
+        Fetched::Stored { .. } => "a stored copy is no token response".into(),
     }
-    out
 }
+

@@ -1,0 +1,227 @@
+//! This app as an OAuth client at its provider's endpoints: how it authenticates (RFC 6749
+//! §2.3: `client_secret_basic`, `client_secret_post`, or a public client), the form bodies
+//! and tickets of its token, refresh and revocation requests, and the token response.
+
+use base64ct::{Base64, Encoding};
+use serde_json::{Map, Value};
+
+use crate::error::{Error, Result};
+use crate::fetch::{check_url, Fetch, USER_AGENT};
+use crate::verify::jws::parse_object;
+
+/// How the client authenticates at the token and revocation endpoints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AuthMethod {
+    /// HTTP Basic with the form-encoded id and secret (the default with a secret).
+    Basic,
+    /// `client_id` and `client_secret` in the form body.
+    Post,
+    /// A public client: `client_id` in the body, no secret (PKCE protects the code).
+    None,
+}
+
+/// The client: its id, its secret, how it sends them, and the request timeout.
+#[derive(Debug, Clone)]
+pub(crate) struct Client {
+    pub(crate) id: String,
+    secret: Option<String>,
+    method: AuthMethod,
+    /// Milliseconds.
+    pub(crate) timeout_ms: u64,
+}
+
+impl Client {
+    /// A client named `what` in errors (`refresh`, `login`). `method` is the OIDC
+    /// registration name (`tokenEndpointAuthMethod`); by default Basic with a secret, none
+    /// without one.
+    pub(crate) fn new(
+        what: &str,
+        id: &str,
+        secret: Option<&str>,
+        method: Option<&str>,
+        timeout: f64,
+    ) -> Result<Client> {
+        if id.is_empty() {
+            return Err(Error::ConfigInvalid(format!("{what}.clientId is required")));
+        }
+        let method = match (method, secret) {
+            (None | Some("client_secret_basic"), Some(_)) => AuthMethod::Basic,
+            (Some("client_secret_post"), Some(_)) => AuthMethod::Post,
+            (None | Some("none"), None) => AuthMethod::None,
+            (Some("none"), Some(_)) => {
+                return Err(Error::ConfigInvalid(format!(
+                    "{what}: tokenEndpointAuthMethod \"none\" takes no clientSecret"
+                )))
+            }
+            (Some(m @ ("client_secret_basic" | "client_secret_post")), None) => {
+                return Err(Error::ConfigInvalid(format!("{what}: {m} needs a clientSecret")))
+            }
+            (Some(m), _) => {
+                return Err(Error::ConfigInvalid(format!(
+                    "{what}.tokenEndpointAuthMethod {m:?}: use client_secret_basic, \
+                     client_secret_post or none"
+                )))
+            }
+        };
+        if timeout <= 0.0 {
+            return Err(Error::ConfigInvalid(format!(
+                "{what}.timeoutDuration must be more than 0"
+            )));
+        }
+        Ok(Client {
+            id: id.to_owned(),
+            secret: secret.map(str::to_owned),
+            method,
+            timeout_ms: (timeout * 1000.0) as u64,
+        })
+    }
+
+    /// A form POST of `params` to `url` (ticket `id`), authenticated as this client.
+    pub(crate) fn post(&self, id: u64, url: &str, params: &[(&str, &str)]) -> Fetch {
+        let mut body = String::new();
+        let mut add = |name: &str, value: &str| {
+            if !body.is_empty() {
+                body.push('&');
+            }
+            body.push_str(name);
+            body.push('=');
+            body.push_str(&form_encode(value));
+        };
+        for (name, value) in params {
+            add(name, value);
+        }
+        let mut headers = vec![
+            ("user-agent".to_string(), USER_AGENT.to_string()),
+            ("accept".to_string(), "application/json".to_string()),
+            (
+                "content-type".to_string(),
+                "application/x-www-form-urlencoded".to_string(),
+            ),
+        ];
+        match (&self.method, &self.secret) {
+            // RFC 6749 §2.3.1: both parts form-encoded before Base64.
+            (AuthMethod::Basic, Some(secret)) => headers.push((
+                "authorization".into(),
+                format!(
+                    "Basic {}",
+                    Base64::encode_string(
+                        format!("{}:{}", form_encode(&self.id), form_encode(secret)).as_bytes()
+                    )
+                ),
+            )),
+            (AuthMethod::Post, Some(secret)) => {
+                add("client_id", &self.id);
+                add("client_secret", secret);
+            }
+            _ => add("client_id", &self.id),
+        }
+        Fetch {
+            id,
+            method: "POST",
+            url: url.to_owned(),
+            headers,
+            body: Some(body),
+            timeout_ms: self.timeout_ms,
+            max_bytes: 64 * 1024,
+            may_use_stored: false,
+        }
+    }
+}
+
+/// An endpoint URL from options or discovery: https, or http on loopback.
+pub(crate) fn endpoint(url: &str, what: &str) -> Result<String> {
+    check_url(url, what).map_err(Error::ConfigUrl)?;
+    Ok(url.to_owned())
+}
+
+/// A successful token response (RFC 6749 §5.1).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tokens {
+    /// `access_token`.
+    pub access_token: String,
+    /// The (rotated) refresh token (`None`: keep the old one).
+    pub refresh_token: Option<String>,
+    /// `expires_in`, seconds.
+    pub expires_in: Option<f64>,
+    /// `id_token` (OpenID Connect), when the provider sent one.
+    pub id_token: Option<String>,
+}
+
+/// RFC 6749 §5.1: `access_token` and `token_type`, which must be Bearer here (a DPoP-bound
+/// token cannot be forwarded as a bearer); optional `refresh_token`, `expires_in`,
+/// `id_token`. Read by the duplicate-refusing JSON parser of tokens. `Err` says why.
+pub(crate) fn parse_tokens(body: &str) -> std::result::Result<Tokens, &'static str> {
+    let doc: Map<String, Value> = parse_object(body.as_bytes()).ok_or("is not a JSON object")?;
+    let text = |name: &str| doc.get(name).and_then(Value::as_str).filter(|t| !t.is_empty());
+    let access_token = text("access_token").ok_or("lacks access_token")?.to_owned();
+    if !text("token_type").is_some_and(|t| t.eq_ignore_ascii_case("bearer")) {
+        return Err("is not a Bearer token");
+    }
+    Ok(Tokens {
+        access_token,
+        refresh_token: text("refresh_token").map(str::to_owned),
+        expires_in: doc.get("expires_in").and_then(Value::as_f64),
+        id_token: text("id_token").map(str::to_owned),
+    })
+}
+
+/// `application/x-www-form-urlencoded` for one value.
+pub(crate) fn form_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.*".contains(&b) {
+            out.push(b as char);
+        } else if b == b' ' {
+            out.push('+');
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client(secret: Option<&str>, method: Option<&str>) -> Result<Client> {
+        Client::new("login", "app", secret, method, 5.0)
+    }
+
+    #[test]
+    fn authentication_methods() {
+        let basic = client(Some("s:é"), None).unwrap().post(1, "https://id/t", &[("a", "b c")]);
+        assert_eq!(basic.body.as_deref(), Some("a=b+c"));
+        let auth = basic.headers.iter().find(|(n, _)| n == "authorization").unwrap();
+        assert_eq!(auth.1, format!("Basic {}", Base64::encode_string(b"app:s%3A%C3%A9")));
+        let post = client(Some("s"), Some("client_secret_post")).unwrap().post(1, "https://id/t", &[]);
+        assert_eq!(post.body.as_deref(), Some("client_id=app&client_secret=s"));
+        let public = client(None, None).unwrap().post(1, "https://id/t", &[("x", "1")]);
+        assert_eq!(public.body.as_deref(), Some("x=1&client_id=app"));
+        assert!(public.headers.iter().all(|(n, _)| n != "authorization"));
+        for bad in [
+            client(Some("s"), Some("none")),
+            client(None, Some("client_secret_post")),
+            client(Some("s"), Some("private_key_jwt")),
+            Client::new("login", "", None, None, 5.0),
+        ] {
+            assert_eq!(bad.unwrap_err().code(), "ERR_CONFIG_INVALID");
+        }
+    }
+
+    #[test]
+    fn token_responses() {
+        let t = parse_tokens(r#"{"access_token":"a","token_type":"bearer","expires_in":60,"id_token":"i"}"#).unwrap();
+        assert_eq!((t.access_token.as_str(), t.expires_in, t.id_token.as_deref()), ("a", Some(60.0), Some("i")));
+        for bad in [
+            "",
+            "[]",
+            r#"{"access_token":"a"}"#,
+            r#"{"access_token":"a","token_type":"DPoP"}"#,
+            r#"{"access_token":"","token_type":"Bearer"}"#,
+            r#"{"access_token":"a","access_token":"b","token_type":"Bearer"}"#,
+        ] {
+            assert!(parse_tokens(bad).is_err(), "{bad}");
+        }
+    }
+}
