@@ -41,6 +41,7 @@ fn steps(c: &mut Criterion) {
         max_chunks: 10,
         max_cookie_header_bytes: 8192,
         max_token_bytes: 8192,
+        also_stripped: Vec::new(),
     };
     let t = token("HS256", &hmac_key(), &claims(json!({})));
     let jar =

@@ -109,7 +109,7 @@ impl Decision {
 #[derive(Debug, Clone)]
 pub(crate) struct Answers {
     login_url: String,
-    return_to_param: String,
+    pub(crate) return_to_param: String,
     after_login_url: String,
     /// 503 (the gate is unavailable) or 401 (an invalid token) when keys cannot be had.
     keys_unavailable_status: u16,
@@ -118,7 +118,8 @@ pub(crate) struct Answers {
 impl Answers {
     /// The answers of `loginUrl`, `returnToParam`, `afterLoginUrl` and
     /// `keysUnavailableStatus`, checked.
-    pub(crate) fn new(options: &Options) -> Result<Answers> {
+    /// With hosted login, pages send visitors to its route (`login_url`) instead.
+    pub(crate) fn new(options: &Options, login_url: Option<String>) -> Result<Answers> {
         if !matches!(options.keys_unavailable_status, 401 | 503) {
             return Err(Error::ConfigInvalid(format!(
                 "keysUnavailableStatus must be 401 or 503, got {}",
@@ -146,7 +147,7 @@ impl Answers {
             )));
         }
         Ok(Answers {
-            login_url: options.login_url.clone(),
+            login_url: login_url.unwrap_or_else(|| options.login_url.clone()),
             return_to_param: options.return_to_param.clone(),
             after_login_url: options.after_login_url.clone(),
             keys_unavailable_status: options.keys_unavailable_status,
@@ -287,7 +288,7 @@ mod tests {
     use crate::normalize::normalize;
 
     fn answers(json: serde_json::Value) -> Result<Answers> {
-        Answers::new(&Options::from_json(&json.to_string()).unwrap())
+        Answers::new(&Options::from_json(&json.to_string()).unwrap(), None)
     }
 
     #[test]

@@ -368,6 +368,62 @@ pub struct RefreshOptions {
     pub timeout_duration: Option<Duration>,
 }
 
+/// Hosted login: the gate signs users in at an OpenID Connect provider (authorization code
+/// with PKCE) and answers `<prefix>/login`, `/callback`, `/logout` and `/session` itself.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LoginOptions {
+    /// The provider's issuer; its endpoints come from OIDC discovery.
+    pub issuer: String,
+    /// This app's client id at the provider.
+    pub client_id: String,
+    /// A confidential client's secret; omit for a public client.
+    #[serde(default)]
+    pub client_secret: Option<String>,
+    /// `client_secret_basic` (default with a secret), `client_secret_post` or `none`.
+    #[serde(default)]
+    pub token_endpoint_auth_method: Option<String>,
+    /// Seals the login transaction and ID-token cookies: at least 32 bytes.
+    #[serde(default)]
+    pub secret: Option<String>,
+    /// Several secrets, newest first, while one is rotated out.
+    #[serde(default)]
+    pub secrets: Vec<String>,
+    /// Default `openid profile email offline_access`.
+    #[serde(default)]
+    pub scope: Option<String>,
+    /// Auth0's `audience` parameter: the API the access token is for.
+    #[serde(default)]
+    pub audience: Option<String>,
+    /// RFC 8707 `resource` indicator: the API the access token is for.
+    #[serde(default)]
+    pub resource: Option<String>,
+    /// More authorization request parameters (`prompt`, `ui_locales`, `connection`, …).
+    #[serde(default)]
+    pub authorization_params: BTreeMap<String, String>,
+    /// The registered callback URL. Default: the request's origin + `<prefix>/callback`.
+    #[serde(default)]
+    pub redirect_uri: Option<String>,
+    /// Where the provider sends the browser after logout. Default: the request's origin + `/`.
+    #[serde(default)]
+    pub post_logout_redirect_uri: Option<String>,
+    /// The routes' prefix. Default `/auth`.
+    #[serde(default)]
+    pub prefix: Option<String>,
+    /// A page for failed logins (`?error=<code>`); without it, 400 JSON.
+    #[serde(default)]
+    pub error_url: Option<String>,
+    /// ID-token claims `<prefix>/session` returns beside `sub` and `exp`.
+    #[serde(default)]
+    pub session_claims: Vec<String>,
+    /// Algorithms the provider may sign ID tokens with. Default `["RS256"]`.
+    #[serde(default)]
+    pub id_token_algorithms: Option<Vec<String>>,
+    /// Token, revocation and discovery requests give up after this long. Default 5 s.
+    #[serde(default)]
+    pub timeout_duration: Option<Duration>,
+}
+
 /// Cross-site request forgery guard for cookie-authenticated requests with unsafe methods.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -427,6 +483,9 @@ pub struct Options {
     /// Refreshing expired access tokens with the refresh cookie.
     #[serde(default)]
     pub refresh: Option<RefreshOptions>,
+    /// Hosted login at an OpenID Connect provider.
+    #[serde(default)]
+    pub login: Option<LoginOptions>,
     /// Read the token from an auth library's session cookie (Auth.js, next-auth,
     /// nextjs-auth0, Kinde) instead of `token.cookie`.
     #[serde(default)]

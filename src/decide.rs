@@ -22,6 +22,7 @@ use crate::extract::{Extractor, Found, TokenSource};
 use crate::fetch::{Fetch, Fetched, Progress};
 use crate::forward::{Auth, Forwarder};
 use crate::http::Request;
+use crate::login::{Login, Route};
 use crate::normalize::{normalize, NormalizedPath};
 use crate::trace::{Observer, Trace};
 use crate::unseal::Unsealer;
@@ -36,7 +37,9 @@ pub static AGREEMENTS: std::sync::atomic::AtomicUsize = std::sync::atomic::Atomi
 
 /// Fetch rounds one request may wait through (a token refresh, discovery, the JWKS, a
 /// refetch for an unknown `kid`) before it is refused; a bound, so a host can never loop.
-pub const MAX_FETCH_ROUNDS: u8 = 4;
+/// A hosted-login callback on a cold isolate needs up to six: discovery, the code
+/// exchange, the ID token's keys (discovery and JWKS) and the access token's.
+pub const MAX_FETCH_ROUNDS: u8 = 6;
 
 /// The engine. Cheap to share: build once per isolate, decide per request.
 pub struct Gate {
@@ -50,6 +53,10 @@ pub struct Gate {
     /// (`session.verifyToken: false`).
     providers: Option<Providers>,
     refresher: Option<Refresher>,
+    /// Hosted login's routes (`login` options).
+    login: Option<Login>,
+    /// The rule `<prefix>/session` is judged under: an API rule of the gate's own.
+    session_rule: Option<usize>,
     session: SessionCookies,
     answers: Answers,
     forwarder: Forwarder,
@@ -147,10 +154,23 @@ impl Gate {
             }
             true => None,
         };
-        let answers = Answers::new(&options)?;
+        let login = match &options.login {
+            Some(l) => {
+                let keys = providers.as_ref().and_then(|p| p.keys_of(&l.issuer));
+                Some(Login::new(l, keys)?)
+            }
+            None => None,
+        };
+        let answers = Answers::new(&options, login.as_ref().map(Login::login_url))?;
         let csrf = Csrf::new(&options.csrf)?;
-        let rules = RuleSet::new(&options)?;
+        let mut rules = RuleSet::new(&options)?;
+        let session_rule = login.as_ref().map(|_| rules.push_internal(RuleKind::Api));
         let unsealer = options.session.as_ref().map(Unsealer::new).transpose()?;
+        if unsealer.is_some() && login.is_some() {
+            return Err(Error::ConfigInvalid(
+                "session and login: the gate's hosted login writes its own session".into(),
+            ));
+        }
         if unsealer.is_some() && options.refresh.is_some() {
             return Err(Error::ConfigInvalid(
                 "session and refresh: the library that wrote the session refreshes it".into(),
@@ -163,9 +183,17 @@ impl Gate {
         }
         // A bearer header has no session to vouch for it: only the session counts then.
         let token = TokenOptions { header: options.token.header && !vouching, ..options.token.clone() };
-        let extractor = Arc::new(Extractor::new(&token, unsealer.as_ref().map(Unsealer::naming))?);
+        let mut extractor = Extractor::new(&token, unsealer.as_ref().map(Unsealer::naming))?;
+        if login.is_some() {
+            // The login's transaction and ID-token cookies never go upstream either.
+            extractor.also_stripped = crate::login::COOKIE_PREFIXES.to_vec();
+        }
+        let extractor = Arc::new(extractor);
         let forwarder = Forwarder::new(&options.upstream, extractor.clone())?;
-        let refresher = options.refresh.as_ref().map(Refresher::new).transpose()?;
+        let refresher = match &login {
+            Some(l) => Some(Refresher::for_login(options.refresh.as_ref(), l.client.clone())?),
+            None => options.refresh.as_ref().map(Refresher::new).transpose()?,
+        };
         let session = SessionCookies::new(&options.token, extractor.clone())?;
         Ok(Gate {
             rules,
@@ -174,6 +202,8 @@ impl Gate {
             csrf,
             providers,
             refresher,
+            login,
+            session_rule,
             session,
             answers,
             forwarder,
@@ -189,9 +219,14 @@ impl Gate {
         self.session.set(url, session, self.clock.now())
     }
 
-    /// `Set-Cookie` values removing the session for a response to a request at `url`.
+    /// `Set-Cookie` values removing the session for a response to a request at `url`
+    /// (with hosted login, its ID-token cookie too).
     pub fn clear_session_cookies(&self, url: &str) -> Vec<String> {
-        self.session.clear(url)
+        let mut cookies = self.session.clear(url);
+        if self.login.is_some() {
+            cookies.push(crate::login::clear_id_cookie(crate::http::secure_context(url)));
+        }
+        cookies
     }
 
     /// The gate's clock, in seconds since the epoch.
@@ -282,6 +317,9 @@ impl Gate {
         if let Some(r) = self.refresher.as_ref().filter(|r| r.owns(id)) {
             return r.complete(id, fetched, now);
         }
+        if let Some(l) = self.login.as_ref().filter(|l| l.owns(id)) {
+            return l.complete(id, fetched, now);
+        }
         self.providers
             .iter()
             .flat_map(Providers::iter)
@@ -318,7 +356,13 @@ impl Gate {
             }
         };
         o.step("normalize", true, || format!("path {:?}", path.path));
-        let index = match self.rules.find(&path, o) {
+        let route = self.login.as_ref().and_then(|l| Some((l, l.route(&path)?)));
+        let found_rule = match route {
+            Some((_, Route::Session)) => Ok(self.session_rule),
+            Some((login, route)) => return self.login_route(login, route, request, &path, round, o),
+            None => self.rules.find(&path, o),
+        };
+        let index = match found_rule {
             Ok(Some(i)) if self.rules.get(i).kind != RuleKind::Public => i,
             Ok(open) => {
                 let action = self.pass(request, &path, open, None, o);
@@ -412,7 +456,7 @@ impl Gate {
                         definitive: false,
                     })
                 } else {
-                    match refresher.refresh(plan.refresh_token, refresher.endpoint().unwrap_or_default(), now) {
+                    match self.refresh(refresher, plan.refresh_token, now) {
                         Progress::NeedsFetch(ticket) if round < MAX_FETCH_ROUNDS => {
                             return Step::NeedsFetch(ticket)
                         }
@@ -532,8 +576,58 @@ impl Gate {
         self.with_session(d, refreshed.as_ref(), &request.url)
     }
 
-    /// The answer for rule `index`, given how verification went: scopes, then let through
-    /// or refused as the rule's kind answers.
+    /// Refreshes at the configured token endpoint, or at the one the login's discovery names.
+    fn refresh(&self, refresher: &Refresher, refresh_token: &str, now: f64) -> crate::session::refresh::Refreshed {
+        if let Some(endpoint) = refresher.endpoint() {
+            return refresher.refresh(refresh_token, endpoint, now);
+        }
+        let metadata = self.login.as_ref().map(|l| l.metadata(now));
+        match metadata {
+            Some(Ok(Progress::Done(m))) => refresher.refresh(refresh_token, &m.token_endpoint, now),
+            Some(Ok(Progress::NeedsFetch(f))) => Progress::NeedsFetch(f),
+            Some(Err(e)) => Progress::Done(Err(Error::RefreshFailed { reason: e.to_string(), definitive: false })),
+            None => Progress::Done(Err(Error::RefreshFailed { reason: "no token endpoint".into(), definitive: false })),
+        }
+    }
+
+    /// A hosted-login route, answered by the login (`explain` only names it: it starts no
+    /// login, exchanges no code and ends no session).
+    fn login_route(&self, login: &Login, route: Route, request: &Request, path: &NormalizedPath, round: u8, o: &mut Observer) -> Step {
+        if o.explaining() {
+            o.step("login", true, || format!("{route:?}: answered by the gate's hosted login (explain starts, finishes and ends no login)"));
+            o.inconclusive();
+            return Step::Decided(Decision::passed(Passed::Public, answer::bad_request(), Under::NONE, None));
+        }
+        let now = self.clock.now();
+        let progress = match route {
+            Route::Login => login.start(request, path, &self.answers.return_to_param, now),
+            Route::Callback => login.callback(request, path, &self.session, &|token| self.verify_access(token, now), now),
+            // (`Session` never comes here: `run` judges it as an API.)
+            Route::Logout | Route::Session => {
+                let cookies = request.cookies();
+                let refresh_token = self.extractor.refresh_token(cookies.as_deref(), request.secure());
+                login.logout(request, &self.session, refresh_token.as_deref(), now)
+            }
+        };
+        match progress {
+            Progress::Done(d) => Step::Decided(d),
+            Progress::NeedsFetch(f) if round < MAX_FETCH_ROUNDS => Step::NeedsFetch(f),
+            Progress::NeedsFetch(_) => Step::Decided(login.unavailable("no answer within the fetch rounds")),
+        }
+    }
+
+    /// An access token from the provider, verified as the gate verifies every token (the
+    /// signature with jwt-compact).
+    fn verify_access(&self, token: &str, now: f64) -> Progress<Result<Arc<Verified>>> {
+        let Some(providers) = &self.providers else {
+            return Progress::Done(Err(Error::SessionNoToken("no verify options")));
+        };
+        match providers.route(token, &mut Observer::quiet()) {
+            Ok(i) => providers.get(i).verifier.verify_progress(token, now),
+            Err(e) => Progress::Done(Err(e)),
+        }
+    }
+
     /// The access token inside an auth library's session cookie (`session` options); a
     /// bearer header, or a gate without them, passes through as found.
     fn unseal(&self, found: Found, secure: bool, now: f64, o: &mut Observer) -> Result<Found> {
@@ -564,6 +658,16 @@ impl Gate {
     ) -> Decision {
         let rule = self.rules.get(index);
         let under = Under::rule(Some((index, rule.kind)), source);
+        if let Some(login) = self.login.as_ref().filter(|_| Some(index) == self.session_rule) {
+            // `<prefix>/session`: a profile, or `authenticated: false`; never a token.
+            return match verified {
+                Err(e) if e.is_keys_unavailable() => {
+                    Decision::refused(e.clone(), self.answers.denial(rule.kind, &e, &[], path), under)
+                }
+                Err(e) => Decision::refused(e, login.session_json(request, None), under),
+                Ok((_, v)) => Decision::passed(Passed::Authenticated, login.session_json(request, Some(&v)), under, None),
+            };
+        }
         let verified = verified.and_then(|(token, v)| {
             if rule.scopes.is_empty() {
                 return Ok((token, v));
@@ -622,7 +726,7 @@ impl Gate {
     /// Adds the session cookies to a decision: the new ones after a successful refresh; the
     /// cleared ones when the refresh (or its new token) was refused for good.
     fn with_session(&self, mut d: Decision, refreshed: Option<&Session>, url: &str) -> Decision {
-        let passed = matches!(d.action, Action::Continue { .. });
+        let passed = d.error.is_none();
         match refreshed {
             Some(session) if passed => match self.session_cookies(url, session) {
                 Ok(cookies) => {

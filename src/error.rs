@@ -18,6 +18,12 @@ pub enum Passed {
     Guest,
     /// A guest page visited with a valid session: on to `afterLoginUrl`.
     GuestHasSession,
+    /// Hosted login: on to the provider's authorization endpoint.
+    LoginStarted,
+    /// Hosted login: back from the provider with a session.
+    LoggedIn,
+    /// Hosted login: the session is over (and the provider's, when it can end it).
+    LoggedOut,
 }
 
 impl Passed {
@@ -29,8 +35,36 @@ impl Passed {
             Passed::Refreshed => "OK_REFRESHED",
             Passed::Guest => "OK_GUEST",
             Passed::GuestHasSession => "OK_GUEST_HAS_SESSION",
+            Passed::LoginStarted => "OK_LOGIN_STARTED",
+            Passed::LoggedIn => "OK_LOGGED_IN",
+            Passed::LoggedOut => "OK_LOGGED_OUT",
         }
     }
+}
+
+/// The checks of hosted login, each with its own code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginError {
+    /// The callback's `state` is missing, or no transaction cookie of this browser matches it.
+    State,
+    /// The transaction is older than its 10 minutes.
+    Expired,
+    /// RFC 9207: the callback's `iss` is not the issuer, or missing where it is required.
+    Iss,
+    /// The provider answered with `error=` (the user declined, ...).
+    Provider,
+    /// The token endpoint refused the code (replayed, expired, another client's) or
+    /// answered something unusable.
+    Exchange,
+    /// The ID token failed OpenID Connect Core 3.1.3.7: signature, `iss`, `aud`, `azp`,
+    /// `exp`, `iat` or `nonce`.
+    IdToken,
+    /// The provider's discovery document or endpoints could not be had.
+    Unavailable,
+    /// A login started by a prefetch or script, not a navigation: no transaction for it.
+    Navigation,
+    /// A method the route does not take.
+    Method,
 }
 
 /// Everything that can refuse a configuration or a request.
@@ -139,6 +173,10 @@ pub enum Error {
         definitive: bool,
     },
 
+    // --- hosted login ---
+    /// A login route refused the request; the [`LoginError`] names the check.
+    Login(LoginError, String),
+
     // --- the gate's own sealed values and randomness ---
     /// A value the gate sealed (a login transaction, the ID-token cookie, a stored refresh
     /// outcome) that does not open: tampered, truncated, another purpose or secret.
@@ -184,6 +222,17 @@ impl Error {
             Error::SessionTokenExpired => "ERR_SESSION_TOKEN_EXPIRED",
             Error::SessionNoToken(_) => "ERR_SESSION_NO_TOKEN",
             Error::RefreshFailed { .. } => "ERR_REFRESH_FAILED",
+            Error::Login(e, _) => match e {
+                LoginError::State => "ERR_LOGIN_STATE",
+                LoginError::Expired => "ERR_LOGIN_EXPIRED",
+                LoginError::Iss => "ERR_LOGIN_ISS",
+                LoginError::Provider => "ERR_LOGIN_PROVIDER",
+                LoginError::Exchange => "ERR_LOGIN_EXCHANGE",
+                LoginError::IdToken => "ERR_LOGIN_ID_TOKEN",
+                LoginError::Unavailable => "ERR_LOGIN_UNAVAILABLE",
+                LoginError::Navigation => "ERR_LOGIN_NAVIGATION",
+                LoginError::Method => "ERR_LOGIN_METHOD",
+            },
             Error::SealInvalid => "ERR_SEALED_INVALID",
             Error::RandomUnavailable => "ERR_RANDOM_UNAVAILABLE",
         }
@@ -248,6 +297,7 @@ impl fmt::Display for Error {
             }
             Error::SessionNoToken(why) => write!(f, "the session holds no usable token: {why}"),
             Error::RefreshFailed { reason, .. } => write!(f, "refresh failed: {reason}"),
+            Error::Login(_, why) => write!(f, "login refused: {why}"),
             Error::SealInvalid => f.write_str("a sealed value does not open"),
             Error::RandomUnavailable => f.write_str("the host has no source of randomness"),
         }

@@ -61,6 +61,9 @@ pub struct Extractor {
     pub max_chunks: usize,
     pub max_cookie_header_bytes: usize,
     pub max_token_bytes: usize,
+    /// Name prefixes of other cookies of the gate's own (hosted login's), stripped with
+    /// the auth cookies.
+    pub also_stripped: Vec<&'static str>,
 }
 
 /// A found token.
@@ -95,6 +98,11 @@ fn pairs(header: &str) -> impl Iterator<Item = Pair<'_>> {
             value: value.trim_matches([' ', '\t']),
         })
     })
+}
+
+/// The `(name, value)` pairs of a Cookie header, values unquoted.
+pub(crate) fn cookie_pairs(header: &str) -> impl Iterator<Item = (&str, &str)> {
+    pairs(header).map(|p| (p.name, unquote(p.value)))
 }
 
 fn unquote(value: &str) -> &str {
@@ -150,6 +158,7 @@ impl Extractor {
             // A library's chunked session runs to ~9 KB: its caps are Vercel's 16 KB header.
             max_cookie_header_bytes: token.max_cookie_header_bytes.max(naming.map_or(0, |_| SESSION_CAP)),
             max_token_bytes: token.max_token_bytes.max(naming.map_or(0, |_| SESSION_CAP)),
+            also_stripped: Vec::new(),
         })
     }
 
@@ -319,10 +328,15 @@ impl Extractor {
         self.refresh_cookie.as_deref() == Some(bare) || self.cookie.as_deref().is_some_and(|name| is(name, bare))
     }
 
+    fn is_also_stripped(&self, name: &str) -> bool {
+        let bare = name.strip_prefix("__Host-").unwrap_or(name);
+        self.also_stripped.iter().any(|p| bare.starts_with(p))
+    }
+
     /// The cookie header without the auth cookie(s); `None` when nothing is left.
     pub fn strip_auth_cookies(&self, header: &str) -> Option<String> {
         let kept: Vec<&str> = pairs(header)
-            .filter(|p| !self.is_auth_cookie(p.name))
+            .filter(|p| !self.is_auth_cookie(p.name) && !self.is_also_stripped(p.name))
             .map(|p| p.raw)
             .collect();
         (!kept.is_empty()).then(|| kept.join("; "))
@@ -386,6 +400,7 @@ mod tests {
             max_chunks: 4,
             max_cookie_header_bytes: 8192,
             max_token_bytes: 8192,
+            also_stripped: Vec::new(),
         }
     }
 

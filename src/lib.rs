@@ -38,6 +38,7 @@ internal! {
     mod fetch;
     mod forward;
     mod http;
+    mod login;
     mod normalize;
     mod trace;
     mod unseal;
@@ -58,7 +59,7 @@ pub use clock::SystemClock;
 pub use clock::{Clock, FixedClock};
 pub use config::{Options, RuleKind};
 pub use decide::{Gate, Pending, Step, MAX_FETCH_ROUNDS};
-pub use error::{Error, Passed, Result};
+pub use error::{Error, LoginError, Passed, Result};
 pub use extract::TokenSource;
 pub use fetch::{Fetch, Fetched, Progress};
 pub use forward::{Route, ALWAYS_STRIPPED};

@@ -36,7 +36,9 @@ pub(crate) struct Rule {
 /// The rules of a gate, in order.
 #[derive(Debug, Clone)]
 pub(crate) struct RuleSet {
+    /// The configured rules, then the gate's own (matched by their routes, not here).
     rules: Vec<Rule>,
+    configured: usize,
 }
 
 /// A rule whose matcher failed (the backtracking bound): the request is refused.
@@ -97,7 +99,20 @@ impl RuleSet {
                 upstream,
             });
         }
-        Ok(RuleSet { rules })
+        Ok(RuleSet { configured: rules.len(), rules })
+    }
+
+    /// Adds a rule of the gate's own (hosted login's `/session`, judged as an API), which
+    /// no path matches: the caller picks it by route. Returns its index.
+    pub(crate) fn push_internal(&mut self, kind: RuleKind) -> usize {
+        self.rules.push(Rule {
+            sources: Vec::new(),
+            matchers: Vec::new(),
+            kind,
+            scopes: Vec::new(),
+            upstream: None,
+        });
+        self.rules.len() - 1
     }
 
     /// Rule `index`, as [`RuleSet::find`] returned it.
@@ -139,7 +154,7 @@ impl RuleSet {
     }
 
     fn first_match(&self, path: &NormalizedPath) -> std::result::Result<Option<usize>, MatchError> {
-        for (index, rule) in self.rules.iter().enumerate() {
+        for (index, rule) in self.rules[..self.configured].iter().enumerate() {
             if rule.kind.is_exception() && !path.canonical {
                 continue;
             }

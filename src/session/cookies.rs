@@ -73,6 +73,11 @@ impl SessionCookies {
         Ok(out)
     }
 
+    /// How long the session lives in the browser (the refresh cookie's `Max-Age`), seconds.
+    pub(crate) fn lifetime(&self) -> i64 {
+        self.refresh_max_age.min(MAX_AGE_CAP) as i64
+    }
+
     /// The `Set-Cookie` values that remove the session for a request to `url`.
     pub(crate) fn clear(&self, url: &str) -> Vec<String> {
         let secure = secure_context(url);

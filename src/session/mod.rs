@@ -10,4 +10,4 @@ pub use cookies::Session;
 pub(crate) use cookies::SessionCookies;
 pub use refresh::Refresher;
 #[cfg(feature = "_integration_test")]
-pub use refresh::{Tokens, MAX_REFRESHES_IN_FLIGHT};
+pub use {calls::MAX_IN_FLIGHT as MAX_REFRESHES_IN_FLIGHT, client::Tokens};

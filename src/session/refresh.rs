@@ -1,8 +1,7 @@
 //! Refreshing an expired (or nearly expired) access token with the refresh-token cookie.
 
 use super::calls::{self, Calls};
-use super::client::{endpoint, parse_tokens, Client};
-pub use super::client::Tokens;
+use super::client::{endpoint, parse_tokens, Client, Tokens};
 use crate::config::{Duration, RefreshOptions, RuleKind};
 use crate::error::{Error, Result};
 use crate::extract::{Found, TokenSource};
@@ -38,9 +37,6 @@ pub(crate) struct Plan<'a> {
     /// it expires within the window: refresh early, and keep it if that fails.)
     pub(crate) mandatory: bool,
 }
-
-/// Token-endpoint calls in flight at most (see [`crate::session::calls::MAX_IN_FLIGHT`]).
-pub const MAX_REFRESHES_IN_FLIGHT: usize = super::calls::MAX_IN_FLIGHT;
 
 impl Refresher {
     /// The refresher of the `refresh` options, checked: its own token endpoint and client.

@@ -69,6 +69,11 @@ impl Alg {
         }
     }
 
+    /// HS256/384/512: a shared secret, never a published key.
+    pub fn is_hmac(self) -> bool {
+        matches!(self, Alg::Hs256 | Alg::Hs384 | Alg::Hs512)
+    }
+
     /// RFC 7518 §3.2: an HMAC key must be at least as long as the hash output.
     pub(crate) fn min_hmac_bytes(self) -> usize {
         match self {

@@ -29,6 +29,13 @@ pub use jwk::{Alg, Key, Material};
 pub use jws::Jws;
 pub use keys::{Candidates, KeyResolver, KeySet};
 pub(crate) use providers::Providers;
+
+/// Keys for `algorithms` discovered from `issuer` (OIDC discovery, then its JWKS), with the
+/// default remote policy.
+pub(crate) fn discovered_keys(issuer: &str, algorithms: Vec<Alg>) -> Result<Arc<dyn KeyResolver>> {
+    let source = remote::Source::Discovery { issuer: issuer.to_owned() };
+    Ok(Arc::new(remote::RemoteKeys::new(source, remote::RemotePolicy::default(), algorithms)?))
+}
 #[cfg(feature = "_integration_test")]
 pub use {
     jwk::{KeyId, MAX_KEYS, MIN_RSA_BITS, MIN_SECRET_BYTES},
@@ -156,6 +163,11 @@ impl Verifier {
         self.keys.as_ref()
     }
 
+    /// The key source, shared (another verifier of the same issuer may use it).
+    pub(crate) fn key_resolver(&self) -> Arc<dyn KeyResolver> {
+        self.keys.clone()
+    }
+
     /// Hits, misses and size of the verified-token cache, if it has one.
     pub fn cache_stats(&self) -> Option<CacheStats> {
         self.cache.as_ref().map(|c| c.stats())
@@ -164,15 +176,26 @@ impl Verifier {
     /// Full JWT verification: signature, then claims at `now`. A token verified before skips
     /// the signature, never the claim checks.
     pub fn verify(&self, token: &str, now: f64) -> Result<Arc<Verified>> {
-        match self.start(token, now, &mut Observer::quiet())? {
-            Progress::Done(Checked::Cached(hit)) => Ok(hit),
-            Progress::Done(Checked::NeedsSignature(u)) => {
-                let valid = u.check_here();
-                self.finish(u, valid, now, &mut Observer::quiet())
-            }
+        match self.verify_progress(token, now) {
+            Progress::Done(verified) => verified,
             Progress::NeedsFetch(_) => Err(Error::JwksUnavailable(
                 "keys must be fetched first (use Gate::decide_with)".into(),
             )),
+        }
+    }
+
+    /// [`Verifier::verify`], or the key fetch it needs first; the signature is checked
+    /// here, with jwt-compact.
+    pub(crate) fn verify_progress(&self, token: &str, now: f64) -> Progress<Result<Arc<Verified>>> {
+        let quiet = &mut Observer::quiet();
+        match self.start(token, now, quiet) {
+            Ok(Progress::Done(Checked::Cached(hit))) => Progress::Done(Ok(hit)),
+            Ok(Progress::Done(Checked::NeedsSignature(u))) => {
+                let valid = u.check_here();
+                Progress::Done(self.finish(u, valid, now, quiet))
+            }
+            Ok(Progress::NeedsFetch(fetch)) => Progress::NeedsFetch(fetch),
+            Err(e) => Progress::Done(Err(e)),
         }
     }
 

@@ -80,6 +80,14 @@ impl Providers {
         &self.list[0]
     }
 
+    /// The keys of the provider of `issuer`, to verify its other tokens (ID tokens) with.
+    pub(crate) fn keys_of(&self, issuer: &str) -> Option<Arc<dyn KeyResolver>> {
+        self.list
+            .iter()
+            .find(|p| p.verifier.policy().issuer.iter().any(|i| i == issuer))
+            .map(|p| p.verifier.key_resolver())
+    }
+
     /// All of them, in configuration order.
     pub(crate) fn iter(&self) -> impl Iterator<Item = &Provider> {
         self.list.iter()
@@ -146,10 +154,7 @@ impl Provider {
                         ))
                     }
                 };
-                if algorithms
-                    .iter()
-                    .any(|a| matches!(a, Alg::Hs256 | Alg::Hs384 | Alg::Hs512))
-                {
+                if algorithms.iter().any(|a| a.is_hmac()) {
                     return Err(Error::ConfigAlgorithms(
                         "HMAC algorithms cannot use remote keys: a published secret is no secret"
                             .into(),
