@@ -1,0 +1,953 @@
+//! Hosted login against a scripted OpenID provider (discovery, JWKS, token and revocation
+//! endpoints, RS256 keys) and a clock the test moves: the whole flow, each callback check
+//! refused with its code and no session set, the transaction cookies, returnTo, logout's
+//! CSRF rule, `/auth/session`, and the login's refresh. The same against oidc-provider
+//! with real browsers is tests/e2e/login.test.mjs.
+mod common;
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use common::*;
+use edgegate::{Clock as _, Decision, Fetch, Fetched, Gate, Options, Request};
+use rsa::traits::PublicKeyParts;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+const ISSUER: &str = "https://id.example";
+const APP: &str = "https://app.example";
+const CLIENT: &str = "edgegate-app";
+const API: &str = "https://api.example";
+const SEAL: &str = "a-login-secret-of-at-least-32-bytes!!!";
+
+/// The provider: what it serves, what it was asked, and knobs for a hostile one.
+struct Provider {
+    calls: RefCell<Vec<Fetch>>,
+    iss_supported: bool,
+    /// Claims merged into the next ID tokens (null removes one).
+    id_claims: RefCell<Value>,
+    /// Signs ID tokens with another key than the published one.
+    id_key_other: RefCell<bool>,
+    /// The token endpoint refuses codes it has seen (and this one, when set).
+    refuse: RefCell<bool>,
+    /// The nonce of each code the authorization endpoint handed out.
+    nonces: RefCell<HashMap<String, String>>,
+    spent: RefCell<Vec<String>>,
+}
+
+impl Provider {
+    fn new(iss_supported: bool) -> Provider {
+        Provider {
+            calls: RefCell::new(Vec::new()),
+            iss_supported,
+            id_claims: RefCell::new(json!({})),
+            id_key_other: RefCell::new(false),
+            refuse: RefCell::new(false),
+            nonces: RefCell::new(HashMap::new()),
+            spent: RefCell::new(Vec::new()),
+        }
+    }
+
+    fn count(&self, url: &str) -> usize {
+        self.calls.borrow().iter().filter(|f| f.url == url).count()
+    }
+
+    fn serve(&self, f: &Fetch, now: f64) -> Fetched {
+        self.calls.borrow_mut().push(f.clone());
+        let ok = |body: Value| Fetched::Response {
+            status: 200,
+            body: body.to_string(),
+        };
+        match f.url.as_str() {
+            "https://id.example/.well-known/openid-configuration" => ok(json!({
+                "issuer": ISSUER,
+                "authorization_endpoint": "https://id.example/authorize",
+                "token_endpoint": "https://id.example/token",
+                "jwks_uri": "https://id.example/jwks",
+                "revocation_endpoint": "https://id.example/revoke",
+                "end_session_endpoint": "https://id.example/logout",
+                "code_challenge_methods_supported": ["S256"],
+                "authorization_response_iss_parameter_supported": self.iss_supported,
+            })),
+            "https://id.example/jwks" => {
+                let SignKey::Rsa(k) = rsa_key() else {
+                    unreachable!()
+                };
+                ok(
+                    json!({ "keys": [{ "kty": "RSA", "kid": "k1", "alg": "RS256", "use": "sig",
+                    "n": b64(k.n().to_bytes_be()), "e": b64(k.e().to_bytes_be()) }] }),
+                )
+            }
+            "https://id.example/revoke" => ok(json!({})),
+            "https://id.example/token" => self.token(f, now),
+            other => Fetched::Network(format!("unknown {other}")),
+        }
+    }
+
+    fn token(&self, f: &Fetch, now: f64) -> Fetched {
+        let form = form(f.body.as_deref().unwrap_or_default());
+        let refused = Fetched::Response {
+            status: 400,
+            body: r#"{"error":"invalid_grant"}"#.into(),
+        };
+        let (sub, nonce) = match form["grant_type"].as_str() {
+            "authorization_code" => {
+                let code = &form["code"];
+                if *self.refuse.borrow() || self.spent.borrow().contains(code) {
+                    return refused;
+                }
+                self.spent.borrow_mut().push(code.clone());
+                let Some(nonce) = self.nonces.borrow().get(code).cloned() else {
+                    return refused;
+                };
+                (code.trim_start_matches("code-").to_owned(), Some(nonce))
+            }
+            "refresh_token" => ("user-1".to_owned(), None),
+            _ => return refused,
+        };
+        let mut id = json!({ "iss": ISSUER, "aud": CLIENT, "sub": sub, "iat": now, "exp": now + 300.0,
+            "email": "ada@example.com", "name": "Ada" });
+        if let Some(n) = nonce {
+            id["nonce"] = json!(n);
+        }
+        merge(&mut id, self.id_claims.borrow().clone());
+        let key = if *self.id_key_other.borrow() {
+            rsa2_key()
+        } else {
+            rsa_key()
+        };
+        let id_token = kid_token(&key, &id);
+        let access = kid_token(
+            &rsa_key(),
+            &json!({ "iss": ISSUER, "aud": API, "sub": sub, "iat": now,
+            "exp": now + 300.0, "scope": "openid read:stocks" }),
+        );
+        Fetched::Response {
+            status: 200,
+            body: json!({ "access_token": access, "token_type": "Bearer", "expires_in": 300,
+                "refresh_token": format!("rt-{}", self.calls.borrow().len()), "id_token": id_token,
+                "scope": "openid offline_access" })
+            .to_string(),
+        }
+    }
+}
+
+fn kid_token(key: &SignKey, claims: &Value) -> String {
+    sign_raw(
+        "RS256",
+        key,
+        r#"{"alg":"RS256","kid":"k1","typ":"JWT"}"#,
+        claims.to_string().as_bytes(),
+    )
+}
+
+/// Merges `extra` into `into`, objects member by member; `null` removes a member.
+fn merge(into: &mut Value, extra: Value) {
+    if let (Value::Object(o), Value::Object(e)) = (into, extra) {
+        for (k, v) in e {
+            match (o.get_mut(&k), v) {
+                (_, Value::Null) => {
+                    o.remove(&k);
+                }
+                (Some(inner @ Value::Object(_)), v @ Value::Object(_)) => merge(inner, v),
+                (_, v) => {
+                    o.insert(k, v);
+                }
+            }
+        }
+    }
+}
+
+fn decode(s: &str) -> String {
+    let bytes = s.replace('+', " ");
+    let mut out = Vec::new();
+    let b = bytes.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            out.push(u8::from_str_radix(&bytes[i + 1..i + 3], 16).unwrap());
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).unwrap()
+}
+
+fn form(s: &str) -> HashMap<String, String> {
+    s.split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (decode(k), decode(v))
+        })
+        .collect()
+}
+
+fn login_options(extra: Value) -> Value {
+    let mut o = json!({
+        "rules": [
+            { "match": "/dashboard/:path*", "kind": "page" },
+            { "match": "/api/:path*", "kind": "api", "upstream": "https://backend.internal" },
+        ],
+        "verify": { "algorithms": ["RS256"], "issuer": ISSUER, "audience": API },
+        "login": { "issuer": ISSUER, "clientId": CLIENT, "clientSecret": "client-secret", "secret": SEAL,
+                   "sessionClaims": ["email", "name"] },
+    });
+    merge(&mut o, extra);
+    o
+}
+
+struct Env {
+    gate: Gate,
+    idp: Provider,
+    clock: std::sync::Arc<ManualClock>,
+}
+
+impl Env {
+    fn new(extra: Value) -> Env {
+        Env::with(extra, true)
+    }
+
+    fn with(extra: Value, iss_supported: bool) -> Env {
+        let clock = ManualClock::at(NOW);
+        let options = Options::from_json(&login_options(extra).to_string()).unwrap();
+        Env {
+            gate: Gate::with_clock(options, clock.clone()).unwrap(),
+            idp: Provider::new(iss_supported),
+            clock,
+        }
+    }
+
+    fn decide(&self, r: &Request) -> Decision {
+        self.gate
+            .decide_with(r, |f| self.idp.serve(f, self.clock.now()))
+    }
+
+    /// `/auth/login` as a navigation: the decision, the state and the cookie `name=value`.
+    fn start(&self, return_to: &str, jar: &str) -> (Decision, Login) {
+        let url = format!("{APP}/auth/login?returnTo={return_to}");
+        let d = self.decide(&get(
+            &url,
+            &[("sec-fetch-mode", "navigate"), ("cookie", jar)],
+        ));
+        assert_eq!(status(&d), 307, "{d:#?}");
+        let location = header(response_headers(&d), "location").unwrap().to_owned();
+        let (endpoint, query) = location.split_once('?').unwrap();
+        assert_eq!(endpoint, "https://id.example/authorize");
+        let params = form(query);
+        let tx = d
+            .set_cookies
+            .last()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_owned();
+        assert!(
+            tx.starts_with(&format!("__Host-edgegate-tx-{}=", params["state"])),
+            "{tx}"
+        );
+        // The provider hands out a code bound to the nonce it was sent.
+        let code = format!("code-{}", &params["state"][..8]);
+        self.idp
+            .nonces
+            .borrow_mut()
+            .insert(code.clone(), params["nonce"].clone());
+        (d, Login { params, tx, code })
+    }
+
+    fn callback(&self, query: &str, jar: &str) -> Decision {
+        self.decide(&get(
+            &format!("{APP}/auth/callback?{query}"),
+            &[("cookie", jar)],
+        ))
+    }
+}
+
+struct Login {
+    params: HashMap<String, String>,
+    tx: String,
+    code: String,
+}
+
+impl Login {
+    fn query(&self) -> String {
+        format!(
+            "code={}&state={}&iss={}",
+            self.code,
+            self.params["state"],
+            encode(ISSUER)
+        )
+    }
+}
+
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+fn response_headers(d: &Decision) -> &[(String, String)] {
+    match &d.action {
+        edgegate::Action::Respond { headers, .. } => headers,
+        other => panic!("not a response: {other:?}"),
+    }
+}
+
+fn body(d: &Decision) -> Value {
+    match &d.action {
+        edgegate::Action::Respond { body, .. } => serde_json::from_str(body).unwrap(),
+        other => panic!("not a response: {other:?}"),
+    }
+}
+
+/// The `name=value` of every cookie a decision sets (not clears).
+fn set(d: &Decision) -> Vec<String> {
+    d.set_cookies
+        .iter()
+        .filter(|c| !c.contains("Max-Age=0"))
+        .map(|c| c.split(';').next().unwrap().to_owned())
+        .collect()
+}
+
+fn names(cookies: &[String]) -> Vec<&str> {
+    cookies
+        .iter()
+        .map(|c| c.split('=').next().unwrap())
+        .collect()
+}
+
+#[test]
+fn a_login_goes_to_the_provider_and_comes_back_with_a_session() {
+    let env = Env::new(json!({}));
+    let (d, login) = env.start("%2Fdashboard%3Ftab%3D2", "");
+    assert_eq!(d.code, "OK_LOGIN_STARTED");
+    assert_eq!(
+        header(response_headers(&d), "cache-control"),
+        Some("private, no-store")
+    );
+    let p = &login.params;
+    assert_eq!(p["response_type"], "code");
+    assert_eq!(p["client_id"], CLIENT);
+    assert_eq!(p["redirect_uri"], format!("{APP}/auth/callback"));
+    assert_eq!(p["scope"], "openid profile email offline_access");
+    assert_eq!(p["code_challenge_method"], "S256");
+    assert!(p["state"].len() >= 43 && p["nonce"].len() >= 43 && p["state"] != p["nonce"]);
+    let tx_cookie = d.set_cookies.last().unwrap();
+    for attribute in [
+        "; Path=/",
+        "; HttpOnly",
+        "; SameSite=Lax",
+        "; Secure",
+        "; Max-Age=600",
+    ] {
+        assert!(tx_cookie.contains(attribute), "{tx_cookie}");
+    }
+
+    let d = env.callback(&login.query(), &login.tx);
+    assert_eq!(d.code, "OK_LOGGED_IN", "{d:#?}");
+    assert_eq!(status(&d), 303);
+    assert_eq!(
+        header(response_headers(&d), "location"),
+        Some("/dashboard?tab=2")
+    );
+    assert_eq!(
+        header(response_headers(&d), "cache-control"),
+        Some("private, no-store")
+    );
+    assert_eq!(
+        names(&set(&d)),
+        ["__Host-token", "__Host-refreshToken", "__Host-idToken"]
+    );
+    assert!(d
+        .set_cookies
+        .iter()
+        .any(|c| c.starts_with("__Host-edgegate-tx-") && c.contains("Max-Age=0")));
+
+    // PKCE: the verifier the gate sent hashes to the challenge it sent before.
+    let exchange = env
+        .idp
+        .calls
+        .borrow()
+        .iter()
+        .find(|f| f.url.ends_with("/token"))
+        .cloned()
+        .unwrap();
+    let sent = form(exchange.body.as_deref().unwrap());
+    assert_eq!(
+        b64(Sha256::digest(sent["code_verifier"].as_bytes())),
+        p["code_challenge"]
+    );
+    assert_eq!(sent["redirect_uri"], p["redirect_uri"]);
+    assert!(header(&exchange.headers, "authorization")
+        .unwrap()
+        .starts_with("Basic "));
+
+    // The session works: the dashboard, and the API with the bearer and none of the cookies.
+    let jar = set(&d).join("; ");
+    assert!(is_continue(
+        &env.decide(&get(&format!("{APP}/dashboard"), &[("cookie", &jar)]))
+    ));
+    let api = env.decide(&get(
+        &format!("{APP}/api/stocks"),
+        &[("cookie", &format!("{jar}; {}; theme=dark", login.tx))],
+    ));
+    assert!(is_continue(&api));
+    let access = set(&d)[0].split_once('=').unwrap().1.to_owned();
+    assert_eq!(
+        header(forwarded(&api), "authorization"),
+        Some(format!("Bearer {access}").as_str())
+    );
+    assert_eq!(header(forwarded(&api), "cookie"), Some("theme=dark"));
+}
+
+#[test]
+fn pages_without_a_session_start_the_login() {
+    let env = Env::new(json!({}));
+    let d = env.decide(&get(&format!("{APP}/dashboard/settings?x=1"), &[]));
+    assert_eq!(
+        d.action,
+        edgegate::Action::Redirect {
+            location: "/auth/login?returnTo=%2Fdashboard%2Fsettings%3Fx%3D1".into()
+        }
+    );
+}
+
+#[test]
+fn only_a_navigation_starts_a_transaction() {
+    let env = Env::new(json!({}));
+    for headers in [
+        vec![("sec-fetch-mode", "cors")],
+        vec![("sec-fetch-mode", "no-cors")],
+        vec![("sec-fetch-mode", "navigate"), ("sec-purpose", "prefetch")],
+        vec![("sec-fetch-mode", "navigate"), ("purpose", "prefetch")],
+        vec![("rsc", "1"), ("next-router-prefetch", "1")],
+    ] {
+        let d = env.decide(&get(
+            &format!("{APP}/auth/login?returnTo=%2Fdashboard"),
+            &headers,
+        ));
+        assert_eq!(
+            (d.code, status(&d)),
+            ("ERR_LOGIN_NAVIGATION", 401),
+            "{headers:?}"
+        );
+        assert!(d.set_cookies.is_empty(), "{headers:?}");
+    }
+    assert_eq!(
+        env.idp.calls.borrow().len(),
+        0,
+        "nothing fetched for a prefetch"
+    );
+}
+
+#[test]
+fn parallel_logins_keep_their_own_transactions() {
+    let env = Env::new(json!({}));
+    let (_, a) = env.start("%2Fa", "");
+    let (_, b) = env.start("%2Fb", &a.tx);
+    let jar = format!("{}; {}", a.tx, b.tx);
+    let done_b = env.callback(&b.query(), &jar);
+    let done_a = env.callback(&a.query(), &jar);
+    assert_eq!(header(response_headers(&done_a), "location"), Some("/a"));
+    assert_eq!(header(response_headers(&done_b), "location"), Some("/b"));
+}
+
+#[test]
+fn at_most_three_live_transactions_the_oldest_dropped() {
+    let env = Env::new(json!({}));
+    let mut jar: Vec<String> = Vec::new();
+    let mut first = None;
+    for i in 0..4 {
+        env.clock.advance(1.0);
+        let (d, login) = env.start("%2F", &jar.join("; "));
+        let cleared: Vec<&str> = d
+            .set_cookies
+            .iter()
+            .filter(|c| c.contains("Max-Age=0"))
+            .map(|c| c.split('=').next().unwrap())
+            .collect();
+        if i < 3 {
+            assert!(cleared.is_empty(), "{i}: {cleared:?}");
+        } else {
+            let oldest: &String = first.as_ref().unwrap();
+            assert_eq!(
+                cleared,
+                [oldest.split('=').next().unwrap()],
+                "the first is the oldest"
+            );
+        }
+        first.get_or_insert(login.tx.clone());
+        jar.push(login.tx);
+    }
+    // A value that does not open is dropped too.
+    let (d, _) = env.start("%2F", "__Host-edgegate-tx-AAAA=junk");
+    assert!(d
+        .set_cookies
+        .iter()
+        .any(|c| c.starts_with("__Host-edgegate-tx-AAAA=;") && c.contains("Max-Age=0")));
+}
+
+/// Each callback refusal: its code, a 400 that names it, the transaction cleared and no
+/// session cookie set.
+fn refused(d: &Decision, code: &str) {
+    assert_eq!(d.code, code, "{d:#?}");
+    assert_eq!(status(d), 400);
+    assert_eq!(body(d)["code"], code);
+    assert!(set(d).is_empty(), "no cookie set: {:?}", d.set_cookies);
+    assert_eq!(
+        header(response_headers(d), "cache-control"),
+        Some("private, no-store")
+    );
+}
+
+#[test]
+fn the_state_must_name_this_browsers_transaction() {
+    let env = Env::new(json!({}));
+    let (_, login) = env.start("%2F", "");
+    let state = &login.params["state"];
+    let iss = encode(ISSUER);
+    let code = &login.code;
+    let mut other = state.clone().into_bytes();
+    other[0] = if other[0] == b'A' { b'B' } else { b'A' };
+    let other = String::from_utf8(other).unwrap();
+    for (query, jar) in [
+        (format!("code={code}&iss={iss}"), login.tx.clone()), // no state
+        (
+            format!("code={code}&state={other}&iss={iss}"),
+            login.tx.clone(),
+        ), // tampered state
+        (
+            format!("code={code}&state={state}&iss={iss}"),
+            String::new(),
+        ), // no transaction cookie
+        (
+            format!("code={code}&state={state}&state={state}&iss={iss}"),
+            login.tx.clone(),
+        ), // repeated
+        (
+            format!("code={code}&state={state}&iss={iss}"),
+            format!("{}x", login.tx),
+        ), // tampered cookie
+        (
+            format!("code={code}&state={state}&iss={iss}"),
+            format!("{0}; {0}", login.tx),
+        ), // two cookies
+        (
+            format!("code={code}&state=..%2F..%2Fx&iss={iss}"),
+            login.tx.clone(),
+        ), // not a state at all
+    ] {
+        refused(&env.callback(&query, &jar), "ERR_LOGIN_STATE");
+    }
+    // Sealed by another gate's secret: the same name, a value that does not open here.
+    let elsewhere =
+        Env::new(json!({ "login": { "secret": "another-login-secret-of-32-bytes-or-more" } }));
+    let (_, foreign) = elsewhere.start("%2F", "");
+    refused(
+        &env.callback(&foreign.query(), &foreign.tx),
+        "ERR_LOGIN_STATE",
+    );
+    assert_eq!(
+        env.idp.count("https://id.example/token"),
+        0,
+        "no code was exchanged"
+    );
+    // The real one still works.
+    assert_eq!(env.callback(&login.query(), &login.tx).code, "OK_LOGGED_IN");
+}
+
+#[test]
+fn rfc_9207_iss_must_be_the_issuer_and_present_when_advertised() {
+    let env = Env::new(json!({}));
+    let (_, login) = env.start("%2F", "");
+    let base = format!("code={}&state={}", login.code, login.params["state"]);
+    refused(
+        &env.callback(&format!("{base}&iss=https%3A%2F%2Fevil.example"), &login.tx),
+        "ERR_LOGIN_ISS",
+    );
+    refused(&env.callback(&base, &login.tx), "ERR_LOGIN_ISS");
+    // A provider that does not send iss: none is fine, a wrong one is not.
+    let quiet = Env::with(json!({}), false);
+    let (_, login) = quiet.start("%2F", "");
+    let base = format!("code={}&state={}", login.code, login.params["state"]);
+    refused(
+        &quiet.callback(&format!("{base}&iss=https%3A%2F%2Fevil.example"), &login.tx),
+        "ERR_LOGIN_ISS",
+    );
+    assert_eq!(quiet.callback(&base, &login.tx).code, "OK_LOGGED_IN");
+}
+
+#[test]
+fn a_provider_error_goes_to_the_error_page() {
+    let env = Env::new(json!({}));
+    let (_, login) = env.start("%2F", "");
+    let q = format!(
+        "error=access_denied&error_description=no&state={}&iss={}",
+        login.params["state"],
+        encode(ISSUER)
+    );
+    refused(&env.callback(&q, &login.tx), "ERR_LOGIN_PROVIDER");
+    let paged = Env::new(json!({ "login": { "errorUrl": "/login-failed" } }));
+    let (_, login) = paged.start("%2F", "");
+    let q = format!(
+        "error=access_denied&state={}&iss={}",
+        login.params["state"],
+        encode(ISSUER)
+    );
+    let d = paged.callback(&q, &login.tx);
+    assert_eq!((d.code, status(&d)), ("ERR_LOGIN_PROVIDER", 303));
+    assert_eq!(
+        header(response_headers(&d), "location"),
+        Some("/login-failed?error=ERR_LOGIN_PROVIDER")
+    );
+    assert!(set(&d).is_empty());
+}
+
+#[test]
+fn a_replayed_or_refused_code_sets_nothing() {
+    let env = Env::new(json!({}));
+    let (_, login) = env.start("%2F", "");
+    assert_eq!(env.callback(&login.query(), &login.tx).code, "OK_LOGGED_IN");
+    // Past the gate's memory of the exchange, the provider sees the code again.
+    env.clock.advance(61.0);
+    refused(
+        &env.callback(&login.query(), &login.tx),
+        "ERR_LOGIN_EXCHANGE",
+    );
+    let (_, login) = env.start("%2F", "");
+    *env.idp.refuse.borrow_mut() = true;
+    refused(
+        &env.callback(&login.query(), &login.tx),
+        "ERR_LOGIN_EXCHANGE",
+    );
+}
+
+#[test]
+fn a_transaction_lives_ten_minutes() {
+    let env = Env::new(json!({}));
+    let (_, login) = env.start("%2F", "");
+    env.clock.advance(601.0);
+    let d = env.callback(&login.query(), &login.tx);
+    refused(&d, "ERR_LOGIN_EXPIRED");
+}
+
+#[test]
+fn the_id_token_is_checked_as_openid_connect_core_says() {
+    for (why, claims, other_key) in [
+        ("nonce mismatch", json!({ "nonce": "another-nonce" }), false),
+        ("no nonce", json!({ "nonce": null }), false),
+        (
+            "for another client",
+            json!({ "aud": "another-client" }),
+            false,
+        ),
+        (
+            "several audiences without azp",
+            json!({ "aud": [CLIENT, "other"] }),
+            false,
+        ),
+        ("azp another client", json!({ "azp": "other" }), false),
+        (
+            "another issuer",
+            json!({ "iss": "https://evil.example" }),
+            false,
+        ),
+        ("expired", json!({ "exp": NOW - 120.0 }), false),
+        ("no iat", json!({ "iat": null }), false),
+        ("signed by another key", json!({}), true),
+    ] {
+        let env = Env::new(json!({}));
+        let (_, login) = env.start("%2F", "");
+        *env.idp.id_claims.borrow_mut() = claims;
+        *env.idp.id_key_other.borrow_mut() = other_key;
+        let d = env.callback(&login.query(), &login.tx);
+        assert_eq!(d.code, "ERR_LOGIN_ID_TOKEN", "{why}: {d:#?}");
+        refused(&d, "ERR_LOGIN_ID_TOKEN");
+    }
+    // Several audiences with azp = the client are fine.
+    let env = Env::new(json!({}));
+    let (_, login) = env.start("%2F", "");
+    *env.idp.id_claims.borrow_mut() = json!({ "aud": [CLIENT, "other"], "azp": CLIENT });
+    assert_eq!(env.callback(&login.query(), &login.tx).code, "OK_LOGGED_IN");
+}
+
+#[test]
+fn the_access_token_must_pass_verify() {
+    let env = Env::new(json!({ "verify": { "audience": "https://another-api.example" } }));
+    let (_, login) = env.start("%2F", "");
+    refused(
+        &env.callback(&login.query(), &login.tx),
+        "ERR_JWT_CLAIM_VALIDATION_FAILED",
+    );
+}
+
+#[test]
+fn return_to_survives_only_as_a_same_origin_path() {
+    for (raw, lands) in [
+        ("%2Fdashboard", "/dashboard"),
+        ("%2F%2Fevil.example", "/"),
+        ("%2F%5Cevil.example", "/"),
+        ("%2F%2509%2Fevil.example", "/"),
+        ("https%3Aevil.example", "/"),
+        ("https%3A%2F%2Fevil.example", "/"),
+        ("%2F%252F%252Fevil.example", "/"),
+        ("%2F%255Cevil.example", "/"),
+        ("%5C%2Fevil.example", "/"),
+        ("%2F%2F%2Fevil.example", "/"),
+        ("%2F.%2F%2Fevil.example", "/"),
+        ("%2FDashboard%2F..%2F%2Fevil", "/"),
+        ("HtTpS%3A%2F%2Fevil.example", "/"),
+        ("%2F%0D%0ASet-Cookie%3A%20x%3D1", "/"),
+        ("javascript%3Aalert(1)", "/"),
+    ] {
+        let env = Env::new(json!({}));
+        let (_, login) = env.start(raw, "");
+        let d = env.callback(&login.query(), &login.tx);
+        assert_eq!(
+            header(response_headers(&d), "location"),
+            Some(lands),
+            "{raw}"
+        );
+    }
+}
+
+#[test]
+fn logout_revokes_clears_and_ends_the_provider_session() {
+    let env = Env::new(json!({ "login": { "postLogoutRedirectUri": "https://app.example/bye" } }));
+    let (_, login) = env.start("%2F", "");
+    let signed_in = env.callback(&login.query(), &login.tx);
+    let jar = set(&signed_in).join("; ");
+    let id_token = signed_in
+        .set_cookies
+        .iter()
+        .find(|c| c.starts_with("__Host-idToken="))
+        .unwrap();
+    assert!(!id_token.contains("eyJ"), "the ID token cookie is sealed");
+
+    let d = env.decide(&Request {
+        method: "POST".into(),
+        url: format!("{APP}/auth/logout").into(),
+        headers: vec![
+            ("cookie".into(), jar.clone().into()),
+            ("sec-fetch-site".into(), "same-origin".into()),
+        ],
+    });
+    assert_eq!((d.code, status(&d)), ("OK_LOGGED_OUT", 303), "{d:#?}");
+    let revoke = env
+        .idp
+        .calls
+        .borrow()
+        .iter()
+        .find(|f| f.url.ends_with("/revoke"))
+        .cloned()
+        .unwrap();
+    let sent = form(revoke.body.as_deref().unwrap());
+    let refresh = set(&signed_in)[1].split_once('=').unwrap().1.to_owned();
+    assert_eq!(
+        (sent["token"].as_str(), sent["token_type_hint"].as_str()),
+        (refresh.as_str(), "refresh_token")
+    );
+    let location = header(response_headers(&d), "location").unwrap();
+    let (end, query) = location.split_once('?').unwrap();
+    assert_eq!(end, "https://id.example/logout");
+    let q = form(query);
+    assert_eq!(q["client_id"], CLIENT);
+    assert_eq!(q["post_logout_redirect_uri"], "https://app.example/bye");
+    assert!(
+        q["id_token_hint"].starts_with("eyJ"),
+        "the raw ID token, unsealed"
+    );
+    let cleared = names(&d.set_cookies);
+    for name in ["__Host-token", "__Host-refreshToken", "__Host-idToken"] {
+        assert!(cleared.contains(&name), "{name} cleared: {cleared:?}");
+    }
+    assert!(d.set_cookies.iter().all(|c| c.contains("Max-Age=0")));
+    assert_eq!(
+        header(response_headers(&d), "cache-control"),
+        Some("private, no-store")
+    );
+}
+
+#[test]
+fn a_cross_site_logout_changes_nothing() {
+    let env = Env::new(json!({}));
+    let (_, login) = env.start("%2F", "");
+    let jar = set(&env.callback(&login.query(), &login.tx)).join("; ");
+    for (method, headers) in [
+        ("POST", vec![("sec-fetch-site", "cross-site")]),
+        ("POST", vec![("sec-fetch-site", "same-site")]),
+        ("POST", vec![("origin", "https://evil.example")]),
+        ("POST", vec![]),
+        ("GET", vec![("sec-fetch-site", "cross-site")]),
+        ("GET", vec![]),
+        ("GET", vec![("origin", APP)]),
+    ] {
+        let mut h: Vec<(std::borrow::Cow<str>, std::borrow::Cow<str>)> =
+            vec![("cookie".into(), jar.clone().into())];
+        h.extend(headers.iter().map(|(n, v)| ((*n).into(), (*v).into())));
+        let d = env.decide(&Request {
+            method: method.into(),
+            url: format!("{APP}/auth/logout").into(),
+            headers: h,
+        });
+        assert_eq!(
+            (d.code, status(&d)),
+            ("ERR_CSRF", 403),
+            "{method} {headers:?}"
+        );
+        assert!(d.set_cookies.is_empty());
+    }
+    assert_eq!(env.idp.count("https://id.example/revoke"), 0);
+    // A same-origin POST by Origin alone (no Fetch Metadata) and a typed GET do log out.
+    let by_origin = env.decide(&Request {
+        method: "POST".into(),
+        url: format!("{APP}/auth/logout").into(),
+        headers: vec![
+            ("cookie".into(), jar.clone().into()),
+            ("origin".into(), APP.into()),
+        ],
+    });
+    assert_eq!(by_origin.code, "OK_LOGGED_OUT");
+    let typed = env.decide(&get(
+        &format!("{APP}/auth/logout"),
+        &[("cookie", &jar), ("sec-fetch-site", "none")],
+    ));
+    assert_eq!(typed.code, "OK_LOGGED_OUT");
+}
+
+#[test]
+fn the_session_route_gives_a_profile_never_a_token() {
+    let env = Env::new(json!({}));
+    let anonymous = env.decide(&get(&format!("{APP}/auth/session"), &[]));
+    assert_eq!(
+        (status(&anonymous), body(&anonymous)),
+        (200, json!({ "authenticated": false }))
+    );
+    let (_, login) = env.start("%2F", "");
+    let signed_in = env.callback(&login.query(), &login.tx);
+    let jar = set(&signed_in).join("; ");
+    let d = env.decide(&get(&format!("{APP}/auth/session"), &[("cookie", &jar)]));
+    let sub = &login.code["code-".len()..];
+    assert_eq!(
+        body(&d),
+        json!({ "authenticated": true, "sub": sub, "exp": NOW + 300.0, "email": "ada@example.com", "name": "Ada" })
+    );
+    assert_eq!(
+        header(response_headers(&d), "cache-control"),
+        Some("private, no-store")
+    );
+    let text = match &d.action {
+        edgegate::Action::Respond { body, .. } => body.clone(),
+        _ => unreachable!(),
+    };
+    assert!(!text.contains("eyJ"), "no token in {text}");
+    // Someone else's (sealed) ID-token cookie does not lend its profile.
+    let (_, other) = env.start("%2F", "");
+    let theirs = env.callback(&other.query(), &other.tx);
+    let their_id = set(&theirs)
+        .into_iter()
+        .find(|c| c.starts_with("__Host-idToken"))
+        .unwrap();
+    let mixed = format!("{}; {}; {their_id}", set(&signed_in)[0], set(&signed_in)[1]);
+    let d = env.decide(&get(&format!("{APP}/auth/session"), &[("cookie", &mixed)]));
+    assert_eq!(body(&d).get("email"), None);
+}
+
+#[test]
+fn the_login_refreshes_at_its_providers_token_endpoint() {
+    let env = Env::new(json!({}));
+    let jar = "__Host-refreshToken=rt-0";
+    let d = env.decide(&get(&format!("{APP}/api/stocks"), &[("cookie", jar)]));
+    assert_eq!(d.code, "OK_REFRESHED", "{d:#?}");
+    let call = env
+        .idp
+        .calls
+        .borrow()
+        .iter()
+        .find(|f| f.url.ends_with("/token"))
+        .cloned()
+        .unwrap();
+    assert_eq!(
+        form(call.body.as_deref().unwrap())["grant_type"],
+        "refresh_token"
+    );
+}
+
+#[test]
+fn bad_login_options_fail_at_construction() {
+    for (extra, code) in [
+        (
+            json!({ "login": { "secret": "short" } }),
+            "ERR_CONFIG_WEAK_KEY",
+        ),
+        (json!({ "login": { "secret": null } }), "ERR_CONFIG_INVALID"),
+        (
+            json!({ "login": { "scope": "profile email" } }),
+            "ERR_CONFIG_INVALID",
+        ),
+        (
+            json!({ "login": { "authorizationParams": { "state": "fixed" } } }),
+            "ERR_CONFIG_INVALID",
+        ),
+        (
+            json!({ "login": { "authorizationParams": { "redirect_uri": "https://evil" } } }),
+            "ERR_CONFIG_INVALID",
+        ),
+        (json!({ "login": { "prefix": "//auth" } }), "ERR_CONFIG_URL"),
+        (json!({ "login": { "prefix": "/auth/" } }), "ERR_CONFIG_URL"),
+        (
+            json!({ "login": { "errorUrl": "https://evil.example/" } }),
+            "ERR_CONFIG_URL",
+        ),
+        (
+            json!({ "login": { "redirectUri": "http://app.example/cb" } }),
+            "ERR_CONFIG_URL",
+        ),
+        (
+            json!({ "login": { "issuer": "http://id.example" } }),
+            "ERR_CONFIG_URL",
+        ),
+        (
+            json!({ "login": { "idTokenAlgorithms": ["HS256"] } }),
+            "ERR_CONFIG_ALGORITHMS",
+        ),
+        (
+            json!({ "login": { "tokenEndpointAuthMethod": "none" } }),
+            "ERR_CONFIG_INVALID",
+        ),
+        (json!({ "login": { "clientId": "" } }), "ERR_CONFIG_INVALID"),
+        (
+            json!({ "refresh": { "tokenEndpoint": "https://id.example/token", "clientId": "x" } }),
+            "ERR_CONFIG_INVALID",
+        ),
+        (
+            json!({ "session": { "format": "authjs", "secret": SEAL } }),
+            "ERR_CONFIG_INVALID",
+        ),
+    ] {
+        let e = Gate::with_clock(
+            Options::from_json(&login_options(extra.clone()).to_string()).unwrap(),
+            ManualClock::at(NOW),
+        )
+        .map(|_| ())
+        .unwrap_err();
+        assert_eq!(e.code(), code, "{extra}: {e}");
+    }
+    // A public client and refresh timing beside login are fine.
+    let ok =
+        login_options(json!({ "login": { "clientSecret": null }, "refresh": { "window": "2m" } }));
+    assert!(Gate::with_clock(
+        Options::from_json(&ok.to_string()).unwrap(),
+        ManualClock::at(NOW)
+    )
+    .is_ok());
+}
