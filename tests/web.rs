@@ -12,6 +12,9 @@ use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
+#[path = "common/sealed.rs"]
+mod sealed;
+
 const SECRET: &str = "an-hmac-secret-of-at-least-32-bytes!!";
 const NOW: f64 = 1_700_000_000.0;
 
@@ -202,4 +205,25 @@ fn library_sessions_open_in_the_browser() {
         }
     }
     assert!(vectors.len() >= 90);
+}
+
+/// Values the native build sealed (tests/data/sealed.json) open here, under their purpose
+/// only; every bit flip fails; and what the browser seals with its own randomness opens.
+#[wasm_bindgen_test]
+fn sealed_values_cross_hosts() {
+    let doc: serde_json::Value = serde_json::from_str(include_str!("data/sealed.json")).unwrap();
+    sealed::check(&doc);
+    let s = sealed::sealer(&doc["secrets"]);
+    let here = s
+        .seal("__Host-edgegate-tx-x", b"made in the browser")
+        .unwrap();
+    assert_eq!(
+        s.open("__Host-edgegate-tx-x", &here).unwrap(),
+        b"made in the browser"
+    );
+    assert_ne!(
+        here,
+        s.seal("__Host-edgegate-tx-x", b"made in the browser")
+            .unwrap()
+    );
 }

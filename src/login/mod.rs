@@ -303,18 +303,20 @@ impl Login {
     /// the new one makes at most `MAX_LIVE`.
     fn drop_oldest(&self, request: &Request, secure: bool) -> Vec<String> {
         let cookies = request.cookies().unwrap_or_default();
-        let mut live: Vec<(f64, &str)> = crate::extract::cookie_pairs(&cookies)
+        let live: Vec<(f64, &str)> = crate::extract::cookie_pairs(&cookies)
             .filter(|(name, _)| transaction::is_cookie(name))
             .map(|(name, value)| {
                 let created = Transaction::open(&self.sealer, name, value).map_or(f64::NEG_INFINITY, |t| t.created);
                 (created, name)
             })
             .collect();
-        live.sort_by(|a, b| b.0.total_cmp(&a.0));
+        // Kept: the newest MAX_LIVE - 1 that open (a handful at most: no sort needed).
         live.iter()
-            .enumerate()
-            .filter(|(i, (created, _))| *i + 1 >= transaction::MAX_LIVE || created.is_infinite())
-            .map(|(_, (_, name))| cookie(name, "", secure, 0))
+            .filter(|(created, _)| {
+                let newer = live.iter().filter(|(other, _)| other > created).count();
+                created.is_infinite() || newer + 1 >= transaction::MAX_LIVE
+            })
+            .map(|(_, name)| cookie(name, "", secure, 0))
             .collect()
     }
 
@@ -564,7 +566,7 @@ impl Login {
             None if matches!(e, Error::Login(LoginError::Unavailable, _)) => {
                 json(503, r#"{"error":"temporarily_unavailable"}"#)
             }
-            None => json(400, &serde_json::json!({ "error": "login_failed", "code": code }).to_string()),
+            None => json(400, &format!(r#"{{"error":"login_failed","code":"{code}"}}"#)),
         };
         let mut d = Decision::refused(e, action, Under::NONE);
         d.set_cookies.extend(clear);
