@@ -3,7 +3,7 @@
 // requests it routes, and the rest go on to the app's handlers with the gate's headers. The
 // decision is `c.get("edgegate")`.
 import { createGate } from "./index.js";
-import { answer, fetchUpstream } from "./respond.js";
+import { PRIVATE, answer, fetchUpstream } from "./respond.js";
 
 export { EdgeGateError, createGate, setSession, clearSession } from "./index.js";
 
@@ -35,5 +35,6 @@ export function edgeGate(options, host) {
     // session reaches the browser whatever answered. `c.header` copies a finalized response,
     // so an upstream's immutable headers are no obstacle.
     for (const cookie of decision.setCookies ?? []) c.header("set-cookie", cookie, { append: true });
+    if (decision.setCookies?.length) c.header("cache-control", PRIVATE);
   };
 }

@@ -5,7 +5,7 @@
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGate } from "./index.js";
-import { fetchUpstream, toResponse, withCookies } from "./respond.js";
+import { PRIVATE, fetchUpstream, toResponse, withCookies } from "./respond.js";
 
 export { EdgeGateError, createGate, setSession, clearSession } from "./index.js";
 
@@ -59,6 +59,7 @@ function cookiesLast(res, cookies) {
     const given = Array.isArray(headers) ? pairs(headers) : Object.entries(headers ?? {});
     for (const [name, value] of given) this.setHeader(name, value);
     for (const cookie of cookies) this.appendHeader("set-cookie", cookie);
+    this.setHeader("cache-control", PRIVATE);
     return reason === undefined ? writeHead.call(this, status) : writeHead.call(this, status, reason);
   };
 }

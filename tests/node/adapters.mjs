@@ -201,6 +201,8 @@ export async function adapterScenarios(t, start, { decisionCode = false } = {}) 
       assert.equal(JSON.parse(Buffer.from(access.split(".")[1], "base64url")).sub, `refreshed-${rt}`);
       assert.equal(cookieValue(r, "refreshToken"), `${rt}-next`, `${path}: the rotated refresh token is set`);
       assert.match(r.headers.getSetCookie().find((c) => c.startsWith("token=")), /; Path=\/; HttpOnly; SameSite=Lax; Max-Age=\d+$/);
+      // Whoever built the response, a shared cache must not keep a session (CVE-2025-48947).
+      assert.equal(r.headers.get("cache-control"), "private, no-store", `${path}: private`);
       return [r, access];
     };
     await t.test("through the app's handler", async () => {
@@ -228,6 +230,7 @@ export async function adapterScenarios(t, start, { decisionCode = false } = {}) 
       assert.equal(page.status, 307);
       assert.equal(page.headers.get("location"), "/login?returnTo=%2Fdashboard");
       assert.deepEqual(page.headers.getSetCookie(), cleared);
+      assert.equal(page.headers.get("cache-control"), "private, no-store");
       const api = await get("/api/stocks", { cookie: `refreshToken=revoked-api` });
       assert.equal(api.status, 401);
       assert.deepEqual(api.headers.getSetCookie(), cleared);
