@@ -10,10 +10,15 @@ export type ErrorCode =
   | "ERR_JWKS_TIMEOUT" | "ERR_JWKS_INVALID" | "ERR_JWKS_UNAVAILABLE" | "ERR_JWT_ISSUER_UNKNOWN"
   | "ERR_CSRF" | "ERR_SESSION_INVALID" | "ERR_REFRESH_FAILED"
   | "ERR_JWE_INVALID" | "ERR_JWE_DECRYPTION_FAILED" | "ERR_SESSION_EXPIRED"
-  | "ERR_SESSION_TOKEN_EXPIRED" | "ERR_SESSION_NO_TOKEN";
+  | "ERR_SESSION_TOKEN_EXPIRED" | "ERR_SESSION_NO_TOKEN"
+  | "ERR_LOGIN_STATE" | "ERR_LOGIN_EXPIRED" | "ERR_LOGIN_ISS" | "ERR_LOGIN_PROVIDER"
+  | "ERR_LOGIN_EXCHANGE" | "ERR_LOGIN_ID_TOKEN" | "ERR_LOGIN_UNAVAILABLE"
+  | "ERR_LOGIN_NAVIGATION" | "ERR_LOGIN_METHOD" | "ERR_SEALED_INVALID" | "ERR_RANDOM_UNAVAILABLE";
 
 /** Codes of decisions that let the request through. */
-export type OkCode = "OK_PUBLIC" | "OK_AUTHENTICATED" | "OK_REFRESHED" | "OK_GUEST" | "OK_GUEST_HAS_SESSION";
+export type OkCode =
+  | "OK_PUBLIC" | "OK_AUTHENTICATED" | "OK_REFRESHED" | "OK_GUEST" | "OK_GUEST_HAS_SESSION"
+  | "OK_LOGIN_STARTED" | "OK_LOGGED_IN" | "OK_LOGGED_OUT";
 
 /** Thrown for bad options (`ERR_CONFIG_*`). */
 export declare class EdgeGateError extends Error {
@@ -179,8 +184,10 @@ export interface CsrfOptions {
  * the old refresh token. A refused refresh (HTTP 400/401) clears both cookies.
  */
 export interface RefreshOptions {
-  tokenEndpoint: string;
-  clientId: string;
+  /** Required without `login` (whose provider's discovery names it); refused beside it. */
+  tokenEndpoint?: string;
+  /** Required without `login` (whose client refreshes); refused beside it. */
+  clientId?: string;
   /** Confidential client (client_secret_basic); omit for a public client. */
   clientSecret?: string;
   /** Default 60 s. */
@@ -224,6 +231,48 @@ export interface SessionOptions {
   verifyToken?: boolean;
 }
 
+/**
+ * Hosted login: the gate signs visitors in at an OpenID Connect provider (authorization
+ * code + PKCE) and answers `<prefix>/login?returnTo=…`, `/callback`, `/logout` (POST, or a
+ * same-origin GET) and `/session` itself. Page rules without a session redirect to its
+ * login route. The session is the gate's usual cookies plus a sealed ID-token cookie.
+ */
+export interface LoginOptions {
+  /** The provider's issuer; its endpoints come from OIDC discovery. */
+  issuer: string;
+  clientId: string;
+  /** A confidential client's secret; omit for a public client. */
+  clientSecret?: string;
+  /** Default `"client_secret_basic"` with a secret, `"none"` without. */
+  tokenEndpointAuthMethod?: "client_secret_basic" | "client_secret_post" | "none";
+  /** Seals the transaction and ID-token cookies: ≥ 32 bytes (`openssl rand -base64 32`). */
+  secret?: string;
+  /** Several secrets, newest first, while one is rotated out. */
+  secrets?: string[];
+  /** Default `"openid profile email offline_access"`; must include `openid`. */
+  scope?: string;
+  /** Auth0's (and Kinde's) `audience`: the API the access token is for. */
+  audience?: string;
+  /** RFC 8707 `resource`: the API the access token is for. */
+  resource?: string;
+  /** More authorization parameters (`prompt`, `ui_locales`, `connection`, `organization`, …). */
+  authorizationParams?: Record<string, string>;
+  /** The registered callback URL. Default: the request's origin + `<prefix>/callback`. */
+  redirectUri?: string;
+  /** Where the provider sends the browser after logout. Default: the request's origin + `/`. */
+  postLogoutRedirectUri?: string;
+  /** The routes' prefix. Default `"/auth"`. */
+  prefix?: string;
+  /** A page for failed logins (`?error=<code>`); without it, 400 JSON `{ error, code }`. */
+  errorUrl?: string;
+  /** ID-token claims `<prefix>/session` returns beside `sub` and `exp`. */
+  sessionClaims?: string[];
+  /** Algorithms ID tokens may be signed with. Default `["RS256"]`. */
+  idTokenAlgorithms?: Algorithm[];
+  /** Discovery, token and revocation requests give up after this long. Default 5 s. */
+  timeoutDuration?: Duration;
+}
+
 export interface Options {
   /** First match wins. Default: `/dashboard/:path*` page, `/api/:path*` api. */
   rules?: Rule[];
@@ -246,6 +295,8 @@ export interface Options {
   upstream?: UpstreamOptions;
   csrf?: CsrfOptions;
   refresh?: RefreshOptions;
+  /** Hosted login at an OpenID Connect provider. */
+  login?: LoginOptions;
   /** Read the token from Auth.js, next-auth, nextjs-auth0 or Kinde's session cookie. */
   session?: SessionOptions;
   /** Next's `basePath`. */

@@ -25,8 +25,14 @@ export function toNextResponse(decision, request) {
     case "redirect":
       response = NextResponse.redirect(new URL(decision.location, request.url), decision.status);
       break;
-    default:
-      response = new NextResponse(decision.body, { status: decision.status, headers: decision.headers });
+    default: {
+      // Next parses a middleware response's Location as an absolute URL (then serves a
+      // same-origin one relative again, as it does for the redirects above).
+      const headers = new Headers(decision.headers);
+      const location = headers.get("location");
+      if (location?.startsWith("/")) headers.set("location", new URL(location, request.url).href);
+      response = new NextResponse(decision.body || null, { status: decision.status, headers });
+    }
   }
   // A refreshed session (or a cleared one) goes back to the browser.
   for (const cookie of decision.setCookies ?? []) response.headers.append("set-cookie", cookie);

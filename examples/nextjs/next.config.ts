@@ -8,7 +8,9 @@ const upstream = process.env.UPSTREAM_URL ?? "http://127.0.0.1:4000";
 const config: NextConfig = {
   // edgegate is linked from ../../js in this repository; Turbopack must see that far.
   turbopack: { root: fileURLToPath(new URL("../..", import.meta.url)) },
-  env: { UPSTREAM_URL: upstream },
+  // With OIDC_ISSUER (scripts/demo), the gate runs the hosted login at that provider, for
+  // the app at APP_URL.
+  env: { UPSTREAM_URL: upstream, OIDC_ISSUER: process.env.OIDC_ISSUER ?? "", APP_URL: process.env.APP_URL ?? "" },
 };
 
 export default config;

@@ -8,7 +8,8 @@ export default function RootLayout({ children }: { children: React.ReactNode }) 
           <a href="/">Home</a>
           <a href="/dashboard">Dashboard</a>
           <a href="/api/stocks">/api/stocks</a>
-          <form action="/api/logout" method="post" style={{ marginLeft: "auto" }}>
+          {/* Hosted login's logout ends the provider's session too; else the app's own route. */}
+          <form action={process.env.OIDC_ISSUER ? "/auth/logout" : "/api/logout"} method="post" style={{ marginLeft: "auto" }}>
             <button type="submit">Sign out</button>
           </form>
         </nav>
