@@ -14,9 +14,10 @@ export const RESOURCES = {
   /** RS256 tokens that expire after one second, to have expired sessions. */
   short: "https://api.edgegate.test/short",
 };
-const ALG = { [RESOURCES.rs]: "RS256", [RESOURCES.es]: "ES256", [RESOURCES.other]: "RS256", [RESOURCES.short]: "RS256" };
+export const ALG = { [RESOURCES.rs]: "RS256", [RESOURCES.es]: "ES256", [RESOURCES.other]: "RS256", [RESOURCES.short]: "RS256" };
 
-function privateJwk(type, options, alg) {
+/** A fresh private signing key as a JWK with `alg`, `use` and a random `kid`. */
+export function privateJwk(type, options, alg) {
   const { privateKey } = generateKeyPairSync(type, options);
   return { ...privateKey.export({ format: "jwk" }), alg, use: "sig", kid: `${alg}-${Math.random().toString(36).slice(2, 8)}` };
 }
