@@ -144,6 +144,31 @@ export async function startNext(dir, { env = {}, bin = `${dir}/node_modules/.bin
   return { ...server, url };
 }
 
+/**
+ * A request as a browser would send it, as a `Response`: Node's `fetch` overwrites
+ * `Sec-Fetch-Mode` with `cors`, so a navigation (`Sec-Fetch-Mode: navigate`) can only be
+ * sent this way. Redirects are not followed.
+ */
+export function browserRequest(url, { method = "GET", headers = {}, body } = {}) {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method, headers }, (res) => {
+      const chunks = [];
+      res.on("data", (chunk) => chunks.push(chunk));
+      res.on("end", () => {
+        const answer = new Headers();
+        for (const [name, value] of Object.entries(res.headers)) {
+          for (const one of [value].flat()) answer.append(name, one);
+        }
+        const text = Buffer.concat(chunks);
+        resolve(new Response([204, 304].includes(res.statusCode) ? null : text, { status: res.statusCode, headers: answer }));
+      });
+      res.on("error", reject);
+    });
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
 /** The gate's decisions so far, from the log lines of `server` (`edgeGate(options, { log: true })`). */
 export function gateDecisions(server) {
   return server

@@ -259,15 +259,15 @@ export async function loopbackOnly(context) {
 }
 
 /**
- * In a browser `page` sent to the provider: signs in as `login` on its form and consents
- * (both only when asked), until the page is back at `origin` (the app). Returns the URL
- * the page landed on.
+ * In a browser `page` sent to the provider at `provider` (its origin): signs in as `login`
+ * on its form and consents (each only when asked), until the page has left the provider.
+ * Returns the URL it landed on.
  */
-export async function signInAtProvider(page, origin, { login = "alice" } = {}) {
-  const provider = () => new URL(page.url()).origin !== origin;
-  for (let step = 0; step < 6 && provider(); step++) {
+export async function signInAtProvider(page, provider, { login = "alice" } = {}) {
+  const atProvider = () => new URL(page.url()).origin === provider;
+  for (let step = 0; step < 6 && atProvider(); step++) {
     await page.waitForLoadState();
-    if (!provider()) break;
+    if (!atProvider()) break;
     const signIn = page.locator('input[name="login"]');
     const consent = page.locator('form:has(input[name="prompt"][value="consent"]) button[type="submit"]');
     await signIn.or(consent).first().waitFor({ timeout: 15_000 });
@@ -281,7 +281,7 @@ export async function signInAtProvider(page, origin, { login = "alice" } = {}) {
     }
     await page.waitForURL((u) => u.href !== before, { timeout: 15_000 });
   }
-  await page.waitForURL((u) => u.origin === origin, { timeout: 15_000 });
+  await page.waitForURL((u) => u.origin !== provider, { timeout: 15_000 });
   await page.waitForLoadState();
   return page.url();
 }

@@ -3,6 +3,7 @@
 // are this handler's. No redirectUri or postLogoutRedirectUri: the request's origin gives
 // them (<origin>/auth/callback, <origin>/). Callback failures go to /login-error?error=CODE.
 import { gateWorker } from "edgegate/worker";
+import { dashboard, home, loginError } from "../login-pages.mjs";
 
 interface Env {
   ISSUER: string;
@@ -12,35 +13,6 @@ interface Env {
   RESOURCE: string;
   UPSTREAM: string;
 }
-
-const page = (body: string) =>
-  new Response(
-    `<!doctype html><html><body><nav><a href="/">Home</a> <a href="/dashboard">Dashboard</a>` +
-      `<form action="/auth/logout" method="post"><button id="sign-out" type="submit">Sign out</button></form></nav>${body}</body></html>`,
-    { headers: { "content-type": "text/html; charset=utf-8" } },
-  );
-
-// The same ids as the Next app's dashboard: the profile from /auth/session, the backend's
-// data through /api/stocks.
-const dashboard = `<main><h1>Dashboard</h1><p id="profile" hidden></p><p id="seen-by" hidden></p><ul id="stocks"></ul></main>
-<script>
-fetch("/auth/session").then((r) => r.json()).then((p) => {
-  if (!p.authenticated) return;
-  const el = document.getElementById("profile");
-  el.textContent = p.name + " <" + p.email + ">";
-  el.hidden = false;
-});
-fetch("/api/stocks").then((r) => r.json()).then((d) => {
-  const el = document.getElementById("seen-by");
-  el.textContent = "Backend says you are " + d.seenBy;
-  el.hidden = false;
-  for (const s of d.stocks) {
-    const li = document.createElement("li");
-    li.textContent = s.symbol + ": " + s.price;
-    document.getElementById("stocks").append(li);
-  }
-});
-</script>`;
 
 export default gateWorker<Env>(
   (env) => ({
@@ -61,12 +33,10 @@ export default gateWorker<Env>(
   }),
   (request) => {
     const url = new URL(request.url);
-    if (url.pathname === "/dashboard") return page(dashboard);
-    if (url.pathname === "/login-error") {
-      const code = (url.searchParams.get("error") ?? "").replace(/[^A-Z_]/g, "");
-      return page(`<main><h1>Sign-in failed</h1><p id="login-error">${code}</p></main>`);
-    }
-    if (url.pathname === "/") return page(`<main><h1>Home</h1></main>`);
+    const html = (text: string) => new Response(text, { headers: { "content-type": "text/html; charset=utf-8" } });
+    if (url.pathname === "/dashboard") return html(dashboard);
+    if (url.pathname === "/login-error") return html(loginError(url.searchParams.get("error")));
+    if (url.pathname === "/") return html(home);
     return new Response("not found", { status: 404 });
   },
 );
