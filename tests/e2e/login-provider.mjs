@@ -12,10 +12,27 @@
 // are addressed as http://127.0.0.1:<port>: two hosts, so the provider is cross-site to the
 // app as in production, and the browser's callback navigation is a cross-site one (a
 // SameSite=Strict transaction cookie would not survive it).
+//
+// What oidc-provider 9 does that a relying party must live with (login.test.mjs checks the
+// first ones):
+// - Every authorization response carries `iss` (RFC 9207; errors too), and discovery says
+//   `authorization_response_iss_parameter_supported: true`.
+// - `offline_access` is dropped unless `prompt` includes `consent` (OIDC Core §11): no
+//   refresh token without `prompt=consent`.
+// - A second use of an authorization code revokes the grant, so the tokens already issued
+//   from it (the refresh token) die too; so does a second use of a refresh token.
+// - Revocation answers 200 with an empty body whatever the token (RFC 7009), and refuses
+//   JWT-format tokens (`unsupported_token_type`): revoke the opaque refresh token.
+// - The end-session endpoint needs `id_token_hint` or `client_id` for a
+//   `post_logout_redirect_uri`, accepts an expired ID token as the hint, and while the
+//   provider's session lives shows a confirmation page (form `op.logoutForm`, button
+//   `name=logout value=yes`); without a session it auto-posts that form.
+// - Its own cookies (`_session`, `_interaction`, `_interaction_resume`, each with `.sig`)
+//   are SameSite=Lax on the provider's host.
 import Provider from "oidc-provider";
 import { randomBytes } from "node:crypto";
 import { freePort } from "./helpers.mjs";
-import { ALG, RESOURCES, privateJwk } from "./oidc.mjs";
+import { RESOURCES, privateJwk, resourceIndicators } from "./oidc.mjs";
 
 export { RESOURCES };
 
@@ -82,24 +99,10 @@ export async function startLoginProvider({ appOrigins = [], host = "localhost" }
       devInteractions: { enabled: true },
       revocation: { enabled: true },
       rpInitiatedLogout: { enabled: true },
-      resourceIndicators: {
-        enabled: true,
-        // `resource` may be sent at the authorization endpoint, the token endpoint, both
-        // or neither (Auth0's `audience` is not a parameter oidc-provider knows): the
-        // backend's API is the default.
-        defaultResource: (ctx, client, oneOf) => oneOf ?? RESOURCES.rs,
-        useGrantedResource: () => true,
-        getResourceServerInfo: (ctx, resource) => {
-          if (!ALG[resource]) throw new Provider.errors.InvalidTarget();
-          return {
-            scope: "read:stocks",
-            audience: resource,
-            accessTokenTTL: resource === RESOURCES.short ? 1 : 300,
-            accessTokenFormat: "jwt",
-            jwt: { sign: { alg: ALG[resource] } },
-          };
-        },
-      },
+      // `resource` may be sent at the authorization endpoint, the token endpoint, both or
+      // neither (Auth0's `audience` is not a parameter oidc-provider knows): the backend's
+      // API is the default.
+      resourceIndicators: resourceIndicators((ctx, client, oneOf) => oneOf ?? RESOURCES.rs),
     },
   });
   provider.proxy = false;

@@ -133,6 +133,13 @@ async function startAttacker() {
   };
 }
 
+/** A new browser context kept on this machine, and a page in it. */
+async function freshPage(browser) {
+  const context = await browser.newContext();
+  await loopbackOnly(context);
+  return { context, page: await context.newPage() };
+}
+
 /** Opens `path` in a new page of `context` and signs in at the provider as `login`. */
 async function signIn(context, origin, login, path = "/dashboard") {
   const page = await context.newPage();
@@ -162,6 +169,7 @@ async function hostScenarios(t, origin, { nextLinks = false, errorUrl = false, o
   const get = (path, headers = {}) => browserRequest(`${origin}${path}`, { headers });
   // One browser for the host; each step opens its own context.
   const browser = await launchChromium(t);
+  const open = () => freshPage(browser);
   const step = (name, fn) =>
     t.test(name, async (st) => {
       try {
@@ -237,16 +245,18 @@ async function hostScenarios(t, origin, { nextLinks = false, errorUrl = false, o
   const needs = (st, what) => (what ? false : (st.skip("needs the signed-in browser of an earlier step"), true));
   await step("Chromium: /dashboard → the provider's sign-in and consent → /dashboard with the backend's data", async (t) => {
     if (!browser) return t.skip("no Chromium");
-    const context = await browser.newContext();
-    await loopbackOnly(context);
-    const page = await context.newPage();
+    const { context, page } = await open();
     const before = { ...op.counts.token };
     await page.goto(`${origin}/dashboard`);
     assert.equal(new URL(page.url()).origin, op.issuer);
     const { state } = op.seen.authorizations.at(-1);
     const pending = byName(await context.cookies(origin));
     assert.ok(pending[`edgegate-tx-${state}`], `the transaction cookie: ${Object.keys(pending)}`);
+    const callback = page.waitForResponse((r) => r.url().startsWith(`${origin}/auth/callback`));
     await signInAtProvider(page, op.issuer, { login: "alice" });
+    const answer = await callback;
+    assert.equal(answer.status(), 303);
+    assert.match(answer.headers()["cache-control"] ?? "", /private.*no-store|no-store.*private/, "the callback sets cookies: no-store");
     await expectDashboard(page, origin, "alice");
 
     const cookies = byName(await context.cookies(origin));
@@ -291,9 +301,7 @@ async function hostScenarios(t, origin, { nextLinks = false, errorUrl = false, o
   if (nextLinks) {
     await step("Next <Link> prefetches of /dashboard and /auth/login start no login; clicking the link does", async (t) => {
       if (!browser) return t.skip("no Chromium");
-      const context = await browser.newContext();
-      await loopbackOnly(context);
-      const page = await context.newPage();
+      const { context, page } = await open();
       const prefetches = [];
       page.on("request", (r) => {
         const { pathname } = new URL(r.url());
@@ -319,9 +327,8 @@ async function hostScenarios(t, origin, { nextLinks = false, errorUrl = false, o
 
   await step("two tabs starting a login at once both end signed in", async (t) => {
     if (!browser) return t.skip("no Chromium");
-    const context = await browser.newContext();
-    await loopbackOnly(context);
-    const [first, second] = [await context.newPage(), await context.newPage()];
+    const { context, page: first } = await open();
+    const second = await context.newPage();
     await first.goto(`${origin}/dashboard`);
     await second.goto(`${origin}/dashboard`);
     for (const page of [first, second]) assert.equal(new URL(page.url()).origin, op.issuer);
@@ -416,9 +423,7 @@ async function hostScenarios(t, origin, { nextLinks = false, errorUrl = false, o
   if (errorUrl) {
     await step("errorUrl: a refused callback lands on it with ?error=CODE, no session", async (t) => {
       if (!browser) return t.skip("no Chromium");
-      const context = await browser.newContext();
-      await loopbackOnly(context);
-      const page = await context.newPage();
+      const { context, page } = await open();
       await page.goto(`${origin}/auth/callback?code=forged&state=forged&iss=${encodeURIComponent(op.issuer)}`);
       const landed = new URL(page.url());
       assert.equal(landed.origin + landed.pathname, `${origin}/login-error`);
@@ -457,8 +462,7 @@ function sameOriginPath(location, origin) {
 async function returnToInBrowser(t, origin, values = RETURN_TO) {
   const browser = await launchChromium(t);
   if (!browser) return;
-  const context = await browser.newContext();
-  await loopbackOnly(context);
+  const { context } = await freshPage(browser);
   const hosts = new Set([new URL(origin).host, new URL(op.issuer).host]);
   const strays = [];
   for (const value of values) {
