@@ -15,7 +15,7 @@ import { dashboard, home, loginError } from "./login-pages.mjs";
 const b64json = (part) => JSON.parse(Buffer.from(part, "base64url"));
 
 /** Checks `idToken`'s RS256 signature against the provider's JWKS and its claims; returns them. */
-export async function checkIdToken(idToken, { discovery, clientId, nonce }) {
+async function checkIdToken(idToken, { discovery, clientId, nonce }) {
   const [header, payload, signature] = idToken.split(".");
   const { alg, kid } = b64json(header);
   const { keys } = await (await fetch(discovery.jwks_uri)).json();

@@ -11,6 +11,7 @@ import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash, createPrivateKey, generateKeyPairSync, randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { createServer } from "node:http";
 import { createGate } from "edgegate";
 import { jwt } from "../node/sign.mjs";
 import { browserRequest, buildTemplate, freePort, gateDecisions, launchChromium, startNext, startUpstream, startWorker } from "./helpers.mjs";
@@ -113,7 +114,6 @@ const byName = (cookies) => Object.fromEntries(cookies.map((c) => [c.name, c]));
 
 /** A page on the attacker's origin that makes the browser POST (a form) or GET (a link) `target`. */
 async function startAttacker() {
-  const { createServer } = await import("node:http");
   const server = createServer((req, res) => {
     const url = new URL(req.url, "http://attacker");
     const target = JSON.stringify(url.searchParams.get("target") ?? "/").replaceAll("<", "\\u003c");
@@ -138,15 +138,6 @@ async function freshPage(browser) {
   const context = await browser.newContext();
   await loopbackOnly(context);
   return { context, page: await context.newPage() };
-}
-
-/** Opens `path` in a new page of `context` and signs in at the provider as `login`. */
-async function signIn(context, origin, login, path = "/dashboard") {
-  const page = await context.newPage();
-  await page.goto(`${origin}${path}`);
-  assert.equal(new URL(page.url()).origin, op.issuer, `${path} without a session leads to the provider`);
-  await signInAtProvider(page, op.issuer, { login });
-  return page;
 }
 
 /** The dashboard shows the backend's data for `login` and the profile from /auth/session. */
