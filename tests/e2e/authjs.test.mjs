@@ -8,11 +8,10 @@
 // The app is tests/e2e/authjs/, built in target/next-authjs/ with examples/nextjs/node_modules.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { cpSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
-import { EXAMPLE, ROOT, freePort, launchChromium, start, startRecorder, startUpstream, verifiedBearer } from "./helpers.mjs";
+import { EXAMPLE, buildTemplate, freePort, gateDecisions, launchChromium, start, startRecorder, startUpstream, verifiedBearer } from "./helpers.mjs";
 import { recordCompat, versionOf } from "../compat.mjs";
 
 // Auth.js names its cookie by the scheme: `__Secure-authjs.session-token` over https; here
@@ -21,46 +20,15 @@ const SESSION = "authjs.session-token";
 // The same encode/decode next-auth's handlers use (`export * from "@auth/core/jwt"`).
 const { encode, decode } = await import(pathToFileURL(`${EXAMPLE}node_modules/next-auth/jwt.js`).href);
 
-/** Copies the template next to the example's node_modules and runs `next build`. */
-function buildApp(env) {
-  const dir = `${ROOT}target/next-authjs`;
-  rmSync(dir, { recursive: true, force: true });
-  cpSync(`${ROOT}tests/e2e/authjs`, dir, { recursive: true });
-  cpSync(`${EXAMPLE}dev-config.json`, `${dir}/dev-config.json`);
-  // next, react, next-auth and edgegate from one node_modules: Turbopack resolves next-auth's
-  // `next/server` to the same Next that builds the app.
-  symlinkSync(`${EXAMPLE}node_modules`, `${dir}/node_modules`);
-  const started = performance.now();
-  try {
-    execFileSync(`${dir}/node_modules/.bin/next`, ["build"], {
-      cwd: dir,
-      env: { ...process.env, ...env, NEXT_TELEMETRY_DISABLED: "1" },
-      stdio: "pipe",
-    });
-  } catch (e) {
-    throw new Error(`next build failed:\n${e.stdout}\n${e.stderr}`);
-  }
-  return { dir, seconds: (performance.now() - started) / 1000 };
-}
-
-/** The gate's decisions so far, from its log lines (`edgeGate(options, { log: true })`). */
-function decisions(next) {
-  return next
-    .output()
-    .split("\n")
-    .filter((line) => line.startsWith('{"edgegate"'))
-    .map((line) => JSON.parse(line));
-}
-
 /** GETs `path` and returns the response with the code the gate logged for it. */
 async function get(next, path, cookie) {
-  const before = decisions(next).length;
+  const before = gateDecisions(next).length;
   const response = await fetch(`${next.url}${path}`, { headers: cookie ? { cookie } : {}, redirect: "manual" });
   const body = await response.text();
   const pathname = new URL(path, next.url).pathname;
   let decision;
   for (let i = 0; i < 50 && !decision; i++) {
-    decision = decisions(next).slice(before).find((d) => d.path === pathname);
+    decision = gateDecisions(next).slice(before).find((d) => d.path === pathname);
     if (!decision) await new Promise((r) => setTimeout(r, 50));
   }
   return { status: response.status, headers: response.headers, body, code: decision?.edgegate };
@@ -94,7 +62,12 @@ test("Next 16 + Auth.js v5: the backend's token from the Auth.js session, as a b
   t.after(() => recorder.stop());
 
   const secret = randomBytes(32).toString("base64url"); // AUTH_SECRET: ≥ 32 bytes
-  const { dir, seconds } = buildApp({ UPSTREAM_URL: recorder.url, AUTH_SECRET: secret });
+  // next, react, next-auth and edgegate from one node_modules: Turbopack resolves next-auth's
+  // `next/server` to the same Next that builds the app.
+  const { dir, seconds } = buildTemplate("authjs", "authjs", {
+    env: { UPSTREAM_URL: recorder.url, AUTH_SECRET: secret },
+    files: { "dev-config.json": readFileSync(`${EXAMPLE}dev-config.json`, "utf8") },
+  });
   console.log(`next build (Turbopack) of the Auth.js app: ${seconds.toFixed(1)} s`);
   // The app is used at http://localhost:<port>, not 127.0.0.1: Next's NextURL turns every
   // loopback host (127.x.x.x, [::1]) into `localhost`, so Auth.js (origin from req.nextUrl,

@@ -97,18 +97,44 @@ export function buildNext(variant, upstream, { gateSource, files = {}, name = va
     mkdirSync(`${dir}/${path.slice(0, path.lastIndexOf("/"))}`, { recursive: true });
     writeFileSync(`${dir}/${path}`, text);
   }
-  symlinkSync(`${EXAMPLE}node_modules`, `${dir}/node_modules`);
-  execFileSync(`${dir}/node_modules/.bin/next`, ["build"], {
-    cwd: dir,
-    env: { ...process.env, UPSTREAM_URL: upstream, NEXT_TELEMETRY_DISABLED: "1" },
-    stdio: "pipe",
-  });
+  nextBuild(dir, { UPSTREAM_URL: upstream });
   return dir;
 }
 
-/** `next start` in `dir`, with `env`; `bin` is the `next` to run (else dir's own). */
-export async function startNext(dir, { env = {}, bin = `${dir}/node_modules/.bin/next` } = {}) {
-  const port = await freePort();
+/**
+ * `next build` in `dir` with `env`, node_modules linked to the example's (next, react,
+ * next-auth and edgegate from one place); returns the seconds it took.
+ */
+function nextBuild(dir, env) {
+  symlinkSync(`${EXAMPLE}node_modules`, `${dir}/node_modules`);
+  const started = performance.now();
+  try {
+    execFileSync(`${dir}/node_modules/.bin/next`, ["build"], {
+      cwd: dir,
+      env: { ...process.env, ...env, NEXT_TELEMETRY_DISABLED: "1" },
+      stdio: "pipe",
+    });
+  } catch (e) {
+    throw new Error(`next build failed:\n${e.stdout}\n${e.stderr}`);
+  }
+  return (performance.now() - started) / 1000;
+}
+
+/**
+ * Copies the app `template` (a folder of tests/e2e/) to target/next-<name>/ (inside the
+ * repository, as Turbopack requires), adds `files` (path → text), and builds it with `env`.
+ */
+export function buildTemplate(template, name, { env = {}, files = {} } = {}) {
+  const dir = `${ROOT}target/next-${name}`;
+  rmSync(dir, { recursive: true, force: true });
+  cpSync(`${ROOT}tests/e2e/${template}`, dir, { recursive: true });
+  for (const [path, text] of Object.entries(files)) writeFileSync(`${dir}/${path}`, text);
+  return { dir, seconds: nextBuild(dir, env) };
+}
+
+/** `next start` in `dir`, with `env`; `bin` is the `next` to run (else dir's own); `port`, else a free one. */
+export async function startNext(dir, { env = {}, bin = `${dir}/node_modules/.bin/next`, port } = {}) {
+  port ??= await freePort();
   const url = `http://127.0.0.1:${port}`;
   const server = await start(bin, ["start", "-p", String(port), "-H", "127.0.0.1"], {
     cwd: dir,
@@ -116,6 +142,40 @@ export async function startNext(dir, { env = {}, bin = `${dir}/node_modules/.bin
     url,
   });
   return { ...server, url };
+}
+
+/**
+ * A request as a browser would send it, as a `Response`: Node's `fetch` overwrites
+ * `Sec-Fetch-Mode` with `cors`, so a navigation (`Sec-Fetch-Mode: navigate`) can only be
+ * sent this way. Redirects are not followed.
+ */
+export function browserRequest(url, { method = "GET", headers = {}, body } = {}) {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method, headers }, (res) => {
+      const chunks = [];
+      res.on("data", (chunk) => chunks.push(chunk));
+      res.on("end", () => {
+        const answer = new Headers();
+        for (const [name, value] of Object.entries(res.headers)) {
+          for (const one of [value].flat()) answer.append(name, one);
+        }
+        const text = Buffer.concat(chunks);
+        resolve(new Response([204, 304].includes(res.statusCode) ? null : text, { status: res.statusCode, headers: answer }));
+      });
+      res.on("error", reject);
+    });
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+/** The gate's decisions so far, from the log lines of `server` (`edgeGate(options, { log: true })`). */
+export function gateDecisions(server) {
+  return server
+    .output()
+    .split("\n")
+    .filter((line) => line.startsWith('{"edgegate"'))
+    .map((line) => JSON.parse(line));
 }
 
 /** Does `authorization` carry a bearer the demo backend would accept (HS256, dev secret, not expired)? */

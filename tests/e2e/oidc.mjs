@@ -16,9 +16,33 @@ export const RESOURCES = {
 };
 const ALG = { [RESOURCES.rs]: "RS256", [RESOURCES.es]: "ES256", [RESOURCES.other]: "RS256", [RESOURCES.short]: "RS256" };
 
-function privateJwk(type, options, alg) {
+/** A fresh private signing key as a JWK with `alg`, `use` and a random `kid`. */
+export function privateJwk(type, options, alg) {
   const { privateKey } = generateKeyPairSync(type, options);
   return { ...privateKey.export({ format: "jwk" }), alg, use: "sig", kid: `${alg}-${Math.random().toString(36).slice(2, 8)}` };
+}
+
+/**
+ * oidc-provider's resource-indicator feature for RESOURCES: each resource is the `aud` of
+ * JWT access tokens signed with its own algorithm; `defaultResource(ctx, client, oneOf)`
+ * names the one used when a request names none.
+ */
+export function resourceIndicators(defaultResource) {
+  return {
+    enabled: true,
+    defaultResource,
+    useGrantedResource: () => true,
+    getResourceServerInfo: (ctx, resource) => {
+      if (!ALG[resource]) throw new Provider.errors.InvalidTarget();
+      return {
+        scope: "read:stocks",
+        audience: resource,
+        accessTokenTTL: resource === RESOURCES.short ? 1 : 300,
+        accessTokenFormat: "jwt",
+        jwt: { sign: { alg: ALG[resource] } },
+      };
+    },
+  };
 }
 
 /** Starts a provider; `issuer` is `http://127.0.0.1:<port>`. `stop()` closes it. */
@@ -57,21 +81,7 @@ export async function startOidc({ clientId = "edgegate-e2e", clientSecret = "e2e
       devInteractions: { enabled: false },
       revocation: { enabled: true },
       clientCredentials: { enabled: true },
-      resourceIndicators: {
-        enabled: true,
-        defaultResource: () => RESOURCES.rs,
-        useGrantedResource: () => true,
-        getResourceServerInfo: (ctx, resource) => {
-          if (!ALG[resource]) throw new Provider.errors.InvalidTarget();
-          return {
-            scope: "read:stocks",
-            audience: resource,
-            accessTokenTTL: resource === RESOURCES.short ? 1 : 300,
-            accessTokenFormat: "jwt",
-            jwt: { sign: { alg: ALG[resource] } },
-          };
-        },
-      },
+      resourceIndicators: resourceIndicators(() => RESOURCES.rs),
     },
   });
   provider.proxy = false;

@@ -1,0 +1,26 @@
+import type { Options } from "edgegate";
+
+// Hosted login: the gate answers /auth/login, /auth/callback, /auth/logout and /auth/session
+// itself. A page without a session goes to /auth/login?returnTo=…, then to the provider;
+// /api/* goes to the backend with the provider's access token as the bearer.
+const env = process.env;
+export const gateOptions: Options = {
+  rules: [
+    { match: "/dashboard/:path*", kind: "page" },
+    { match: "/api/:path*", kind: "api", upstream: env.UPSTREAM_URL! },
+  ],
+  // The backend's access token (RFC 9068, audience = the resource), keys by discovery.
+  verify: { algorithms: ["RS256"], issuer: env.LOGIN_ISSUER!, audience: env.LOGIN_RESOURCE!, typ: "at+jwt" },
+  login: {
+    issuer: env.LOGIN_ISSUER!,
+    clientId: env.LOGIN_CLIENT_ID!,
+    clientSecret: env.LOGIN_CLIENT_SECRET!,
+    secret: env.LOGIN_SECRET!,
+    resource: env.LOGIN_RESOURCE!,
+    // Next shows the gate loopback hosts as `localhost`: name the origin the browser uses.
+    redirectUri: `${env.APP_ORIGIN}/auth/callback`,
+    postLogoutRedirectUri: `${env.APP_ORIGIN}/`,
+    sessionClaims: ["email", "name"],
+  },
+  upstream: { claimHeaders: { sub: "x-auth-sub" } },
+};
