@@ -430,6 +430,11 @@ fn only_a_navigation_starts_a_transaction() {
         vec![("sec-fetch-mode", "navigate"), ("sec-purpose", "prefetch")],
         vec![("sec-fetch-mode", "navigate"), ("purpose", "prefetch")],
         vec![("rsc", "1"), ("next-router-prefetch", "1")],
+        vec![],
+        vec![
+            ("sec-fetch-mode", "navigate"),
+            ("sec-fetch-mode", "navigate"),
+        ],
     ] {
         let d = env.decide(&get(
             &format!("{APP}/auth/login?returnTo=%2Fdashboard"),
@@ -617,6 +622,12 @@ fn a_replayed_or_refused_code_sets_nothing() {
     let env = Env::new(json!({}));
     let (_, login) = env.start("%2F", "");
     assert_eq!(env.callback(&login.query(), &login.tx).code, "OK_LOGGED_IN");
+    // At once: the gate remembers the code was spent, and calls nobody.
+    refused(
+        &env.callback(&login.query(), &login.tx),
+        "ERR_LOGIN_EXCHANGE",
+    );
+    assert_eq!(env.idp.count("https://id.example/token"), 1);
     // Past the gate's memory of the exchange, the provider sees the code again.
     env.clock.advance(61.0);
     refused(

@@ -380,7 +380,8 @@ impl Login {
         };
         // Single-flight per code and verifier: the request's later rounds (key fetches) find
         // the outcome again instead of spending the code twice.
-        let call = self.exchanges.call(calls::key(&["code", code, &tx.verifier]), now);
+        let exchange = calls::key(&["code", code, &tx.verifier]);
+        let call = self.exchanges.call(exchange, now);
         let exchanged = calls::progress(call, || Err("too many logins in flight".into()), |id| {
             self.client.post(id, &metadata.token_endpoint, &[
                 ("grant_type", "authorization_code"),
@@ -421,6 +422,8 @@ impl Login {
         });
         match cookies {
             Ok(mut set) => {
+                // The code's tokens went to one session: a replay of this callback gets none.
+                self.exchanges.spend(exchange, Err("the code was already used".into()));
                 set.push(clear);
                 let mut d = Decision::passed(Passed::LoggedIn, redirect(303, tx.return_to.clone()), Under::NONE, None);
                 d.set_cookies = set;
@@ -579,15 +582,16 @@ pub(crate) fn id_cookie_name(secure: bool) -> String {
     format!("{}{ID_COOKIE}", if secure { "__Host-" } else { "" })
 }
 
-/// A top-level navigation, not a prefetch: `Sec-Fetch-Mode: navigate` (or no Fetch
-/// Metadata at all, from an old browser), and no prefetch purpose (speculation rules and
-/// `<link rel=prefetch>` navigate too, with `Sec-Purpose: prefetch`).
+/// A top-level navigation, not a prefetch: `Sec-Fetch-Mode: navigate` (every current
+/// browser sends it; without it nothing proves a navigation), and no prefetch purpose
+/// (speculation rules and `<link rel=prefetch>` navigate too, with `Sec-Purpose: prefetch`;
+/// Next's router prefetches with its own headers).
 fn is_navigation(request: &Request) -> bool {
-    let mode_ok = request.values("sec-fetch-mode").all(|m| m.trim().eq_ignore_ascii_case("navigate"));
+    let navigate = request.single("sec-fetch-mode").is_some_and(|m| m.trim().eq_ignore_ascii_case("navigate"));
     let prefetch = ["sec-purpose", "purpose", "next-router-prefetch", "rsc"]
         .iter()
         .any(|h| request.values(h).next().is_some());
-    mode_ok && !prefetch
+    navigate && !prefetch
 }
 
 /// Logout's CSRF rule: a POST from this origin (`Sec-Fetch-Site` same-origin/none, else an

@@ -109,6 +109,14 @@ impl<T: Clone> Calls<T> {
         self.lock().by_id.contains_key(&id)
     }
 
+    /// Replaces a remembered outcome with `spent` for the rest of its grace period: what
+    /// may be handed out once (the tokens of a code) is not handed out again.
+    pub(crate) fn spend(&self, key: Key, spent: T) {
+        if let Some(entry) = self.lock().done.get_mut(&key) {
+            entry.0 = spent;
+        }
+    }
+
     /// Records the outcome of ticket `id`; false for an unknown or finished id.
     pub(crate) fn complete(&self, id: u64, outcome: T, now: f64) -> bool {
         let mut s = self.lock();
@@ -151,6 +159,16 @@ mod tests {
         assert!(!calls.complete(id, 8, 2.0), "a finished ticket is not reported twice");
         assert!(matches!(calls.call(k, 31.0), Call::Done(7)));
         assert!(matches!(calls.call(k, 33.0), Call::Fetch(other) if other != id));
+    }
+
+    #[test]
+    fn a_spent_outcome_is_not_handed_out_again() {
+        let calls: Calls<u32> = Calls::new(5.0, 30.0);
+        let k = key(&["code", "c"]);
+        let Call::Fetch(id) = calls.call(k, 0.0) else { panic!() };
+        calls.complete(id, 7, 1.0);
+        calls.spend(k, 0);
+        assert!(matches!(calls.call(k, 2.0), Call::Done(0)));
     }
 
     #[test]

@@ -302,7 +302,7 @@ async function hostScenarios(t, origin, { nextLinks = false, errorUrl = false, o
       await page.goto(`${origin}/`);
       const deadline = Date.now() + 10_000;
       while (prefetches.length < 2 && Date.now() < deadline) await page.waitForTimeout(100);
-      await page.waitForLoadState("networkidle");
+      await page.waitForTimeout(1_000); // whatever the prefetches set has arrived by now
       assert.ok(prefetches.length >= 1, "Next prefetched the links");
       const cookies = await context.cookies(origin);
       assert.deepEqual(cookies.map((c) => c.name), [], `cookies after ${prefetches.length} prefetches: ${prefetches.join(" ")}`);
@@ -532,7 +532,7 @@ const HOST_SESSION = SESSION_COOKIES.map((name) => `__Host-${name}`);
 function loginOptions(login = {}) {
   const fields = {
     issuer: op.issuer, clientId: op.clientId, clientSecret: op.clientSecret, secret: SECRET,
-    resource: RESOURCES.rs, sessionClaims: ["email", "name"], ...login,
+    resource: RESOURCES.rs, sessionClaims: ["email", "name"], authorizationParams: { prompt: "consent" }, ...login,
   };
   return {
     rules: [{ match: "/dashboard/:path*", kind: "page" }, { match: "/api/:path*", kind: "api" }],
@@ -721,16 +721,19 @@ test("callback refusals against the real provider: each with its code, no sessio
     return { url: edit(a.url, (q) => q.set("code", b.url.searchParams.get("code"))), cookie: a.txCookie };
   });
 
-  await t.test("a replayed callback (a copy of the transaction cookie): ERR_LOGIN_EXCHANGE; the provider then revokes the first session", async () => {
+  await t.test("a replayed callback (a copy of the transaction cookie): ERR_LOGIN_EXCHANGE, the code not spent again", async () => {
     const { url, txCookie, done } = await (async () => {
       const f = await flow();
       return { ...f, done: await callback(gate, f.url, f.txCookie) };
     })();
     assert.equal(done.status, 303, JSON.stringify(done));
+    const codeExchanges = () => (op.counts.token.authorization_code ?? 0) + (op.counts.tokenErrors.authorization_code ?? 0);
+    const exchanges = codeExchanges();
+    // The gate remembers the code went to one session: the replay gets none, and the
+    // provider is not asked again (a later replay, past that memory, is refused by the
+    // provider: "a code minted for another login" above, and tests/login.rs).
     assertRefused(await callback(gate, url, txCookie), "ERR_LOGIN_EXCHANGE", "the same callback again");
-    // oidc-provider treats a reused code as theft (RFC 6749 §4.1.2) and revokes its grant.
-    const refreshToken = parseSetCookies(done.setCookies).find(([n]) => n === "__Host-refreshToken")[1];
-    assert.equal((await op.refresh(refreshToken)).body.error, "invalid_grant");
+    assert.equal(codeExchanges(), exchanges, "no second exchange of the code");
   });
 
   await t.test("errorUrl: a refusal is a 303 there with ?error=CODE", async () => {

@@ -21,6 +21,8 @@ export const gateOptions: Options = {
     redirectUri: `${env.APP_ORIGIN}/auth/callback`,
     postLogoutRedirectUri: `${env.APP_ORIGIN}/`,
     sessionClaims: ["email", "name"],
+    // oidc-provider issues refresh tokens (offline_access) only with an explicit consent.
+    authorizationParams: { prompt: "consent" },
   },
   upstream: { claimHeaders: { sub: "x-auth-sub" } },
 };

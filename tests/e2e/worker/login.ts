@@ -29,6 +29,7 @@ export default gateWorker<Env>(
       resource: env.RESOURCE,
       errorUrl: "/login-error",
       sessionClaims: ["email", "name"],
+      authorizationParams: { prompt: "consent" },
     },
   }),
   (request) => {
