@@ -689,3 +689,58 @@ fn hostile_input_never_panics_nor_signs_in() {
 
 // ---------------------------------------------------------------------------------------
 // Findings, each with its fix.
+
+/// A GET logout is a link the user followed: a same-origin `<img src=/auth/logout>` (user
+/// content, a markdown image) or Next's `<Link href="/auth/logout">` prefetch carries
+/// `Sec-Fetch-Site: same-origin` too, and must neither end the session nor revoke it.
+#[test]
+fn a_get_logout_must_be_a_navigation_not_an_image_or_a_prefetch() {
+    let env = Env::new(json!({}));
+    let mut jar = Jar::default();
+    jar.apply(&env.log_in(""));
+    let cookie = jar.header();
+    for headers in [
+        // <img src="/auth/logout">
+        vec![
+            ("sec-fetch-site", "same-origin"),
+            ("sec-fetch-mode", "no-cors"),
+            ("sec-fetch-dest", "image"),
+        ],
+        // <Link href="/auth/logout"> in view: Next prefetches it
+        vec![
+            ("sec-fetch-site", "same-origin"),
+            ("sec-fetch-mode", "cors"),
+            ("rsc", "1"),
+            ("next-router-prefetch", "1"),
+        ],
+        // speculation rules / <link rel=prefetch>
+        vec![
+            ("sec-fetch-site", "same-origin"),
+            ("sec-fetch-mode", "navigate"),
+            ("sec-purpose", "prefetch"),
+        ],
+        // a same-origin script's fetch
+        vec![
+            ("sec-fetch-site", "same-origin"),
+            ("sec-fetch-mode", "cors"),
+        ],
+    ] {
+        let mut h = headers.clone();
+        h.push(("cookie", &cookie));
+        let d = env.decide(&get(&format!("{APP}/auth/logout"), &h));
+        assert_eq!((d.code, status(&d)), ("ERR_CSRF", 403), "{headers:?}");
+        assert!(d.set_cookies.is_empty(), "{headers:?}");
+    }
+    assert_eq!(env.idp.count("https://id.example/revoke"), 0);
+    // The user's own click on a same-origin link still logs out.
+    let click = env.decide(&get(
+        &format!("{APP}/auth/logout"),
+        &[
+            ("cookie", &cookie),
+            ("sec-fetch-site", "same-origin"),
+            ("sec-fetch-mode", "navigate"),
+            ("sec-fetch-dest", "document"),
+        ],
+    ));
+    assert_eq!(click.code, "OK_LOGGED_OUT");
+}

@@ -7,8 +7,8 @@
 //! - `GET /auth/callback` → state, RFC 9207 `iss`, the provider's `error`, the code
 //!   exchange, the ID token (OIDC Core 3.1.3.7, signature included) and the access token
 //!   (the gate's `verify`), each refused with its own code; then the session, 303 back;
-//! - `POST /auth/logout` (or a same-origin `GET`) → the session cleared, the refresh token
-//!   revoked (RFC 7009), then RP-initiated logout at the provider;
+//! - `POST /auth/logout` (or a same-origin `GET` navigation) → the session cleared, the
+//!   refresh token revoked (RFC 7009), then RP-initiated logout at the provider;
 //! - `GET /auth/session` → `{ authenticated, sub, exp, … }` for client components; it runs
 //!   the gate's own pipeline (see `decide`), so it refreshes and verifies like any API.
 //!
@@ -462,8 +462,9 @@ impl Login {
         Progress::Done(Ok(()))
     }
 
-    /// `POST <prefix>/logout` (or a same-origin `GET`): revoke, clear, end the provider's
-    /// session. A cross-site attempt changes nothing.
+    /// `POST <prefix>/logout` (or a same-origin `GET` navigation): revoke, clear, end the
+    /// provider's session. A cross-site attempt changes nothing, nor does a same-origin
+    /// image, fetch or prefetch.
     pub(crate) fn logout(&self, request: &Request, session: &SessionCookies, refresh_token: Option<&str>, now: f64) -> Progress<Decision> {
         if let Err(e) = same_origin(request) {
             return done(Decision::refused(e, json(403, r#"{"error":"forbidden"}"#), Under::NONE));
@@ -592,12 +593,15 @@ fn is_navigation(request: &Request) -> bool {
 
 /// Logout's CSRF rule: a POST from this origin (`Sec-Fetch-Site` same-origin/none, else an
 /// `Origin` equal to the request's), or a GET a user made here (`Sec-Fetch-Site`
-/// same-origin or none: a same-origin link, or typed). Never a cross-site link or form.
+/// same-origin or none, and a navigation: a same-origin link, or typed). Never a
+/// cross-site link or form, nor a same-origin `<img>`, script fetch or router prefetch.
 fn same_origin(request: &Request) -> Result<()> {
     let site = request.single("sec-fetch-site").map(str::trim);
     if matches!(site, Some("same-origin" | "none")) {
         return match request.method.as_ref() {
-            "GET" | "POST" => Ok(()),
+            "POST" => Ok(()),
+            "GET" if is_navigation(request) => Ok(()),
+            "GET" => Err(Error::Csrf("a logout by GET must be a navigation")),
             _ => Err(Error::Login(LoginError::Method, "logout takes POST".into())),
         };
     }
