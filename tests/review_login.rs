@@ -744,3 +744,35 @@ fn a_get_logout_must_be_a_navigation_not_an_image_or_a_prefetch() {
     ));
     assert_eq!(click.code, "OK_LOGGED_OUT");
 }
+
+/// A login replaces the whole session. When the new login brings no refresh token, the
+/// previous one (another account's, on a shared browser or after switching accounts) must
+/// not stay behind: once the new access token expires, the gate would refresh with it and
+/// silently hand the browser the other account.
+#[test]
+fn a_new_login_without_a_refresh_token_drops_the_previous_one() {
+    let env = Env::new(json!({}));
+    let mut jar = Jar::default();
+    jar.apply(&env.log_in(""));
+    let first = jar.get("__Host-refreshToken").unwrap().to_owned();
+
+    // Another account signs in on the same browser; this time no refresh token is issued.
+    *env.idp.no_refresh.borrow_mut() = true;
+    let second = env.log_in(&jar.header());
+    jar.apply(&second);
+    assert_eq!(
+        jar.get("__Host-refreshToken"),
+        None,
+        "the first login's refresh token {first} outlived the second login"
+    );
+
+    // Past the second access token's expiry the session ends; it never becomes the first.
+    env.clock.advance(400.0);
+    let calls = env.idp.count(TOKEN_ENDPOINT);
+    let d = env.decide(&get(
+        &format!("{APP}/api/stocks"),
+        &[("cookie", &jar.header())],
+    ));
+    assert_ne!(d.code, "OK_REFRESHED", "{d:#?}");
+    assert_eq!(env.idp.count(TOKEN_ENDPOINT), calls, "no refresh was made");
+}

@@ -417,6 +417,12 @@ impl Login {
             .map(|v| cookie(&id_cookie_name(secure), &v, secure, session.lifetime()));
         let cookies = session.set(&request.url, &stored, now).and_then(|mut c| {
             c.push(id_cookie?);
+            // A login replaces the whole session: without a refresh token of its own, the
+            // one before it (another login's, perhaps another account's) must not stay and
+            // later refresh this browser into that session.
+            if stored.refresh_token.is_none() {
+                c.extend(session.clear_refresh(&request.url));
+            }
             Ok(c)
         });
         match cookies {

@@ -78,6 +78,13 @@ impl SessionCookies {
         self.refresh_max_age.min(MAX_AGE_CAP) as i64
     }
 
+    /// The `Set-Cookie` value that removes the refresh cookie for a request to `url`.
+    pub(crate) fn clear_refresh(&self, url: &str) -> Option<String> {
+        let secure = secure_context(url);
+        let name = self.names.refresh_cookie_name(secure)?;
+        Some(attributes(format!("{name}="), secure, Some(0)))
+    }
+
     /// The `Set-Cookie` values that remove the session for a request to `url`.
     pub(crate) fn clear(&self, url: &str) -> Vec<String> {
         let secure = secure_context(url);
