@@ -776,3 +776,32 @@ fn a_new_login_without_a_refresh_token_drops_the_previous_one() {
     assert_ne!(d.code, "OK_REFRESHED", "{d:#?}");
     assert_eq!(env.idp.count(TOKEN_ENDPOINT), calls, "no refresh was made");
 }
+
+/// `returnTo` becomes the callback's `Location`. Hosts hand it to the WHATWG `Headers`,
+/// which throw on a character past U+00FF: `?q=€` turned a finished login into a 500 (and
+/// the cached exchange repeated it for a minute). Only ASCII survives.
+#[test]
+fn return_to_is_ascii_so_the_location_is_a_byte_string() {
+    for raw in [
+        "%2Fsearch%3Fq%3D%E2%82%AC",
+        "%2Fsearch%3Fq%3D%C3%A9",
+        "%2Fx%3F%F0%9F%98%80",
+    ] {
+        let env = Env::new(json!({}));
+        let (_, login) = env.start(raw, "");
+        let d = env.callback(&login.query(), &login.tx);
+        assert_eq!(d.code, "OK_LOGGED_IN");
+        assert!(location(&d).is_ascii(), "{raw}: {:?}", location(&d));
+    }
+    // What the gate itself sends there (a page's own target, its query as the browser
+    // encoded it) is ASCII already and survives.
+    let env = Env::new(json!({}));
+    let d = env.decide(&get(&format!("{APP}/dashboard/search?q=%E2%82%AC"), &[]));
+    let edgegate::Action::Redirect { location: to } = &d.action else {
+        panic!("{d:#?}")
+    };
+    let raw = to.split_once("returnTo=").unwrap().1.to_owned();
+    let (_, login) = env.start(&raw, "");
+    let d = env.callback(&login.query(), &login.tx);
+    assert_eq!(location(&d), "/dashboard/search?q=%E2%82%AC");
+}
