@@ -805,3 +805,31 @@ fn return_to_is_ascii_so_the_location_is_a_byte_string() {
     let d = env.callback(&login.query(), &login.tx);
     assert_eq!(location(&d), "/dashboard/search?q=%E2%82%AC");
 }
+
+/// The transaction cookie holds `returnTo`. Past 4096 bytes a browser drops a cookie
+/// without a word, and the login can then never finish (`ERR_LOGIN_STATE`): a long
+/// `returnTo` (a crafted link, or a page with a long query) lands on `/` instead.
+#[test]
+fn a_long_return_to_never_costs_the_login() {
+    for (what, return_to) in [
+        ("long path", format!("/{}", "a".repeat(3500))),
+        ("JSON-escaped query", format!("/x?{}", "\"".repeat(1900))),
+    ] {
+        let env = Env::new(json!({}));
+        let (_, login) = env.start(&encode(&return_to), "");
+        assert!(
+            login.tx.len() <= 4096,
+            "{what}: a {}-byte cookie is dropped by browsers",
+            login.tx.len()
+        );
+        let d = env.callback(&login.query(), &login.tx);
+        assert_eq!(d.code, "OK_LOGGED_IN", "{what}");
+        assert_eq!(location(&d), "/", "{what}");
+    }
+    // A long one that fits is kept.
+    let env = Env::new(json!({}));
+    let kept = format!("/dashboard?f={}", "a".repeat(1500));
+    let (_, login) = env.start(&encode(&kept), "");
+    let d = env.callback(&login.query(), &login.tx);
+    assert_eq!(location(&d), kept);
+}

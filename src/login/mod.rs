@@ -33,6 +33,7 @@ use crate::normalize::NormalizedPath;
 use crate::seal::Sealer;
 use crate::session::calls::{self, Calls};
 use crate::session::client::{parse_tokens, Client, Tokens};
+use crate::session::cookies::MAX_COOKIE_BYTES;
 use crate::session::refresh::unreachable_reason;
 use crate::session::{Session, SessionCookies};
 use crate::verify::{Alg, ClaimsPolicy, KeyResolver, Verified, Verifier};
@@ -270,13 +271,20 @@ impl Login {
         }) else {
             return done(self.failure(Error::Login(LoginError::Unavailable, "no origin: set login.redirectUri".into()), None));
         };
-        let tx = match Transaction::begin(return_to, redirect_uri, now) {
+        let mut tx = match Transaction::begin(return_to, redirect_uri, now) {
             Ok(tx) => tx,
             Err(e) => return done(self.failure(e, None)),
         };
         let secure = request.secure();
         let name = transaction::cookie_name(secure, &tx.state);
-        let value = match tx.seal(&self.sealer, &name) {
+        let mut value = tx.seal(&self.sealer, &name);
+        // A browser drops a cookie past 4096 bytes without a word, and the login with it: a
+        // returnTo that long lands on `/` instead.
+        if value.as_ref().is_ok_and(|v| name.len() + 1 + v.len() > MAX_COOKIE_BYTES) {
+            tx.return_to = "/".into();
+            value = tx.seal(&self.sealer, &name);
+        }
+        let value = match value {
             Ok(v) => v,
             Err(e) => return done(self.failure(e, None)),
         };
