@@ -833,3 +833,25 @@ fn a_long_return_to_never_costs_the_login() {
     let d = env.callback(&login.query(), &login.tx);
     assert_eq!(location(&d), kept);
 }
+
+/// `returnTo` naming the login's own routes: `/auth/login` loops through the provider
+/// (each round a new transaction and a code exchange) until the browser gives up.
+#[test]
+fn return_to_never_names_the_logins_own_routes() {
+    for raw in [
+        "%2Fauth%2Flogin",
+        "%2Fauth%2Flogin%3FreturnTo%3D%252Fauth%252Flogin",
+        "%2Fauth%2Fcallback%3Fcode%3Dx%26state%3Dy",
+        "%2Fauth%2Flogout",
+    ] {
+        let env = Env::new(json!({}));
+        let (_, login) = env.start(raw, "");
+        let d = env.callback(&login.query(), &login.tx);
+        assert_eq!(location(&d), "/", "{raw}");
+    }
+    // Other paths under the prefix that are not routes are the app's.
+    let env = Env::new(json!({}));
+    let (_, login) = env.start("%2Fauth%2Fhelp", "");
+    let d = env.callback(&login.query(), &login.tx);
+    assert_eq!(location(&d), "/auth/help");
+}

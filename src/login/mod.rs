@@ -29,7 +29,7 @@ use crate::config::LoginOptions;
 use crate::error::{Error, LoginError, Passed, Result};
 use crate::fetch::{Fetched, Progress};
 use crate::http::{encode_uri_component, is_local_path, origin_of, Request};
-use crate::normalize::NormalizedPath;
+use crate::normalize::{normalize, NormalizedPath};
 use crate::seal::Sealer;
 use crate::session::calls::{self, Calls};
 use crate::session::client::{parse_tokens, Client, Tokens};
@@ -265,6 +265,8 @@ impl Login {
             .ok()
             .and_then(|mut v| v.pop().flatten())
             .and_then(|raw| transaction::return_to(&encode_uri_component(&raw)))
+            // Never one of these routes: `/auth/login` would loop through the provider.
+            .filter(|to| normalize(to).ok().and_then(|p| self.route(&p)).is_none())
             .unwrap_or_else(|| "/".into());
         let Some(redirect_uri) = self.redirect_uri.clone().or_else(|| {
             Some(format!("{}{}/callback", origin_of(&request.url)?, self.prefix))
