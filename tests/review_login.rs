@@ -20,6 +20,8 @@ const CLIENT: &str = "edgegate-app";
 const API: &str = "https://api.example";
 const SEAL: &str = "a-login-secret-of-at-least-32-bytes!!!";
 const TOKEN_ENDPOINT: &str = "https://id.example/token";
+/// An API whose access tokens another issuer signs.
+const API_ISSUER: &str = "https://api-id.example";
 
 /// The scripted provider of tests/login.rs, with knobs for these attacks.
 struct Provider {
@@ -31,6 +33,8 @@ struct Provider {
     reuse_codes: RefCell<bool>,
     /// Token responses carry no refresh token.
     no_refresh: RefCell<bool>,
+    /// The access tokens' issuer (another than the login's, with keys of its own).
+    access_iss: RefCell<String>,
 }
 
 impl Provider {
@@ -41,6 +45,7 @@ impl Provider {
             spent: RefCell::new(Vec::new()),
             reuse_codes: RefCell::new(false),
             no_refresh: RefCell::new(false),
+            access_iss: RefCell::new(ISSUER.into()),
         }
     }
 
@@ -65,7 +70,11 @@ impl Provider {
                 "code_challenge_methods_supported": ["S256"],
                 "authorization_response_iss_parameter_supported": true,
             })),
-            "https://id.example/jwks" => {
+            "https://api-id.example/.well-known/openid-configuration" => ok(json!({
+                "issuer": API_ISSUER,
+                "jwks_uri": "https://api-id.example/jwks",
+            })),
+            "https://id.example/jwks" | "https://api-id.example/jwks" => {
                 let SignKey::Rsa(k) = rsa_key() else {
                     unreachable!()
                 };
@@ -106,8 +115,10 @@ impl Provider {
         if let Some(n) = nonce {
             id["nonce"] = json!(n);
         }
-        let access = kid_token(&json!({ "iss": ISSUER, "aud": API, "sub": sub, "iat": now,
-            "exp": now + 300.0, "scope": "openid read:stocks" }));
+        let access = kid_token(
+            &json!({ "iss": *self.access_iss.borrow(), "aud": API, "sub": sub, "iat": now,
+            "exp": now + 300.0, "scope": "openid read:stocks" }),
+        );
         let mut body = json!({ "access_token": access, "token_type": "Bearer", "expires_in": 300,
             "refresh_token": format!("rt-{sub}"), "id_token": kid_token(&id) });
         if *self.no_refresh.borrow() {
@@ -685,6 +696,61 @@ fn hostile_input_never_panics_nor_signs_in() {
             &[("cookie", jar), ("origin", APP)],
         ));
     }
+}
+
+/// A callback on a cold isolate whose access tokens come from another issuer needs every
+/// fetch round there is: the login's discovery, the code exchange, the ID token's keys
+/// (discovery, JWKS) and the access token's (discovery, JWKS). It fits in
+/// `MAX_FETCH_ROUNDS`; when the fetches never succeed, the host is never asked past the
+/// bound and the login fails closed.
+#[test]
+fn a_cold_callback_fits_the_fetch_rounds_and_never_loops() {
+    let cold = || {
+        let env = Env::new(json!({ "verify": { "issuer": API_ISSUER } }));
+        *env.idp.access_iss.borrow_mut() = API_ISSUER.into();
+        env
+    };
+    // The callback reaches another isolate than the login did: it has nothing cached.
+    let (_, login) = cold().start("%2F", "");
+    let env = cold();
+    env.idp
+        .nonces
+        .borrow_mut()
+        .insert(login.code.clone(), login.params["nonce"].clone());
+    let d = env.callback(&login.query(), &login.tx);
+    assert_eq!(d.code, "OK_LOGGED_IN", "{d:#?}");
+    let rounds = env.idp.calls.borrow().len();
+    assert_eq!(
+        rounds,
+        usize::from(edgegate::MAX_FETCH_ROUNDS),
+        "every round used"
+    );
+
+    // Key endpoints that time out: the host is asked each round, never beyond the bound.
+    let env = cold();
+    let (_, login) = env.start("%2F", "");
+    let r = get(
+        &format!("{APP}/auth/callback?{}", login.query()),
+        &[("cookie", &login.tx)],
+    );
+    let mut round = 0;
+    let d = loop {
+        match env.gate.begin_round(&r, round) {
+            Step::NeedsFetch(f) => {
+                let answer = match f.url.as_str() {
+                    TOKEN_ENDPOINT => env.idp.serve(&f, NOW),
+                    _ => Fetched::Timeout,
+                };
+                env.gate.complete(f.id, answer);
+                round += 1;
+            }
+            Step::Decided(d) => break d,
+            other => panic!("{other:?}"),
+        }
+    };
+    assert!(round <= edgegate::MAX_FETCH_ROUNDS, "{round}");
+    assert!(d.error.is_some(), "{d:#?}");
+    assert!(set(&d).is_empty());
 }
 
 // ---------------------------------------------------------------------------------------
