@@ -921,3 +921,29 @@ fn return_to_never_names_the_logins_own_routes() {
     let d = env.callback(&login.query(), &login.tx);
     assert_eq!(location(&d), "/auth/help");
 }
+
+/// `upstream.stripAuthCookie: false` keeps the access-token cookie for a backend that reads
+/// it. It kept the whole `Cookie` header: the refresh token (a 30-day credential the
+/// backend has no use for) and the login's transaction and ID-token cookies went upstream
+/// too, though nothing of the login's is ever to be sent there.
+#[test]
+fn a_kept_auth_cookie_takes_no_refresh_token_or_login_cookie_upstream() {
+    let env = Env::new(json!({ "upstream": { "stripAuthCookie": false } }));
+    let mut jar = Jar::default();
+    jar.apply(&env.log_in(""));
+    let (_, login) = env.start("%2F", &jar.header());
+    let d = env.decide(&get(
+        &format!("{APP}/api/stocks"),
+        &[(
+            "cookie",
+            &format!("{}; {}; theme=dark", jar.header(), login.tx),
+        )],
+    ));
+    assert_eq!(d.code, "OK_AUTHENTICATED", "{d:#?}");
+    let sent = header(forwarded(&d), "cookie").unwrap();
+    let names: Vec<&str> = sent
+        .split("; ")
+        .map(|p| p.split('=').next().unwrap())
+        .collect();
+    assert_eq!(names, ["__Host-token", "theme"], "{sent}");
+}
