@@ -1,9 +1,11 @@
-//! An attacker's look at hosted login (tests/login.rs has the flow itself): logout forged
-//! by same-origin subresources and router prefetches, a new login that keeps the previous
-//! session's refresh token, `returnTo` values that break the `Location` or the transaction
-//! cookie or loop through the provider; then what holds: the routes before every rule,
-//! non-canonical spellings, planted and rotated transactions, stolen codes and the
-//! exchange cache, the cap on exchanges in flight, `explain`, hostile input.
+//! An attacker's look at hosted login (tests/login.rs has the flow itself). What holds:
+//! the routes before every rule, non-canonical spellings, planted and rotated
+//! transactions, stolen codes and the exchange cache, the cap on exchanges in flight,
+//! `explain`, hostile input, the fetch rounds of a cold callback. Then the findings, each
+//! fixed: logout forged by same-origin subresources and router prefetches, a new login
+//! that kept the previous session's refresh token, `returnTo` values that broke the
+//! `Location` or the transaction cookie or looped through the provider, and the refresh
+//! and login cookies sent upstream beside a kept auth cookie.
 mod common;
 
 use std::cell::RefCell;
