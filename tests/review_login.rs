@@ -291,13 +291,22 @@ impl Env {
         ))
     }
 
-    /// A whole login: the callback's decision.
-    fn log_in(&self, jar: &str) -> Decision {
-        let (_, login) = self.start("%2F", jar);
+    /// A whole login from `returnTo` `raw`: the callback's decision.
+    fn log_in_to(&self, raw: &str, jar: &str) -> Decision {
+        let (_, login) = self.start(raw, jar);
         let jar = [jar, &login.tx].join("; ");
         let d = self.callback(&login.query(), &jar);
         assert_eq!(d.code, "OK_LOGGED_IN", "{d:#?}");
         d
+    }
+
+    fn log_in(&self, jar: &str) -> Decision {
+        self.log_in_to("%2F", jar)
+    }
+
+    /// Where a whole login from `returnTo` `raw` lands.
+    fn lands(&self, raw: &str) -> String {
+        location(&self.log_in_to(raw, "")).to_owned()
     }
 }
 
@@ -353,14 +362,10 @@ impl Jar {
     }
 }
 
-fn request(method: &str, url: &str, headers: &[(&str, &str)]) -> Request<'static> {
+fn post(url: &str, headers: &[(&str, &str)]) -> Request<'static> {
     Request {
-        method: method.to_owned().into(),
-        url: url.to_owned().into(),
-        headers: headers
-            .iter()
-            .map(|(n, v)| (n.to_string().into(), v.to_string().into()))
-            .collect(),
+        method: "POST".into(),
+        ..get(url, headers)
     }
 }
 
@@ -386,8 +391,7 @@ fn login_routes_come_before_every_rule() {
         &[("cookie", &jar.header())],
     ));
     assert_eq!(status(&session), 200);
-    let logout = env.decide(&request(
-        "POST",
+    let logout = env.decide(&post(
         &format!("{APP}/auth/logout"),
         &[("cookie", &jar.header()), ("origin", APP)],
     ));
@@ -584,8 +588,7 @@ fn explain_starts_finishes_and_ends_no_login() {
             &format!("{APP}/auth/login?returnTo=%2F"),
             &[("sec-fetch-mode", "navigate")],
         ),
-        request(
-            "POST",
+        post(
             &format!("{APP}/auth/logout"),
             &[("origin", APP), ("cookie", &login.tx)],
         ),
@@ -692,8 +695,7 @@ fn hostile_input_never_panics_nor_signs_in() {
                 &[("cookie", jar), ("sec-fetch-mode", "navigate")],
             ));
         }
-        env.decide(&request(
-            "POST",
+        env.decide(&post(
             &format!("{APP}/auth/logout"),
             &[("cookie", jar), ("origin", APP)],
         ));
@@ -855,11 +857,8 @@ fn return_to_is_ascii_so_the_location_is_a_byte_string() {
         "%2Fsearch%3Fq%3D%C3%A9",
         "%2Fx%3F%F0%9F%98%80",
     ] {
-        let env = Env::new(json!({}));
-        let (_, login) = env.start(raw, "");
-        let d = env.callback(&login.query(), &login.tx);
-        assert_eq!(d.code, "OK_LOGGED_IN");
-        assert!(location(&d).is_ascii(), "{raw}: {:?}", location(&d));
+        let to = Env::new(json!({})).lands(raw);
+        assert!(to.is_ascii(), "{raw}: {to:?}");
     }
     // What the gate itself sends there (a page's own target, its query as the browser
     // encoded it) is ASCII already and survives.
@@ -868,10 +867,8 @@ fn return_to_is_ascii_so_the_location_is_a_byte_string() {
     let edgegate::Action::Redirect { location: to } = &d.action else {
         panic!("{d:#?}")
     };
-    let raw = to.split_once("returnTo=").unwrap().1.to_owned();
-    let (_, login) = env.start(&raw, "");
-    let d = env.callback(&login.query(), &login.tx);
-    assert_eq!(location(&d), "/dashboard/search?q=%E2%82%AC");
+    let raw = to.split_once("returnTo=").unwrap().1;
+    assert_eq!(env.lands(raw), "/dashboard/search?q=%E2%82%AC");
 }
 
 /// The transaction cookie holds `returnTo`. Past 4096 bytes a browser drops a cookie
@@ -895,11 +892,8 @@ fn a_long_return_to_never_costs_the_login() {
         assert_eq!(location(&d), "/", "{what}");
     }
     // A long one that fits is kept.
-    let env = Env::new(json!({}));
     let kept = format!("/dashboard?f={}", "a".repeat(1500));
-    let (_, login) = env.start(&encode(&kept), "");
-    let d = env.callback(&login.query(), &login.tx);
-    assert_eq!(location(&d), kept);
+    assert_eq!(Env::new(json!({})).lands(&encode(&kept)), kept);
 }
 
 /// `returnTo` naming the login's own routes: `/auth/login` loops through the provider
@@ -912,16 +906,10 @@ fn return_to_never_names_the_logins_own_routes() {
         "%2Fauth%2Fcallback%3Fcode%3Dx%26state%3Dy",
         "%2Fauth%2Flogout",
     ] {
-        let env = Env::new(json!({}));
-        let (_, login) = env.start(raw, "");
-        let d = env.callback(&login.query(), &login.tx);
-        assert_eq!(location(&d), "/", "{raw}");
+        assert_eq!(Env::new(json!({})).lands(raw), "/", "{raw}");
     }
     // Other paths under the prefix that are not routes are the app's.
-    let env = Env::new(json!({}));
-    let (_, login) = env.start("%2Fauth%2Fhelp", "");
-    let d = env.callback(&login.query(), &login.tx);
-    assert_eq!(location(&d), "/auth/help");
+    assert_eq!(Env::new(json!({})).lands("%2Fauth%2Fhelp"), "/auth/help");
 }
 
 /// `upstream.stripAuthCookie: false` keeps the access-token cookie for a backend that reads
