@@ -321,7 +321,8 @@ pub struct RemoteOptions {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UpstreamOptions {
-    /// Remove the auth cookie (and its chunks) from the forwarded `Cookie` header.
+    /// Remove the auth cookie (and its chunks) from the forwarded `Cookie` header. The
+    /// refresh cookie and hosted login's cookies are removed either way.
     #[serde(default = "yes")]
     pub strip_auth_cookie: bool,
     /// Claims forwarded as headers: `{ "sub": "x-auth-sub" }`.

@@ -335,12 +335,24 @@ impl Extractor {
 
     /// The cookie header without the auth cookie(s); `None` when nothing is left.
     pub fn strip_auth_cookies(&self, header: &str) -> Option<String> {
-        let kept: Vec<&str> = pairs(header)
-            .filter(|p| !self.is_auth_cookie(p.name) && !self.is_also_stripped(p.name))
-            .map(|p| p.raw)
-            .collect();
-        (!kept.is_empty()).then(|| kept.join("; "))
+        keep(header, |name| !self.is_auth_cookie(name) && !self.is_also_stripped(name))
     }
+
+    /// The cookie header without the refresh cookie and the gate's own other cookies: what
+    /// goes on beside a kept auth cookie (`stripAuthCookie: false`), which is no reason to
+    /// hand over a refresh token. `None` when nothing is left.
+    pub fn strip_refresh_cookies(&self, header: &str) -> Option<String> {
+        keep(header, |name| {
+            let bare = name.strip_prefix("__Host-").unwrap_or(name);
+            self.refresh_cookie.as_deref() != Some(bare) && !self.is_also_stripped(name)
+        })
+    }
+}
+
+/// The pairs of a cookie header whose name `kept` accepts, as written; `None` when none is.
+fn keep(header: &str, kept: impl Fn(&str) -> bool) -> Option<String> {
+    let kept: Vec<&str> = pairs(header).filter(|p| kept(p.name)).map(|p| p.raw).collect();
+    (!kept.is_empty()).then(|| kept.join("; "))
 }
 
 /// `first` then every chunk in order; a gap is refused.

@@ -255,8 +255,10 @@ impl Forwarder {
             let library_session = self.cookies.naming.is_some() && !upstream;
             let kept = if (self.strip_auth_cookie && !library_session) || auth.is_none() {
                 self.cookies.strip_auth_cookies(&header)
-            } else {
+            } else if library_session {
                 Some(header.into_owned())
+            } else {
+                self.cookies.strip_refresh_cookies(&header)
             };
             if let Some(kept) = kept {
                 out.push(("cookie".into(), kept));

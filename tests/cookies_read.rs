@@ -103,7 +103,8 @@ fn auth_cookie_is_stripped_upstream_and_others_kept() {
         header(forwarded(&d), "authorization"),
         Some(format!("Bearer {t}").as_str())
     );
-    // With stripAuthCookie off, the cookie header is forwarded as sent.
+    // With stripAuthCookie off, the auth cookie is forwarded as sent (the refresh cookie
+    // never is).
     let keep = gate(&options(
         &["HS256"],
         json!(SECRET),

@@ -7,8 +7,8 @@
 //! - `GET /auth/callback` → state, RFC 9207 `iss`, the provider's `error`, the code
 //!   exchange, the ID token (OIDC Core 3.1.3.7, signature included) and the access token
 //!   (the gate's `verify`), each refused with its own code; then the session, 303 back;
-//! - `POST /auth/logout` (or a same-origin `GET`) → the session cleared, the refresh token
-//!   revoked (RFC 7009), then RP-initiated logout at the provider;
+//! - `POST /auth/logout` (or a same-origin `GET` navigation) → the session cleared, the
+//!   refresh token revoked (RFC 7009), then RP-initiated logout at the provider;
 //! - `GET /auth/session` → `{ authenticated, sub, exp, … }` for client components; it runs
 //!   the gate's own pipeline (see `decide`), so it refreshes and verifies like any API.
 //!
@@ -29,10 +29,11 @@ use crate::config::LoginOptions;
 use crate::error::{Error, LoginError, Passed, Result};
 use crate::fetch::{Fetched, Progress};
 use crate::http::{encode_uri_component, is_local_path, origin_of, Request};
-use crate::normalize::NormalizedPath;
+use crate::normalize::{normalize, NormalizedPath};
 use crate::seal::Sealer;
 use crate::session::calls::{self, Calls};
 use crate::session::client::{parse_tokens, Client, Tokens};
+use crate::session::cookies::MAX_COOKIE_BYTES;
 use crate::session::refresh::unreachable_reason;
 use crate::session::{Session, SessionCookies};
 use crate::verify::{Alg, ClaimsPolicy, KeyResolver, Verified, Verifier};
@@ -264,19 +265,28 @@ impl Login {
             .ok()
             .and_then(|mut v| v.pop().flatten())
             .and_then(|raw| transaction::return_to(&encode_uri_component(&raw)))
+            // Never one of these routes: `/auth/login` would loop through the provider.
+            .filter(|to| normalize(to).ok().and_then(|p| self.route(&p)).is_none())
             .unwrap_or_else(|| "/".into());
         let Some(redirect_uri) = self.redirect_uri.clone().or_else(|| {
             Some(format!("{}{}/callback", origin_of(&request.url)?, self.prefix))
         }) else {
             return done(self.failure(Error::Login(LoginError::Unavailable, "no origin: set login.redirectUri".into()), None));
         };
-        let tx = match Transaction::begin(return_to, redirect_uri, now) {
+        let mut tx = match Transaction::begin(return_to, redirect_uri, now) {
             Ok(tx) => tx,
             Err(e) => return done(self.failure(e, None)),
         };
         let secure = request.secure();
         let name = transaction::cookie_name(secure, &tx.state);
-        let value = match tx.seal(&self.sealer, &name) {
+        let mut value = tx.seal(&self.sealer, &name);
+        // A browser drops a cookie past 4096 bytes without a word, and the login with it: a
+        // returnTo that long lands on `/` instead.
+        if value.as_ref().is_ok_and(|v| name.len() + 1 + v.len() > MAX_COOKIE_BYTES) {
+            tx.return_to = "/".into();
+            value = tx.seal(&self.sealer, &name);
+        }
+        let value = match value {
             Ok(v) => v,
             Err(e) => return done(self.failure(e, None)),
         };
@@ -418,6 +428,12 @@ impl Login {
             .map(|v| cookie(&id_cookie_name(secure), &v, secure, session.lifetime()));
         let cookies = session.set(&request.url, &stored, now).and_then(|mut c| {
             c.push(id_cookie?);
+            // A login replaces the whole session: without a refresh token of its own, the
+            // one before it (another login's, perhaps another account's) must not stay and
+            // later refresh this browser into that session.
+            if stored.refresh_token.is_none() {
+                c.extend(session.clear_refresh(&request.url));
+            }
             Ok(c)
         });
         match cookies {
@@ -465,8 +481,9 @@ impl Login {
         Progress::Done(Ok(()))
     }
 
-    /// `POST <prefix>/logout` (or a same-origin `GET`): revoke, clear, end the provider's
-    /// session. A cross-site attempt changes nothing.
+    /// `POST <prefix>/logout` (or a same-origin `GET` navigation): revoke, clear, end the
+    /// provider's session. A cross-site attempt changes nothing, nor does a same-origin
+    /// image, fetch or prefetch.
     pub(crate) fn logout(&self, request: &Request, session: &SessionCookies, refresh_token: Option<&str>, now: f64) -> Progress<Decision> {
         if let Err(e) = same_origin(request) {
             return done(Decision::refused(e, json(403, r#"{"error":"forbidden"}"#), Under::NONE));
@@ -596,12 +613,15 @@ fn is_navigation(request: &Request) -> bool {
 
 /// Logout's CSRF rule: a POST from this origin (`Sec-Fetch-Site` same-origin/none, else an
 /// `Origin` equal to the request's), or a GET a user made here (`Sec-Fetch-Site`
-/// same-origin or none: a same-origin link, or typed). Never a cross-site link or form.
+/// same-origin or none, and a navigation: a same-origin link, or typed). Never a
+/// cross-site link or form, nor a same-origin `<img>`, script fetch or router prefetch.
 fn same_origin(request: &Request) -> Result<()> {
     let site = request.single("sec-fetch-site").map(str::trim);
     if matches!(site, Some("same-origin" | "none")) {
         return match request.method.as_ref() {
-            "GET" | "POST" => Ok(()),
+            "POST" => Ok(()),
+            "GET" if is_navigation(request) => Ok(()),
+            "GET" => Err(Error::Csrf("a logout by GET must be a navigation")),
             _ => Err(Error::Login(LoginError::Method, "logout takes POST".into())),
         };
     }

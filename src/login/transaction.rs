@@ -93,14 +93,15 @@ pub(crate) fn valid_state(state: &str) -> bool {
 /// `returnTo` as the login route received it (still percent-encoded), or `None` unless it
 /// is a same-origin path in canonical form: one leading `/`, no `\`, `//`, dot segment,
 /// control character or needless escape — so `//evil`, `/\evil`, `/%09/evil`,
-/// `/%2F%2Fevil`, `https:evil` and their encoded and mixed-case variants are all refused.
+/// `/%2F%2Fevil`, `https:evil` and their encoded and mixed-case variants are all refused —
+/// and ASCII only: it becomes a `Location`, which a host's `Headers` refuse past U+00FF.
 pub(crate) fn return_to(raw: &str) -> Option<String> {
     let decoded = percent_decode(raw)?;
     let bytes = decoded.as_bytes();
     if bytes.first() != Some(&b'/') || matches!(bytes.get(1), Some(b'/' | b'\\')) {
         return None;
     }
-    if bytes.iter().any(|&b| b < 0x21 || b == 0x7f || b == b'\\' || b == b'#') {
+    if bytes.iter().any(|&b| !(0x21..0x7f).contains(&b) || b == b'\\' || b == b'#') {
         return None;
     }
     // The path must be what the gate's normalizer would leave as is (it refuses encoded
@@ -180,7 +181,7 @@ mod tests {
             "/%2F%2Fevil", "/%2f/evil", "%2f%2fevil", "/%5Cevil", "%5C%5Cevil", "\\/evil",
             "/%5c/evil", "http:%2F%2Fevil", "//%65vil", "/./evil/..//x", "/a/../b", "/%0d%0aSet-Cookie:x",
             "javascript:alert(1)", "", "evil", "/%E0%A4%A", "/x#frag", "/ evil", "%20/evil",
-            "/%2e%2e/evil", "/.%2e/evil", "///evil", "/%00",
+            "/%2e%2e/evil", "/.%2e/evil", "///evil", "/%00", "/x?q=%E2%82%AC", "/x?%C3%A9",
         ] {
             assert_eq!(return_to(bad), None, "{bad}");
         }

@@ -26,7 +26,7 @@ pub struct Session {
 /// Browsers cap `Max-Age` at 400 days (RFC 6265bis §5.5).
 const MAX_AGE_CAP: f64 = 400.0 * 86_400.0;
 /// Browsers keep cookies up to 4096 bytes of name, value and attributes.
-const MAX_COOKIE_BYTES: usize = 4096;
+pub(crate) const MAX_COOKIE_BYTES: usize = 4096;
 
 /// Writes the session cookies under the names the gate reads them by.
 #[derive(Debug, Clone)]
@@ -76,6 +76,13 @@ impl SessionCookies {
     /// How long the session lives in the browser (the refresh cookie's `Max-Age`), seconds.
     pub(crate) fn lifetime(&self) -> i64 {
         self.refresh_max_age.min(MAX_AGE_CAP) as i64
+    }
+
+    /// The `Set-Cookie` value that removes the refresh cookie for a request to `url`.
+    pub(crate) fn clear_refresh(&self, url: &str) -> Option<String> {
+        let secure = secure_context(url);
+        let name = self.names.refresh_cookie_name(secure)?;
+        Some(attributes(format!("{name}="), secure, Some(0)))
     }
 
     /// The `Set-Cookie` values that remove the session for a request to `url`.
