@@ -187,11 +187,9 @@ impl Answers {
 
     /// `loginUrl` with the judged target as `returnTo`.
     fn login_redirect(&self, path: &NormalizedPath) -> String {
-        let mut target = path.path.clone();
-        if let Some(q) = &path.query {
-            target.push('?');
-            target.push_str(q);
-        }
+        // The judged path as a URL holds it (percent-encoded), so a page with spaces or
+        // non-ASCII characters in its path is one a login can return to.
+        let target = path.target();
         let sep = if self.login_url.contains('?') { '&' } else { '?' };
         format!(
             "{}{sep}{}={}",

@@ -830,7 +830,11 @@ fn a_cross_site_logout_changes_nothing() {
     assert_eq!(by_origin.code, "OK_LOGGED_OUT");
     let typed = env.decide(&get(
         &format!("{APP}/auth/logout"),
-        &[("cookie", &jar), ("sec-fetch-site", "none")],
+        &[
+            ("cookie", &jar),
+            ("sec-fetch-site", "none"),
+            ("sec-fetch-mode", "navigate"),
+        ],
     ));
     assert_eq!(typed.code, "OK_LOGGED_OUT");
 }

@@ -420,14 +420,21 @@ impl Login {
             refresh_token: tokens.refresh_token,
             expires_at: tokens.expires_in.map(|s| now + s),
         };
+        // The ID token is kept for logout's hint and the profile; one a browser would drop
+        // (over 4 KB: Entra with many groups) is not kept, and logout sends client_id alone.
         let id_cookie = tokens
             .id_token
             .as_deref()
-            .ok_or(Error::SealInvalid)
-            .and_then(|t| self.seal_id_token(t, secure))
-            .map(|v| cookie(&id_cookie_name(secure), &v, secure, session.lifetime()));
+            .map(|t| self.seal_id_token(t, secure))
+            .transpose()
+            .map(|sealed| {
+                sealed
+                    .map(|v| cookie(&id_cookie_name(secure), &v, secure, session.lifetime()))
+                    .filter(|c| c.len() <= 4096)
+            });
         let cookies = session.set(&request.url, &stored, now).and_then(|mut c| {
-            c.push(id_cookie?);
+            // Without a new one, an older session's ID token (another account's) goes too.
+            c.push(id_cookie?.unwrap_or_else(|| clear_id_cookie(secure)));
             // A login replaces the whole session: without a refresh token of its own, the
             // one before it (another login's, perhaps another account's) must not stay and
             // later refresh this browser into that session.
@@ -460,6 +467,10 @@ impl Login {
         let verified = match self.id_tokens.verify_progress(token, now) {
             Progress::NeedsFetch(f) => return Progress::NeedsFetch(f),
             Progress::Done(Ok(v)) => v,
+            // The provider's keys, not the token, failed: 503, as for any token.
+            Progress::Done(Err(e)) if e.is_keys_unavailable() => {
+                return Progress::Done(Err(Error::Login(LoginError::Unavailable, e.to_string())))
+            }
             Progress::Done(Err(e)) => return fail(format!("{} ({})", e, e.code())),
         };
         let claims = &verified.claims;
