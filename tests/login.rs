@@ -30,6 +30,8 @@ struct Provider {
     id_key_other: RefCell<bool>,
     /// The token endpoint refuses codes it has seen (and this one, when set).
     refuse: RefCell<bool>,
+    /// The JWKS endpoint answers 500.
+    jwks_down: RefCell<bool>,
     /// The nonce of each code the authorization endpoint handed out.
     nonces: RefCell<HashMap<String, String>>,
     spent: RefCell<Vec<String>>,
@@ -43,6 +45,7 @@ impl Provider {
             id_claims: RefCell::new(json!({})),
             id_key_other: RefCell::new(false),
             refuse: RefCell::new(false),
+            jwks_down: RefCell::new(false),
             nonces: RefCell::new(HashMap::new()),
             spent: RefCell::new(Vec::new()),
         }
@@ -69,6 +72,10 @@ impl Provider {
                 "code_challenge_methods_supported": ["S256"],
                 "authorization_response_iss_parameter_supported": self.iss_supported,
             })),
+            "https://id.example/jwks" if *self.jwks_down.borrow() => Fetched::Response {
+                status: 500,
+                body: String::new(),
+            },
             "https://id.example/jwks" => {
                 let SignKey::Rsa(k) = rsa_key() else {
                     unreachable!()
@@ -965,4 +972,34 @@ fn bad_login_options_fail_at_construction() {
         ManualClock::at(NOW)
     )
     .is_ok());
+}
+
+#[test]
+fn a_provider_without_keys_is_unavailable_not_a_bad_token() {
+    let env = Env::new(json!({}));
+    let (_, login) = env.start("%2F", "");
+    *env.idp.jwks_down.borrow_mut() = true;
+    let d = env.callback(&login.query(), &login.tx);
+    assert_eq!(
+        (d.code, status(&d)),
+        ("ERR_LOGIN_UNAVAILABLE", 503),
+        "{d:#?}"
+    );
+    assert!(set(&d).is_empty());
+}
+
+#[test]
+fn an_id_token_too_large_for_a_cookie_is_not_kept() {
+    let env = Env::new(json!({}));
+    let (_, login) = env.start("%2F", "");
+    let groups: Vec<String> = (0..200).map(|i| format!("group-{i:04}")).collect();
+    *env.idp.id_claims.borrow_mut() = json!({ "groups": groups });
+    let d = env.callback(&login.query(), &login.tx);
+    assert_eq!(d.code, "OK_LOGGED_IN", "{d:#?}");
+    assert_eq!(names(&set(&d)), ["__Host-token", "__Host-refreshToken"]);
+    assert!(d
+        .set_cookies
+        .iter()
+        .any(|c| c.starts_with("__Host-idToken=;") && c.contains("Max-Age=0")));
+    assert!(d.set_cookies.iter().all(|c| c.len() <= 4096));
 }
