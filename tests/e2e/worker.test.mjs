@@ -18,7 +18,12 @@ async function workerScenarios(t, entry, host, runtime) {
   t.after(() => recorder.stop());
   const name = `worker-${entry}`;
   const mf = await startWorker(new URL(`./worker/${entry}.ts`, import.meta.url).pathname, name, {}, {}, {
-    define: { "process.env.UPSTREAM_URL": JSON.stringify(recorder.url) },
+    // The example's gate.ts reads its build-time settings as Next inlines them.
+    define: {
+      "process.env.UPSTREAM_URL": JSON.stringify(recorder.url),
+      "process.env.OIDC_ISSUER": '""',
+      "process.env.APP_URL": '""',
+    },
   });
   t.after(() => mf.dispose());
   const url = await mf.ready;
