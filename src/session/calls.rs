@@ -117,6 +117,22 @@ impl<T: Clone> Calls<T> {
         }
     }
 
+    /// The key of ticket `id` while it is in flight.
+    pub(crate) fn key_of(&self, id: u64) -> Option<Key> {
+        self.lock().by_id.get(&id).copied()
+    }
+
+    /// Is an outcome under `key` at hand (within the grace period)?
+    pub(crate) fn has(&self, key: Key, now: f64) -> bool {
+        self.lock().done.get(&key).is_some_and(|(_, at)| now - at <= self.grace)
+    }
+
+    /// Remembers `outcome` under `key` as it arrived at `at` from elsewhere (another
+    /// instance's call, through a shared store): handed out as if the call had been made here.
+    pub(crate) fn remember(&self, key: Key, outcome: T, at: f64) {
+        self.lock().done.insert(key, (outcome, at));
+    }
+
     /// Records the outcome of ticket `id`; false for an unknown or finished id.
     pub(crate) fn complete(&self, id: u64, outcome: T, now: f64) -> bool {
         let mut s = self.lock();
