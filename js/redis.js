@@ -97,6 +97,7 @@ export function redisCommand(url = "redis://127.0.0.1:6379", { idleTimeoutMs = 5
     const options = { host: target.hostname.replace(/^\[|\]$/g, ""), port: Number(target.port || 6379) };
     const s = target.protocol === "rediss:" ? tls.connect({ ...options, servername: options.host }) : net.connect(options);
     s.setNoDelay(true);
+    // Idle, the connection keeps no process alive; with commands in flight it does.
     s.unref();
     s.setTimeout(idleTimeoutMs, () => {
       if (pending.length > 0) drop(new Error("redis: no answer"));
@@ -116,6 +117,7 @@ export function redisCommand(url = "redis://127.0.0.1:6379", { idleTimeoutMs = 5
       }
       if (at > 0) buffer = buffer.subarray(at);
       if (pending.length === 0 && buffer.length > 0) drop(new Error("redis: an answer nobody asked for"));
+      else if (pending.length === 0) s.unref();
     });
     s.on("error", (error) => drop(error));
     s.on("close", () => {
@@ -128,7 +130,7 @@ export function redisCommand(url = "redis://127.0.0.1:6379", { idleTimeoutMs = 5
 
   function send(args) {
     return new Promise((resolve, reject) => {
-      pending.push([resolve, reject]);
+      if (pending.push([resolve, reject]) === 1) socket.ref();
       socket.write(encode(args));
     });
   }

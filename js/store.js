@@ -46,7 +46,7 @@ async function perform(op, store) {
     case "read": {
       if (store.wait) return value(await within(store.wait(op.key, op.value, op.waitMs), op.waitMs + t));
       const deadline = Date.now() + op.waitMs;
-      for (let pause = 10; ; pause = Math.min(pause * 2, 100)) {
+      for (let pause = 10; ; pause = Math.min(pause * 2, 50)) {
         const current = value(await within(store.read(op.key), t));
         const left = deadline - Date.now();
         if (current !== op.value || left <= 0) return current;

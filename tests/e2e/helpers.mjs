@@ -233,10 +233,10 @@ export function token(claims = {}, secret = dev.secret) {
 }
 
 /**
- * Bundles a Worker entry with esbuild using the `workerd` condition (as wrangler does) and
- * runs it in workerd through Miniflare. Returns the Miniflare instance; `dispose()` it.
+ * Bundles a Worker entry with esbuild using the `workerd` condition (as wrangler does), into
+ * target/<name>; returns the Miniflare options of the bundle (modules, the .wasm compiled).
  */
-export async function startWorker(entry, name, bindings = {}, extra = {}, { define } = {}) {
+export async function bundleWorker(entry, name, { define } = {}) {
   const outdir = `${ROOT}target/${name}`;
   rmSync(outdir, { recursive: true, force: true });
   await build({
@@ -251,7 +251,7 @@ export async function startWorker(entry, name, bindings = {}, extra = {}, { defi
     logLevel: "error",
   });
   const script = entry.split("/").pop().replace(/\.[cm]?[jt]s$/, ".js");
-  return new Miniflare({
+  return {
     modules: true,
     scriptPath: `${outdir}/${script}`,
     modulesRoot: outdir, // module names are relative to this, not to the cwd
@@ -260,10 +260,15 @@ export async function startWorker(entry, name, bindings = {}, extra = {}, { defi
       { type: "CompiledWasm", include: ["**/*.wasm"] },
     ],
     compatibilityDate: "2025-09-01",
-    cf: false,
-    bindings,
-    ...extra,
-  });
+  };
+}
+
+/**
+ * Bundles a Worker entry (`bundleWorker`) and runs it in workerd through Miniflare. Returns
+ * the Miniflare instance; `dispose()` it.
+ */
+export async function startWorker(entry, name, bindings = {}, extra = {}, { define } = {}) {
+  return new Miniflare({ ...(await bundleWorker(entry, name, { define })), cf: false, bindings, ...extra });
 }
 
 const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
