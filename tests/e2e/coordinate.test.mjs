@@ -197,7 +197,7 @@ export const config = { matcher: ["/api/:path*"] };
       assert.ok(run.calls > 1 && run.refused >= 1, `${run.calls} calls, ${run.refused} refused`);
       assert.ok(count(run.statuses, 200) < 100);
       assert.equal(await grantValid(run.rotated), false);
-      console.log(`workerd x2, no store: 100 requests -> ${run.calls} token-endpoint calls (${run.refused} refused as reuse), ${count(run.statuses, 200)} x 200, grant revoked`);
+      console.log(`workerd x2, no store: 100 requests -> ${run.calls} token-endpoint calls (${run.refused} refused as reuse), ${count(run.statuses, 200)} x 200, ${count(run.statuses, 401)} x 401, grant revoked`);
     });
   });
 });

@@ -182,6 +182,40 @@ test("Redis: the adapter on a real redis-server", { timeout: 60_000 }, async (t)
     console.log(`redis: 2 gates x 50 requests -> 1 token-endpoint call; store: ${keys.length} key, sealed value of ${values[0].length} chars, PTTL ${ttl} ms`);
   });
 
+  await t.test("the README's HTTP store: Upstash's REST shape, in front of the same Redis", async () => {
+    // Upstash's REST API: POST a command as a JSON array, bearer token, answer { result } or { error }.
+    const front = http.createServer(async (req, res) => {
+      let body = "";
+      for await (const chunk of req) body += chunk;
+      if (req.headers.authorization !== "Bearer rest-token") return res.writeHead(401).end('{"error":"Unauthorized"}');
+      const answer = await command(JSON.parse(body)).then((result) => ({ result }), (e) => ({ error: e.message }));
+      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(answer));
+    });
+    await new Promise((r) => front.listen(0, "127.0.0.1", r));
+    t.after(() => front.close());
+    process.env.UPSTASH_REDIS_REST_URL = `http://127.0.0.1:${front.address().port}`;
+    process.env.UPSTASH_REDIS_REST_TOKEN = "rest-token";
+    // As in the README, "Refresh across instances".
+    const upstash = async (args) => {
+      const response = await fetch(process.env.UPSTASH_REDIS_REST_URL, {
+        method: "POST",
+        headers: { authorization: `Bearer ${process.env.UPSTASH_REDIS_REST_TOKEN}` },
+        body: JSON.stringify(args),
+      });
+      const { result, error } = await response.json();
+      if (error) throw new Error(error);
+      return result;
+    };
+    const before = op.counts.calls;
+    // The default store timeout (1 s): a first HTTPS-less fetch under load took more than 0.3 s.
+    const store = { refreshStore: redisRefreshStore(upstash) };
+    const gates = [await createGate(options(op, { timeoutDuration: "1s" }), store), await createGate(options(op, { timeoutDuration: "1s" }), store)];
+    const decisions = await burst(gates, op.grant());
+    assert.deepEqual([...new Set(decisions.map((d) => `${d.code} ${d.message}`))], ["OK_REFRESHED undefined"]);
+    assert.equal(op.counts.calls - before, 1);
+    console.log(`HTTP store (Upstash REST shape): 2 gates x 50 requests -> ${op.counts.calls - before} token-endpoint call`);
+  });
+
   await t.test("latency: a refreshed request with Redis (claim and publish) and without a store", async () => {
     const fast = await provider({ delayMs: 0 });
     t.after(fast.close);
