@@ -29,8 +29,8 @@
 use std::sync::{Mutex, MutexGuard};
 
 use base64ct::{Base64UrlUnpadded, Encoding};
-use hkdf::Hkdf;
-use sha2::Sha256;
+use jwt_compact::alg::{Hs256, Hs256Key};
+use jwt_compact::{Algorithm as _, AlgorithmSignature as _};
 
 use super::calls::{Calls, Key};
 use super::client::Tokens;
@@ -121,7 +121,7 @@ const MAX_PHASES: usize = 256;
 pub struct Coordinator {
     sealer: Sealer,
     /// The HMAC-SHA-256 key of store keys.
-    hash_key: Vec<u8>,
+    hash_key: Hs256Key,
     wait: f64,
     claim_ttl: f64,
     timeout: f64,
@@ -157,7 +157,7 @@ impl Coordinator {
         }
         Ok(Coordinator {
             sealer,
-            hash_key,
+            hash_key: Hs256Key::new(hash_key),
             wait,
             claim_ttl,
             timeout: store_timeout,
@@ -173,9 +173,9 @@ impl Coordinator {
 
     /// The store key of `refresh_token`.
     fn store_key(&self, refresh_token: &str) -> String {
-        // HKDF's extract step is HMAC-SHA-256(salt, ikm): the HMAC the sessions link already.
-        let (mac, _) = Hkdf::<Sha256>::extract(Some(&self.hash_key), refresh_token.as_bytes());
-        format!("edgegate:refresh:{}", Base64UrlUnpadded::encode_string(&mac))
+        // jwt-compact's HS256: the HMAC-SHA-256 the route mark links already.
+        let mac = Hs256.sign(&self.hash_key, refresh_token.as_bytes());
+        format!("edgegate:refresh:{}", Base64UrlUnpadded::encode_string(&mac.as_bytes()))
     }
 
     fn op(&self, action: StoreAction, key: String, value: String, ttl: f64, wait: f64) -> StoreOp {
@@ -276,22 +276,27 @@ impl Coordinator {
     }
 
     /// The outcome sealed for `store_key`: new tokens, or a refusal; `None` for failures that
-    /// are no outcome to share (the endpoint could not be reached).
+    /// are no outcome to share (the endpoint could not be reached). The plaintext is `1`,
+    /// the time and `expires_in` (f64, big-endian; NaN for none), the access token, a line
+    /// feed and the refresh token; or `0` and the time.
     fn seal(&self, store_key: &str, outcome: &Result<Tokens>, at: f64) -> Option<String> {
-        let at = ms(at);
-        let text = match outcome {
-            Ok(t) => {
-                let expires = t.expires_in.map(|s| ms(s) / 1000).map_or(String::new(), |s| s.to_string());
-                let refresh = t.refresh_token.as_deref().unwrap_or_default();
-                format!("1\n{at}\n{expires}\n{}\n{refresh}", t.access_token)
+        let mut plain = Vec::new();
+        match outcome {
+            Ok(t) if !t.access_token.contains('\n') => {
+                plain.push(b'1');
+                plain.extend(at.to_be_bytes());
+                plain.extend(t.expires_in.unwrap_or(f64::NAN).to_be_bytes());
+                plain.extend(t.access_token.as_bytes());
+                plain.push(b'\n');
+                plain.extend(t.refresh_token.as_deref().unwrap_or_default().as_bytes());
             }
-            Err(Error::RefreshFailed { definitive: true, .. }) => format!("0\n{at}"),
-            Err(_) => return None,
-        };
-        if text.split('\n').count() > 5 {
-            return None;
+            Err(Error::RefreshFailed { definitive: true, .. }) => {
+                plain.push(b'0');
+                plain.extend(at.to_be_bytes());
+            }
+            _ => return None,
         }
-        self.sealer.seal(store_key, text.as_bytes()).ok()
+        self.sealer.seal(store_key, &plain).ok()
     }
 
     /// An outcome read from the store under `key`, with its time; why not, when it does not
@@ -299,22 +304,23 @@ impl Coordinator {
     fn open(&self, key: &str, sealed: &str, now: f64) -> std::result::Result<(Result<Tokens>, f64), &'static str> {
         let garbage = "the store answered a value that does not open";
         let plain = self.sealer.open(key, sealed).map_err(|_| garbage)?;
-        let text = std::str::from_utf8(&plain).map_err(|_| garbage)?;
-        let mut fields = text.split('\n');
-        let (kind, at) = (fields.next(), fields.next().and_then(|t| t.parse::<u64>().ok()));
-        let at = at.ok_or(garbage)? as f64 / 1000.0;
-        if now - at > self.grace {
+        let number = |at: usize| plain.get(at..at + 8).and_then(|b| b.try_into().ok()).map(f64::from_be_bytes);
+        let at = number(1).ok_or(garbage)?;
+        if at.is_nan() || now - at > self.grace {
             return Err("the outcome in the store is older than grace");
         }
-        let outcome = match (kind, fields.next(), fields.next(), fields.next()) {
-            (Some("1"), Some(expires), Some(access), Some(refresh)) if !access.is_empty() => Ok(Tokens {
-                access_token: access.into(),
-                refresh_token: (!refresh.is_empty()).then(|| refresh.into()),
-                expires_in: expires.parse::<u64>().ok().map(|s| s as f64),
-                id_token: None,
-                warning: None,
-            }),
-            (Some("0"), None, ..) => Err(Error::RefreshFailed {
+        let outcome = match (plain[0], number(9), plain.get(17..).map(std::str::from_utf8)) {
+            (b'1', Some(expires), Some(Ok(text))) => {
+                let (access, refresh) = text.split_once('\n').filter(|(a, _)| !a.is_empty()).ok_or(garbage)?;
+                Ok(Tokens {
+                    access_token: access.into(),
+                    refresh_token: (!refresh.is_empty()).then(|| refresh.into()),
+                    expires_in: (!expires.is_nan()).then_some(expires),
+                    id_token: None,
+                    warning: None,
+                })
+            }
+            (b'0', None, _) => Err(Error::RefreshFailed {
                 reason: "the token endpoint refused the refresh token (HTTP 400 or 401, to another instance)".into(),
                 definitive: true,
             }),
