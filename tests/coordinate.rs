@@ -33,15 +33,7 @@ impl Endpoint {
             return Fetched::Response { status, body };
         }
         let n = *self.calls.borrow();
-        let access = token(
-            "HS256",
-            &hmac_key(),
-            &claims(json!({ "iat": now, "exp": now + 900.0, "sub": format!("user-{n}") })),
-        );
-        Fetched::Response {
-            status: 200,
-            body: json!({ "access_token": access, "token_type": "Bearer", "refresh_token": format!("rt-{n}"), "expires_in": 900 }).to_string(),
-        }
+        token_response(n, now, &format!("user-{n}"))
     }
 
     fn calls(&self) -> usize {
@@ -184,12 +176,22 @@ fn warning(d: &Decision) -> Option<String> {
     d.error.as_ref().map(|e| format!("{}: {e}", e.code()))
 }
 
-#[test]
-fn two_isolates_share_one_refresh() {
+/// Two isolates, the store they share, the token endpoint, and a request to refresh `rt-0`.
+fn two_isolates() -> (Gate, Gate, Store, Endpoint, Request<'static>) {
     let clock = ManualClock::at(NOW);
     let (a, b) = (isolate(&clock), isolate(&clock));
-    let (store, ep) = (Store::new(clock.clone()), Endpoint::default());
-    let r = request("rt-0");
+    (
+        a,
+        b,
+        Store::new(clock),
+        Endpoint::default(),
+        request("rt-0"),
+    )
+}
+
+#[test]
+fn two_isolates_share_one_refresh() {
+    let (a, b, store, ep, r) = two_isolates();
 
     // A claims the refresh and calls the token endpoint.
     let (mut ra, mut rb) = (0, 0);
@@ -303,10 +305,7 @@ fn a_request_that_comes_later_takes_the_published_outcome_at_once() {
 
 #[test]
 fn fifty_requests_in_each_of_two_isolates_make_one_call() {
-    let clock = ManualClock::at(NOW);
-    let (a, b) = (isolate(&clock), isolate(&clock));
-    let (store, ep) = (Store::new(clock.clone()), Endpoint::default());
-    let r = request("rt-0");
+    let (a, b, store, ep, r) = two_isolates();
     // Every request asks before any operation ends: in each isolate they share its ticket.
     let ops = |gate: &Gate| -> Vec<u64> {
         (0..50)

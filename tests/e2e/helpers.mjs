@@ -6,8 +6,8 @@ import { Miniflare } from "miniflare";
 import { createHmac, timingSafeEqual } from "node:crypto";
 import http from "node:http";
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import net from "node:net";
 import { fileURLToPath } from "node:url";
+import { freePort } from "../node/net.mjs";
 import { jwt } from "../node/sign.mjs";
 
 export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -25,17 +25,7 @@ const killAll = () => {
 process.on("exit", killAll);
 for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => (killAll(), process.exit(1)));
 
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 /** Starts a server and resolves once `url` answers; `stop()` kills its process group. */
 export async function start(command, args, { cwd, env = {}, url, timeoutMs = 60_000 }) {

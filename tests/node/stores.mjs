@@ -5,21 +5,9 @@
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import net from "node:net";
+import { freePort } from "./net.mjs";
 
 const BINARY = process.env.REDIS_SERVER ?? "redis-server";
-
-/** A free port on 127.0.0.1. */
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /**
  * Starts redis-server for the test `t` and resolves `{ url, port }`; or null, with the skip

@@ -2,15 +2,11 @@
 // RefreshCoordinator Durable Object when REFRESH is bound (without it, each isolate alone).
 // tests/e2e/coordinate.test.mjs runs it as two workers sharing one Durable Object namespace.
 import { durableRefreshStore, gateWorker, type RefreshNamespace } from "edgegate/worker";
+import type { Env as OidcEnv } from "./oidc";
 
 export { RefreshCoordinator } from "edgegate/worker";
 
-interface Env {
-  ISSUER: string;
-  AUDIENCE: string;
-  UPSTREAM: string;
-  CLIENT_ID: string;
-  CLIENT_SECRET: string;
+interface Env extends OidcEnv {
   STORE_SECRET: string;
   REFRESH?: RefreshNamespace;
 }
