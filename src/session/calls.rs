@@ -129,8 +129,8 @@ impl<T: Clone> Calls<T> {
 
     /// Remembers `outcome` under `key` as it arrived at `at` from elsewhere (another
     /// instance's call, through a shared store): handed out as if the call had been made here.
-    pub(crate) fn remember(&self, key: Key, outcome: T, at: f64) {
-        self.lock().done.insert(key, (outcome, at));
+    pub(crate) fn remember(&self, key: Key, outcome: T, at: f64, now: f64) {
+        self.keep(&mut self.lock(), key, outcome, at, now);
     }
 
     /// Records the outcome of ticket `id`; false for an unknown or finished id.
@@ -140,6 +140,12 @@ impl<T: Clone> Calls<T> {
             return false;
         };
         s.in_flight.remove(&key);
+        self.keep(&mut s, key, outcome, now, now);
+        true
+    }
+
+    /// Keeps an outcome that arrived at `at`, within the bound on outcomes remembered.
+    fn keep(&self, s: &mut State<T>, key: Key, outcome: T, at: f64, now: f64) {
         if s.done.len() >= MAX_REMEMBERED {
             let grace = self.grace;
             s.done.retain(|_, (_, at)| now - *at <= grace);
@@ -147,8 +153,7 @@ impl<T: Clone> Calls<T> {
                 s.done.clear();
             }
         }
-        s.done.insert(key, (outcome, now));
-        true
+        s.done.insert(key, (outcome, at));
     }
 }
 

@@ -239,7 +239,7 @@ impl Coordinator {
         }
         drop(phases);
         if let Some((outcome, at)) = read {
-            calls.remember(key, outcome, at);
+            calls.remember(key, outcome, at, now);
         }
     }
 
