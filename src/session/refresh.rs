@@ -64,7 +64,7 @@ impl Refresher {
         if options.token_endpoint.is_some() || options.client_id.is_some() || options.client_secret.is_some() {
             return Err(Error::ConfigInvalid(
                 "refresh beside login: the login client refreshes at its provider's token \
-                 endpoint; give only window, grace or timeoutDuration"
+                 endpoint; give only window, grace, timeoutDuration or coordination"
                     .into(),
             ));
         }
