@@ -13,7 +13,8 @@ export type ErrorCode =
   | "ERR_SESSION_TOKEN_EXPIRED" | "ERR_SESSION_NO_TOKEN"
   | "ERR_LOGIN_STATE" | "ERR_LOGIN_EXPIRED" | "ERR_LOGIN_ISS" | "ERR_LOGIN_PROVIDER"
   | "ERR_LOGIN_EXCHANGE" | "ERR_LOGIN_ID_TOKEN" | "ERR_LOGIN_UNAVAILABLE"
-  | "ERR_LOGIN_NAVIGATION" | "ERR_LOGIN_METHOD" | "ERR_SEALED_INVALID" | "ERR_RANDOM_UNAVAILABLE";
+  | "ERR_LOGIN_NAVIGATION" | "ERR_LOGIN_METHOD" | "ERR_SEALED_INVALID" | "ERR_RANDOM_UNAVAILABLE"
+  | "ERR_REFRESH_UNCOORDINATED";
 
 /** Codes of decisions that let the request through. */
 export type OkCode =
@@ -195,6 +196,34 @@ export interface RefreshOptions {
   /** Default 30 s. */
   grace?: Duration;
   /** Default 5 s. */
+  timeoutDuration?: Duration;
+  /**
+   * One token-endpoint call per refresh token across isolates and servers, through the
+   * host's `refreshStore` (Redis, a Durable Object, an HTTP KV). Without it, one per
+   * isolate: a provider with rotation and reuse detection revokes the grant when two
+   * instances spend the same refresh token.
+   */
+  coordination?: CoordinationOptions;
+}
+
+/**
+ * Refresh coordination: a request claims the refresh of its refresh token in the store;
+ * the owner calls the token endpoint and publishes the outcome, sealed; the others wait
+ * for it. The store's keys are keyed hashes of refresh tokens and its values are sealed
+ * with `secret`: nothing in it is a usable token. A store that fails, is slow or answers
+ * garbage never denies a request: the refresh runs in the isolate alone, and the decision's
+ * `message` says why (`ERR_REFRESH_UNCOORDINATED`, the code unchanged).
+ */
+export interface CoordinationOptions {
+  /** At least 32 bytes, the same on every instance (`openssl rand -base64 32`). */
+  secret?: string;
+  /** Several secrets, newest first, while one is rotated out. */
+  secrets?: string[];
+  /** How long a request waits for a refresh claimed elsewhere. Default `"6s"`, at most 30 s. */
+  waitDuration?: Duration;
+  /** How long a claim holds if its owner dies. Default `"10s"`, at most 60 s, longer than `refresh.timeoutDuration`. */
+  claimTtl?: Duration;
+  /** One store operation's timeout. Default `"1s"`, at most 10 s. */
   timeoutDuration?: Duration;
 }
 
@@ -389,6 +418,36 @@ export interface KeyStore {
   put(key: string, value: string): Promise<unknown>;
 }
 
+/**
+ * The shared store of `refresh.coordination`: strings in, strings out. Keys are
+ * `edgegate:refresh:<hash>`; values the claim marker or a sealed outcome.
+ */
+export interface RefreshStore {
+  /** Sets `key` to `value` for `ttlMs` if it is absent: resolves null when it did, else the value there. */
+  claim(key: string, value: string, ttlMs: number): Promise<string | null | undefined>;
+  /** Sets `key` to `value` for `ttlMs`, whatever it holds. */
+  publish(key: string, value: string, ttlMs: number): Promise<unknown>;
+  /** The value of `key`, or null. */
+  read(key: string): Promise<string | null | undefined>;
+  /** Deletes `key`. */
+  release(key: string): Promise<unknown>;
+  /**
+   * Optional: resolves with `key`'s value once it no longer holds `value` (null once
+   * absent), or with what it holds after `waitMs`. Without it the gate polls `read`.
+   */
+  wait?(key: string, value: string, waitMs: number): Promise<string | null | undefined>;
+}
+
+/** Sends one Redis command (`["SET", key, value, "NX", "PX", "10000"]`) and resolves with its reply. */
+export type RedisCommand = (args: string[]) => Promise<unknown>;
+
+/**
+ * A `RefreshStore` on Redis (`SET NX PX`, `SET PX`, `GET`, `DEL`) through any client:
+ * `redisCommand(url)` from `edgegate/redis` on Node, `(args) => client.sendCommand(args)`
+ * (node-redis), `(args) => client.call(...args)` (ioredis), or Upstash's REST API.
+ */
+export declare function redisRefreshStore(command: RedisCommand): RefreshStore;
+
 export interface HostOptions {
   /** Fixes the clock (seconds since the epoch), for tests. */
   now?: number;
@@ -396,6 +455,8 @@ export interface HostOptions {
   fetch?: typeof globalThis.fetch;
   /** Persists fetched keys; a cold isolate then starts from the stored copy. */
   store?: KeyStore;
+  /** The shared store of `refresh.coordination`. */
+  refreshStore?: RefreshStore;
   /**
    * One structured entry per decision: `{ edgegate: code, action, status, method, path,
    * rule, kind, tokenSource, reason, ms }` (no tokens, cookies or query strings). `true`

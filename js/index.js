@@ -1,12 +1,15 @@
 // edgegate: the host-agnostic part of the shim. It loads the engine once per isolate,
 // replaces it after a trap, and passes requests through; every decision is made by the
-// Rust engine. The wire form is in wire.js, key fetches in fetch.js, host signature checks
-// in crypto.js.
+// Rust engine. The wire form is in wire.js, key fetches in fetch.js, refresh-store
+// operations in store.js, host signature checks in crypto.js.
 import { loadWasm } from "#wasm";
 import { initSync, resetWasm, Gate as WasmGate } from "./wasm/edgegate.js";
 import { flatFields, flatRequest, readAnswer } from "./wire.js";
 import { runFetch } from "./fetch.js";
+import { runStore } from "./store.js";
 import { HostCrypto } from "./crypto.js";
+
+export { redisRefreshStore } from "./store.js";
 
 /** An error from the engine, with a stable `code` such as `ERR_CONFIG_WEAK_KEY`. */
 export class EdgeGateError extends Error {
@@ -108,9 +111,11 @@ class Gate {
   #now;
   #fetch;
   #store;
+  #refreshStore;
   #inner;
   #generation;
-  // Key fetches in flight, by the engine's ticket id: concurrent requests share one.
+  // Key fetches and store operations in flight, by the engine's ticket id: concurrent
+  // requests share one.
   #inflight = new Map();
   // A reader of the engine's answers, for crypto.js.
   #reader = (length) => this.#read(length);
@@ -123,12 +128,13 @@ class Gate {
   #capacity = 0;
   #input;
 
-  constructor(options, { now, fetch, store, log, crypto } = {}) {
+  constructor(options, { now, fetch, store, refreshStore, log, crypto } = {}) {
     this.#crypto = new HostCrypto(crypto);
     this.#options = options;
     this.#now = now;
     this.#fetch = fetch;
     this.#store = store;
+    this.#refreshStore = refreshStore;
     this.#log = log === true ? (entry) => console.log(JSON.stringify(entry)) : log;
     this.#build();
   }
@@ -170,14 +176,16 @@ class Gate {
     return this.#current().explain({ method: request.method, url: request.url, headers: request.headers });
   }
 
-  // Most decisions are made synchronously: only a key fetch or a host signature check
-  // waits, and the caller's promise is the only one.
+  // Most decisions are made synchronously: only a fetch, a store operation or a host
+  // signature check waits, and the caller's promise is the only one.
   #decide(request) {
     try {
       if (!initialized) throw notReady;
       this.#current();
       const answer = this.#ask(request, 0);
-      if (answer.action !== "fetch" && answer.action !== "verify") return Promise.resolve(answer);
+      if (answer.action !== "fetch" && answer.action !== "store" && answer.action !== "verify") {
+        return Promise.resolve(answer);
+      }
       return this.#settle(request, answer).catch((error) => this.#recover(request, error));
     } catch (error) {
       return this.#recover(request, error);
@@ -253,12 +261,12 @@ class Gate {
     return this.#inner.decide({ method: request.method, url: request.url, headers: request.headers }, round);
   }
 
-  // A decision as it is, or after the fetches and the signature check it asks for. The
-  // engine bounds the rounds: past its limit it answers instead of asking to fetch.
+  // A decision as it is, or after the fetches, store operations and the signature check it
+  // asks for. The engine bounds the rounds: past its limit it answers instead of asking.
   async #settle(request, answer) {
     const engine = this.#bound();
-    for (let round = 1; answer.action === "fetch"; round++) {
-      await this.#fetchKeys(answer, engine);
+    for (let round = 1; answer.action === "fetch" || answer.action === "store"; round++) {
+      await this.#perform(answer, engine);
       engine(); // still the instance that asked, or start over
       answer = this.#ask(request, round);
     }
@@ -286,13 +294,17 @@ class Gate {
     return readAnswer(decoder.decode(bytes.subarray(at, at + length)), bytes, at + length);
   }
 
-  // The engine asked for a provider's keys: one fetch per ticket (fetch.js), shared by
-  // concurrent requests. What to fetch, when, and what the answer means are the engine's.
-  #fetchKeys(ticket, engine) {
+  // The engine asked for a fetch (keys, a token refresh: fetch.js) or a refresh-store
+  // operation (store.js): one per ticket, shared by concurrent requests. What to do, when,
+  // and what the answer means are the engine's.
+  #perform(ticket, engine) {
     let running = this.#inflight.get(ticket.id);
     if (!running) {
-      const host = { fetch: this.#fetch, store: this.#store };
-      running = runFetch(ticket, engine, host).finally(() => this.#inflight.delete(ticket.id));
+      running =
+        ticket.action === "store"
+          ? runStore(ticket, engine, this.#refreshStore)
+          : runFetch(ticket, engine, { fetch: this.#fetch, store: this.#store });
+      running = running.finally(() => this.#inflight.delete(ticket.id));
       this.#inflight.set(ticket.id, running);
     }
     return running;
@@ -303,7 +315,9 @@ class Gate {
  * Builds a gate from its options (throws `EdgeGateError` with an `ERR_CONFIG_*` code).
  * Host options: `now` (seconds since the epoch) fixes the clock, for tests; `fetch`
  * replaces `globalThis.fetch` for remote keys; `store` ({ get(key), put(key, value) },
- * async, strings) persists fetched keys where memory does not outlive a request. `crypto`
+ * async, strings) persists fetched keys where memory does not outlive a request;
+ * `refreshStore` is the shared store of `refresh.coordination` (store.js: Redis, a Durable
+ * Object from edgegate/worker, or your own claim/publish/read/release). `crypto`
  * ("node" or "webcrypto") picks how RSA and ECDSA signatures are checked; by default
  * node:crypto where the host has it (Node), else WebCrypto.
  */

@@ -12,8 +12,8 @@
 //   verify    \x03id NUL alg NUL dataLength NUL signatureLength NUL handle,handle…
 //             then, past the returned length, dataLength bytes of signed data and
 //             signatureLength bytes of signature; `hostParams(alg)` says how to check it.
-//   other     the JSON of `decide` (redirects, responses, fetches, and continues that carry
-//             a message or cookies).
+//   other     the JSON of `decide` (redirects, responses, fetches, store operations, and
+//             continues that carry a message or cookies).
 import { hostParams } from "./wasm/edgegate.js";
 
 /** The first character of a positional answer. */

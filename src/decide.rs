@@ -27,7 +27,7 @@ use crate::normalize::{normalize, NormalizedPath};
 use crate::trace::{Observer, Trace};
 use crate::unseal::Unsealer;
 use crate::rules::RuleSet;
-use crate::session::{Refresher, Session, SessionCookies};
+use crate::session::{Refresher, Session, SessionCookies, StoreOp, Stored};
 use crate::verify::{Checked, KeyResolver, Providers, Unverified, Verified, Verifier};
 
 /// Decisions compared with their explanation in this process (`_integration_test`, debug
@@ -38,7 +38,9 @@ pub static AGREEMENTS: std::sync::atomic::AtomicUsize = std::sync::atomic::Atomi
 /// Fetch rounds one request may wait through (a token refresh, discovery, the JWKS, a
 /// refetch for an unknown `kid`) before it is refused; a bound, so a host can never loop.
 /// A hosted-login callback on a cold isolate needs up to six: discovery, the code
-/// exchange, the ID token's keys (discovery and JWKS) and the access token's.
+/// exchange, the ID token's keys (discovery and JWKS) and the access token's; a
+/// coordinated refresh as many: its claim, the call, its publish, discovery, the JWKS and a
+/// refetch.
 pub const MAX_FETCH_ROUNDS: u8 = 6;
 
 /// The engine. Cheap to share: build once per isolate, decide per request.
@@ -82,8 +84,9 @@ pub struct Pending {
     now: f64,
     provider: usize,
     web_crypto: bool,
-    /// The session a refresh produced for this request, to store on the response.
-    refreshed: Option<Session>,
+    /// The session a refresh produced for this request, to store on the response, and why
+    /// the refresh went uncoordinated if it did.
+    refreshed: Option<(Session, Option<&'static str>)>,
 }
 
 impl Pending {
@@ -106,6 +109,10 @@ pub enum Step {
     /// (or join the host's fetch with the same id), report it with [`Gate::complete`], then
     /// begin again with `round + 1`.
     NeedsFetch(Fetch),
+    /// The host must perform a store operation first (refresh coordination across
+    /// instances, `refresh.coordination`): perform `StoreOp` (or join the host's operation
+    /// with the same id), report it with [`Gate::stored`], then begin again with `round + 1`.
+    NeedsStore(StoreOp),
 }
 
 impl Gate {
@@ -268,6 +275,11 @@ impl Gate {
                     self.complete(ticket.id, outcome);
                     round += 1;
                 }
+                // No store here: the refresh goes uncoordinated, and the decision says so.
+                Step::NeedsStore(op) => {
+                    self.stored(op.id, Stored::Failed);
+                    round += 1;
+                }
             }
         };
         #[cfg(all(feature = "_integration_test", debug_assertions))]
@@ -286,7 +298,7 @@ impl Gate {
                 let valid = pending.unverified.check_here();
                 Some(self.finish(pending, valid, &mut o))
             }
-            Step::NeedsFetch(_) => None,
+            Step::NeedsFetch(_) | Step::NeedsStore(_) => None,
         };
         trace.code = decision.filter(|_| !trace.inconclusive).map(|d| d.code);
         trace
@@ -326,6 +338,14 @@ impl Gate {
             .find(|p| p.verifier.owns(id))
             .and_then(|p| p.verifier.complete(id, fetched, now))
             .unwrap_or(false)
+    }
+
+    /// Reports how store operation `id` ended ([`Step::NeedsStore`]). Unknown or finished
+    /// ids are ignored.
+    pub fn stored(&self, id: u64, stored: Stored) {
+        if let Some(r) = &self.refresher {
+            r.stored(id, stored, self.clock.now());
+        }
     }
 
     /// Everything up to the signature check. A host with faster crypto (WebCrypto) may check
@@ -456,6 +476,10 @@ impl Gate {
                         definitive: false,
                     })
                 } else {
+                    let op = refresher.coordinate(plan.refresh_token, now);
+                    if let Some(op) = op.filter(|_| round < MAX_FETCH_ROUNDS) {
+                        return Step::NeedsStore(op);
+                    }
                     match self.refresh(refresher, plan.refresh_token, now) {
                         Progress::NeedsFetch(ticket) if round < MAX_FETCH_ROUNDS => {
                             return Step::NeedsFetch(ticket)
@@ -469,11 +493,12 @@ impl Gate {
                 };
                 match outcome {
                     Ok(tokens) => {
-                        refreshed = Some(Session {
+                        let session = Session {
                             access_token: tokens.access_token.clone(),
                             refresh_token: tokens.refresh_token,
                             expires_at: tokens.expires_in.map(|s| now + s),
-                        });
+                        };
+                        refreshed = Some((session, tokens.warning));
                         Ok(Found {
                             token: tokens.access_token,
                             source: TokenSource::Cookie,
@@ -725,13 +750,19 @@ impl Gate {
 
     /// Adds the session cookies to a decision: the new ones after a successful refresh; the
     /// cleared ones when the refresh (or its new token) was refused for good.
-    fn with_session(&self, mut d: Decision, refreshed: Option<&Session>, url: &str) -> Decision {
+    fn with_session(
+        &self,
+        mut d: Decision,
+        refreshed: Option<&(Session, Option<&'static str>)>,
+        url: &str,
+    ) -> Decision {
         let passed = d.error.is_none();
         match refreshed {
-            Some(session) if passed => match self.session_cookies(url, session) {
+            Some((session, warning)) if passed => match self.session_cookies(url, session) {
                 Ok(cookies) => {
                     d.code = Passed::Refreshed.code();
                     d.set_cookies = cookies;
+                    d.error = warning.map(Error::RefreshUncoordinated);
                 }
                 Err(e) => {
                     // Tokens that cannot be stored cannot be used either.

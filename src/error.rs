@@ -172,6 +172,10 @@ pub enum Error {
         /// The provider refused the refresh token for good: the session is over.
         definitive: bool,
     },
+    /// Not a refusal: a refresh meant to be coordinated across instances ran in this one
+    /// alone (the store failed, was slow, answered garbage or nothing in time). Carried by
+    /// the decision that used its outcome, for logs.
+    RefreshUncoordinated(&'static str),
 
     // --- hosted login ---
     /// A login route refused the request; the [`LoginError`] names the check.
@@ -233,6 +237,7 @@ impl Error {
                 LoginError::Navigation => "ERR_LOGIN_NAVIGATION",
                 LoginError::Method => "ERR_LOGIN_METHOD",
             },
+            Error::RefreshUncoordinated(_) => "ERR_REFRESH_UNCOORDINATED",
             Error::SealInvalid => "ERR_SEALED_INVALID",
             Error::RandomUnavailable => "ERR_RANDOM_UNAVAILABLE",
         }
@@ -298,6 +303,9 @@ impl fmt::Display for Error {
             Error::SessionNoToken(why) => write!(f, "the session holds no usable token: {why}"),
             Error::RefreshFailed { reason, .. } => write!(f, "refresh failed: {reason}"),
             Error::Login(_, why) => write!(f, "login refused: {why}"),
+            Error::RefreshUncoordinated(why) => {
+                write!(f, "refreshed without coordination across instances: {why}")
+            }
             Error::SealInvalid => f.write_str("a sealed value does not open"),
             Error::RandomUnavailable => f.write_str("the host has no source of randomness"),
         }

@@ -64,7 +64,7 @@ pub use extract::TokenSource;
 pub use fetch::{Fetch, Fetched, Progress};
 pub use forward::{Route, ALWAYS_STRIPPED};
 pub use http::Request;
-pub use session::Session;
+pub use session::{Session, StoreAction, StoreOp, Stored};
 pub use trace::{Trace, TraceStep};
 pub use verify::{
     Alg, Candidates, ClaimsPolicy, Key, KeyResolver, KeySet, Material, Unverified, Verified,

@@ -39,15 +39,7 @@ impl Endpoint {
             return Fetched::Response { status, body };
         }
         let n = self.count();
-        let access = token(
-            "HS256",
-            &hmac_key(),
-            &claims(json!({ "iat": now, "exp": now + 900.0, "sub": format!("refreshed-{n}") })),
-        );
-        Fetched::Response {
-            status: 200,
-            body: json!({ "access_token": access, "token_type": "Bearer", "refresh_token": format!("rt-{n}"), "expires_in": 900 }).to_string(),
-        }
+        token_response(n, now, &format!("refreshed-{n}"))
     }
 }
 

@@ -117,6 +117,22 @@ impl<T: Clone> Calls<T> {
         }
     }
 
+    /// The key of ticket `id` while it is in flight.
+    pub(crate) fn key_of(&self, id: u64) -> Option<Key> {
+        self.lock().by_id.get(&id).copied()
+    }
+
+    /// Is an outcome under `key` at hand (within the grace period)?
+    pub(crate) fn has(&self, key: Key, now: f64) -> bool {
+        self.lock().done.get(&key).is_some_and(|(_, at)| now - at <= self.grace)
+    }
+
+    /// Remembers `outcome` under `key` as it arrived at `at` from elsewhere (another
+    /// instance's call, through a shared store): handed out as if the call had been made here.
+    pub(crate) fn remember(&self, key: Key, outcome: T, at: f64, now: f64) {
+        self.keep(&mut self.lock(), key, outcome, at, now);
+    }
+
     /// Records the outcome of ticket `id`; false for an unknown or finished id.
     pub(crate) fn complete(&self, id: u64, outcome: T, now: f64) -> bool {
         let mut s = self.lock();
@@ -124,6 +140,12 @@ impl<T: Clone> Calls<T> {
             return false;
         };
         s.in_flight.remove(&key);
+        self.keep(&mut s, key, outcome, now, now);
+        true
+    }
+
+    /// Keeps an outcome that arrived at `at`, within the bound on outcomes remembered.
+    fn keep(&self, s: &mut State<T>, key: Key, outcome: T, at: f64, now: f64) {
         if s.done.len() >= MAX_REMEMBERED {
             let grace = self.grace;
             s.done.retain(|_, (_, at)| now - *at <= grace);
@@ -131,8 +153,7 @@ impl<T: Clone> Calls<T> {
                 s.done.clear();
             }
         }
-        s.done.insert(key, (outcome, now));
-        true
+        s.done.insert(key, (outcome, at));
     }
 }
 

@@ -145,6 +145,8 @@ pub struct Tokens {
     pub expires_in: Option<f64>,
     /// `id_token` (OpenID Connect), when the provider sent one.
     pub id_token: Option<String>,
+    /// Why a refresh meant to be coordinated across instances went uncoordinated, for logs.
+    pub warning: Option<&'static str>,
 }
 
 /// RFC 6749 §5.1: `access_token` and `token_type`, which must be Bearer here (a DPoP-bound
@@ -162,6 +164,7 @@ pub(crate) fn parse_tokens(body: &str) -> std::result::Result<Tokens, &'static s
         refresh_token: text("refresh_token").map(str::to_owned),
         expires_in: doc.get("expires_in").and_then(Value::as_f64),
         id_token: text("id_token").map(str::to_owned),
+        warning: None,
     })
 }
 

@@ -1,12 +1,14 @@
 //! The session: the cookies that hold it ([`cookies`]) and refreshing it when its access
-//! token expires ([`refresh`]).
+//! token expires ([`refresh`]), once across isolates with a shared store ([`coordinate`]).
 
 pub(crate) mod calls;
 pub(crate) mod client;
 pub(crate) mod cookies;
+pub(crate) mod coordinate;
 pub(crate) mod refresh;
 
 pub use cookies::Session;
+pub use coordinate::{StoreAction, StoreOp, Stored};
 pub(crate) use cookies::SessionCookies;
 pub use refresh::Refresher;
 #[cfg(feature = "_integration_test")]

@@ -1,7 +1,8 @@
 //! Refreshing an expired (or nearly expired) access token with the refresh-token cookie.
 
-use super::calls::{self, Calls};
+use super::calls::{self, Calls, Key};
 use super::client::{endpoint, parse_tokens, Client, Tokens};
+use super::coordinate::{Coordinator, StoreOp, Stored};
 use crate::config::{Duration, RefreshOptions, RuleKind};
 use crate::error::{Error, Result};
 use crate::extract::{Found, TokenSource};
@@ -24,6 +25,8 @@ pub struct Refresher {
     /// Refresh this long before `exp`.
     pub window: f64,
     calls: Calls<Result<Tokens>>,
+    /// Across instances, through the host's store (`refresh.coordination`).
+    coordinator: Option<Coordinator>,
 }
 
 /// The refresh of one refresh token: its outcome, or the token-endpoint call first.
@@ -61,7 +64,7 @@ impl Refresher {
         if options.token_endpoint.is_some() || options.client_id.is_some() || options.client_secret.is_some() {
             return Err(Error::ConfigInvalid(
                 "refresh beside login: the login client refreshes at its provider's token \
-                 endpoint; give only window, grace or timeoutDuration"
+                 endpoint; give only window, grace, timeoutDuration or coordination"
                     .into(),
             ));
         }
@@ -73,11 +76,14 @@ impl Refresher {
         let secs = |d: &Option<Duration>, name: &str, default: f64, max: f64| {
             Duration::bounded(d.as_ref(), &format!("refresh.{name}"), default, max)
         };
+        let grace = secs(&options.grace, "grace", 30.0, 600.0)?;
+        let coordination = options.coordination.as_ref();
         Ok(Refresher {
             client,
             endpoint,
             window: secs(&options.window, "window", 60.0, 3600.0)?,
-            calls: Calls::new(timeout, secs(&options.grace, "grace", 30.0, 600.0)?),
+            calls: Calls::new(timeout, grace),
+            coordinator: coordination.map(|c| Coordinator::new(c, grace, timeout)).transpose()?,
         })
     }
 
@@ -125,7 +131,7 @@ impl Refresher {
     /// ticket of the call in flight, or a new ticket.
     pub fn refresh(&self, refresh_token: &str, endpoint: &str, now: f64) -> Refreshed {
         calls::progress(
-            self.calls.call(calls::key(&["refresh", refresh_token]), now),
+            self.calls.call(key(refresh_token), now),
             || {
                 Err(Error::RefreshFailed {
                     reason: "too many refreshes in flight".into(),
@@ -149,7 +155,7 @@ impl Refresher {
     /// Applies the token endpoint's answer to ticket `id`. Returns true on new tokens.
     pub fn complete(&self, id: u64, fetched: Fetched, now: f64) -> bool {
         let failed = |reason: String, definitive: bool| Error::RefreshFailed { reason, definitive };
-        let outcome = match fetched {
+        let mut outcome = match fetched {
             Fetched::Response { status: 200, body } => {
                 parse_tokens(&body).map_err(|why| failed(format!("token response {why}"), false))
             }
@@ -163,9 +169,31 @@ impl Refresher {
             )),
             other => Err(failed(unreachable_reason(&other), false)),
         };
+        if let (Some(c), Some(key)) = (&self.coordinator, self.calls.key_of(id)) {
+            c.completed(key, &mut outcome, now);
+        }
         let ok = outcome.is_ok();
         self.calls.complete(id, outcome, now) && ok
     }
+
+    /// With `refresh.coordination`: the store operation a request refreshing with
+    /// `refresh_token` needs before [`Refresher::refresh`], if any (`coordinate.rs`).
+    pub(crate) fn coordinate(&self, refresh_token: &str, now: f64) -> Option<StoreOp> {
+        let coordinator = self.coordinator.as_ref()?;
+        coordinator.ask(&self.calls, key(refresh_token), refresh_token, now)
+    }
+
+    /// Applies the host's report on store operation `id`. Unknown ids are ignored.
+    pub fn stored(&self, id: u64, stored: Stored, now: f64) {
+        if let Some(c) = &self.coordinator {
+            c.stored(&self.calls, id, stored, now);
+        }
+    }
+}
+
+/// The single-flight key of a refresh token.
+fn key(refresh_token: &str) -> Key {
+    calls::key(&["refresh", refresh_token])
 }
 
 /// `refresh.timeoutDuration`: 5 s by default, more than 0, at most 60.

@@ -18,10 +18,10 @@ use js_sys::{Array, Reflect, Uint8Array};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
-use crate::{Clock, Error, Fetched, FixedClock, Gate, Options, Pending, Step};
+use crate::{Clock, Error, Fetched, FixedClock, Gate, Options, Pending, Step, Stored};
 use host::HostParams;
 use read::read_request;
-use wire::{fetch_json, to_json, to_wire};
+use wire::{fetch_json, store_json, to_json, to_wire};
 
 /// The host's clock: `Date.now()` (wasm32-unknown-unknown has no system clock).
 struct DateClock;
@@ -111,6 +111,10 @@ impl JsGate {
     /// timeoutMs, maxBytes, headers, mayUseStored }`. Fetch it (once per `id`: concurrent
     /// requests get the same id), report with `fetched`, `fetchedStored` or `fetchFailed`,
     /// then decide again with `round + 1`.
+    ///
+    /// When a coordinated refresh needs the host's store first: `{ action: "store", id, op,
+    /// key, value, ttlMs, waitMs, timeoutMs }` (`src/wasm/wire.rs`); perform it once per
+    /// `id`, report with `stored`, then decide again with `round + 1`.
     pub fn decide(&self, request: JsValue, round: Option<u8>) -> Result<JsValue, JsValue> {
         let request = read_request(&request)?;
         let step = self.inner.begin_round(&request, round.unwrap_or(0));
@@ -186,6 +190,7 @@ impl JsGate {
         let pending = match step {
             Step::Decided(d) => return Answer::text(decision(&d)),
             Step::NeedsFetch(fetch) => return Answer::text(fetch_json(&fetch)),
+            Step::NeedsStore(op) => return Answer::text(store_json(&op)),
             Step::NeedsSignature(pending) => pending,
         };
         let u = &pending.unverified;
@@ -238,6 +243,18 @@ impl JsGate {
             _ => Fetched::Network(message),
         };
         self.inner.complete(id as u64, outcome);
+    }
+
+    /// Reports store operation `id` (an answer `{ action: "store", … }`): `ok` false when
+    /// the store failed or timed out; else `value` is what a claim found already there
+    /// (`undefined`: the claim is this instance's) or what a read found (`undefined`:
+    /// absent). Then decide again with `round + 1`.
+    pub fn stored(&self, id: f64, ok: bool, value: Option<String>) {
+        let stored = match ok {
+            true => Stored::Answered(value),
+            false => Stored::Failed,
+        };
+        self.inner.stored(id as u64, stored);
     }
 
     /// `Set-Cookie` values storing `{ accessToken, refreshToken?, expiresAt? }` for a

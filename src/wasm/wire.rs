@@ -14,7 +14,8 @@
 //!   `id NUL alg NUL dataLength NUL signatureLength NUL handle,handle…`, followed past the
 //!   answer's length by the signed data and the signature; `hostParams(alg)` says how.
 //! - `{`: anything else as the JSON of `decide`: other decisions, or one that continues
-//!   with a message or cookies, and fetch tickets (`action: "fetch"`).
+//!   with a message or cookies, fetch tickets (`action: "fetch"`) and store operations
+//!   (`action: "store"`, see [`store_json`]).
 //!
 //! `decide` (the object API) answers the same JSON, and a `verify` answer as JSON too.
 
@@ -24,7 +25,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::host::HostParams;
-use crate::{Action, Decision, Fetch, Request, Route, Unverified};
+use crate::{Action, Decision, Fetch, Request, Route, StoreOp, Unverified};
 
 /// The first character of a positional answer.
 #[derive(Debug, Clone, Copy)]
@@ -114,6 +115,21 @@ pub(super) fn fetch_json(f: &Fetch) -> String {
     serde_json::to_string(&out).unwrap_or_default()
 }
 
+/// A store operation as JSON: `{ action: "store", id, op, key, value, ttlMs, waitMs,
+/// timeoutMs }`, `op` being `claim`, `publish`, `read` or `release`. Written by hand: every
+/// string is a constant or base64url (the key's hash, a sealed outcome), nothing to escape.
+pub(super) fn store_json(o: &StoreOp) -> String {
+    format!(
+        r#"{{"action":"store","id":{},"op":"{}","key":"{}","value":"{}","ttlMs":{},"waitMs":{},"timeoutMs":{}}}"#,
+        o.id,
+        o.action.as_str(),
+        o.key,
+        o.value,
+        o.ttl_ms,
+        o.wait_ms,
+        o.timeout_ms
+    )
+}
 
 /// The decision as JS receives it. Header lists are `[name, value][]`, which `new Headers()`
 /// accepts as is.

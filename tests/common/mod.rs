@@ -75,6 +75,20 @@ pub fn hmac_key() -> SignKey {
     SignKey::Hmac(SECRET.as_bytes().to_vec())
 }
 
+/// A token endpoint's answer to the `n`th refresh, at `now`: an HS256 access token for
+/// `sub`, valid 900 s, and the rotated refresh token `rt-<n>`.
+pub fn token_response(n: usize, now: f64, sub: &str) -> edgegate::Fetched {
+    let access = token(
+        "HS256",
+        &hmac_key(),
+        &claims(json!({ "iat": now, "exp": now + 900.0, "sub": sub })),
+    );
+    edgegate::Fetched::Response {
+        status: 200,
+        body: json!({ "access_token": access, "token_type": "Bearer", "refresh_token": format!("rt-{n}"), "expires_in": 900 }).to_string(),
+    }
+}
+
 /// Signs `b64(header).b64(payload)` with `alg` (the JOSE name) exactly as written.
 pub fn sign_raw(alg: &str, key: &SignKey, header: &str, payload: &[u8]) -> String {
     let input = format!("{}.{}", b64(header), b64(payload));

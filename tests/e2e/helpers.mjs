@@ -6,8 +6,8 @@ import { Miniflare } from "miniflare";
 import { createHmac, timingSafeEqual } from "node:crypto";
 import http from "node:http";
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import net from "node:net";
 import { fileURLToPath } from "node:url";
+import { freePort } from "../node/net.mjs";
 import { jwt } from "../node/sign.mjs";
 
 export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -25,17 +25,7 @@ const killAll = () => {
 process.on("exit", killAll);
 for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => (killAll(), process.exit(1)));
 
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 /** Starts a server and resolves once `url` answers; `stop()` kills its process group. */
 export async function start(command, args, { cwd, env = {}, url, timeoutMs = 60_000 }) {
@@ -233,10 +223,10 @@ export function token(claims = {}, secret = dev.secret) {
 }
 
 /**
- * Bundles a Worker entry with esbuild using the `workerd` condition (as wrangler does) and
- * runs it in workerd through Miniflare. Returns the Miniflare instance; `dispose()` it.
+ * Bundles a Worker entry with esbuild using the `workerd` condition (as wrangler does), into
+ * target/<name>; returns the Miniflare options of the bundle (modules, the .wasm compiled).
  */
-export async function startWorker(entry, name, bindings = {}, extra = {}, { define } = {}) {
+export async function bundleWorker(entry, name, { define } = {}) {
   const outdir = `${ROOT}target/${name}`;
   rmSync(outdir, { recursive: true, force: true });
   await build({
@@ -251,7 +241,7 @@ export async function startWorker(entry, name, bindings = {}, extra = {}, { defi
     logLevel: "error",
   });
   const script = entry.split("/").pop().replace(/\.[cm]?[jt]s$/, ".js");
-  return new Miniflare({
+  return {
     modules: true,
     scriptPath: `${outdir}/${script}`,
     modulesRoot: outdir, // module names are relative to this, not to the cwd
@@ -260,10 +250,15 @@ export async function startWorker(entry, name, bindings = {}, extra = {}, { defi
       { type: "CompiledWasm", include: ["**/*.wasm"] },
     ],
     compatibilityDate: "2025-09-01",
-    cf: false,
-    bindings,
-    ...extra,
-  });
+  };
+}
+
+/**
+ * Bundles a Worker entry (`bundleWorker`) and runs it in workerd through Miniflare. Returns
+ * the Miniflare instance; `dispose()` it.
+ */
+export async function startWorker(entry, name, bindings = {}, extra = {}, { define } = {}) {
+  return new Miniflare({ ...(await bundleWorker(entry, name, { define })), cf: false, bindings, ...extra });
 }
 
 const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";

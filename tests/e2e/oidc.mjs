@@ -103,6 +103,16 @@ export async function startOidc({ clientId = "edgegate-e2e", clientSecret = "e2e
     if (ctx.path === "/token") counts.token += 1;
     await next();
   });
+  // Token requests one at a time, as a provider's database consumes a refresh token
+  // atomically: a second use of a rotated token is then always seen as reuse (the memory
+  // adapter would let two concurrent requests both pass its check before either consumed).
+  let turn = Promise.resolve();
+  provider.use(async (ctx, next) => {
+    if (ctx.path !== "/token") return next();
+    const mine = turn.then(() => next());
+    turn = mine.catch(() => {});
+    await mine;
+  });
   const server = await new Promise((resolve) => {
     const s = provider.listen(port, "127.0.0.1", () => resolve(s));
   });
@@ -120,6 +130,22 @@ export async function startOidc({ clientId = "edgegate-e2e", clientSecret = "e2e
     const body = await res.json();
     if (!res.ok) throw new Error(`token endpoint: ${res.status} ${JSON.stringify(body)}`);
     return body.access_token;
+  }
+
+  /**
+   * Refreshes with `refreshToken` at the token endpoint as the client: the token response,
+   * or `{ error }` (whether a grant is still valid, without a gate in between).
+   */
+  async function refresh(refreshToken) {
+    const res = await fetch(`${issuer}/token`, {
+      method: "POST",
+      headers: {
+        authorization: `Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString("base64")}`,
+        "content-type": "application/x-www-form-urlencoded",
+      },
+      body: new URLSearchParams({ grant_type: "refresh_token", refresh_token: refreshToken }),
+    });
+    return res.json();
   }
 
   /**
@@ -160,6 +186,7 @@ export async function startOidc({ clientId = "edgegate-e2e", clientSecret = "e2e
     counts,
     token,
     refreshToken,
+    refresh,
     revoke,
     stop: () => new Promise((r) => (server.closeAllConnections?.(), server.close(r))),
   };

@@ -3,7 +3,7 @@
 // /api/* goes to UPSTREAM.
 import { gateWorker } from "edgegate/worker";
 
-interface Env {
+export interface Env {
   ISSUER: string;
   AUDIENCE: string;
   UPSTREAM: string;
