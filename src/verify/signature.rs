@@ -1,7 +1,14 @@
 //! The signature primitive: jwt-compact checks a signature over the signing input with a
 //! parsed key. The one place signatures are checked in the engine.
+//!
+//! HMAC is checked here in every build. RSA, ECDSA and Ed25519 only where the pure-Rust
+//! path is built (`cfg(rust_crypto)`: native builds, and wasm32 with the `rust-crypto`
+//! feature); the default wasm build leaves them to the host's crypto, and here they are
+//! simply invalid (fail closed).
 
-use jwt_compact::alg::{Ed25519, Es256, Hs256, Hs256Key, Hs384, Hs384Key, Hs512, Hs512Key, Rsa};
+#[cfg(rust_crypto)]
+use jwt_compact::alg::{Ed25519, Es256, Rsa};
+use jwt_compact::alg::{Hs256, Hs256Key, Hs384, Hs384Key, Hs512, Hs512Key};
 use jwt_compact::{Algorithm, AlgorithmSignature};
 
 use super::jwk::{Alg, Material};
@@ -13,12 +20,14 @@ trait FromBytes: Sized {
     fn from_bytes(bytes: &[u8]) -> Option<Self>;
 }
 
+#[cfg(rust_crypto)]
 impl FromBytes for p256::ecdsa::Signature {
     fn from_bytes(bytes: &[u8]) -> Option<Self> {
         Self::from_slice(bytes).ok()
     }
 }
 
+#[cfg(rust_crypto)]
 impl FromBytes for ed25519_dalek::Signature {
     fn from_bytes(bytes: &[u8]) -> Option<Self> {
         Self::from_slice(bytes).ok()
@@ -38,9 +47,16 @@ macro_rules! from_bytes_via_jwt_compact {
 from_bytes_via_jwt_compact!(
     jwt_compact::alg::Hs256Signature,
     jwt_compact::alg::Hs384Signature,
-    jwt_compact::alg::Hs512Signature,
-    jwt_compact::alg::RsaSignature
+    jwt_compact::alg::Hs512Signature
 );
+#[cfg(rust_crypto)]
+from_bytes_via_jwt_compact!(jwt_compact::alg::RsaSignature);
+
+/// Can the engine itself check signatures of `alg` in this build? HMAC always; the rest
+/// only with the pure-Rust path (`cfg(rust_crypto)`).
+pub fn engine_checks(alg: Alg) -> bool {
+    cfg!(rust_crypto) || alg.is_hmac()
+}
 
 /// The signature primitive: jwt-compact checks `signature` over `message`. The key's type
 /// decides which implementation runs; a pairing that does not fit is simply false.
@@ -59,14 +75,23 @@ pub fn check_signature(alg: Alg, key: &Material, message: &[u8], signature: &[u8
         (Alg::Hs256, Material::Hmac(k)) => run(Hs256, &Hs256Key::new(k), message, signature),
         (Alg::Hs384, Material::Hmac(k)) => run(Hs384, &Hs384Key::new(k), message, signature),
         (Alg::Hs512, Material::Hmac(k)) => run(Hs512, &Hs512Key::new(k), message, signature),
-        (Alg::Rs256, Material::Rsa(k)) => run(Rsa::rs256(), k, message, signature),
-        (Alg::Rs384, Material::Rsa(k)) => run(Rsa::rs384(), k, message, signature),
-        (Alg::Rs512, Material::Rsa(k)) => run(Rsa::rs512(), k, message, signature),
-        (Alg::Ps256, Material::Rsa(k)) => run(Rsa::ps256(), k, message, signature),
-        (Alg::Ps384, Material::Rsa(k)) => run(Rsa::ps384(), k, message, signature),
-        (Alg::Ps512, Material::Rsa(k)) => run(Rsa::ps512(), k, message, signature),
-        (Alg::Es256, Material::P256(k)) => run(Es256, k, message, signature),
-        (Alg::EdDsa, Material::Ed25519(k)) => run(Ed25519, k, message, signature),
+        #[cfg(rust_crypto)]
+        (Alg::Rs256, Material::Rsa(k)) => run(Rsa::rs256(), &k.engine, message, signature),
+        #[cfg(rust_crypto)]
+        (Alg::Rs384, Material::Rsa(k)) => run(Rsa::rs384(), &k.engine, message, signature),
+        #[cfg(rust_crypto)]
+        (Alg::Rs512, Material::Rsa(k)) => run(Rsa::rs512(), &k.engine, message, signature),
+        #[cfg(rust_crypto)]
+        (Alg::Ps256, Material::Rsa(k)) => run(Rsa::ps256(), &k.engine, message, signature),
+        #[cfg(rust_crypto)]
+        (Alg::Ps384, Material::Rsa(k)) => run(Rsa::ps384(), &k.engine, message, signature),
+        #[cfg(rust_crypto)]
+        (Alg::Ps512, Material::Rsa(k)) => run(Rsa::ps512(), &k.engine, message, signature),
+        #[cfg(rust_crypto)]
+        (Alg::Es256, Material::P256(k)) => run(Es256, &k.engine, message, signature),
+        #[cfg(rust_crypto)]
+        (Alg::EdDsa, Material::Ed25519(k)) => run(Ed25519, &k.engine, message, signature),
+        // Without the pure-Rust path (the default wasm build) only the host checks these.
         _ => false,
     }
 }
