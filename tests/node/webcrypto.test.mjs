@@ -1,13 +1,20 @@
 // Signatures checked by the host's crypto — node:crypto, or WebCrypto — must get exactly
-// the verdicts of the engine's own jwt-compact path, which is the reference: the same gate
-// options with `webCrypto` on and off must decide every token alike. Counters on both host
-// APIs prove which one each gate really used.
+// the verdicts of the engine's own jwt-compact path, which is the reference: the package's
+// gates (host crypto) and the reference build's (`rust-crypto` feature, `webCrypto: false`,
+// built by scripts/build into pkg/reference) must decide every token alike. The package
+// itself has no engine path for RSA, ECDSA and Ed25519. Counters on both host APIs prove
+// which one each gate really used.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { generateKeyPairSync } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { createGate } from "edgegate";
 import { signParts } from "./sign.mjs";
+
+const reference = new URL("../../pkg/reference/edgegate.js", import.meta.url);
+assert.ok(existsSync(reference), "pkg/reference is missing: run scripts/build (it builds the rust-crypto reference)");
+const { Gate: ReferenceGate } = createRequire(import.meta.url)(reference.pathname);
 
 const calls = { node: 0, web: 0 };
 const nodeCrypto = process.getBuiltinModule?.("node:crypto");
@@ -78,7 +85,8 @@ async function gates(alg, keys) {
   });
   const hosts = [];
   for (const crypto of HOSTS) hosts.push([crypto, await createGate(options(true), { now: NOW, crypto })]);
-  return { hosts, engine: await createGate(options(false), { now: NOW }) };
+  const engine = new ReferenceGate(options(false), NOW);
+  return { hosts, engine: { decide: async (req) => engine.decide(req) } };
 }
 
 /** The engine's code for `token`, after asserting every host path gives the same. */
