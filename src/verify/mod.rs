@@ -43,6 +43,8 @@ pub use {
     jws::Header,
     remote::{RemoteKeys, RemotePolicy, Source},
 };
+#[cfg(feature = "_integration_test")]
+pub use signature::host_only;
 pub use signature::{check_signature, engine_checks};
 
 /// A token that passed every check.

@@ -55,7 +55,24 @@ from_bytes_via_jwt_compact!(jwt_compact::alg::RsaSignature);
 /// Can the engine itself check signatures of `alg` in this build? HMAC always; the rest
 /// only with the pure-Rust path (`cfg(rust_crypto)`).
 pub fn engine_checks(alg: Alg) -> bool {
+    #[cfg(feature = "_integration_test")]
+    if HOST_ONLY.get() {
+        return alg.is_hmac();
+    }
     cfg!(rust_crypto) || alg.is_hmac()
+}
+
+#[cfg(feature = "_integration_test")]
+thread_local! {
+    static HOST_ONLY: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Tests: on this thread, decide as the default wasm build does, leaving RSA, ECDSA and
+/// Ed25519 to "the host" (which a native test plays with [`check_signature`], as
+/// `Gate::decide_with` does).
+#[cfg(feature = "_integration_test")]
+pub fn host_only(on: bool) {
+    HOST_ONLY.set(on);
 }
 
 /// The signature primitive: jwt-compact checks `signature` over `message`. The key's type
