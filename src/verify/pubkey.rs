@@ -82,8 +82,35 @@ impl RsaKey {
     /// most 4096 bits and odd, `e` odd, in 2..2^33 and below `n`), then ours: at least
     /// `min_bits`, no ROCA fingerprint.
     pub fn new(n: &[u8], e: &[u8], min_bits: usize) -> Result<RsaKey> {
-        let invalid = |why: &str| Error::ConfigKey(format!("invalid RSA key: {why}"));
         let (n, e) = (strip_zeros(n), strip_zeros(e));
+        check_rsa(n, e, min_bits)?;
+        Ok(RsaKey {
+            #[cfg(rust_crypto)]
+            engine: {
+                use rsa::BigUint;
+                let key = rsa::RsaPublicKey::new(BigUint::from_bytes_be(n), BigUint::from_bytes_be(e));
+                // The byte checks mirror the crate's own; it must agree.
+                key.map_err(|err| Error::ConfigKey(format!("invalid RSA key: {err}")))?
+            },
+            n: n.to_vec(),
+            e: e.to_vec(),
+        })
+    }
+
+    /// The modulus, big-endian, without leading zeros.
+    pub fn n(&self) -> &[u8] {
+        &self.n
+    }
+
+    /// The public exponent, big-endian, without leading zeros.
+    pub fn e(&self) -> &[u8] {
+        &self.e
+    }
+}
+
+/// [`RsaKey::new`]'s checks, on the bytes alone.
+fn check_rsa(n: &[u8], e: &[u8], min_bits: usize) -> Result<()> {
+        let invalid = |why: &str| Error::ConfigKey(format!("invalid RSA key: {why}"));
         if bit_length(n) > MAX_RSA_BITS {
             return Err(invalid("modulus too large"));
         }
@@ -114,28 +141,7 @@ impl RsaKey {
                 "RSA key has the ROCA fingerprint (CVE-2017-15361)".into(),
             ));
         }
-        Ok(RsaKey {
-            #[cfg(rust_crypto)]
-            engine: {
-                use rsa::BigUint;
-                let key = rsa::RsaPublicKey::new(BigUint::from_bytes_be(n), BigUint::from_bytes_be(e));
-                // The byte checks above mirror the crate's own; it must agree.
-                key.map_err(|err| invalid(&err.to_string()))?
-            },
-            n: n.to_vec(),
-            e: e.to_vec(),
-        })
-    }
-
-    /// The modulus, big-endian, without leading zeros.
-    pub fn n(&self) -> &[u8] {
-        &self.n
-    }
-
-    /// The public exponent, big-endian, without leading zeros.
-    pub fn e(&self) -> &[u8] {
-        &self.e
-    }
+        Ok(())
 }
 
 impl EcKey {
@@ -414,6 +420,51 @@ mod tests {
             }
         }
         assert!(seen > 0);
+    }
+
+    #[test]
+    fn rsa_byte_checks_agree_with_the_rsa_crate() {
+        use rsa::BigUint;
+        // An odd 2048-bit modulus without the ROCA fingerprint (2^2048 - 1 is odd).
+        let n = vec![0xff; 256];
+        let mut even = n.clone();
+        even[255] = 0xfe;
+        let mut big = vec![0x01];
+        big.extend(vec![0xff; 512]); // 4097 bits
+        for (why, n, e) in [
+            ("fine", n.clone(), vec![1, 0, 1]),
+            ("e = 3", n.clone(), vec![3]),
+            ("leading zeros", [vec![0, 0], n.clone()].concat(), vec![0, 1, 0, 1]),
+            ("even modulus", even, vec![1, 0, 1]),
+            ("e = 1", n.clone(), vec![1]),
+            ("e = 0", n.clone(), vec![]),
+            ("even e", n.clone(), vec![1, 0, 0]),
+            ("e = 2^33 + 1", n.clone(), vec![2, 0, 0, 0, 1]),
+            ("e = 2^33 - 1", n.clone(), vec![1, 0xff, 0xff, 0xff, 0xff]),
+            ("e of 9 bytes", n.clone(), vec![1; 9]),
+            ("e >= n", vec![0xff; 3], vec![0xff, 0xff, 0xff]),
+            ("4097 bits", big, vec![1, 0, 1]),
+        ] {
+            let ours = check_rsa(strip_zeros(&n), strip_zeros(&e), 0).is_ok();
+            let theirs =
+                rsa::RsaPublicKey::new(BigUint::from_bytes_be(&n), BigUint::from_bytes_be(&e))
+                    .is_ok();
+            assert_eq!(ours, theirs, "{why}");
+        }
+    }
+
+    #[test]
+    fn der_is_read_strictly() {
+        // Non-minimal lengths, negative or padded integers, trailing bytes.
+        assert!(tlv(&[0x30, 0x81, 0x05, 0, 0, 0, 0, 0]).is_none());
+        assert!(tlv(&[0x30, 0x82, 0x00, 0x05, 0, 0, 0, 0, 0]).is_none());
+        assert!(tlv(&[0x30, 0x05, 0, 0]).is_none());
+        assert_eq!(uint(&[0x80]), None);
+        assert_eq!(uint(&[0x00, 0x7f]), None);
+        assert_eq!(uint(&[0x00, 0x80]), Some(&[0x80][..]));
+        assert_eq!(uint(&[0x00]), Some(&[0x00][..]));
+        assert!(only(&[0x02, 0x01, 0x01, 0x00], INTEGER).is_none());
+        assert!(matches!(spki(&[0x30, 0x00], 0), Ok(None)));
     }
 
     #[test]
