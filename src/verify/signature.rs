@@ -93,17 +93,18 @@ pub fn check_signature(alg: Alg, key: &Material, message: &[u8], signature: &[u8
         (Alg::Hs384, Material::Hmac(k)) => run(Hs384, &Hs384Key::new(k), message, signature),
         (Alg::Hs512, Material::Hmac(k)) => run(Hs512, &Hs512Key::new(k), message, signature),
         #[cfg(rust_crypto)]
-        (Alg::Rs256, Material::Rsa(k)) => run(Rsa::rs256(), &k.engine, message, signature),
-        #[cfg(rust_crypto)]
-        (Alg::Rs384, Material::Rsa(k)) => run(Rsa::rs384(), &k.engine, message, signature),
-        #[cfg(rust_crypto)]
-        (Alg::Rs512, Material::Rsa(k)) => run(Rsa::rs512(), &k.engine, message, signature),
-        #[cfg(rust_crypto)]
-        (Alg::Ps256, Material::Rsa(k)) => run(Rsa::ps256(), &k.engine, message, signature),
-        #[cfg(rust_crypto)]
-        (Alg::Ps384, Material::Rsa(k)) => run(Rsa::ps384(), &k.engine, message, signature),
-        #[cfg(rust_crypto)]
-        (Alg::Ps512, Material::Rsa(k)) => run(Rsa::ps512(), &k.engine, message, signature),
+        (_, Material::Rsa(k)) => {
+            let rsa = match alg {
+                Alg::Rs256 => Rsa::rs256(),
+                Alg::Rs384 => Rsa::rs384(),
+                Alg::Rs512 => Rsa::rs512(),
+                Alg::Ps256 => Rsa::ps256(),
+                Alg::Ps384 => Rsa::ps384(),
+                Alg::Ps512 => Rsa::ps512(),
+                _ => return false,
+            };
+            run(rsa, &k.engine, message, signature)
+        }
         #[cfg(rust_crypto)]
         (Alg::Es256, Material::P256(k)) => run(Es256, &k.engine, message, signature),
         #[cfg(rust_crypto)]
