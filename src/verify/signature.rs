@@ -1,21 +1,35 @@
-//! The signature primitive: jwt-compact checks a signature over the signing input with a
-//! parsed key. The one place signatures are checked in the engine.
+//! The signature primitive: the `hmac` crate (HS256/384/512) or jwt-compact checks a
+//! signature over the signing input with a parsed key. The one place signatures are
+//! checked in the engine.
 //!
 //! HMAC is checked here in every build. RSA, ECDSA and Ed25519 only where the pure-Rust
 //! path is built (`cfg(rust_crypto)`: native builds, and wasm32 with the `rust-crypto`
 //! feature); the default wasm build leaves them to the host's crypto, and here they are
 //! simply invalid (fail closed).
 
+use hmac::{Hmac, Mac};
 #[cfg(rust_crypto)]
 use jwt_compact::alg::{Ed25519, Es256, Rsa};
-use jwt_compact::alg::{Hs256, Hs256Key, Hs384, Hs384Key, Hs512, Hs512Key};
+#[cfg(rust_crypto)]
 use jwt_compact::{Algorithm, AlgorithmSignature};
+use sha2::{Sha256, Sha384, Sha512};
 
 use super::jwk::{Alg, Material};
+
+/// HMAC of `message` under `key`, compared with `tag` in constant time (`verify_slice`
+/// refuses a tag of another length). The `hmac` crate directly, as jwt-compact's HS256/384/512
+/// are built on it: its instances are shared with the sealed sessions' HMAC-SHA-512.
+fn hmac_valid<M: Mac + hmac::digest::KeyInit>(key: &[u8], message: &[u8], tag: &[u8]) -> bool {
+    <M as hmac::digest::KeyInit>::new_from_slice(key).is_ok_and(|mut mac| {
+        mac.update(message);
+        mac.verify_slice(tag).is_ok()
+    })
+}
 
 /// A signature's bytes as its jwt-compact type. Not `try_from_slice`: for ES256 and EdDSA it
 /// wraps the error in `anyhow`, whose backtrace printing (symbol demangling included) is
 /// ~28 KB of the .wasm for an error that is only ever dropped.
+#[cfg(rust_crypto)]
 trait FromBytes: Sized {
     fn from_bytes(bytes: &[u8]) -> Option<Self>;
 }
@@ -34,7 +48,8 @@ impl FromBytes for ed25519_dalek::Signature {
     }
 }
 
-/// HMAC and RSA signatures parse without an error path.
+/// RSA signatures parse without an error path.
+#[cfg(rust_crypto)]
 macro_rules! from_bytes_via_jwt_compact {
     ($($t:ty),*) => {$(
         impl FromBytes for $t {
@@ -44,11 +59,6 @@ macro_rules! from_bytes_via_jwt_compact {
         }
     )*};
 }
-from_bytes_via_jwt_compact!(
-    jwt_compact::alg::Hs256Signature,
-    jwt_compact::alg::Hs384Signature,
-    jwt_compact::alg::Hs512Signature
-);
 #[cfg(rust_crypto)]
 from_bytes_via_jwt_compact!(jwt_compact::alg::RsaSignature);
 
@@ -79,6 +89,7 @@ pub fn host_only(on: bool) {
 /// decides which implementation runs; a pairing that does not fit is simply false.
 /// Public so the Wycheproof suites can drive exactly the code path tokens take.
 pub fn check_signature(alg: Alg, key: &Material, message: &[u8], signature: &[u8]) -> bool {
+    #[cfg(rust_crypto)]
     fn run<A: Algorithm>(a: A, key: &A::VerifyingKey, message: &[u8], signature: &[u8]) -> bool
     where
         A::Signature: FromBytes,
@@ -89,9 +100,9 @@ pub fn check_signature(alg: Alg, key: &Material, message: &[u8], signature: &[u8
         A::Signature::from_bytes(signature).is_some_and(|s| a.verify_signature(&s, key, message))
     }
     match (alg, key) {
-        (Alg::Hs256, Material::Hmac(k)) => run(Hs256, &Hs256Key::new(k), message, signature),
-        (Alg::Hs384, Material::Hmac(k)) => run(Hs384, &Hs384Key::new(k), message, signature),
-        (Alg::Hs512, Material::Hmac(k)) => run(Hs512, &Hs512Key::new(k), message, signature),
+        (Alg::Hs256, Material::Hmac(k)) => hmac_valid::<Hmac<Sha256>>(k, message, signature),
+        (Alg::Hs384, Material::Hmac(k)) => hmac_valid::<Hmac<Sha384>>(k, message, signature),
+        (Alg::Hs512, Material::Hmac(k)) => hmac_valid::<Hmac<Sha512>>(k, message, signature),
         #[cfg(rust_crypto)]
         (_, Material::Rsa(k)) => {
             let rsa = match alg {
