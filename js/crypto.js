@@ -48,9 +48,11 @@ export class HostCrypto {
   }
 
   /**
-   * Checks the engine's `verify` answer `check` and returns `read(length)` of the decision
+   * Checks the engine's `verify` answer `check` and returns `read(length)` of the answer
    * the engine then writes: `resume` with the verdict, or `resumeHere` (the engine checks)
-   * when the host has no crypto for it or cannot import the key (e.g. no Ed25519).
+   * when the host has no crypto for it or cannot import the key (e.g. no Ed25519). The
+   * default build has no engine path for RSA, ECDSA and Ed25519 (only a build with the
+   * `rust-crypto` feature has): there `resumeHere` means invalid, never accepted.
    * `engine` returns the instance that asked, and throws once a trap replaced it: a
    * verdict is only ever given to the instance whose check it is.
    */
@@ -86,7 +88,8 @@ export class HostCrypto {
         return read(engine().resumeHere(check.id));
       }
     } catch {
-      // This host cannot import the key type (e.g. no Ed25519): the engine checks instead.
+      // This host cannot import the key type (e.g. no Ed25519): the engine checks instead
+      // (in the default build, without the rust-crypto feature: invalid).
       return read(engine().resumeHere(check.id));
     }
     return read(engine().resume(check.id, valid));

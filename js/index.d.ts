@@ -124,7 +124,9 @@ export interface VerifyOptions {
    * On JS hosts, check RSA, ECDSA and Ed25519 signatures with the host's native crypto
    * (node:crypto on Node, else WebCrypto; see the host option `crypto`) rather than in wasm;
    * the engine still chooses the algorithm parameters and keys and makes the decision. HMAC
-   * stays in the engine, where it is faster. Default true.
+   * stays in the engine, where it is faster. Default true. The npm package's engine has no
+   * RSA, ECDSA or Ed25519 of its own (only a build with the `rust-crypto` feature has), so
+   * there `false` is a configuration error.
    */
   webCrypto?: boolean;
   /** Remote key cache tuning (`jwksUri` or discovery). */

@@ -261,16 +261,25 @@ class Gate {
     return this.#inner.decide({ method: request.method, url: request.url, headers: request.headers }, round);
   }
 
-  // A decision as it is, or after the fetches, store operations and the signature check it
-  // asks for. The engine bounds the rounds: past its limit it answers instead of asking.
+  // A decision as it is, or after the fetches, store operations and signature checks it
+  // asks for. The engine bounds the rounds: past its limit it answers instead of asking. A
+  // request's token takes one check; a hosted-login callback may take one per token it
+  // verifies (the ID token, the access token), each followed by fetches or a decision.
   async #settle(request, answer) {
     const engine = this.#bound();
-    for (let round = 1; answer.action === "fetch" || answer.action === "store"; round++) {
-      await this.#perform(answer, engine);
-      engine(); // still the instance that asked, or start over
-      answer = this.#ask(request, round);
+    let round = 0;
+    for (let checks = 0; ; ) {
+      if (answer.action === "fetch" || answer.action === "store") {
+        await this.#perform(answer, engine);
+        engine(); // still the instance that asked, or start over
+        answer = this.#ask(request, ++round);
+      } else if (answer.action === "verify") {
+        if (++checks > 4) throw new Error("edgegate: more signature checks than one request takes");
+        answer = await this.#crypto.verify(answer, engine, this.#reader);
+      } else {
+        return answer;
+      }
     }
-    return answer.action === "verify" ? this.#crypto.verify(answer, engine, this.#reader) : answer;
   }
 
   // Encodes `text` into the engine's input buffer; returns the bytes written.

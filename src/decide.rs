@@ -9,7 +9,8 @@
 //! [`Gate::explain`] runs these very steps with a tracing [`Observer`] instead of a quiet
 //! one, so it cannot say other than the decision would. Explaining changes nothing: it
 //! neither reads nor fills the verified-token cache, starts no key fetch and no refresh, and
-//! checks signatures with the engine. A gate never puts a trace in a response.
+//! checks signatures with the engine (where the build has no engine path for the algorithm,
+//! the signature step is inconclusive). A gate never puts a trace in a response.
 
 use std::sync::Arc;
 
@@ -22,7 +23,7 @@ use crate::extract::{Extractor, Found, TokenSource};
 use crate::fetch::{Fetch, Fetched, Progress};
 use crate::forward::{Auth, Forwarder};
 use crate::http::Request;
-use crate::login::{Login, Route};
+use crate::login::{Checker, HostCheck, Login, Route};
 use crate::normalize::{normalize, NormalizedPath};
 use crate::trace::{Observer, Trace};
 use crate::unseal::Unsealer;
@@ -76,17 +77,29 @@ impl std::fmt::Debug for Gate {
 pub struct Pending {
     /// The token and the keys to check its signature against.
     pub unverified: Unverified,
-    request: Request<'static>,
-    path: NormalizedPath,
-    rule: usize,
-    source: TokenSource,
-    token: String,
-    now: f64,
-    provider: usize,
     web_crypto: bool,
-    /// The session a refresh produced for this request, to store on the response, and why
-    /// the refresh went uncoordinated if it did.
-    refreshed: Option<(Session, Option<&'static str>)>,
+    then: Then,
+}
+
+/// What a signature check's verdict goes on to.
+#[derive(Debug)]
+enum Then {
+    /// The request's token: claims, scopes and the answer.
+    Decide {
+        request: Request<'static>,
+        path: NormalizedPath,
+        rule: usize,
+        source: TokenSource,
+        token: String,
+        now: f64,
+        provider: usize,
+        /// The session a refresh produced for this request, to store on the response, and
+        /// why the refresh went uncoordinated if it did.
+        refreshed: Option<(Session, Option<&'static str>)>,
+    },
+    /// A token of a hosted-login callback whose signature only the host can check (the
+    /// default wasm build): the callback runs again, in this round, with the verdict.
+    Callback { request: Request<'static>, round: u8 },
 }
 
 impl Pending {
@@ -103,7 +116,8 @@ impl Pending {
 pub enum Step {
     /// The decision.
     Decided(Decision),
-    /// Check `Pending::unverified`'s signature, then [`Gate::resume`].
+    /// Check `Pending::unverified`'s signature, then [`Gate::resume_step`] (or
+    /// [`Gate::resume`]).
     NeedsSignature(Pending),
     /// The host must fetch first (the provider's keys, or a token refresh): perform `Fetch`
     /// (or join the host's fetch with the same id), report it with [`Gate::complete`], then
@@ -263,22 +277,25 @@ impl Gate {
         mut fetch: impl FnMut(&Fetch) -> Fetched,
     ) -> Decision {
         let mut round = 0;
+        let mut step = self.begin_round(request, round);
         let decision = loop {
-            match self.begin_round(request, round) {
+            step = match step {
                 Step::Decided(decision) => break decision,
                 Step::NeedsSignature(pending) => {
                     let valid = pending.unverified.check_here();
-                    break self.resume(pending, valid);
+                    self.resume_step(pending, valid)
                 }
                 Step::NeedsFetch(ticket) => {
                     let outcome = fetch(&ticket);
                     self.complete(ticket.id, outcome);
                     round += 1;
+                    self.begin_round(request, round)
                 }
                 // No store here: the refresh goes uncoordinated, and the decision says so.
                 Step::NeedsStore(op) => {
                     self.stored(op.id, Stored::Failed);
                     round += 1;
+                    self.begin_round(request, round)
                 }
             }
         };
@@ -292,11 +309,26 @@ impl Gate {
     pub fn explain(&self, request: &Request) -> Trace {
         let mut trace = Trace::default();
         let mut o = Observer::tracing(&mut trace);
-        let decision = match self.run(request, 0, &mut o) {
+        let decision = match self.run(request, 0, None, &mut o) {
             Step::Decided(d) => Some(d),
+            Step::NeedsSignature(pending) if !pending.unverified.engine_checks() => {
+                // The default wasm build leaves RSA, ECDSA and Ed25519 to the host, and
+                // explaining calls no host: the signature's verdict stays open.
+                o.step("signature", true, || {
+                    format!(
+                        "{}: checked by the host's crypto (explain checks no signature in this build)",
+                        pending.unverified.alg.name()
+                    )
+                });
+                o.inconclusive();
+                None
+            }
             Step::NeedsSignature(pending) => {
                 let valid = pending.unverified.check_here();
-                Some(self.finish(pending, valid, &mut o))
+                match self.finish(pending, valid, &mut o) {
+                    Step::Decided(d) => Some(d),
+                    _ => None,
+                }
             }
             Step::NeedsFetch(_) | Step::NeedsStore(_) => None,
         };
@@ -358,16 +390,37 @@ impl Gate {
     /// [`Gate::begin`] after `round` fetches for this request. From [`MAX_FETCH_ROUNDS`]
     /// on, a request that would need yet another fetch is refused.
     pub fn begin_round(&self, request: &Request, round: u8) -> Step {
-        self.run(request, round, &mut Observer::quiet())
+        self.run(request, round, None, &mut Observer::quiet())
     }
 
-    /// Everything after the signature check: claims, scopes and the answer.
+    /// Everything after the signature check: claims, scopes and the answer. A hosted-login
+    /// callback's check may lead to another check or a fetch ([`Gate::resume_step`]); here
+    /// a further check is made in the engine (invalid where only the host could make it)
+    /// and a fetch is not made (the login is unavailable).
     pub fn resume(&self, pending: Pending, signature_valid: bool) -> Decision {
+        match self.resume_step(pending, signature_valid) {
+            Step::Decided(d) => d,
+            Step::NeedsSignature(pending) => {
+                let valid = pending.unverified.check_here();
+                self.resume(pending, valid)
+            }
+            Step::NeedsFetch(_) | Step::NeedsStore(_) => match &self.login {
+                Some(login) => login.unavailable("a fetch after a signature check: use resume_step"),
+                None => Decision::refused(Error::SignatureInvalid, answer::bad_request(), Under::NONE),
+            },
+        }
+    }
+
+    /// Everything after the signature check: the decision, or for a hosted-login callback
+    /// the callback again with the verdict, which may need another check or a fetch (as
+    /// [`Gate::begin_round`] in the round it was begun in).
+    pub fn resume_step(&self, pending: Pending, signature_valid: bool) -> Step {
         self.finish(pending, signature_valid, &mut Observer::quiet())
     }
 
-    /// The pipeline up to the signature check, reported to `o`.
-    pub(crate) fn run(&self, request: &Request, round: u8, o: &mut Observer) -> Step {
+    /// The pipeline up to the signature check, reported to `o`. `verdict`: the host's, on a
+    /// hosted-login callback's token it was asked to check.
+    pub(crate) fn run(&self, request: &Request, round: u8, verdict: Option<(&str, bool)>, o: &mut Observer) -> Step {
         let path = match normalize(&request.url) {
             Ok(path) => path,
             Err(e) => {
@@ -379,7 +432,7 @@ impl Gate {
         let route = self.login.as_ref().and_then(|l| Some((l, l.route(&path)?)));
         let found_rule = match route {
             Some((_, Route::Session)) => Ok(self.session_rule),
-            Some((login, route)) => return self.login_route(login, route, request, &path, round, o),
+            Some((login, route)) => return self.login_route(login, route, request, &path, round, verdict, o),
             None => self.rules.find(&path, o),
         };
         let index = match found_rule {
@@ -545,15 +598,17 @@ impl Gate {
             Ok(Progress::Done(Checked::NeedsSignature(unverified))) => {
                 return Step::NeedsSignature(Pending {
                     unverified,
-                    request: request.to_owned_request(),
-                    path,
-                    rule: index,
-                    source: found.source,
-                    token: found.token,
-                    now,
-                    provider,
                     web_crypto: providers.get(provider).web_crypto,
-                    refreshed,
+                    then: Then::Decide {
+                        request: request.to_owned_request(),
+                        path,
+                        rule: index,
+                        source: found.source,
+                        token: found.token,
+                        now,
+                        provider,
+                        refreshed,
+                    },
                 })
             }
             Ok(Progress::NeedsFetch(fetch)) if round < MAX_FETCH_ROUNDS => {
@@ -575,19 +630,17 @@ impl Gate {
         pending: Pending,
         signature_valid: bool,
         o: &mut Observer,
-    ) -> Decision {
-        let Pending {
-            unverified,
-            request,
-            path,
-            rule,
-            source,
-            token,
-            now,
-            provider,
-            web_crypto: _,
-            refreshed,
-        } = pending;
+    ) -> Step {
+        let Pending { unverified, web_crypto: _, then } = pending;
+        let (request, path, rule, source, token, now, provider, refreshed) = match then {
+            Then::Decide { request, path, rule, source, token, now, provider, refreshed } => {
+                (request, path, rule, source, token, now, provider, refreshed)
+            }
+            Then::Callback { request, round } => {
+                let verdict = Some((unverified.token(), signature_valid));
+                return self.run(&request, round, verdict, o);
+            }
+        };
         // A pending signature came from a provider: a gate without them has none.
         let verified = match &self.providers {
             Some(providers) => providers
@@ -598,7 +651,7 @@ impl Gate {
             None => Err(Error::SignatureInvalid),
         };
         let d = self.conclude(&request, &path, rule, Some(source), verified, o);
-        self.with_session(d, refreshed.as_ref(), &request.url)
+        Step::Decided(self.with_session(d, refreshed.as_ref(), &request.url))
     }
 
     /// Refreshes at the configured token endpoint, or at the one the login's discovery names.
@@ -617,7 +670,17 @@ impl Gate {
 
     /// A hosted-login route, answered by the login (`explain` only names it: it starts no
     /// login, exchanges no code and ends no session).
-    fn login_route(&self, login: &Login, route: Route, request: &Request, path: &NormalizedPath, round: u8, o: &mut Observer) -> Step {
+    #[allow(clippy::too_many_arguments)]
+    fn login_route(
+        &self,
+        login: &Login,
+        route: Route,
+        request: &Request,
+        path: &NormalizedPath,
+        round: u8,
+        verdict: Option<(&str, bool)>,
+        o: &mut Observer,
+    ) -> Step {
         if o.explaining() {
             o.step("login", true, || format!("{route:?}: answered by the gate's hosted login (explain starts, finishes and ends no login)"));
             o.inconclusive();
@@ -626,7 +689,23 @@ impl Gate {
         let now = self.clock.now();
         let progress = match route {
             Route::Login => login.start(request, path, &self.answers.return_to_param, now),
-            Route::Callback => login.callback(request, path, &self.session, &|token| self.verify_access(token, now), now),
+            Route::Callback => {
+                let verify = |token: &str| self.verify_access(token, verdict, now);
+                match login.callback(request, path, &self.session, &verify, verdict, now) {
+                    Ok(progress) => progress,
+                    Err(HostCheck { unverified, checker }) => {
+                        let web_crypto = match checker {
+                            Checker::IdToken => true,
+                            Checker::Access(i) => self.providers.as_ref().is_some_and(|p| p.get(i).web_crypto),
+                        };
+                        return Step::NeedsSignature(Pending {
+                            unverified: *unverified,
+                            web_crypto,
+                            then: Then::Callback { request: request.to_owned_request(), round },
+                        });
+                    }
+                }
+            }
             // (`Session` never comes here: `run` judges it as an API.)
             Route::Logout | Route::Session => {
                 let cookies = request.cookies();
@@ -642,14 +721,24 @@ impl Gate {
     }
 
     /// An access token from the provider, verified as the gate verifies every token (the
-    /// signature with jwt-compact).
-    fn verify_access(&self, token: &str, now: f64) -> Progress<Result<Arc<Verified>>> {
+    /// signature with jwt-compact, or where this build leaves it to the host, by the host:
+    /// `Err`, and then `verdict`).
+    fn verify_access(
+        &self,
+        token: &str,
+        verdict: Option<(&str, bool)>,
+        now: f64,
+    ) -> std::result::Result<Progress<Result<Arc<Verified>>>, HostCheck> {
         let Some(providers) = &self.providers else {
-            return Progress::Done(Err(Error::SessionNoToken("no verify options")));
+            return Ok(Progress::Done(Err(Error::SessionNoToken("no verify options"))));
         };
         match providers.route(token, &mut Observer::quiet()) {
-            Ok(i) => providers.get(i).verifier.verify_progress(token, now),
-            Err(e) => Progress::Done(Err(e)),
+            Ok(i) => providers
+                .get(i)
+                .verifier
+                .verify_progress(token, now, verdict)
+                .map_err(|unverified| HostCheck { unverified, checker: Checker::Access(i) }),
+            Err(e) => Ok(Progress::Done(Err(e))),
         }
     }
 

@@ -7,8 +7,8 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use base64ct::{Base64UrlUnpadded, Encoding};
-use jwt_compact::alg::{Hs256, Hs256Key, Hs256Signature};
-use jwt_compact::{Algorithm, AlgorithmSignature};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
 use serde_json::Value;
 
 use crate::clock::Clock;
@@ -101,8 +101,9 @@ pub(crate) struct Forwarder {
     /// Ends with [`FORWARDING`]; requests into the app skip those: `stripped[..into_app]`.
     stripped: Vec<String>,
     into_app: usize,
-    /// Signs [`ROUTE_MARK`]s; random per gate.
-    route_key: Hs256Key,
+    /// Signs [`ROUTE_MARK`]s: HMAC-SHA-256 keyed at random per gate (the keyed state,
+    /// cloned per mark).
+    route_key: Hmac<Sha256>,
 }
 
 impl Forwarder {
@@ -139,7 +140,8 @@ impl Forwarder {
             claim_headers,
             stripped,
             into_app,
-            route_key: Hs256Key::new(route_key),
+            route_key: <Hmac<Sha256> as Mac>::new_from_slice(&route_key)
+                .map_err(|_| Error::ConfigInvalid("route key".into()))?,
         })
     }
 
@@ -186,10 +188,11 @@ impl Forwarder {
     /// The [`ROUTE_MARK`] for sending a request on to `target` at `now`.
     fn route_mark(&self, now: f64, target: &str) -> String {
         let seconds = now.max(0.0) as u64;
-        let mac = Hs256.sign(&self.route_key, format!("{seconds} {target}").as_bytes());
+        let mut mac = self.route_key.clone();
+        mac.update(format!("{seconds} {target}").as_bytes());
         format!(
             "{seconds}.{}",
-            Base64UrlUnpadded::encode_string(&mac.as_bytes())
+            Base64UrlUnpadded::encode_string(&mac.finalize().into_bytes())
         )
     }
 
@@ -204,16 +207,13 @@ impl Forwarder {
         let fresh = seconds
             .parse::<u64>()
             .is_ok_and(|s| (now - s as f64).abs() <= ROUTE_MARK_SECONDS);
-        let mac = Base64UrlUnpadded::decode_vec(mac)
-            .ok()
-            // jwt-compact's HMAC `try_from_slice` panics on a slice of the wrong length.
-            .filter(|m| m.len() == 32)
-            .and_then(|m| Hs256Signature::try_from_slice(&m).ok());
+        let mac = Base64UrlUnpadded::decode_vec(mac).ok();
         fresh
-            && mac.is_some_and(|mac| {
-                // Constant time: jwt-compact compares HMACs with `subtle`.
-                let message = format!("{seconds} {target}");
-                Hs256.verify_signature(&mac, &self.route_key, message.as_bytes())
+            && mac.is_some_and(|tag| {
+                // Constant time, and a tag of another length is refused (`verify_slice`).
+                let mut mac = self.route_key.clone();
+                mac.update(format!("{seconds} {target}").as_bytes());
+                mac.verify_slice(&tag).is_ok()
             })
     }
 

@@ -1003,3 +1003,88 @@ fn an_id_token_too_large_for_a_cookie_is_not_kept() {
         .any(|c| c.starts_with("__Host-idToken=;") && c.contains("Max-Age=0")));
     assert!(d.set_cookies.iter().all(|c| c.len() <= 4096));
 }
+
+/// The callback as the default wasm build runs it, where RSA signatures are the host's:
+/// each step, counting the signature checks handed out (played here by jwt-compact).
+fn callback_host_checked(env: &Env, login: &Login) -> (Decision, usize) {
+    let r = get(
+        &format!("{APP}/auth/callback?{}", login.query()),
+        &[("cookie", &login.tx)],
+    );
+    let (mut round, mut checks) = (0, 0);
+    let mut step = env.gate.begin_round(&r, round);
+    loop {
+        step = match step {
+            edgegate::Step::Decided(d) => return (d, checks),
+            edgegate::Step::NeedsSignature(pending) => {
+                assert!(!pending.unverified.engine_checks());
+                checks += 1;
+                assert!(checks <= 2, "one check per token at most");
+                let valid = pending.unverified.check_here();
+                env.gate.resume_step(pending, valid)
+            }
+            edgegate::Step::NeedsFetch(f) => {
+                let outcome = env.idp.serve(&f, env.clock.now());
+                env.gate.complete(f.id, outcome);
+                round += 1;
+                env.gate.begin_round(&r, round)
+            }
+            edgegate::Step::NeedsStore(op) => panic!("a login callback touches no store: {op:?}"),
+        }
+    }
+}
+
+#[test]
+fn where_only_the_host_checks_rsa_the_callback_asks_it_for_each_token() {
+    edgegate::verify::host_only(true);
+    // The ID token, then the access token: two checks, and the login completes.
+    let env = Env::new(json!({}));
+    let (_, login) = env.start("%2Fdashboard", "");
+    let (d, checks) = callback_host_checked(&env, &login);
+    assert_eq!((d.code, checks), ("OK_LOGGED_IN", 2), "{d:#?}");
+    assert_eq!(header(response_headers(&d), "location"), Some("/dashboard"));
+
+    // An ID token the host finds forged is refused at once; the access token is not asked.
+    let env = Env::new(json!({}));
+    let (_, login) = env.start("%2F", "");
+    *env.idp.id_key_other.borrow_mut() = true;
+    let (d, checks) = callback_host_checked(&env, &login);
+    assert_eq!((checks, d.code), (1, "ERR_LOGIN_ID_TOKEN"), "{d:#?}");
+    refused(&d, "ERR_LOGIN_ID_TOKEN");
+
+    // The ID token's other checks still hold after the host's verdict.
+    let env = Env::new(json!({}));
+    let (_, login) = env.start("%2F", "");
+    *env.idp.id_claims.borrow_mut() = json!({ "nonce": "another-nonce" });
+    let (d, _) = callback_host_checked(&env, &login);
+    refused(&d, "ERR_LOGIN_ID_TOKEN");
+
+    // Through decide_with (the engine's own loop) the same.
+    let env = Env::new(json!({}));
+    let (_, login) = env.start("%2F", "");
+    assert_eq!(env.callback(&login.query(), &login.tx).code, "OK_LOGGED_IN");
+    edgegate::verify::host_only(false);
+}
+
+#[test]
+fn where_only_the_host_checks_rsa_explain_leaves_the_signature_open() {
+    edgegate::verify::host_only(true);
+    let env = Env::new(json!({}));
+    // A login first, so the provider's keys are loaded (explain fetches nothing).
+    let (_, login) = env.start("%2F", "");
+    assert_eq!(env.callback(&login.query(), &login.tx).code, "OK_LOGGED_IN");
+    let token = kid_token(
+        &rsa_key(),
+        &json!({ "iss": ISSUER, "aud": API, "sub": "u", "iat": NOW, "exp": NOW + 300.0 }),
+    );
+    let trace = env.gate.explain(&get(
+        &format!("{APP}/api/x"),
+        &[("authorization", &format!("Bearer {token}"))],
+    ));
+    assert_eq!(trace.code, None, "{trace:#?}");
+    assert!(
+        trace.steps.iter().any(|s| s.step == "signature" && s.ok),
+        "{trace:#?}"
+    );
+    edgegate::verify::host_only(false);
+}

@@ -36,7 +36,7 @@ use crate::session::client::{parse_tokens, Client, Tokens};
 use crate::session::cookies::MAX_COOKIE_BYTES;
 use crate::session::refresh::unreachable_reason;
 use crate::session::{Session, SessionCookies};
-use crate::verify::{Alg, ClaimsPolicy, KeyResolver, Verified, Verifier};
+use crate::verify::{Alg, ClaimsPolicy, KeyResolver, Unverified, Verified, Verifier};
 use discovery::{Discovery, Metadata};
 use transaction::Transaction;
 
@@ -66,8 +66,31 @@ pub(crate) fn clear_id_cookie(secure: bool) -> String {
 /// What a code exchange ends with: the tokens, or why not.
 type Exchanged = std::result::Result<Tokens, String>;
 
-/// A verification the login cannot finish without the network.
-pub(crate) type Verify<'a> = &'a dyn Fn(&str) -> Progress<Result<Arc<Verified>>>;
+/// A verification the login cannot finish without the network, or (`Err`) without the
+/// host's crypto.
+pub(crate) type Verify<'a> = &'a dyn Fn(&str) -> std::result::Result<Progress<Result<Arc<Verified>>>, HostCheck>;
+
+/// Whose verifier a callback's token belongs to.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Checker {
+    /// The login's own ID-token verifier.
+    IdToken,
+    /// The access token's provider (by index).
+    Access(usize),
+}
+
+/// A signature of a callback's token that only the host's crypto can check (the default
+/// wasm build: RSA, ECDSA and Ed25519 are the host's). The host checks it, and the callback
+/// runs again with the verdict; a valid token is then in its verifier's cache.
+#[derive(Debug)]
+pub(crate) struct HostCheck {
+    pub(crate) unverified: Box<Unverified>,
+    pub(crate) checker: Checker,
+}
+
+/// ID tokens the login remembers as verified, so a callback that asked the host for its
+/// access token's signature finds its ID token checked already when it runs again.
+const ID_TOKEN_CACHE: usize = 16;
 
 /// Hosted login, built and checked from `login`.
 pub(crate) struct Login {
@@ -188,7 +211,7 @@ impl Login {
             error_url: options.error_url.clone(),
             session_claims: options.session_claims.clone(),
             sealer,
-            id_tokens: Verifier::new(algorithms, keys, policy),
+            id_tokens: Verifier::new(algorithms, keys, policy).with_cache(ID_TOKEN_CACHE),
             exchanges: Calls::new(timeout, 60.0),
             revocations: Calls::new(timeout, 60.0),
         })
@@ -337,20 +360,21 @@ impl Login {
         path: &NormalizedPath,
         session: &SessionCookies,
         verify_access: Verify<'_>,
+        verdict: Option<(&str, bool)>,
         now: f64,
-    ) -> Progress<Decision> {
+    ) -> std::result::Result<Progress<Decision>, HostCheck> {
         if !matches!(request.method.as_ref(), "GET") {
-            return done(refused(LoginError::Method, "the callback takes GET", method_not_allowed()));
+            return Ok(done(refused(LoginError::Method, "the callback takes GET", method_not_allowed())));
         }
         let secure = request.secure();
         let params = match transaction::query_params(path.query.as_deref(), &["state", "code", "iss", "error"]) {
             Ok(p) => p,
-            Err(e) => return done(self.failure(e, None)),
+            Err(e) => return Ok(done(self.failure(e, None))),
         };
         let [state, code, iss, error] = [0, 1, 2, 3].map(|i| params[i].as_deref());
         // The state names the transaction cookie; only that cookie can answer for it.
         let Some(state) = state.filter(|s| transaction::valid_state(s)) else {
-            return done(self.failure(Error::Login(LoginError::State, "no valid state".into()), None));
+            return Ok(done(self.failure(Error::Login(LoginError::State, "no valid state".into()), None)));
         };
         let name = transaction::cookie_name(secure, state);
         let clear = cookie(&name, "", secure, 0);
@@ -361,32 +385,32 @@ impl Login {
             _ => None,
         };
         let Some(tx) = tx.filter(|tx| bool::from(tx.state.as_bytes().ct_eq(state.as_bytes()))) else {
-            return done(self.failure(Error::Login(LoginError::State, "no transaction of this browser has this state".into()), Some(clear)));
+            return Ok(done(self.failure(Error::Login(LoginError::State, "no transaction of this browser has this state".into()), Some(clear))));
         };
         if !(0.0..=transaction::LIFETIME).contains(&(now - tx.created)) {
-            return done(self.failure(Error::Login(LoginError::Expired, "the login took more than 10 minutes".into()), Some(clear)));
+            return Ok(done(self.failure(Error::Login(LoginError::Expired, "the login took more than 10 minutes".into()), Some(clear))));
         }
         let metadata = match self.metadata(now) {
             Ok(Progress::Done(m)) => m,
-            Ok(Progress::NeedsFetch(f)) => return Progress::NeedsFetch(f),
-            Err(e) => return done(self.failure(e, Some(clear))),
+            Ok(Progress::NeedsFetch(f)) => return Ok(Progress::NeedsFetch(f)),
+            Err(e) => return Ok(done(self.failure(e, Some(clear)))),
         };
         // RFC 9207: a mix-up attack answers with another issuer's `iss`, or none.
         match iss {
             Some(iss) if iss != self.issuer => {
-                return done(self.failure(Error::Login(LoginError::Iss, "iss is another issuer".into()), Some(clear)))
+                return Ok(done(self.failure(Error::Login(LoginError::Iss, "iss is another issuer".into()), Some(clear))))
             }
             None if metadata.iss_parameter_supported => {
-                return done(self.failure(Error::Login(LoginError::Iss, "the provider sends iss, and it is missing".into()), Some(clear)))
+                return Ok(done(self.failure(Error::Login(LoginError::Iss, "the provider sends iss, and it is missing".into()), Some(clear))))
             }
             _ => {}
         }
         if let Some(error) = error {
             let error: String = error.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').take(64).collect();
-            return done(self.failure(Error::Login(LoginError::Provider, error), Some(clear)));
+            return Ok(done(self.failure(Error::Login(LoginError::Provider, error), Some(clear))));
         }
         let Some(code) = code.filter(|c| !c.is_empty()) else {
-            return done(self.failure(Error::Login(LoginError::Exchange, "no code".into()), Some(clear)));
+            return Ok(done(self.failure(Error::Login(LoginError::Exchange, "no code".into()), Some(clear))));
         };
         // Single-flight per code and verifier: the request's later rounds (key fetches) find
         // the outcome again instead of spending the code twice.
@@ -401,19 +425,19 @@ impl Login {
             ])
         });
         let tokens = match exchanged {
-            Progress::NeedsFetch(f) => return Progress::NeedsFetch(f),
+            Progress::NeedsFetch(f) => return Ok(Progress::NeedsFetch(f)),
             Progress::Done(Ok(tokens)) => tokens,
-            Progress::Done(Err(why)) => return done(self.failure(Error::Login(LoginError::Exchange, why), Some(clear))),
+            Progress::Done(Err(why)) => return Ok(done(self.failure(Error::Login(LoginError::Exchange, why), Some(clear)))),
         };
-        match self.check_id_token(tokens.id_token.as_deref(), &tx, now) {
-            Progress::NeedsFetch(f) => return Progress::NeedsFetch(f),
+        match self.check_id_token(tokens.id_token.as_deref(), &tx, verdict, now)? {
+            Progress::NeedsFetch(f) => return Ok(Progress::NeedsFetch(f)),
             Progress::Done(Ok(())) => {}
-            Progress::Done(Err(e)) => return done(self.failure(e, Some(clear))),
+            Progress::Done(Err(e)) => return Ok(done(self.failure(e, Some(clear)))),
         }
-        match verify_access(&tokens.access_token) {
-            Progress::NeedsFetch(f) => return Progress::NeedsFetch(f),
+        match verify_access(&tokens.access_token)? {
+            Progress::NeedsFetch(f) => return Ok(Progress::NeedsFetch(f)),
             Progress::Done(Ok(_)) => {}
-            Progress::Done(Err(e)) => return done(self.failure(e, Some(clear))),
+            Progress::Done(Err(e)) => return Ok(done(self.failure(e, Some(clear)))),
         }
         let stored = Session {
             access_token: tokens.access_token,
@@ -450,26 +474,35 @@ impl Login {
                 set.push(clear);
                 let mut d = Decision::passed(Passed::LoggedIn, redirect(303, tx.return_to.clone()), Under::NONE, None);
                 d.set_cookies = set;
-                Progress::Done(d)
+                Ok(Progress::Done(d))
             }
-            Err(e) => done(self.failure(e, Some(clear))),
+            Err(e) => Ok(done(self.failure(e, Some(clear)))),
         }
     }
 
     /// OIDC Core 3.1.3.7 for the ID token of a code exchange: its signature against the
     /// provider's keys, `iss`, `aud` containing the client, `azp` when there are several
     /// audiences (or at all), `exp`, `iat`, and the transaction's `nonce`.
-    fn check_id_token(&self, token: Option<&str>, tx: &Transaction, now: f64) -> Progress<Result<()>> {
-        let fail = |why: String| Progress::Done(Err(Error::Login(LoginError::IdToken, why)));
+    /// `verdict`: the host's on a signature it was asked to check (see [`HostCheck`]).
+    fn check_id_token(
+        &self,
+        token: Option<&str>,
+        tx: &Transaction,
+        verdict: Option<(&str, bool)>,
+        now: f64,
+    ) -> std::result::Result<Progress<Result<()>>, HostCheck> {
+        let fail = |why: String| Ok(Progress::Done(Err(Error::Login(LoginError::IdToken, why))));
         let Some(token) = token else {
             return fail("the token response has no id_token".into());
         };
-        let verified = match self.id_tokens.verify_progress(token, now) {
-            Progress::NeedsFetch(f) => return Progress::NeedsFetch(f),
+        let progress = self.id_tokens.verify_progress(token, now, verdict);
+        let progress = progress.map_err(|unverified| HostCheck { unverified, checker: Checker::IdToken })?;
+        let verified = match progress {
+            Progress::NeedsFetch(f) => return Ok(Progress::NeedsFetch(f)),
             Progress::Done(Ok(v)) => v,
             // The provider's keys, not the token, failed: 503, as for any token.
             Progress::Done(Err(e)) if e.is_keys_unavailable() => {
-                return Progress::Done(Err(Error::Login(LoginError::Unavailable, e.to_string())))
+                return Ok(Progress::Done(Err(Error::Login(LoginError::Unavailable, e.to_string()))))
             }
             Progress::Done(Err(e)) => return fail(format!("{} ({})", e, e.code())),
         };
@@ -489,7 +522,7 @@ impl Login {
         if !bool::from(nonce.as_bytes().ct_eq(tx.nonce.as_bytes())) {
             return fail("nonce does not match the transaction".into());
         }
-        Progress::Done(Ok(()))
+        Ok(Progress::Done(Ok(())))
     }
 
     /// `POST <prefix>/logout` (or a same-origin `GET` navigation): revoke, clear, end the

@@ -8,9 +8,10 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use base64ct::{Base64UrlUnpadded, Encoding};
-use rsa::traits::PublicKeyParts;
-use rsa::{BigUint, RsaPublicKey};
 use serde_json::{Map, Value};
+
+pub use super::pubkey::{EcKey, EdKey, RsaKey};
+use super::pubkey::{pem_body, pkcs1, spki, PemKey};
 
 use crate::error::{Error, Result};
 
@@ -97,11 +98,11 @@ pub enum Material {
     /// An HMAC secret.
     Hmac(Vec<u8>),
     /// An RSA public key (2048 bits or more, no ROCA fingerprint).
-    Rsa(RsaPublicKey),
+    Rsa(RsaKey),
     /// A P-256 public key.
-    P256(p256::ecdsa::VerifyingKey),
+    P256(EcKey),
     /// An Ed25519 public key (not of small order).
-    Ed25519(ed25519_dalek::VerifyingKey),
+    Ed25519(EdKey),
 }
 
 impl Material {
@@ -127,19 +128,30 @@ impl Material {
         Some(match self {
             Material::Hmac(_) => return None,
             Material::Rsa(k) => serde_json::json!({
-                "kty": "RSA", "n": b64(&k.n().to_bytes_be()), "e": b64(&k.e().to_bytes_be()),
+                "kty": "RSA", "n": b64(k.n()), "e": b64(k.e()),
             }),
-            Material::P256(k) => {
-                let point = k.to_encoded_point(false);
-                serde_json::json!({
-                    "kty": "EC", "crv": "P-256",
-                    "x": b64(&point.x()?[..]), "y": b64(&point.y()?[..]),
-                })
-            }
+            Material::P256(k) => serde_json::json!({
+                "kty": "EC", "crv": "P-256", "x": b64(k.x()), "y": b64(k.y()),
+            }),
             Material::Ed25519(k) => {
                 serde_json::json!({ "kty": "OKP", "crv": "Ed25519", "x": b64(k.as_bytes()) })
             }
         })
+    }
+}
+
+impl Material {
+    /// A public key from a DER `SubjectPublicKeyInfo` (RSA, P-256 or Ed25519), read and
+    /// checked as a PEM `PUBLIC KEY` is.
+    pub fn from_spki_der(der: &[u8]) -> Result<Material> {
+        match spki(der, MIN_RSA_BITS)? {
+            Some(PemKey::Rsa(k)) => Ok(Material::Rsa(k)),
+            Some(PemKey::Ec(k)) => Ok(Material::P256(k)),
+            Some(PemKey::Ed(k)) => Ok(Material::Ed25519(k)),
+            None => Err(Error::ConfigKey(
+                "PEM public key is malformed or not RSA, P-256 or Ed25519".into(),
+            )),
+        }
     }
 }
 
@@ -230,8 +242,6 @@ pub(crate) fn decode_b64url(s: &str) -> Result<Vec<u8>> {
 }
 
 pub(crate) fn from_pem(pem: &str) -> Result<Material> {
-    use ed25519_dalek::pkcs8::DecodePublicKey as _;
-    use rsa::pkcs1::DecodeRsaPublicKey as _;
     // A PEM kept on one line with literal `\n`s is how `.env` files and hosting dashboards
     // store it; PEM has no backslash of its own, so reading them as line breaks is exact.
     let unescaped;
@@ -247,24 +257,16 @@ pub(crate) fn from_pem(pem: &str) -> Result<Material> {
         .map(|(label, _)| label)
         .unwrap_or_default();
     match label {
-        "PUBLIC KEY" => {
-            // Each parser checks the SPKI algorithm OID, so at most one accepts.
-            if let Ok(k) = RsaPublicKey::from_public_key_pem(pem) {
-                return checked_rsa(k);
-            }
-            if let Ok(k) = p256::ecdsa::VerifyingKey::from_public_key_pem(pem) {
-                return Ok(Material::P256(k));
-            }
-            if let Ok(k) = ed25519_dalek::VerifyingKey::from_public_key_pem(pem) {
-                return checked_ed25519(k);
-            }
-            Err(Error::ConfigKey(
+        "PUBLIC KEY" => match pem_body(pem, label) {
+            Some(der) => Material::from_spki_der(&der),
+            None => Err(Error::ConfigKey(
                 "PEM public key is malformed or not RSA, P-256 or Ed25519".into(),
-            ))
-        }
-        "RSA PUBLIC KEY" => RsaPublicKey::from_pkcs1_pem(pem)
-            .map_err(|e| Error::ConfigKey(format!("malformed PKCS#1 RSA public key: {e}")))
-            .and_then(checked_rsa),
+            )),
+        },
+        "RSA PUBLIC KEY" => pem_body(pem, label)
+            .ok_or_else(|| Error::ConfigKey("malformed PKCS#1 RSA public key".into()))
+            .and_then(|der| pkcs1(&der, MIN_RSA_BITS))
+            .map(Material::Rsa),
         "CERTIFICATE" => Err(Error::ConfigKey(
             "X.509 certificates are not supported; pass the public key (openssl x509 -pubkey)"
                 .into(),
@@ -334,33 +336,13 @@ pub fn from_jwk(jwk: &Map<String, Value>, lone: bool) -> Result<Option<Key>> {
             }
             Material::Hmac(k)
         }
-        Some("RSA") => {
-            let n = BigUint::from_bytes_be(&field("n")?);
-            let e = BigUint::from_bytes_be(&field("e")?);
-            checked_rsa(
-                RsaPublicKey::new(n, e)
-                    .map_err(|err| Error::ConfigKey(format!("invalid RSA JWK: {err}")))?,
-            )?
-        }
+        Some("RSA") => Material::Rsa(RsaKey::new(&field("n")?, &field("e")?, MIN_RSA_BITS)?),
         Some("EC") => {
             if text("crv")? != Some("P-256") {
                 return Ok(None); // P-384, P-521, secp256k1: not supported here
             }
             let (x, y) = (field("x")?, field("y")?);
-            if x.len() != 32 || y.len() != 32 {
-                return Err(Error::ConfigKey(
-                    "P-256 JWK coordinates must be 32 bytes".into(),
-                ));
-            }
-            let mut sec1 = Vec::with_capacity(65);
-            sec1.push(4);
-            sec1.extend_from_slice(&x);
-            sec1.extend_from_slice(&y);
-            Material::P256(
-                p256::ecdsa::VerifyingKey::from_sec1_bytes(&sec1).map_err(|_| {
-                    Error::ConfigKey("P-256 JWK is not a point on the curve".into())
-                })?,
-            )
+            Material::P256(EcKey::new(&x, &y)?)
         }
         Some("OKP") => {
             if text("crv")? != Some("Ed25519") {
@@ -369,10 +351,7 @@ pub fn from_jwk(jwk: &Map<String, Value>, lone: bool) -> Result<Option<Key>> {
             let x: [u8; 32] = field("x")?
                 .try_into()
                 .map_err(|_| Error::ConfigKey("Ed25519 JWK must be 32 bytes".into()))?;
-            checked_ed25519(
-                ed25519_dalek::VerifyingKey::from_bytes(&x)
-                    .map_err(|_| Error::ConfigKey("Ed25519 JWK is not a valid point".into()))?,
-            )?
+            Material::Ed25519(EdKey::new(x)?)
         }
         Some(_) => return Ok(None),
         None => return Err(Error::ConfigKey("JWK lacks \"kty\"".into())),
@@ -393,54 +372,6 @@ pub fn from_jwk(jwk: &Map<String, Value>, lone: bool) -> Result<Option<Key>> {
     Ok(Some(key))
 }
 
-fn checked_rsa(key: RsaPublicKey) -> Result<Material> {
-    let bits = key.n().bits();
-    if bits < MIN_RSA_BITS {
-        return Err(Error::ConfigWeakKey(format!(
-            "RSA modulus is {bits} bits; at least {MIN_RSA_BITS} are required"
-        )));
-    }
-    if roca_fingerprint(key.n()) {
-        return Err(Error::ConfigWeakKey(
-            "RSA key has the ROCA fingerprint (CVE-2017-15361)".into(),
-        ));
-    }
-    Ok(Material::Rsa(key))
-}
-
-fn checked_ed25519(key: ed25519_dalek::VerifyingKey) -> Result<Material> {
-    if key.is_weak() {
-        return Err(Error::ConfigWeakKey("Ed25519 key has small order".into()));
-    }
-    Ok(Material::Ed25519(key))
-}
-
-/// ROCA (CVE-2017-15361): moduli from the flawed Infineon generator are `65537^k mod M`, so
-/// for every small prime `p` here, `n mod p` lies in the subgroup generated by 65537. A
-/// random modulus passes all these tests with negligible probability (Nemec et al., 2017).
-fn roca_fingerprint(n: &BigUint) -> bool {
-    const PRIMES: [u32; 38] = [
-        3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 61, 67, 71, 73, 79, 83, 89,
-        97, 101, 103, 107, 109, 113, 127, 131, 137, 139, 149, 151, 157, 163, 167,
-    ];
-    let bytes = n.to_bytes_be();
-    PRIMES.iter().all(|&p| {
-        let residue = bytes
-            .iter()
-            .fold(0u32, |r, &b| (r * 256 + u32::from(b)) % p);
-        let generator = 65537 % p;
-        let mut x = 1u32;
-        // The subgroup has at most p-1 elements; walk it once.
-        for _ in 0..p {
-            if x == residue {
-                return true;
-            }
-            x = x * generator % p;
-        }
-        false
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -458,6 +389,8 @@ mod tests {
 
     #[test]
     fn roca_detects_a_vulnerable_shape_and_spares_a_random_one() {
+        use super::super::pubkey::roca_fingerprint;
+        use rsa::BigUint;
         // 65537^k mod M for M the product of the primes is the ROCA form; any such number
         // (times nothing) carries the fingerprint.
         let mut m = BigUint::from(1u32);
@@ -468,9 +401,9 @@ mod tests {
             m *= BigUint::from(p);
         }
         let fake = BigUint::from(65537u32).modpow(&BigUint::from(1234567u32), &m) + &m * 7u32;
-        assert!(roca_fingerprint(&fake));
+        assert!(roca_fingerprint(&fake.to_bytes_be()));
         // 2^2048 - 1 is not of that form.
         let plain = (BigUint::from(1u32) << 2048usize) - 1u32;
-        assert!(!roca_fingerprint(&plain));
+        assert!(!roca_fingerprint(&plain.to_bytes_be()));
     }
 }

@@ -13,6 +13,7 @@ mod jwk;
 pub(crate) mod jws;
 mod keys;
 mod providers;
+mod pubkey;
 mod remote;
 mod signature;
 
@@ -38,11 +39,13 @@ pub(crate) fn discovered_keys(issuer: &str, algorithms: Vec<Alg>) -> Result<Arc<
 }
 #[cfg(feature = "_integration_test")]
 pub use {
-    jwk::{KeyId, MAX_KEYS, MIN_RSA_BITS, MIN_SECRET_BYTES},
+    jwk::{EcKey, EdKey, KeyId, RsaKey, MAX_KEYS, MIN_RSA_BITS, MIN_SECRET_BYTES},
     jws::Header,
     remote::{RemoteKeys, RemotePolicy, Source},
 };
-pub use signature::check_signature;
+#[cfg(feature = "_integration_test")]
+pub use signature::host_only;
+pub use signature::{check_signature, engine_checks};
 
 /// A token that passed every check.
 #[derive(Debug, Clone)]
@@ -121,7 +124,19 @@ pub struct Unverified {
 }
 
 impl Unverified {
+    /// The token whose signature this is.
+    pub(crate) fn token(&self) -> &str {
+        &self.token
+    }
+
+    /// Can the engine check this signature itself in this build ([`engine_checks`])?
+    /// Where not, only the host can; [`Unverified::check_here`] then says invalid.
+    pub fn engine_checks(&self) -> bool {
+        engine_checks(self.alg)
+    }
+
     /// Checks the signature with jwt-compact; true when any candidate key verifies it.
+    /// False, fail closed, for an algorithm this build leaves to the host.
     pub fn check_here(&self) -> bool {
         let input = self.signing_input.as_bytes();
         self.candidates
@@ -174,9 +189,14 @@ impl Verifier {
     }
 
     /// Full JWT verification: signature, then claims at `now`. A token verified before skips
-    /// the signature, never the claim checks.
+    /// the signature, never the claim checks. (A signature only the host's crypto can check
+    /// is invalid here: see [`Unverified::check_here`].)
     pub fn verify(&self, token: &str, now: f64) -> Result<Arc<Verified>> {
-        match self.verify_progress(token, now) {
+        let progress = self.verify_progress(token, now, None).unwrap_or_else(|u| {
+            let valid = u.check_here();
+            Progress::Done(self.finish(*u, valid, now, &mut Observer::quiet()))
+        });
+        match progress {
             Progress::Done(verified) => verified,
             Progress::NeedsFetch(_) => Err(Error::JwksUnavailable(
                 "keys must be fetched first (use Gate::decide_with)".into(),
@@ -184,19 +204,31 @@ impl Verifier {
         }
     }
 
-    /// [`Verifier::verify`], or the key fetch it needs first; the signature is checked
-    /// here, with jwt-compact.
-    pub(crate) fn verify_progress(&self, token: &str, now: f64) -> Progress<Result<Arc<Verified>>> {
+    /// [`Verifier::verify`], or the key fetch it needs first. The signature is checked here
+    /// with jwt-compact where this build can ([`engine_checks`]); else it is the host's to
+    /// check: `Err` hands it back, and verifying again with `verdict` (this token, and
+    /// whether its signature is valid) finishes it. A valid one is then cached, if the
+    /// verifier has a cache.
+    pub(crate) fn verify_progress(
+        &self,
+        token: &str,
+        now: f64,
+        verdict: Option<(&str, bool)>,
+    ) -> std::result::Result<Progress<Result<Arc<Verified>>>, Box<Unverified>> {
         let quiet = &mut Observer::quiet();
-        match self.start(token, now, quiet) {
+        Ok(match self.start(token, now, quiet) {
             Ok(Progress::Done(Checked::Cached(hit))) => Progress::Done(Ok(hit)),
             Ok(Progress::Done(Checked::NeedsSignature(u))) => {
-                let valid = u.check_here();
+                let valid = match verdict {
+                    _ if u.engine_checks() => u.check_here(),
+                    Some((checked, valid)) if checked == token => valid,
+                    _ => return Err(Box::new(u)),
+                };
                 Progress::Done(self.finish(u, valid, now, quiet))
             }
             Ok(Progress::NeedsFetch(fetch)) => Progress::NeedsFetch(fetch),
             Err(e) => Progress::Done(Err(e)),
-        }
+        })
     }
 
     /// The JWS layer alone: parse, allow-list, `typ`, key selection, signature. The payload

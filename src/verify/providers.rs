@@ -132,6 +132,13 @@ impl Provider {
                 v.cache_size
             )));
         }
+        if !v.web_crypto && !algorithms.iter().all(|&a| super::engine_checks(a)) {
+            return Err(Error::ConfigInvalid(
+                "verify.webCrypto false needs the engine's own RSA, ECDSA and Ed25519, which \
+                 this build leaves to the host (build with the rust-crypto feature)"
+                    .into(),
+            ));
+        }
         let issuers = v.issuer.clone().map(|i| i.into_vec()).unwrap_or_default();
         let keys: Arc<dyn KeyResolver> = match (resolver, &v.keys, &v.jwks_uri) {
             (Some(r), _, _) => r,

@@ -197,7 +197,7 @@ impl JsGate {
         let params = pending.web_crypto().then(|| HostParams::of(u.alg)).flatten();
         let Some(params) = params else {
             let valid = u.check_here();
-            return Answer::text(decision(&self.inner.resume(pending, valid)));
+            return self.answer(self.inner.resume_step(pending, valid), form);
         };
         let id = {
             let mut next = self.next_id.borrow_mut();
@@ -320,22 +320,26 @@ impl JsGate {
         json_object(&out)
     }
 
-    /// Finishes a `verify` answer with the host's verdict. The decision goes to the output
-    /// buffer as `decideInput` writes it; returns its length.
+    /// Finishes a `verify` answer with the host's verdict. The answer goes to the output
+    /// buffer as `decideInput` writes it; returns its length. It is a decision, except after
+    /// a hosted-login callback's check, which may need another check or a fetch (then
+    /// decide again with the next round, as after any fetch).
     pub fn resume(&self, id: u32, valid: bool) -> Result<usize, JsValue> {
         let pending = self.take(id)?;
-        let decision = self.inner.resume(pending, valid);
-        Ok(self.emit(Answer::text(to_wire(&decision))))
+        let step = self.inner.resume_step(pending, valid);
+        Ok(self.emit(self.answer(step, Form::Wire)))
     }
 
     /// Finishes a `verify` answer by checking the signature in the engine (a host that cannot
-    /// import the key, e.g. no Ed25519 in its WebCrypto); like `resume` otherwise.
+    /// import the key, e.g. no Ed25519 in its WebCrypto); like `resume` otherwise. Without
+    /// the `rust-crypto` feature the engine checks only HMAC: any other signature is then
+    /// invalid (fail closed).
     #[wasm_bindgen(js_name = resumeHere)]
     pub fn resume_here(&self, id: u32) -> Result<usize, JsValue> {
         let pending = self.take(id)?;
         let valid = pending.unverified.check_here();
-        let decision = self.inner.resume(pending, valid);
-        Ok(self.emit(Answer::text(to_wire(&decision))))
+        let step = self.inner.resume_step(pending, valid);
+        Ok(self.emit(self.answer(step, Form::Wire)))
     }
 
     /// The public JWK of candidate `handle` of pending check `id`, for `importKey("jwk")`.

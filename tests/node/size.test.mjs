@@ -6,14 +6,17 @@
 // made room for upstream routing and the route mark; and to 310 KiB for the sealed sessions
 // of Auth.js, next-auth and nextjs-auth0: AES-GCM, AES-CBC with HMAC-SHA-512, HKDF, the
 // formats and their options measured +19.5 KB gzipped, 295,508 → 315,041; the performance
-// issue owes the 300 KiB back, with host WebCrypto for them and for signatures).
+// issue owes the 300 KiB back, with host WebCrypto for them and for signatures). Down to
+// 280 KiB when RSA, ECDSA and Ed25519 left the default build for the host's crypto (the
+// engine's own behind the `rust-crypto` feature), keys were read without big integers and
+// HMAC became the `hmac` crate's: 356,233 → 285,637 measured here.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 
 const TARGET = 120 * 1024;
-const CEILING = 310 * 1024;
+const CEILING = 280 * 1024;
 
 test(`gzipped .wasm stays under ${CEILING} bytes (target ${TARGET})`, () => {
   const wasm = readFileSync(new URL("../../js/wasm/edgegate_bg.wasm", import.meta.url));

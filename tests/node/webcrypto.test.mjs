@@ -1,13 +1,20 @@
 // Signatures checked by the host's crypto — node:crypto, or WebCrypto — must get exactly
-// the verdicts of the engine's own jwt-compact path, which is the reference: the same gate
-// options with `webCrypto` on and off must decide every token alike. Counters on both host
-// APIs prove which one each gate really used.
+// the verdicts of the engine's own jwt-compact path, which is the reference: the package's
+// gates (host crypto) and the reference build's (`rust-crypto` feature, `webCrypto: false`,
+// built by scripts/build into pkg/reference) must decide every token alike. The package
+// itself has no engine path for RSA, ECDSA and Ed25519. Counters on both host APIs prove
+// which one each gate really used.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { generateKeyPairSync } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { createGate } from "edgegate";
 import { signParts } from "./sign.mjs";
+
+const reference = new URL("../../pkg/reference/edgegate.js", import.meta.url);
+assert.ok(existsSync(reference), "pkg/reference is missing: run scripts/build (it builds the rust-crypto reference)");
+const { Gate: ReferenceGate } = createRequire(import.meta.url)(reference.pathname);
 
 const calls = { node: 0, web: 0 };
 const nodeCrypto = process.getBuiltinModule?.("node:crypto");
@@ -78,12 +85,27 @@ async function gates(alg, keys) {
   });
   const hosts = [];
   for (const crypto of HOSTS) hosts.push([crypto, await createGate(options(true), { now: NOW, crypto })]);
-  return { hosts, engine: await createGate(options(false), { now: NOW }) };
+  let engine;
+  try {
+    engine = new ReferenceGate(options(false), NOW);
+  } catch {
+    // A key only curve arithmetic can refuse (a point off its curve): the package takes it
+    // and leaves it to the host's import, so every token must then be refused.
+    return { hosts, engine: null };
+  }
+  return { hosts, engine: { decide: async (req) => engine.decide(req) } };
 }
 
 /** The engine's code for `token`, after asserting every host path gives the same. */
 async function decideAll({ hosts, engine }, token, label) {
   const req = { url: "/api/x", headers: { authorization: `Bearer ${token}` } };
+  if (engine === null) {
+    for (const [name, gate] of hosts) {
+      const code = (await gate.decide(req)).code;
+      assert.notEqual(code, "OK_AUTHENTICATED", `${label}: ${name} accepted a token under a key the reference refuses`);
+    }
+    return undefined;
+  }
   const reference = (await engine.decide(req)).code;
   for (const [name, gate] of hosts) {
     const code = (await gate.decide(req)).code;
@@ -124,6 +146,7 @@ test("Wycheproof JWS vectors: node:crypto, WebCrypto and the engine agree", asyn
   }
   const doc = JSON.parse(readFileSync(file, "utf8"));
   let cases = 0;
+  let onlyHost = 0;
   for (const group of doc.testGroups) {
     const jwk = group.public ?? group.private;
     const alg = jwk.alg;
@@ -132,13 +155,35 @@ test("Wycheproof JWS vectors: node:crypto, WebCrypto and the engine agree", asyn
     try {
       both = await gates(alg, jwk);
     } catch {
-      continue; // keys the engine refuses at construction are refused on both paths
+      continue; // keys the package refuses at construction (the reference refuses them too)
     }
+    if (both.engine === null) onlyHost += group.tests.length;
     for (const v of group.tests) {
       await decideAll(both, v.jws, `tcId ${v.tcId} (${v.comment})`);
       cases += 1;
     }
   }
-  console.log(`host crypto: ${cases} Wycheproof JWS vectors, identical verdicts on ${HOSTS.join(", ")} and the engine`);
+  console.log(`host crypto: ${cases} Wycheproof JWS vectors, identical verdicts on ${HOSTS.join(", ")} and the engine (${onlyHost} under keys only the reference refuses, all refused by the hosts)`);
   assert.ok(cases > 300);
+});
+
+test("keys only curve arithmetic refuses: the package takes them, its hosts refuse every token", async () => {
+  const ed = Buffer.alloc(32);
+  ed[0] = 2; // y = 2: no x on Ed25519
+  const offCurve = {
+    ES256: { kty: "EC", crv: "P-256", x: Buffer.alloc(32, 1).toString("base64url"), y: Buffer.alloc(32, 1).toString("base64url") },
+    EdDSA: { kty: "OKP", crv: "Ed25519", x: ed.toString("base64url") },
+  };
+  let cases = 0;
+  for (const [alg, jwk] of Object.entries(offCurve)) {
+    const both = await gates(alg, jwk);
+    assert.equal(both.engine, null, `${alg}: the reference refuses the key`);
+    const { privateKey } = keypair(alg);
+    const [input, sig] = signParts(alg, privateKey, { alg }, { sub: "u", exp: NOW + 60 });
+    for (const [name, token] of Object.entries(mutations(alg, input, sig, `${input}.${sig.toString("base64url")}`))) {
+      await decideAll(both, token, `${alg} off-curve key, ${name}`);
+      cases += 1;
+    }
+  }
+  console.log(`host crypto: ${cases} tokens under off-curve keys, all refused on ${HOSTS.join(", ")}`);
 });
