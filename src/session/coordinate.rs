@@ -29,8 +29,8 @@
 use std::sync::{Mutex, MutexGuard};
 
 use base64ct::{Base64UrlUnpadded, Encoding};
-use jwt_compact::alg::{Hs256, Hs256Key};
-use jwt_compact::{Algorithm as _, AlgorithmSignature as _};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
 
 use super::calls::{Calls, Key};
 use super::client::Tokens;
@@ -121,7 +121,7 @@ const MAX_PHASES: usize = 256;
 pub struct Coordinator {
     sealer: Sealer,
     /// The HMAC-SHA-256 key of store keys.
-    hash_key: Hs256Key,
+    hash_key: Hmac<Sha256>,
     wait: f64,
     claim_ttl: f64,
     timeout: f64,
@@ -157,7 +157,8 @@ impl Coordinator {
         }
         Ok(Coordinator {
             sealer,
-            hash_key: Hs256Key::new(hash_key),
+            hash_key: <Hmac<Sha256> as Mac>::new_from_slice(&hash_key)
+                .map_err(|_| Error::ConfigInvalid("refresh.coordination: key derivation failed".into()))?,
             wait,
             claim_ttl,
             timeout: store_timeout,
@@ -173,9 +174,10 @@ impl Coordinator {
 
     /// The store key of `refresh_token`.
     fn store_key(&self, refresh_token: &str) -> String {
-        // jwt-compact's HS256: the HMAC-SHA-256 the route mark links already.
-        let mac = Hs256.sign(&self.hash_key, refresh_token.as_bytes());
-        format!("edgegate:refresh:{}", Base64UrlUnpadded::encode_string(&mac.as_bytes()))
+        // The HMAC-SHA-256 the route mark links already.
+        let mut mac = self.hash_key.clone();
+        mac.update(refresh_token.as_bytes());
+        format!("edgegate:refresh:{}", Base64UrlUnpadded::encode_string(&mac.finalize().into_bytes()))
     }
 
     fn op(&self, action: StoreAction, key: String, value: String, ttl: f64, wait: f64) -> StoreOp {
