@@ -9,14 +9,17 @@
 // issue owes the 300 KiB back, with host WebCrypto for them and for signatures). Down to
 // 280 KiB when RSA, ECDSA and Ed25519 left the default build for the host's crypto (the
 // engine's own behind the `rust-crypto` feature), keys were read without big integers and
-// HMAC became the `hmac` crate's: 356,233 → 285,637 measured here.
+// HMAC became the `hmac` crate's: 356,233 → 285,637 measured here (with hosted login in it,
+// which had cost +40 KB gzipped: 316,798 → 356,233). Then 290 KiB for refresh coordination
+// across instances (its options, the store protocol, sealing and opening outcomes: +7.6 KB
+// gzipped measured on its own, 357,594 → 365,163 before the host-crypto cut): 295,769.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 
 const TARGET = 120 * 1024;
-const CEILING = 280 * 1024;
+const CEILING = 290 * 1024;
 
 test(`gzipped .wasm stays under ${CEILING} bytes (target ${TARGET})`, () => {
   const wasm = readFileSync(new URL("../../js/wasm/edgegate_bg.wasm", import.meta.url));
