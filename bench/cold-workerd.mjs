@@ -1,0 +1,138 @@
+// Cold start inside workerd: the first request a fresh isolate serves, timed from outside
+// (Miniflare; a Worker's timers are frozen while it computes). Each sample starts a new
+// workerd process with one Worker (bench/cold-worker/: edgegate/worker, the same Worker by
+// hand with jose, and a no-op that only answers), sends one request with a valid token and
+// then a second with another token. The first pays for building the gate (instantiating the
+// wasm, parsing the options, importing the key, V8's lazy compilation of every function it
+// reaches) or for jose's key import and first run; the second is the same work warm. The
+// no-op's first request is what workerd and Miniflare's own first dispatch cost, and is
+// subtracted. Samples rotate the order of the three Workers. Writes
+// bench/results-cold-workerd.json. Run: scripts/bench, or node bench/cold-workerd.mjs
+// (SAMPLES, default 9; ONLY=HS256|RS256 without writing results).
+import { generateKeyPairSync, randomBytes } from "node:crypto";
+import { writeFileSync } from "node:fs";
+import { build } from "esbuild";
+import { SignJWT, importPKCS8 } from "jose";
+import { Miniflare } from "miniflare";
+
+const SAMPLES = Number(process.env.SAMPLES ?? 9);
+const ISS = "https://issuer.example";
+const AUD = "api://bench";
+const here = (p) => new URL(p, import.meta.url).pathname;
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const WORKERS = ["noop", "edgegate", "jose"];
+
+await build({
+  entryPoints: WORKERS.map((w) => here(`cold-worker/${w}.mjs`)),
+  outdir: here("../target/bench-cold-worker"),
+  bundle: true,
+  format: "esm",
+  platform: "neutral",
+  conditions: ["workerd", "worker", "browser"],
+  loader: { ".wasm": "copy" },
+  logLevel: "error",
+});
+
+function keys(alg) {
+  if (alg === "HS256") {
+    const secret = randomBytes(32).toString("base64url");
+    return { key: secret, sign: new TextEncoder().encode(secret) };
+  }
+  const { publicKey, privateKey } = generateKeyPairSync("rsa", {
+    modulusLength: 2048,
+    publicKeyEncoding: { type: "spki", format: "pem" },
+    privateKeyEncoding: { type: "pkcs8", format: "pem" },
+  });
+  return { key: publicKey, privateKey };
+}
+
+async function token(alg, k, jti) {
+  const sign = k.sign ?? (await importPKCS8(k.privateKey, alg));
+  const now = Math.floor(Date.now() / 1000);
+  return new SignJWT({ jti }).setProtectedHeader({ alg }).setSubject("u").setIssuer(ISS).setAudience(AUD)
+    .setIssuedAt(now).setExpirationTime(now + 3600).sign(sign);
+}
+
+async function timed(mf, t) {
+  const t0 = performance.now();
+  const r = await mf.dispatchFetch("http://app.local/api/stocks", { headers: { cookie: `theme=dark; __Host-token=${t}` } });
+  const body = await r.text();
+  const ms = performance.now() - t0;
+  if (r.status !== 200 || body !== "ok") throw new Error(`answered ${r.status} ${body} ${JSON.stringify([...r.headers])}`);
+  return ms;
+}
+
+/** One fresh workerd with `worker`: ms to start it, its first request and its second. */
+async function sample(worker, options, tokens) {
+  const t0 = performance.now();
+  const mf = new Miniflare({
+    modules: true,
+    scriptPath: here(`../target/bench-cold-worker/${worker}.js`),
+    modulesRoot: here("../target/bench-cold-worker"),
+    modulesRules: [
+      { type: "ESModule", include: ["**/*.js"] },
+      { type: "CompiledWasm", include: ["**/*.wasm"] },
+    ],
+    compatibilityDate: "2025-09-01",
+    bindings: { OPTIONS: options },
+    cf: false,
+  });
+  try {
+    await mf.ready;
+    const startup = performance.now() - t0;
+    const first = await timed(mf, tokens[0]);
+    const second = await timed(mf, tokens[1]);
+    return { startup, first, second };
+  } finally {
+    await mf.dispose();
+  }
+}
+
+const rows = [];
+for (const alg of ["HS256", "RS256"].filter((a) => a.includes(process.env.ONLY ?? ""))) {
+  const k = keys(alg);
+  const options = {
+    rules: [
+      { match: "/dashboard/:path*", kind: "page" },
+      { match: "/api/:path*", kind: "api" },
+    ],
+    verify: { algorithms: [alg], keys: k.key, issuer: ISS, audience: AUD },
+    upstream: { claimHeaders: { sub: "x-auth-sub" } },
+  };
+  const runs = Object.fromEntries(WORKERS.map((w) => [w, []]));
+  for (let i = 0; i < SAMPLES; i++) {
+    const tokens = [await token(alg, k, `a${i}`), await token(alg, k, `b${i}`)];
+    const order = [...WORKERS.slice(i % 3), ...WORKERS.slice(0, i % 3)];
+    for (const w of order) runs[w].push(await sample(w, options, tokens));
+  }
+  const pick = (w, f) => median(runs[w].map((r) => r[f]));
+  const noopFirst = pick("noop", "first");
+  const row = { alg, samples: SAMPLES, noop: { first_ms: noopFirst, second_ms: pick("noop", "second"), startup_ms: pick("noop", "startup") } };
+  for (const w of ["edgegate", "jose"]) {
+    row[w] = {
+      first_ms: pick(w, "first"),
+      second_ms: pick(w, "second"),
+      startup_ms: pick(w, "startup"),
+      // The first request's own cost: the same Worker's first request less the no-op's.
+      cold_ms: median(runs[w].map((r, i) => r.first - runs.noop[i].first)),
+      runs: runs[w],
+    };
+  }
+  rows.push(row);
+}
+
+const f = (x) => x.toFixed(1);
+console.log(`\nCold start inside workerd (Miniflare), median of ${SAMPLES} fresh processes each, ms:\n`);
+console.log("| gate | first request | less the no-op's | second request | workerd start |");
+console.log("|---|---|---|---|---|");
+for (const r of rows) {
+  console.log(`| no-op (${r.alg} run) | ${f(r.noop.first_ms)} | — | ${f(r.noop.second_ms)} | ${f(r.noop.startup_ms)} |`);
+  for (const w of ["edgegate", "jose"]) {
+    const x = r[w];
+    console.log(`| ${w}, ${r.alg} | ${f(x.first_ms)} | ${f(x.cold_ms)} | ${f(x.second_ms)} | ${f(x.startup_ms)} |`);
+  }
+}
+if (!process.env.ONLY) {
+  writeFileSync(here("results-cold-workerd.json"), `${JSON.stringify({ samples: SAMPLES, rows, date: new Date().toISOString() }, null, 2)}\n`);
+  console.log("wrote bench/results-cold-workerd.json");
+}
