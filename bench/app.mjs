@@ -221,10 +221,17 @@ async function measure(name, scenario) {
   // Responses by status (requests.total also counts those still in flight at the end).
   const responses = Object.values(r.statusCodeStats ?? {}).reduce((n, s) => n + s.count, 0);
   const expected = r.statusCodeStats?.[scenario.status]?.count ?? 0;
-  if (r.errors || r.timeouts || expected !== responses) {
-    throw new Error(`${name}: ${scenario.name}: ${r.errors} errors, ${r.timeouts} timeouts, ${expected}/${responses} answered ${scenario.status} (${JSON.stringify(r.statusCodeStats)})`);
+  // A few 500s from Next's proxy when the backend closes a kept-alive socket as it is
+  // reused are counted and shown; more than 1% of anything else stops the bench.
+  const unexpected = responses - expected + r.errors + r.timeouts;
+  if (unexpected > responses / 100) {
+    throw new Error(`${name}: ${scenario.name}: ${r.errors} errors, ${r.timeouts} timeouts, ${expected}/${responses} answered ${scenario.status} (${JSON.stringify(r.statusCodeStats)})\n${server.output().slice(-3000)}`);
   }
-  return { rps: responses / DURATION, p50: r.latency.p50, p99: r.latency.p99, cpuPer1000: (cpu * 1000) / responses };
+  if (unexpected && !server.shown) {
+    server.shown = true;
+    console.log(`  ${name} server, on its first other answer:\n${server.output().slice(-1500).replace(/^/gm, "    ")}`);
+  }
+  return { rps: expected / DURATION, p50: r.latency.p50, p99: r.latency.p99, cpuPer1000: (cpu * 1000) / responses, unexpected };
 }
 
 const rows = [];
@@ -236,7 +243,7 @@ for (const scenario of scenarios) {
     for (const name of round % 2 ? [...order].reverse() : order) {
       const m = await measure(name, scenario);
       runs[name].push(m);
-      console.log(`  ${scenario.name}, round ${round + 1}, ${name}: ${m.rps.toFixed(0)} req/s, p50 ${m.p50} ms, p99 ${m.p99} ms, ${m.cpuPer1000.toFixed(0)} ms CPU/1000`);
+      console.log(`  ${scenario.name}, round ${round + 1}, ${name}: ${m.rps.toFixed(0)} req/s, p50 ${m.p50} ms, p99 ${m.p99} ms, ${m.cpuPer1000.toFixed(0)} ms CPU/1000${m.unexpected ? `, ${m.unexpected} other answers or errors` : ""}`);
     }
   }
   const summary = (name) => {
