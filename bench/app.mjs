@@ -6,16 +6,16 @@
 // from /proc: less noisy than req/s on a machine where autocannon and the backend share
 // the cores). Writes bench/results-app.json. Run: scripts/bench, or node bench/app.mjs
 // [--long] (ROUNDS, DURATION, WARMUP in seconds, CONNECTIONS, ONLY=<text> to pick scenarios
-// without writing results; APP_PROF=<dir> runs both servers under --cpu-prof into <dir>).
-import { execFileSync, spawn } from "node:child_process";
-import { createHash } from "node:crypto";
-import {
-  cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync,
-} from "node:fs";
+// without writing results; APP_PROF=<dir> runs both servers under --cpu-prof into
+// <dir>/<gate>/, with the number of requests each served in <dir>/<gate>/requests; NAMES=1
+// serves builds made with `next build --no-mangling`, whose profiles name functions).
+import { spawn } from "node:child_process";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { fileURLToPath } from "node:url";
 import autocannon from "autocannon";
 import { SignJWT } from "jose";
+import { buildApp, GATES, UPSTREAM_URL as upstreamUrl } from "./app/build.mjs";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const EXAMPLE = `${ROOT}examples/nextjs/`;
@@ -25,6 +25,7 @@ const DURATION = Number(process.env.DURATION ?? (long ? 30 : 10));
 const WARMUP = Number(process.env.WARMUP ?? 3);
 const CONNECTIONS = Number(process.env.CONNECTIONS ?? 50);
 const PROF = process.env.APP_PROF;
+const NAMES = Boolean(process.env.NAMES);
 const dev = JSON.parse(readFileSync(`${EXAMPLE}dev-config.json`, "utf8"));
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -106,64 +107,11 @@ function groupCpuMs(pid) {
 }
 
 // --- the two apps ----------------------------------------------------------------------------
-// Each is a copy of the example under target/bench-app-<name>, two levels down as the e2e
-// tests' copies are (next.config.ts puts Turbopack's root two levels up, which must hold
-// js/), rebuilt only when what goes into it changed.
-const GATES = {
-  edgegate: { middleware: `${EXAMPLE}middleware.ts` },
-  jose: { middleware: `${ROOT}bench/app/middleware.ts` },
-};
-
-function hashTree(hash, path) {
-  if (statSync(path).isDirectory()) {
-    for (const entry of readdirSync(path).sort()) {
-      if (entry !== "node_modules") hashTree(hash, `${path}/${entry}`);
-    }
-  } else {
-    hash.update(path.slice(ROOT.length)).update(readFileSync(path));
-  }
-}
-
-function buildApp(name, upstream) {
-  const dir = `${ROOT}target/bench-app-${name}`;
-  const sources = ["app", "lib", "gate.ts", "dev-config.json", "next.config.ts", "package.json", "tsconfig.json"];
-  const hash = createHash("sha256").update(upstream);
-  for (const f of sources) hashTree(hash, `${EXAMPLE}${f}`);
-  hashTree(hash, GATES[name].middleware);
-  if (name === "edgegate") for (const f of ["js/wasm", "js/load", "js/index.js", "js/next.js", "js/wire.js", "js/crypto.js", "js/fetch.js", "js/respond.js", "js/package.json"]) hashTree(hash, `${ROOT}${f}`);
-  const stamp = hash.digest("hex");
-  if (existsSync(`${dir}/.next/BUILD_ID`) && existsSync(`${dir}/stamp`) && readFileSync(`${dir}/stamp`, "utf8") === stamp) return dir;
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true });
-  for (const f of sources) cpSync(`${EXAMPLE}${f}`, `${dir}/${f}`, { recursive: true });
-  cpSync(GATES[name].middleware, `${dir}/middleware.ts`);
-  // The example's packages, except jose: the bench's own (bench/package.json pins it, the
-  // same jose compare.mjs measures), so the reference does not lean on next-auth's copy.
-  mkdirSync(`${dir}/node_modules`);
-  for (const entry of readdirSync(`${EXAMPLE}node_modules`)) {
-    if (entry !== "jose") symlinkSync(`${EXAMPLE}node_modules/${entry}`, `${dir}/node_modules/${entry}`);
-  }
-  symlinkSync(`${ROOT}bench/node_modules/jose`, `${dir}/node_modules/jose`);
-  const t0 = performance.now();
-  execFileSync(`${dir}/node_modules/.bin/next`, ["build"], {
-    cwd: dir,
-    env: { ...process.env, UPSTREAM_URL: upstream, NEXT_TELEMETRY_DISABLED: "1" },
-    stdio: "pipe",
-  });
-  writeFileSync(`${dir}/stamp`, stamp);
-  console.log(`built ${name} in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
-  return dir;
-}
-
-// The backend's address is fixed at build time (Next inlines UPSTREAM_URL), so it gets a
-// port of its own that stays the same from run to run.
-const UPSTREAM_PORT = Number(process.env.UPSTREAM_PORT ?? 4517);
-const upstreamUrl = `http://127.0.0.1:${UPSTREAM_PORT}`;
-const dirs = Object.fromEntries(Object.keys(GATES).map((name) => [name, buildApp(name, upstreamUrl)]));
+const dirs = Object.fromEntries(Object.keys(GATES).map((name) => [name, buildApp(name, upstreamUrl, { names: NAMES })]));
 
 const upstream = await start("node", ["upstream/server.mjs"], {
   cwd: EXAMPLE,
-  env: { PORT: String(UPSTREAM_PORT) },
+  env: { PORT: new URL(upstreamUrl).port },
   url: `${upstreamUrl}/api/stocks`,
 });
 const servers = {};
@@ -171,9 +119,12 @@ for (const [name, dir] of Object.entries(dirs)) {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   if (PROF) mkdirSync(`${PROF}/${name}`, { recursive: true });
-  // --cpu-prof reaches the server process itself through NODE_OPTIONS.
-  const env = { NEXT_TELEMETRY_DISABLED: "1", ...(PROF && { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${PROF}/${name}` }) };
-  servers[name] = { ...(await start(`${dir}/node_modules/.bin/next`, ["start", "-p", String(port), "-H", "127.0.0.1"], { cwd: dir, env, url })), url };
+  const next = ["start", "-p", String(port), "-H", "127.0.0.1"];
+  // node refuses --cpu-prof in NODE_OPTIONS: under APP_PROF, node runs next's bin itself.
+  const [command, args] = PROF
+    ? [process.execPath, ["--cpu-prof", `--cpu-prof-dir=${PROF}/${name}`, `${dir}/node_modules/next/dist/bin/next`, ...next]]
+    : [`${dir}/node_modules/.bin/next`, next];
+  servers[name] = { ...(await start(command, args, { cwd: dir, env: { NEXT_TELEMETRY_DISABLED: "1" }, url })), url, served: 0 };
 }
 
 // --- scenarios -----------------------------------------------------------------------------
@@ -204,13 +155,15 @@ for (const [name, server] of Object.entries(servers)) {
   }
 }
 
-function cannon(server, scenario, seconds) {
-  return autocannon({
+async function cannon(server, scenario, seconds) {
+  const r = await autocannon({
     url: `${server.url}${scenario.path}`,
     connections: CONNECTIONS,
     duration: seconds,
     headers: scenario.headers,
   });
+  server.served += r.requests.total;
+  return r;
 }
 
 async function measure(name, scenario) {
@@ -260,6 +213,8 @@ for (const scenario of scenarios) {
   rows.push({ scenario: scenario.name, path: scenario.path, status: scenario.status, edgegate, jose, rpsRatio: edgegate.rps / jose.rps, cpuRatio: edgegate.cpuPer1000 / jose.cpuPer1000 });
 }
 await Promise.all([upstream, ...Object.values(servers)].map((s) => s.stop()));
+// How many requests each profile covers, for bench/prof-summary.mjs.
+if (PROF) for (const [name, s] of Object.entries(servers)) writeFileSync(`${PROF}/${name}/requests`, `${s.served}\n`);
 
 console.log(`\nWhole app under next start, autocannon ${CONNECTIONS} connections, median of ${ROUNDS} × ${DURATION} s alternating runs:\n`);
 console.log("| scenario | edgegate req/s | jose req/s | ratio | edgegate p50 / p99 ms | jose p50 / p99 ms | CPU ms per 1,000 (edgegate / jose) |");

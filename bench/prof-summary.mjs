@@ -3,6 +3,7 @@
 // two profiles. Used on the Next servers bench/app.mjs runs under APP_PROF (bench/README.md).
 // Run: node bench/prof-summary.mjs <a.cpuprofile> [requests] [<b.cpuprofile> [requests]]
 //      [--top N] [--match <regex on url or name>] [--group <regex with one capture>]
+//      [--under <regex>: only samples with a frame whose function matches, e.g. '^#ask ']
 import { readFileSync } from "node:fs";
 
 const args = process.argv.slice(2);
@@ -13,8 +14,13 @@ const flag = (name, fallback) => {
   return value;
 };
 const TOP = Number(flag("--top", 25));
-const MATCH = flag("--match") && new RegExp(flag("--match") ?? "");
-const GROUP = flag("--group") && new RegExp(flag("--group"));
+const regex = (name) => {
+  const source = flag(name);
+  return source === undefined ? undefined : new RegExp(source);
+};
+const MATCH = regex("--match");
+const GROUP = regex("--group");
+const UNDER = regex("--under");
 const inputs = [];
 for (let i = 0; i < args.length; i++) {
   const requests = Number(args[i + 1]);
@@ -38,6 +44,11 @@ export function summarize(path) {
   for (let i = 0; i < profile.samples.length; i++) {
     const ms = (profile.timeDeltas[i + 1] ?? 0) / 1000; // the delta after a sample is its time
     const node = byId.get(profile.samples[i]);
+    if (UNDER) {
+      let id = node.id;
+      while (id !== undefined && !UNDER.test(keyOf(byId.get(id).callFrame))) id = parent.get(id);
+      if (id === undefined) continue;
+    }
     total += ms;
     const key = keyOf(node.callFrame);
     self.set(key, (self.get(key) ?? 0) + ms);
@@ -65,9 +76,9 @@ const scale = (run) => (run.requests ? 1000 / run.requests : 1);
 const unit = runs.every((r) => r.requests) ? "ms per 1,000 requests" : "ms";
 const fmt = (x) => (x === undefined ? "—" : x.toFixed(1));
 
-function table(title, pick) {
+function table(title, pick, limit = TOP) {
   const keys = new Set();
-  for (const run of runs) for (const [k] of [...pick(run)].sort((a, b) => b[1] - a[1]).filter(([k]) => !MATCH || MATCH.test(k)).slice(0, TOP)) keys.add(k);
+  for (const run of runs) for (const [k] of [...pick(run)].sort((a, b) => b[1] - a[1]).filter(([k]) => !MATCH || MATCH.test(k)).slice(0, limit)) keys.add(k);
   const rows = [...keys].map((k) => [k, runs.map((r) => (pick(r).get(k) ?? 0) * scale(r))]);
   rows.sort((a, b) => Math.max(...b[1]) - Math.max(...a[1]));
   console.log(`\n${title} (${unit})\n`);
@@ -77,6 +88,6 @@ function table(title, pick) {
 }
 
 console.log(`total sampled: ${runs.map((r) => `${fmt(r.total * scale(r))} ${unit}`).join(", ")}`);
-if (GROUP) table("inclusive time by group", (r) => r.groups);
+if (GROUP) table("inclusive time by group", (r) => r.groups, Infinity);
 table("self time", (r) => r.self);
 table("inclusive time", (r) => r.inclusive);
