@@ -5,8 +5,9 @@
 // copy of the built module that keeps its function names (wasm-bindgen --keep-debug, then
 // wasm-opt with wasm-pack.toml's flags and -g instead of --strip-debug: the same code), and
 // prints per step the functions compiled, their body bytes, V8's own compile times (whole
-// ms, so per function only the large ones show) and the largest functions by name.
-// Run after scripts/build: node bench/cold-functions.mjs [--top N]
+// ms, so per function only the large ones show) and the largest functions by name. Step
+// times are one process's: noisy; bytes are what to compare.
+// Run after scripts/build: node bench/cold-functions.mjs [--top N] (WASM_OPT_FLAGS=...)
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
@@ -23,7 +24,8 @@ const cargoBin = `${homedir()}/.cargo/bin`;
 execFileSync(`${cargoBin}/wasm-bindgen`, ["--target", "web", "--keep-debug", "--omit-default-module-path", "--out-dir", out, "--out-name", "edgegate",
   `${ROOT}target/wasm32-unknown-unknown/release/edgegate.wasm`]);
 const pack = readFileSync(`${ROOT}wasm-pack.toml`, "utf8");
-const flags = JSON.parse(/^flags = (\[.*\])$/m.exec(pack)[1]).filter((f) => f !== "--strip-debug");
+// WASM_OPT_FLAGS (space-separated) tries other flags than wasm-pack.toml's.
+const flags = (process.env.WASM_OPT_FLAGS?.split(" ") ?? JSON.parse(/^flags = (\[.*\])$/m.exec(pack)[1])).filter((f) => f !== "--strip-debug");
 execFileSync(`${ROOT}js/node_modules/.bin/wasm-opt`, [...flags, "-g", `${out}/edgegate_bg.wasm`, "-o", `${out}/named.wasm`]);
 const bytes = readFileSync(`${out}/named.wasm`);
 
@@ -63,32 +65,38 @@ const names = functionNames(bytes);
 const short = (name) => (name ?? "?").replace(/::h[0-9a-f]{16}$/, "").replace(/<([^<>]*)>/g, (m) => (m.length > 80 ? "<…>" : m));
 
 // --- the trace -----------------------------------------------------------------------------
-const trace = execFileSync(process.execPath, ["--trace-wasm-compilation-times", `${ROOT}bench/cold.mjs`], {
-  encoding: "utf8",
-  env: { ...process.env, WASM: `${out}/named.wasm` },
-  maxBuffer: 1 << 28,
-});
-let compiled = [];
-let total = { functions: 0, body: 0, ms: 0 };
+// V8 prints its trace through C's stdout, and a compile on a background thread can land in
+// the middle of a step's line. So each step is attributed by difference: the child that
+// runs steps 1..k compiles what the one running 1..k-1 did, plus step k's functions.
+const STEP_COUNT = 8; // the lines bench/cold.mjs prints
+function run(steps) {
+  const trace = execFileSync(process.execPath, ["--trace-wasm-compilation-times", `${ROOT}bench/cold.mjs`], {
+    encoding: "utf8",
+    env: { ...process.env, WASM: `${out}/named.wasm`, STEPS: String(steps) },
+    maxBuffer: 1 << 28,
+  });
+  // Liftoff is the lazy first compile a call waits for; TurboFan recompiles hot functions in
+  // the background (dynamic tiering).
+  const compiled = new Map();
+  for (const m of trace.matchAll(/Compiled function \S*#(\d+) using Liftoff, took (\d+) ms .*?bodysize (\d+)/g)) {
+    compiled.set(Number(m[1]), { ms: Number(m[2]), body: Number(m[3]) });
+  }
+  const lines = trace.split("\n").map((l) => /^([a-z+(].*\S)\s+([\d.]+) ms$/i.exec(l)).filter(Boolean);
+  return { compiled, step: lines.at(-1) };
+}
 console.log("| step | ms | functions compiled | body bytes | V8's compile ms (whole ms each) | largest |");
 console.log("|---|---|---|---|---|---|");
-for (const line of trace.split("\n")) {
-  const fn = /^Compiled function .*#(\d+) using (\w+), took (\d+) ms .*bodysize (\d+)/.exec(line);
-  if (fn) {
-    // Liftoff is the lazy first compile, on the calling thread; TurboFan recompiles hot
-    // functions in the background (dynamic tiering) and is not what a first call waits for.
-    if (fn[2] === "Liftoff") compiled.push({ index: Number(fn[1]), ms: Number(fn[3]), body: Number(fn[4]) });
-    continue;
-  }
-  // bench/cold.mjs's lines: the step, then its time.
-  const step = /^(.*\S)\s+([\d.]+) ms$/.exec(line);
-  if (!step) continue;
-  const body = compiled.reduce((n, f) => n + f.body, 0);
-  const ms = compiled.reduce((n, f) => n + f.ms, 0);
-  total = { functions: total.functions + compiled.length, body: total.body + body, ms: total.ms + ms };
-  const largest = [...compiled].sort((a, b) => b.body - a.body).slice(0, TOP)
+let before = new Map();
+let total = { functions: 0, body: 0, ms: 0 };
+for (let k = 1; k <= STEP_COUNT; k++) {
+  const { compiled, step } = run(k);
+  const fresh = [...compiled].filter(([index]) => !before.has(index)).map(([index, f]) => ({ index, ...f }));
+  before = compiled;
+  const body = fresh.reduce((n, f) => n + f.body, 0);
+  const ms = fresh.reduce((n, f) => n + f.ms, 0);
+  total = { functions: total.functions + fresh.length, body: total.body + body, ms: total.ms + ms };
+  const largest = fresh.sort((a, b) => b.body - a.body).slice(0, TOP)
     .map((f) => `${short(names.get(f.index))} (${(f.body / 1024).toFixed(1)} KB${f.ms ? `, ${f.ms} ms` : ""})`);
-  console.log(`| ${step[1]} | ${step[2]} | ${compiled.length} | ${body.toLocaleString("en")} | ${ms} | ${largest.join("; ")} |`);
-  compiled = [];
+  console.log(`| ${step?.[1]} | ${step?.[2]} | ${fresh.length} | ${body.toLocaleString("en")} | ${ms} | ${largest.join("; ")} |`);
 }
 console.log(`\nconstruction compiled ${total.functions} functions, ${total.body.toLocaleString("en")} body bytes in all (V8 reports ${total.ms} ms in whole-ms steps)`);

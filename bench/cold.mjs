@@ -18,7 +18,10 @@ const rules = [
   { match: "/dashboard/:path*", kind: "page" },
   { match: "/api/:path*", kind: "api" },
 ];
+// STEPS=<n> stops after the first n steps (bench/cold-functions.mjs attributes compiles so).
+let steps = Number(process.env.STEPS ?? Infinity);
 const time = (label, f) => {
+  if (steps-- <= 0) return;
   const t0 = performance.now();
   try {
     f();
