@@ -12,6 +12,7 @@
 import { spawn } from "node:child_process";
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import net from "node:net";
+import { loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
 import autocannon from "autocannon";
 import { SignJWT } from "jose";
@@ -26,6 +27,7 @@ const WARMUP = Number(process.env.WARMUP ?? 3);
 const CONNECTIONS = Number(process.env.CONNECTIONS ?? 50);
 const PROF = process.env.APP_PROF;
 const NAMES = Boolean(process.env.NAMES);
+const LOAD_BEFORE = loadavg()[0];
 const dev = JSON.parse(readFileSync(`${EXAMPLE}dev-config.json`, "utf8"));
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -224,7 +226,8 @@ for (const r of rows) {
   console.log(`| ${r.scenario} | ${e.rps.toFixed(0)} | ${j.rps.toFixed(0)} | ${r.rpsRatio.toFixed(2)}× | ${e.p50} / ${e.p99} | ${j.p50} / ${j.p99} | ${e.cpuPer1000.toFixed(0)} / ${j.cpuPer1000.toFixed(0)} (${r.cpuRatio.toFixed(2)}×) |`);
 }
 if (!process.env.ONLY && !PROF) {
-  const meta = { connections: CONNECTIONS, rounds: ROUNDS, durationS: DURATION, warmupS: WARMUP, node: process.version, date: new Date().toISOString() };
+  // The load average before and after: other work on the machine moves req/s the most.
+  const meta = { connections: CONNECTIONS, rounds: ROUNDS, durationS: DURATION, warmupS: WARMUP, node: process.version, loadavg: [LOAD_BEFORE, loadavg()[0]], date: new Date().toISOString() };
   writeFileSync(`${ROOT}bench/results-app.json`, `${JSON.stringify({ ...meta, rows }, null, 2)}\n`);
   console.log("wrote bench/results-app.json");
 }

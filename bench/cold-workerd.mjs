@@ -1,7 +1,8 @@
 // Cold start inside workerd: the first request a fresh isolate serves, timed from outside
 // (Miniflare; a Worker's timers are frozen while it computes). Each sample starts a new
 // workerd process with one Worker (bench/cold-worker/: edgegate/worker, the same Worker by
-// hand with jose, and a no-op that only answers), sends one request with a valid token and
+// hand with jose, a no-op that only answers, and one that only instantiates edgegate's wasm
+// on its first request), sends one request with a valid token and
 // then a second with another token. The first pays for building the gate (instantiating the
 // wasm, parsing the options, importing the key, V8's lazy compilation of every function it
 // reaches) or for jose's key import and first run; the second is the same work warm. The
@@ -20,7 +21,7 @@ const ISS = "https://issuer.example";
 const AUD = "api://bench";
 const here = (p) => new URL(p, import.meta.url).pathname;
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const WORKERS = ["noop", "edgegate", "jose"];
+const WORKERS = ["noop", "instantiate", "edgegate", "jose"];
 
 await build({
   entryPoints: WORKERS.map((w) => here(`cold-worker/${w}.mjs`)),
@@ -102,13 +103,13 @@ for (const alg of ["HS256", "RS256"].filter((a) => a.includes(process.env.ONLY ?
   const runs = Object.fromEntries(WORKERS.map((w) => [w, []]));
   for (let i = 0; i < SAMPLES; i++) {
     const tokens = [await token(alg, k, `a${i}`), await token(alg, k, `b${i}`)];
-    const order = [...WORKERS.slice(i % 3), ...WORKERS.slice(0, i % 3)];
+    const order = [...WORKERS.slice(i % WORKERS.length), ...WORKERS.slice(0, i % WORKERS.length)];
     for (const w of order) runs[w].push(await sample(w, options, tokens));
   }
   const pick = (w, f) => median(runs[w].map((r) => r[f]));
   const noopFirst = pick("noop", "first");
   const row = { alg, samples: SAMPLES, noop: { first_ms: noopFirst, second_ms: pick("noop", "second"), startup_ms: pick("noop", "startup") } };
-  for (const w of ["edgegate", "jose"]) {
+  for (const w of ["instantiate", "edgegate", "jose"]) {
     row[w] = {
       first_ms: pick(w, "first"),
       second_ms: pick(w, "second"),
@@ -127,7 +128,7 @@ console.log("| gate | first request | less the no-op's | second request | worker
 console.log("|---|---|---|---|---|");
 for (const r of rows) {
   console.log(`| no-op (${r.alg} run) | ${f(r.noop.first_ms)} | — | ${f(r.noop.second_ms)} | ${f(r.noop.startup_ms)} |`);
-  for (const w of ["edgegate", "jose"]) {
+  for (const w of ["instantiate", "edgegate", "jose"]) {
     const x = r[w];
     console.log(`| ${w}, ${r.alg} | ${f(x.first_ms)} | ${f(x.cold_ms)} | ${f(x.second_ms)} | ${f(x.startup_ms)} |`);
   }
