@@ -10,49 +10,15 @@
 // subtracted. Samples rotate the order of the three Workers. Writes
 // bench/results-cold-workerd.json. Run: scripts/bench, or node bench/cold-workerd.mjs
 // (SAMPLES, default 9; ONLY=HS256|RS256 without writing results).
-import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { writeFileSync } from "node:fs";
-import { build } from "esbuild";
-import { SignJWT, importPKCS8 } from "jose";
-import { Miniflare } from "miniflare";
+import { bundleWorkers, keys, tokens, workerd, ISS, AUD } from "./workerd-common.mjs";
 
 const SAMPLES = Number(process.env.SAMPLES ?? 9);
-const ISS = "https://issuer.example";
-const AUD = "api://bench";
 const here = (p) => new URL(p, import.meta.url).pathname;
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const WORKERS = ["noop", "instantiate", "edgegate", "jose"];
 
-await build({
-  entryPoints: WORKERS.map((w) => here(`cold-worker/${w}.mjs`)),
-  outdir: here("../target/bench-cold-worker"),
-  bundle: true,
-  format: "esm",
-  platform: "neutral",
-  conditions: ["workerd", "worker", "browser"],
-  loader: { ".wasm": "copy" },
-  logLevel: "error",
-});
-
-function keys(alg) {
-  if (alg === "HS256") {
-    const secret = randomBytes(32).toString("base64url");
-    return { key: secret, sign: new TextEncoder().encode(secret) };
-  }
-  const { publicKey, privateKey } = generateKeyPairSync("rsa", {
-    modulusLength: 2048,
-    publicKeyEncoding: { type: "spki", format: "pem" },
-    privateKeyEncoding: { type: "pkcs8", format: "pem" },
-  });
-  return { key: publicKey, privateKey };
-}
-
-async function token(alg, k, jti) {
-  const sign = k.sign ?? (await importPKCS8(k.privateKey, alg));
-  const now = Math.floor(Date.now() / 1000);
-  return new SignJWT({ jti }).setProtectedHeader({ alg }).setSubject("u").setIssuer(ISS).setAudience(AUD)
-    .setIssuedAt(now).setExpirationTime(now + 3600).sign(sign);
-}
+await bundleWorkers(WORKERS.map((w) => `cold-worker/${w}.mjs`), "bench-cold-worker");
 
 async function timed(mf, t) {
   const t0 = performance.now();
@@ -64,26 +30,13 @@ async function timed(mf, t) {
 }
 
 /** One fresh workerd with `worker`: ms to start it, its first request and its second. */
-async function sample(worker, options, tokens) {
+async function sample(worker, options, [first, second]) {
   const t0 = performance.now();
-  const mf = new Miniflare({
-    modules: true,
-    scriptPath: here(`../target/bench-cold-worker/${worker}.js`),
-    modulesRoot: here("../target/bench-cold-worker"),
-    modulesRules: [
-      { type: "ESModule", include: ["**/*.js"] },
-      { type: "CompiledWasm", include: ["**/*.wasm"] },
-    ],
-    compatibilityDate: "2025-09-01",
-    bindings: { OPTIONS: options },
-    cf: false,
-  });
+  const mf = workerd("bench-cold-worker", worker, { bindings: { OPTIONS: options } });
   try {
     await mf.ready;
     const startup = performance.now() - t0;
-    const first = await timed(mf, tokens[0]);
-    const second = await timed(mf, tokens[1]);
-    return { startup, first, second };
+    return { startup, first: await timed(mf, first), second: await timed(mf, second) };
   } finally {
     await mf.dispose();
   }
@@ -102,9 +55,9 @@ for (const alg of ["HS256", "RS256"].filter((a) => a.includes(process.env.ONLY ?
   };
   const runs = Object.fromEntries(WORKERS.map((w) => [w, []]));
   for (let i = 0; i < SAMPLES; i++) {
-    const tokens = [await token(alg, k, `a${i}`), await token(alg, k, `b${i}`)];
+    const pair = await tokens(alg, k, 2, `s${i}-`);
     const order = [...WORKERS.slice(i % WORKERS.length), ...WORKERS.slice(0, i % WORKERS.length)];
-    for (const w of order) runs[w].push(await sample(w, options, tokens));
+    for (const w of order) runs[w].push(await sample(w, options, pair));
   }
   const pick = (w, f) => median(runs[w].map((r) => r[f]));
   const noopFirst = pick("noop", "first");
