@@ -1,11 +1,12 @@
 // Where a cold start goes: the first gate built on a fresh instance, step by step. Each line
 // is the first time its code runs, then (again) the second. V8 compiles wasm functions
 // lazily, on first call, so a first time pays for compiling the code it reaches.
-// Run: node bench/cold.mjs (compare with node --no-wasm-lazy-compilation bench/cold.mjs)
+// Run: node bench/cold.mjs (compare with node --no-wasm-lazy-compilation bench/cold.mjs);
+// WASM=<path> times another build of the same module (bench/cold-functions.mjs).
 import { generateKeyPairSync } from "node:crypto";
 import { readFileSync } from "node:fs";
 
-const module = new WebAssembly.Module(readFileSync(new URL("../js/wasm/edgegate_bg.wasm", import.meta.url)));
+const module = new WebAssembly.Module(readFileSync(process.env.WASM ?? new URL("../js/wasm/edgegate_bg.wasm", import.meta.url)));
 const glue = await import("../js/wasm/edgegate.js");
 const { publicKey } = generateKeyPairSync("rsa", {
   modulusLength: 2048,
@@ -17,7 +18,10 @@ const rules = [
   { match: "/dashboard/:path*", kind: "page" },
   { match: "/api/:path*", kind: "api" },
 ];
+// STEPS=<n> stops after the first n steps (bench/cold-functions.mjs attributes compiles so).
+let steps = Number(process.env.STEPS ?? Infinity);
 const time = (label, f) => {
+  if (steps-- <= 0) return;
   const t0 = performance.now();
   try {
     f();

@@ -1,66 +1,16 @@
 // edgegate vs jose inside workerd (Miniflare), whose WebCrypto is not node's. Timers are
 // frozen inside a Worker while it computes, so each batch is timed from outside and a
 // same-sized request that does no work is subtracted. Run: scripts/bench
-import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { writeFileSync } from "node:fs";
-import { build } from "esbuild";
-import { SignJWT, importPKCS8 } from "jose";
-import { Miniflare } from "miniflare";
+import { bundleWorkers, keys, tokens, workerd, ISS, AUD } from "./workerd-common.mjs";
 
 const ROUNDS = Number(process.env.ROUNDS ?? 11);
 const WARMUP_MS = Number(process.env.WARMUP_MS ?? 1000);
-const ISS = "https://issuer.example";
-const AUD = "api://bench";
 const here = (p) => new URL(p, import.meta.url).pathname;
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-await build({
-  entryPoints: [here("worker.mjs")],
-  outdir: here("../target/bench-worker"),
-  bundle: true,
-  format: "esm",
-  platform: "neutral",
-  conditions: ["workerd", "worker", "browser"],
-  mainFields: ["module", "main"], // path-to-regexp 6 has no exports map
-  loader: { ".wasm": "copy" },
-  logLevel: "error",
-});
-const mf = new Miniflare({
-  modules: true,
-  scriptPath: here("../target/bench-worker/worker.js"),
-  modulesRoot: here("../target/bench-worker"), // module names must not climb out of the cwd
-  modulesRules: [
-    { type: "ESModule", include: ["**/*.js"] },
-    { type: "CompiledWasm", include: ["**/*.wasm"] },
-  ],
-  compatibilityDate: "2025-09-01",
-  cf: false,
-});
-
-function keys(alg) {
-  if (alg === "HS256") {
-    const secret = randomBytes(32).toString("base64url");
-    return { key: secret, sign: new TextEncoder().encode(secret) };
-  }
-  const type = { RS256: ["rsa", { modulusLength: 2048 }], ES256: ["ec", { namedCurve: "P-256" }], EdDSA: ["ed25519", {}] }[alg];
-  const { publicKey, privateKey } = generateKeyPairSync(type[0], {
-    ...type[1],
-    publicKeyEncoding: { type: "spki", format: "pem" },
-    privateKeyEncoding: { type: "pkcs8", format: "pem" },
-  });
-  return { key: publicKey, privateKey };
-}
-
-async function tokens(alg, k, n) {
-  const sign = k.sign ?? (await importPKCS8(k.privateKey, alg));
-  const now = Math.floor(Date.now() / 1000);
-  const out = [];
-  for (let i = 0; i < n; i++) {
-    out.push(await new SignJWT({ jti: `t${i}` }).setProtectedHeader({ alg }).setSubject("u").setIssuer(ISS)
-      .setAudience(AUD).setIssuedAt(now).setExpirationTime(now + 3600).sign(sign));
-  }
-  return out;
-}
+await bundleWorkers(["worker.mjs"], "bench-worker");
+const mf = workerd("bench-worker", "worker");
 
 async function post(job) {
   const t0 = performance.now();
