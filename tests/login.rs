@@ -4,21 +4,18 @@
 //! CSRF rule, `/auth/session`, and the login's refresh. The same against oidc-provider
 //! with real browsers is tests/e2e/login.test.mjs.
 mod common;
+#[path = "common/login.rs"]
+mod login_common;
 
 use std::cell::RefCell;
 use std::collections::HashMap;
 
 use common::*;
 use edgegate::{Clock as _, Decision, Fetch, Fetched, Gate, Options, Request};
+use login_common::*;
 use rsa::traits::PublicKeyParts;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
-
-const ISSUER: &str = "https://id.example";
-const APP: &str = "https://app.example";
-const CLIENT: &str = "edgegate-app";
-const API: &str = "https://api.example";
-const SEAL: &str = "a-login-secret-of-at-least-32-bytes!!!";
 
 /// The provider: what it serves, what it was asked, and knobs for a hostile one.
 struct Provider {
@@ -139,59 +136,6 @@ impl Provider {
     }
 }
 
-fn kid_token(key: &SignKey, claims: &Value) -> String {
-    sign_raw(
-        "RS256",
-        key,
-        r#"{"alg":"RS256","kid":"k1","typ":"JWT"}"#,
-        claims.to_string().as_bytes(),
-    )
-}
-
-/// Merges `extra` into `into`, objects member by member; `null` removes a member.
-fn merge(into: &mut Value, extra: Value) {
-    if let (Value::Object(o), Value::Object(e)) = (into, extra) {
-        for (k, v) in e {
-            match (o.get_mut(&k), v) {
-                (_, Value::Null) => {
-                    o.remove(&k);
-                }
-                (Some(inner @ Value::Object(_)), v @ Value::Object(_)) => merge(inner, v),
-                (_, v) => {
-                    o.insert(k, v);
-                }
-            }
-        }
-    }
-}
-
-fn decode(s: &str) -> String {
-    let bytes = s.replace('+', " ");
-    let mut out = Vec::new();
-    let b = bytes.as_bytes();
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' {
-            out.push(u8::from_str_radix(&bytes[i + 1..i + 3], 16).unwrap());
-            i += 3;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).unwrap()
-}
-
-fn form(s: &str) -> HashMap<String, String> {
-    s.split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (decode(k), decode(v))
-        })
-        .collect()
-}
-
 fn login_options(extra: Value) -> Value {
     let mut o = json!({
         "rules": [
@@ -290,39 +234,11 @@ impl Login {
     }
 }
 
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
-}
-
-fn response_headers(d: &Decision) -> &[(String, String)] {
-    match &d.action {
-        edgegate::Action::Respond { headers, .. } => headers,
-        other => panic!("not a response: {other:?}"),
-    }
-}
-
 fn body(d: &Decision) -> Value {
     match &d.action {
         edgegate::Action::Respond { body, .. } => serde_json::from_str(body).unwrap(),
         other => panic!("not a response: {other:?}"),
     }
-}
-
-/// The `name=value` of every cookie a decision sets (not clears).
-fn set(d: &Decision) -> Vec<String> {
-    d.set_cookies
-        .iter()
-        .filter(|c| !c.contains("Max-Age=0"))
-        .map(|c| c.split(';').next().unwrap().to_owned())
-        .collect()
 }
 
 fn names(cookies: &[String]) -> Vec<&str> {

@@ -7,20 +7,18 @@
 //! `Location` or the transaction cookie or looped through the provider, and the refresh
 //! and login cookies sent upstream beside a kept auth cookie.
 mod common;
+#[path = "common/login.rs"]
+mod login_common;
 
 use std::cell::RefCell;
 use std::collections::HashMap;
 
 use common::*;
 use edgegate::{Clock as _, Decision, Fetch, Fetched, Gate, Options, Request, Step};
+use login_common::*;
 use rsa::traits::PublicKeyParts;
 use serde_json::{json, Value};
 
-const ISSUER: &str = "https://id.example";
-const APP: &str = "https://app.example";
-const CLIENT: &str = "edgegate-app";
-const API: &str = "https://api.example";
-const SEAL: &str = "a-login-secret-of-at-least-32-bytes!!!";
 const TOKEN_ENDPOINT: &str = "https://id.example/token";
 /// An API whose access tokens another issuer signs.
 const API_ISSUER: &str = "https://api-id.example";
@@ -118,11 +116,12 @@ impl Provider {
             id["nonce"] = json!(n);
         }
         let access = kid_token(
+            &rsa_key(),
             &json!({ "iss": *self.access_iss.borrow(), "aud": API, "sub": sub, "iat": now,
             "exp": now + 300.0, "scope": "openid read:stocks" }),
         );
         let mut body = json!({ "access_token": access, "token_type": "Bearer", "expires_in": 300,
-            "refresh_token": format!("rt-{sub}"), "id_token": kid_token(&id) });
+            "refresh_token": format!("rt-{sub}"), "id_token": kid_token(&rsa_key(), &id) });
         if *self.no_refresh.borrow() {
             body.as_object_mut().unwrap().remove("refresh_token");
         }
@@ -131,71 +130,6 @@ impl Provider {
             body: body.to_string(),
         }
     }
-}
-
-fn kid_token(claims: &Value) -> String {
-    sign_raw(
-        "RS256",
-        &rsa_key(),
-        r#"{"alg":"RS256","kid":"k1","typ":"JWT"}"#,
-        claims.to_string().as_bytes(),
-    )
-}
-
-/// Merges `extra` into `into`, objects member by member; `null` removes a member.
-fn merge(into: &mut Value, extra: Value) {
-    if let (Value::Object(o), Value::Object(e)) = (into, extra) {
-        for (k, v) in e {
-            match (o.get_mut(&k), v) {
-                (_, Value::Null) => {
-                    o.remove(&k);
-                }
-                (Some(inner @ Value::Object(_)), v @ Value::Object(_)) => merge(inner, v),
-                (_, v) => {
-                    o.insert(k, v);
-                }
-            }
-        }
-    }
-}
-
-fn decode(s: &str) -> String {
-    let bytes = s.replace('+', " ");
-    let mut out = Vec::new();
-    let b = bytes.as_bytes();
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' {
-            out.push(u8::from_str_radix(&bytes[i + 1..i + 3], 16).unwrap());
-            i += 3;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).unwrap()
-}
-
-fn form(s: &str) -> HashMap<String, String> {
-    s.split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (decode(k), decode(v))
-        })
-        .collect()
-}
-
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }
 
 fn login_options(extra: Value) -> Value {
@@ -310,24 +244,8 @@ impl Env {
     }
 }
 
-fn response_headers(d: &Decision) -> &[(String, String)] {
-    match &d.action {
-        edgegate::Action::Respond { headers, .. } => headers,
-        other => panic!("not a response: {other:?}"),
-    }
-}
-
 fn location(d: &Decision) -> &str {
     header(response_headers(d), "location").unwrap()
-}
-
-/// The `name=value` of every cookie a decision sets (not clears).
-fn set(d: &Decision) -> Vec<String> {
-    d.set_cookies
-        .iter()
-        .filter(|c| !c.contains("Max-Age=0"))
-        .map(|c| c.split(';').next().unwrap().to_owned())
-        .collect()
 }
 
 /// A browser's cookie jar: `Set-Cookie` values applied in order.
