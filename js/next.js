@@ -18,8 +18,8 @@ export function toNextResponse(decision, request) {
   switch (decision.action) {
     case "continue": {
       const forwarded = { request: { headers: new Headers(decision.requestHeaders) } };
-      const to = decision.destination ?? decision.rewrite;
-      response = to ? NextResponse.rewrite(new URL(to, request.url), forwarded) : NextResponse.next(forwarded);
+      const to = decision.destination ? new URL(decision.destination) : decision.rewrite && inApp(decision.rewrite, request);
+      response = to ? NextResponse.rewrite(to, forwarded) : NextResponse.next(forwarded);
       break;
     }
     case "redirect":
@@ -38,6 +38,21 @@ export function toNextResponse(decision, request) {
   for (const cookie of decision.setCookies ?? []) response.headers.append("set-cookie", cookie);
   if (decision.setCookies?.length) response.headers.set("cache-control", PRIVATE);
   return response;
+}
+
+/**
+ * The URL of an in-app rewrite to `path`. Next keeps a rewrite in-process only when its
+ * origin is the one Next's router names itself, but it renames every loopback host
+ * `localhost` in the URL middleware sees: under `next start -H 127.0.0.1` (the usual bind
+ * behind a reverse proxy) it proxies the rewrite to itself instead (the route mark ends that
+ * loop), with the scheme the request URL claims — `https` from a TLS-terminating proxy's
+ * `X-Forwarded-Proto`, against its plain-http port, which fails (vercel/next.js#94745). Such
+ * a proxy to itself goes over the http Next listens on.
+ */
+function inApp(path, request) {
+  const url = new URL(path, request.url);
+  if (url.protocol === "https:" && url.hostname === "localhost") url.protocol = "http:";
+  return url;
 }
 
 export function edgeGate(options, host = {}) {

@@ -5,7 +5,9 @@ import { build } from "esbuild";
 import { Miniflare } from "miniflare";
 import { createHmac, timingSafeEqual } from "node:crypto";
 import http from "node:http";
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import https from "node:https";
+import { tmpdir } from "node:os";
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { freePort } from "../node/net.mjs";
 import { jwt } from "../node/sign.mjs";
@@ -137,11 +139,13 @@ export async function startNext(dir, { env = {}, bin = `${dir}/node_modules/.bin
 /**
  * A request as a browser would send it, as a `Response`: Node's `fetch` overwrites
  * `Sec-Fetch-Mode` with `cors`, so a navigation (`Sec-Fetch-Mode: navigate`) can only be
- * sent this way. Redirects are not followed.
+ * sent this way. Redirects are not followed. An https `url` is trusted with `ca` (the TLS
+ * proxy's certificate).
  */
-export function browserRequest(url, { method = "GET", headers = {}, body } = {}) {
+export function browserRequest(url, { method = "GET", headers = {}, body, ca } = {}) {
   return new Promise((resolve, reject) => {
-    const req = http.request(url, { method, headers }, (res) => {
+    const client = url.startsWith("https:") ? https : http;
+    const req = client.request(url, { method, headers, ca, agent: false }, (res) => {
       const chunks = [];
       res.on("data", (chunk) => chunks.push(chunk));
       res.on("end", () => {
@@ -281,4 +285,81 @@ export async function launchChromium(t) {
   });
   t.after(() => browser.close());
   return browser;
+}
+
+/**
+ * A real TLS-terminating reverse proxy (nginx, from scripts/setup) on 127.0.0.1 in front of
+ * `target` (plain http), with a fresh self-signed certificate and the headers a deployment's
+ * nginx sends (`X-Forwarded-Proto https`, `-For`, `-Host`, the client's Host). Resolves
+ * `{ url, ca, stop }`, or null with the skip printed and recorded when nginx or openssl is
+ * absent.
+ */
+export async function startTlsProxy(t, target) {
+  const nginx = ["/usr/sbin/nginx", "/usr/bin/nginx"].find(existsSync);
+  if (!nginx || !existsSync("/usr/bin/openssl")) {
+    console.log("SKIPPED TLS proxy test: no nginx or openssl (scripts/setup installs them)");
+    t.skip("no nginx or openssl");
+    return null;
+  }
+  const port = await freePort();
+  const dir = mkdtempSync(`${tmpdir()}/edgegate-nginx-`);
+  chmodSync(dir, 0o755); // nginx's workers (nobody, under root) make their temp folders here
+  execFileSync("/usr/bin/openssl", [
+    "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1",
+    "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+    "-keyout", `${dir}/key.pem`, "-out", `${dir}/cert.pem`,
+  ], { stdio: "pipe" });
+  writeFileSync(`${dir}/nginx.conf`, `
+daemon off;
+worker_processes 1;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log;
+events { worker_connections 256; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/body;
+  proxy_temp_path ${dir}/proxy;
+  fastcgi_temp_path ${dir}/fastcgi;
+  uwsgi_temp_path ${dir}/uwsgi;
+  scgi_temp_path ${dir}/scgi;
+  server {
+    listen 127.0.0.1:${port} ssl;
+    ssl_certificate ${dir}/cert.pem;
+    ssl_certificate_key ${dir}/key.pem;
+    location / {
+      proxy_pass ${target};
+      proxy_http_version 1.1;
+      proxy_set_header Host $http_host;
+      proxy_set_header X-Forwarded-Proto $scheme;
+      proxy_set_header X-Forwarded-Host $http_host;
+      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+      proxy_set_header Connection "";
+    }
+  }
+}
+`);
+  const url = `https://127.0.0.1:${port}`;
+  const ca = readFileSync(`${dir}/cert.pem`);
+  const child = spawn(nginx, ["-p", dir, "-c", `${dir}/nginx.conf`], { detached: true, stdio: ["ignore", "pipe", "pipe"] });
+  running.add(child);
+  let output = "";
+  child.stderr.on("data", (d) => (output += d));
+  const stop = () => {
+    running.delete(child);
+    try {
+      process.kill(-child.pid, "SIGKILL");
+    } catch {}
+    rmSync(dir, { recursive: true, force: true });
+  };
+  t.after(stop);
+  for (let i = 0; i < 100; i++) {
+    if (child.exitCode !== null) break;
+    try {
+      await browserRequest(`${url}/`, { ca });
+      return { url, ca, stop };
+    } catch {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  throw new Error(`nginx did not come up at ${url}:\n${output}`);
 }

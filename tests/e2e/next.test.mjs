@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { generateKeyPairSync } from "node:crypto";
 import { readFileSync, statSync } from "node:fs";
 import { gzipSync } from "node:zlib";
-import { buildNext, launchChromium, startNext, startRecorder, startUpstream } from "./helpers.mjs";
+import { browserRequest, buildNext, launchChromium, startNext, startRecorder, startTlsProxy, startUpstream, token } from "./helpers.mjs";
 import { gateScenarios, SIBLING } from "./scenarios.mjs";
 import { jwt } from "../node/sign.mjs";
 
@@ -59,6 +59,44 @@ for (const variant of ["middleware", "proxy"]) {
       });
       assert.equal(logout.status, 303);
       assert.ok(logout.headers.getSetCookie().some((c) => /^token=;/.test(c) || /^token=[^;]*;.*Max-Age=0/i.test(c)));
+      assert.deepEqual(recorder.violations, []);
+    });
+
+    await t.test("behind nginx terminating TLS (X-Forwarded-Proto: https): the same answers", async (t) => {
+      const tls = await startTlsProxy(t, next.url);
+      if (!tls) return;
+      const via = (path, { headers = {}, ...init } = {}) =>
+        browserRequest(`${tls.url}${path}`, { ca: tls.ca, headers: { origin: tls.url, ...headers }, ...init });
+
+      assert.equal((await via("/login")).status, 200);
+      const form = { "content-type": "application/x-www-form-urlencoded" };
+      const login = await via("/api/login", { method: "POST", headers: form, body: "name=dave&returnTo=/dashboard" });
+      assert.equal(login.status, 303);
+      assert.equal(login.headers.get("location"), "/dashboard");
+      // The session cookie follows the client's scheme, not the plain http Next listens on.
+      const session = login.headers.getSetCookie().find((c) => c.startsWith("__Host-token="));
+      assert.match(session ?? "", /; Secure/i, "a __Host- cookie, Secure, for an https client");
+      const cookie = { cookie: session.split(";")[0] };
+
+      assert.equal((await via("/dashboard", { headers: cookie })).status, 200);
+      const whoami = await via("/api/whoami?probe=tls", { headers: cookie });
+      assert.equal(whoami.status, 200);
+      assert.equal((await whoami.json()).sub, "dave");
+      const [arrived] = recorder.seen.filter((s) => s.url === "/api/whoami?probe=tls");
+      assert.equal(arrived.headers["x-forwarded-proto"], "https", "the backend hears the client's scheme");
+
+      const page = await via("/dashboard?tab=2");
+      assert.equal(page.status, 307);
+      assert.equal(new URL(page.headers.get("location"), tls.url).searchParams.get("returnTo"), "/dashboard?tab=2");
+      assert.equal((await via("/api/stocks")).status, 401);
+      assert.equal((await via("/login", { headers: cookie })).status, 307);
+      assert.equal((await via("/api/stocks", { headers: { cookie: `__Host-token=${token({}, "another-secret-of-sufficient-length!")}` } })).status, 401);
+
+      const logout = await via("/api/logout", { method: "POST", headers: cookie });
+      assert.equal(logout.status, 303);
+      assert.ok(logout.headers.getSetCookie().some((c) => /^__Host-token=;.*Max-Age=0/i.test(c)), "the session is cleared");
+
+      assert.doesNotMatch(next.output(), /Failed to proxy/, "Next failed to reach itself through a rewrite");
       assert.deepEqual(recorder.violations, []);
     });
 
