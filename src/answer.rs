@@ -190,7 +190,11 @@ impl Answers {
         // The judged path as a URL holds it (percent-encoded), so a page with spaces or
         // non-ASCII characters in its path is one a login can return to.
         let target = path.target();
-        let sep = if self.login_url.contains('?') { '&' } else { '?' };
+        let sep = if self.login_url.contains('?') {
+            '&'
+        } else {
+            '?'
+        };
         format!(
             "{}{sep}{}={}",
             self.login_url,
@@ -245,7 +249,11 @@ fn api_denial(e: &Error, scopes: &[String]) -> Action {
             ),
             r#"{"error":"invalid_token","error_description":"The access token expired"}"#,
         ),
-        _ => json(401, Some(r#"Bearer error="invalid_token""#.into()), r#"{"error":"invalid_token"}"#),
+        _ => json(
+            401,
+            Some(r#"Bearer error="invalid_token""#.into()),
+            r#"{"error":"invalid_token"}"#,
+        ),
     }
 }
 
@@ -294,10 +302,19 @@ mod tests {
         use serde_json::json;
         assert!(answers(json!({})).is_ok());
         for (bad, code) in [
-            (json!({ "keysUnavailableStatus": 500 }), "ERR_CONFIG_INVALID"),
+            (
+                json!({ "keysUnavailableStatus": 500 }),
+                "ERR_CONFIG_INVALID",
+            ),
             (json!({ "loginUrl": "//evil.example" }), "ERR_CONFIG_URL"),
-            (json!({ "loginUrl": "https://evil.example" }), "ERR_CONFIG_URL"),
-            (json!({ "afterLoginUrl": "/\\evil.example" }), "ERR_CONFIG_URL"),
+            (
+                json!({ "loginUrl": "https://evil.example" }),
+                "ERR_CONFIG_URL",
+            ),
+            (
+                json!({ "afterLoginUrl": "/\\evil.example" }),
+                "ERR_CONFIG_URL",
+            ),
             (json!({ "returnToParam": "a b" }), "ERR_CONFIG_INVALID"),
             (json!({ "returnToParam": "" }), "ERR_CONFIG_INVALID"),
         ] {
@@ -311,7 +328,14 @@ mod tests {
             .unwrap();
         let path = normalize("/dash/./board?tab=a&b=%2F").unwrap();
         assert_eq!(
-            a.denial(RuleKind::Page, &Error::NoToken { plain_cookie: false }, &[], &path),
+            a.denial(
+                RuleKind::Page,
+                &Error::NoToken {
+                    plain_cookie: false
+                },
+                &[],
+                &path
+            ),
             Action::Redirect {
                 location: "/login?x=1&next=%2Fdash%2Fboard%3Ftab%3Da%26b%3D%252F".into()
             }

@@ -61,9 +61,7 @@ impl Csrf {
         // The request's own origin, from its URL or from its Host header (what the browser
         // connected to; Next rewrites 127.0.0.1 to localhost in the URL it hands over).
         let from_host = match (request.url.split_once("://"), request.single("host")) {
-            (Some((scheme, _)), Some(host)) => {
-                origin_of(&format!("{scheme}://{}/", host.trim()))
-            }
+            (Some((scheme, _)), Some(host)) => origin_of(&format!("{scheme}://{}/", host.trim())),
             _ => None,
         };
         if origin_of(&request.url).is_some_and(|own| own == origin)
@@ -102,7 +100,12 @@ mod tests {
     #[test]
     fn allowed_origins_are_serialized_origins() {
         assert!(csrf(&["https://admin.example", "http://localhost:3000"]).is_ok());
-        for bad in ["https://admin.example/", "https://admin.example:443", "admin.example", "*"] {
+        for bad in [
+            "https://admin.example/",
+            "https://admin.example:443",
+            "admin.example",
+            "*",
+        ] {
             assert_eq!(csrf(&[bad]).unwrap_err().code(), "ERR_CONFIG_URL", "{bad}");
         }
     }
@@ -115,7 +118,13 @@ mod tests {
             post(url, &[("sec-fetch-site", "same-origin")]),
             post(url, &[("origin", "https://app.example")]),
             post(url, &[("origin", "https://admin.example")]),
-            post("http://localhost:3000/api/x", &[("origin", "http://127.0.0.1:3000"), ("host", "127.0.0.1:3000")]),
+            post(
+                "http://localhost:3000/api/x",
+                &[
+                    ("origin", "http://127.0.0.1:3000"),
+                    ("host", "127.0.0.1:3000"),
+                ],
+            ),
         ] {
             assert!(guard.check(&ok).is_ok(), "{ok:?}");
         }
@@ -123,8 +132,20 @@ mod tests {
             post(url, &[]),
             post(url, &[("sec-fetch-site", "cross-site")]),
             post(url, &[("origin", "https://evil.example")]),
-            post(url, &[("origin", "https://app.example"), ("origin", "https://evil.example")]),
-            post(url, &[("sec-fetch-site", "same-origin"), ("sec-fetch-site", "same-origin")]),
+            post(
+                url,
+                &[
+                    ("origin", "https://app.example"),
+                    ("origin", "https://evil.example"),
+                ],
+            ),
+            post(
+                url,
+                &[
+                    ("sec-fetch-site", "same-origin"),
+                    ("sec-fetch-site", "same-origin"),
+                ],
+            ),
             post(url, &[("origin", "null")]),
         ] {
             assert_eq!(guard.check(&bad).unwrap_err().code(), "ERR_CSRF", "{bad:?}");

@@ -25,10 +25,10 @@ use crate::forward::{Auth, Forwarder};
 use crate::http::Request;
 use crate::login::{Checker, HostCheck, Login, Route};
 use crate::normalize::{normalize, NormalizedPath};
-use crate::trace::{Observer, Trace};
-use crate::unseal::Unsealer;
 use crate::rules::RuleSet;
 use crate::session::{Refresher, Session, SessionCookies, StoreOp, Stored};
+use crate::trace::{Observer, Trace};
+use crate::unseal::Unsealer;
 use crate::verify::{Checked, KeyResolver, Providers, Unverified, Verified, Verifier};
 
 /// Decisions compared with their explanation in this process (`_integration_test`, debug
@@ -99,7 +99,10 @@ enum Then {
     },
     /// A token of a hosted-login callback whose signature only the host can check (the
     /// default wasm build): the callback runs again, in this round, with the verdict.
-    Callback { request: Request<'static>, round: u8 },
+    Callback {
+        request: Request<'static>,
+        round: u8,
+    },
 }
 
 impl Pending {
@@ -163,6 +166,7 @@ impl Gate {
         clock: Arc<dyn Clock>,
         resolver: Option<Arc<dyn KeyResolver>>,
     ) -> Result<Gate> {
+        crate::fetch::seed_fetch_ids()?;
         let vouching = options.session.as_ref().is_some_and(|s| !s.verify_token);
         let providers = match vouching {
             false => Some(Providers::new(&options, resolver)?),
@@ -203,7 +207,10 @@ impl Gate {
             ));
         }
         // A bearer header has no session to vouch for it: only the session counts then.
-        let token = TokenOptions { header: options.token.header && !vouching, ..options.token.clone() };
+        let token = TokenOptions {
+            header: options.token.header && !vouching,
+            ..options.token.clone()
+        };
         let mut extractor = Extractor::new(&token, unsealer.as_ref().map(Unsealer::naming))?;
         if login.is_some() {
             // The login's transaction and ID-token cookies never go upstream either.
@@ -212,7 +219,10 @@ impl Gate {
         let extractor = Arc::new(extractor);
         let forwarder = Forwarder::new(&options.upstream, extractor.clone())?;
         let refresher = match &login {
-            Some(l) => Some(Refresher::for_login(options.refresh.as_ref(), l.client.clone())?),
+            Some(l) => Some(Refresher::for_login(
+                options.refresh.as_ref(),
+                l.client.clone(),
+            )?),
             None => options.refresh.as_ref().map(Refresher::new).transpose()?,
         };
         let session = SessionCookies::new(&options.token, extractor.clone())?;
@@ -235,7 +245,9 @@ impl Gate {
     /// `Set-Cookie` values storing `session` for a response to a request at `url`.
     pub fn session_cookies(&self, url: &str, session: &Session) -> Result<Vec<String>> {
         if self.unsealer.is_some() {
-            return Err(Error::SessionInvalid("the session is the auth library's to write"));
+            return Err(Error::SessionInvalid(
+                "the session is the auth library's to write",
+            ));
         }
         self.session.set(url, session, self.clock.now())
     }
@@ -245,7 +257,9 @@ impl Gate {
     pub fn clear_session_cookies(&self, url: &str) -> Vec<String> {
         let mut cookies = self.session.clear(url);
         if self.login.is_some() {
-            cookies.push(crate::login::clear_id_cookie(crate::http::secure_context(url)));
+            cookies.push(crate::login::clear_id_cookie(crate::http::secure_context(
+                url,
+            )));
         }
         cookies
     }
@@ -405,8 +419,12 @@ impl Gate {
                 self.resume(pending, valid)
             }
             Step::NeedsFetch(_) | Step::NeedsStore(_) => match &self.login {
-                Some(login) => login.unavailable("a fetch after a signature check: use resume_step"),
-                None => Decision::refused(Error::SignatureInvalid, answer::bad_request(), Under::NONE),
+                Some(login) => {
+                    login.unavailable("a fetch after a signature check: use resume_step")
+                }
+                None => {
+                    Decision::refused(Error::SignatureInvalid, answer::bad_request(), Under::NONE)
+                }
             },
         }
     }
@@ -420,7 +438,13 @@ impl Gate {
 
     /// The pipeline up to the signature check, reported to `o`. `verdict`: the host's, on a
     /// hosted-login callback's token it was asked to check.
-    pub(crate) fn run(&self, request: &Request, round: u8, verdict: Option<(&str, bool)>, o: &mut Observer) -> Step {
+    pub(crate) fn run(
+        &self,
+        request: &Request,
+        round: u8,
+        verdict: Option<(&str, bool)>,
+        o: &mut Observer,
+    ) -> Step {
         let path = match normalize(&request.url) {
             Ok(path) => path,
             Err(e) => {
@@ -432,7 +456,9 @@ impl Gate {
         let route = self.login.as_ref().and_then(|l| Some((l, l.route(&path)?)));
         let found_rule = match route {
             Some((_, Route::Session)) => Ok(self.session_rule),
-            Some((login, route)) => return self.login_route(login, route, request, &path, round, verdict, o),
+            Some((login, route)) => {
+                return self.login_route(login, route, request, &path, round, verdict, o)
+            }
             None => self.rules.find(&path, o),
         };
         let index = match found_rule {
@@ -579,10 +605,15 @@ impl Gate {
             // Only an opened session fills `vouched`; anything else has nothing behind it.
             let vouched = match found.vouched {
                 Some(claims) => {
-                    o.step("verify", true, || "the sealed session vouches for its token (session.verifyToken false)".into());
+                    o.step("verify", true, || {
+                        "the sealed session vouches for its token (session.verifyToken false)"
+                            .into()
+                    });
                     Ok((found.token, Arc::new(Verified::vouched(claims))))
                 }
-                None => Err(Error::SessionNoToken("no sealed session vouches for the token")),
+                None => Err(Error::SessionNoToken(
+                    "no sealed session vouches for the token",
+                )),
             };
             let d = self.conclude(request, &path, index, source, vouched, o);
             return Step::Decided(self.with_session(d, refreshed.as_ref(), &request.url));
@@ -625,17 +656,23 @@ impl Gate {
     }
 
     /// The pipeline after the signature check, reported to `o`.
-    pub(crate) fn finish(
-        &self,
-        pending: Pending,
-        signature_valid: bool,
-        o: &mut Observer,
-    ) -> Step {
-        let Pending { unverified, web_crypto: _, then } = pending;
+    pub(crate) fn finish(&self, pending: Pending, signature_valid: bool, o: &mut Observer) -> Step {
+        let Pending {
+            unverified,
+            web_crypto: _,
+            then,
+        } = pending;
         let (request, path, rule, source, token, now, provider, refreshed) = match then {
-            Then::Decide { request, path, rule, source, token, now, provider, refreshed } => {
-                (request, path, rule, source, token, now, provider, refreshed)
-            }
+            Then::Decide {
+                request,
+                path,
+                rule,
+                source,
+                token,
+                now,
+                provider,
+                refreshed,
+            } => (request, path, rule, source, token, now, provider, refreshed),
             Then::Callback { request, round } => {
                 let verdict = Some((unverified.token(), signature_valid));
                 return self.run(&request, round, verdict, o);
@@ -655,7 +692,12 @@ impl Gate {
     }
 
     /// Refreshes at the configured token endpoint, or at the one the login's discovery names.
-    fn refresh(&self, refresher: &Refresher, refresh_token: &str, now: f64) -> crate::session::refresh::Refreshed {
+    fn refresh(
+        &self,
+        refresher: &Refresher,
+        refresh_token: &str,
+        now: f64,
+    ) -> crate::session::refresh::Refreshed {
         if let Some(endpoint) = refresher.endpoint() {
             return refresher.refresh(refresh_token, endpoint, now);
         }
@@ -663,8 +705,14 @@ impl Gate {
         match metadata {
             Some(Ok(Progress::Done(m))) => refresher.refresh(refresh_token, &m.token_endpoint, now),
             Some(Ok(Progress::NeedsFetch(f))) => Progress::NeedsFetch(f),
-            Some(Err(e)) => Progress::Done(Err(Error::RefreshFailed { reason: e.to_string(), definitive: false })),
-            None => Progress::Done(Err(Error::RefreshFailed { reason: "no token endpoint".into(), definitive: false })),
+            Some(Err(e)) => Progress::Done(Err(Error::RefreshFailed {
+                reason: e.to_string(),
+                definitive: false,
+            })),
+            None => Progress::Done(Err(Error::RefreshFailed {
+                reason: "no token endpoint".into(),
+                definitive: false,
+            })),
         }
     }
 
@@ -684,7 +732,12 @@ impl Gate {
         if o.explaining() {
             o.step("login", true, || format!("{route:?}: answered by the gate's hosted login (explain starts, finishes and ends no login)"));
             o.inconclusive();
-            return Step::Decided(Decision::passed(Passed::Public, answer::bad_request(), Under::NONE, None));
+            return Step::Decided(Decision::passed(
+                Passed::Public,
+                answer::bad_request(),
+                Under::NONE,
+                None,
+            ));
         }
         let now = self.clock.now();
         let progress = match route {
@@ -693,15 +746,23 @@ impl Gate {
                 let verify = |token: &str| self.verify_access(token, verdict, now);
                 match login.callback(request, path, &self.session, &verify, verdict, now) {
                     Ok(progress) => progress,
-                    Err(HostCheck { unverified, checker }) => {
+                    Err(HostCheck {
+                        unverified,
+                        checker,
+                    }) => {
                         let web_crypto = match checker {
                             Checker::IdToken => true,
-                            Checker::Access(i) => self.providers.as_ref().is_some_and(|p| p.get(i).web_crypto),
+                            Checker::Access(i) => {
+                                self.providers.as_ref().is_some_and(|p| p.get(i).web_crypto)
+                            }
                         };
                         return Step::NeedsSignature(Pending {
                             unverified: *unverified,
                             web_crypto,
-                            then: Then::Callback { request: request.to_owned_request(), round },
+                            then: Then::Callback {
+                                request: request.to_owned_request(),
+                                round,
+                            },
                         });
                     }
                 }
@@ -709,14 +770,18 @@ impl Gate {
             // (`Session` never comes here: `run` judges it as an API.)
             Route::Logout | Route::Session => {
                 let cookies = request.cookies();
-                let refresh_token = self.extractor.refresh_token(cookies.as_deref(), request.secure());
+                let refresh_token = self
+                    .extractor
+                    .refresh_token(cookies.as_deref(), request.secure());
                 login.logout(request, &self.session, refresh_token.as_deref(), now)
             }
         };
         match progress {
             Progress::Done(d) => Step::Decided(d),
             Progress::NeedsFetch(f) if round < MAX_FETCH_ROUNDS => Step::NeedsFetch(f),
-            Progress::NeedsFetch(_) => Step::Decided(login.unavailable("no answer within the fetch rounds")),
+            Progress::NeedsFetch(_) => {
+                Step::Decided(login.unavailable("no answer within the fetch rounds"))
+            }
         }
     }
 
@@ -730,14 +795,19 @@ impl Gate {
         now: f64,
     ) -> std::result::Result<Progress<Result<Arc<Verified>>>, HostCheck> {
         let Some(providers) = &self.providers else {
-            return Ok(Progress::Done(Err(Error::SessionNoToken("no verify options"))));
+            return Ok(Progress::Done(Err(Error::SessionNoToken(
+                "no verify options",
+            ))));
         };
         match providers.route(token, &mut Observer::quiet()) {
             Ok(i) => providers
                 .get(i)
                 .verifier
                 .verify_progress(token, now, verdict)
-                .map_err(|unverified| HostCheck { unverified, checker: Checker::Access(i) }),
+                .map_err(|unverified| HostCheck {
+                    unverified,
+                    checker: Checker::Access(i),
+                }),
             Err(e) => Ok(Progress::Done(Err(e))),
         }
     }
@@ -745,14 +815,24 @@ impl Gate {
     /// The access token inside an auth library's session cookie (`session` options); a
     /// bearer header, or a gate without them, passes through as found.
     fn unseal(&self, found: Found, secure: bool, now: f64, o: &mut Observer) -> Result<Found> {
-        let Some(unsealer) = self.unsealer.as_ref().filter(|_| found.source == TokenSource::Cookie) else {
+        let Some(unsealer) = self
+            .unsealer
+            .as_ref()
+            .filter(|_| found.source == TokenSource::Cookie)
+        else {
             return Ok(found);
         };
         match unsealer.open(&found.token, secure, now) {
             Ok(opened) => {
-                o.step("session", true, || "opened the library's session: it holds an access token".into());
+                o.step("session", true, || {
+                    "opened the library's session: it holds an access token".into()
+                });
                 let vouched = self.providers.is_none().then_some(opened.claims);
-                Ok(Found { token: opened.token, source: found.source, vouched })
+                Ok(Found {
+                    token: opened.token,
+                    source: found.source,
+                    vouched,
+                })
             }
             Err(e) => {
                 o.error("session", &e);
@@ -772,14 +852,25 @@ impl Gate {
     ) -> Decision {
         let rule = self.rules.get(index);
         let under = Under::rule(Some((index, rule.kind)), source);
-        if let Some(login) = self.login.as_ref().filter(|_| Some(index) == self.session_rule) {
+        if let Some(login) = self
+            .login
+            .as_ref()
+            .filter(|_| Some(index) == self.session_rule)
+        {
             // `<prefix>/session`: a profile, or `authenticated: false`; never a token.
             return match verified {
-                Err(e) if e.is_keys_unavailable() => {
-                    Decision::refused(e.clone(), self.answers.denial(rule.kind, &e, &[], path), under)
-                }
+                Err(e) if e.is_keys_unavailable() => Decision::refused(
+                    e.clone(),
+                    self.answers.denial(rule.kind, &e, &[], path),
+                    under,
+                ),
                 Err(e) => Decision::refused(e, login.session_json(request, None), under),
-                Ok((_, v)) => Decision::passed(Passed::Authenticated, login.session_json(request, Some(&v)), under, None),
+                Ok((_, v)) => Decision::passed(
+                    Passed::Authenticated,
+                    login.session_json(request, Some(&v)),
+                    under,
+                    None,
+                ),
             };
         }
         let verified = verified.and_then(|(token, v)| {

@@ -270,7 +270,9 @@ impl fmt::Display for Error {
             }
             Error::PathRejected(why) => write!(f, "request path rejected: {why}"),
             Error::MatcherLimit => f.write_str("matcher exceeded its backtracking bound"),
-            Error::NoToken { plain_cookie: false } => f.write_str("no token in the request"),
+            Error::NoToken {
+                plain_cookie: false,
+            } => f.write_str("no token in the request"),
             Error::NoToken { plain_cookie: true } => f.write_str(
                 "no token in the request: the session cookie came under its plain name over \
                  https, where the gate reads only its __Host- name (token.hostPrefix); store \
@@ -295,7 +297,9 @@ impl fmt::Display for Error {
             Error::Csrf(why) => write!(f, "cross-site request refused: {why}"),
             Error::SessionInvalid(why) => write!(f, "session cannot be stored: {why}"),
             Error::JweInvalid(why) => write!(f, "invalid sealed session: {why}"),
-            Error::DecryptionFailed => f.write_str("the sealed session opens with no configured secret"),
+            Error::DecryptionFailed => {
+                f.write_str("the sealed session opens with no configured secret")
+            }
             Error::SessionExpired => f.write_str("the session has expired"),
             Error::SessionTokenExpired => {
                 f.write_str("the session's access token has expired (its library refreshes it)")

@@ -156,7 +156,9 @@ impl Extractor {
             naming: naming.cloned(),
             max_chunks: token.max_chunks,
             // A library's chunked session runs to ~9 KB: its caps are Vercel's 16 KB header.
-            max_cookie_header_bytes: token.max_cookie_header_bytes.max(naming.map_or(0, |_| SESSION_CAP)),
+            max_cookie_header_bytes: token
+                .max_cookie_header_bytes
+                .max(naming.map_or(0, |_| SESSION_CAP)),
             max_token_bytes: token.max_token_bytes.max(naming.map_or(0, |_| SESSION_CAP)),
             also_stripped: Vec::new(),
         })
@@ -165,9 +167,9 @@ impl Extractor {
     /// What separates a chunk's index from the cookie's name, and the first suffix (1 where
     /// the unsuffixed cookie is chunk 0).
     fn chunk_style(&self) -> (&'static str, usize) {
-        self.naming
-            .as_ref()
-            .map_or((".", 0), |n| (n.chunk_separator, usize::from(n.base_is_first_chunk)))
+        self.naming.as_ref().map_or((".", 0), |n| {
+            (n.chunk_separator, usize::from(n.base_is_first_chunk))
+        })
     }
 
     /// Finds the token. `cookie_header` is every `Cookie` header joined with `; `;
@@ -201,11 +203,17 @@ impl Extractor {
     /// Does `header` carry the session cookie under its plain name (whole or chunked),
     /// where this gate reads its `__Host-` name? Only to say why no token was found.
     fn under_plain_name(&self, header: &str) -> bool {
-        let Some(plain) = self.cookie.as_deref().filter(|_| self.host_prefix && self.naming.is_none()) else {
+        let Some(plain) = self
+            .cookie
+            .as_deref()
+            .filter(|_| self.host_prefix && self.naming.is_none())
+        else {
             return false;
         };
         header.len() <= self.max_cookie_header_bytes
-            && pairs(header).any(|p| p.name == plain || chunk_index(plain, p.name, (".", 0)).is_ok_and(|i| i.is_some()))
+            && pairs(header).any(|p| {
+                p.name == plain || chunk_index(plain, p.name, (".", 0)).is_ok_and(|i| i.is_some())
+            })
     }
 
     fn cookie_token(&self, name: &str, header: &str) -> Result<Option<Found>> {
@@ -313,7 +321,11 @@ impl Extractor {
     /// library's (`session`): everything `stripAuthCookie` removes upstream.
     pub fn is_auth_cookie(&self, cookie_name: &str) -> bool {
         let is = |name: &str, candidate: &str| {
-            candidate == name || matches!(chunk_index(name, candidate, self.chunk_style()), Ok(Some(_)) | Err(_))
+            candidate == name
+                || matches!(
+                    chunk_index(name, candidate, self.chunk_style()),
+                    Ok(Some(_)) | Err(_)
+                )
         };
         if let Some(naming) = &self.naming {
             let bare = ["__Secure-", "__Host-"]
@@ -325,7 +337,8 @@ impl Extractor {
                 || naming.library_prefixes.iter().any(|p| bare.starts_with(p));
         }
         let bare = cookie_name.strip_prefix("__Host-").unwrap_or(cookie_name);
-        self.refresh_cookie.as_deref() == Some(bare) || self.cookie.as_deref().is_some_and(|name| is(name, bare))
+        self.refresh_cookie.as_deref() == Some(bare)
+            || self.cookie.as_deref().is_some_and(|name| is(name, bare))
     }
 
     fn is_also_stripped(&self, name: &str) -> bool {
@@ -335,7 +348,9 @@ impl Extractor {
 
     /// The cookie header without the auth cookie(s); `None` when nothing is left.
     pub fn strip_auth_cookies(&self, header: &str) -> Option<String> {
-        keep(header, |name| !self.is_auth_cookie(name) && !self.is_also_stripped(name))
+        keep(header, |name| {
+            !self.is_auth_cookie(name) && !self.is_also_stripped(name)
+        })
     }
 
     /// The cookie header without the refresh cookie and the gate's own other cookies: what
@@ -351,7 +366,10 @@ impl Extractor {
 
 /// The pairs of a cookie header whose name `kept` accepts, as written; `None` when none is.
 fn keep(header: &str, kept: impl Fn(&str) -> bool) -> Option<String> {
-    let kept: Vec<&str> = pairs(header).filter(|p| kept(p.name)).map(|p| p.raw).collect();
+    let kept: Vec<&str> = pairs(header)
+        .filter(|p| kept(p.name))
+        .map(|p| p.raw)
+        .collect();
     (!kept.is_empty()).then(|| kept.join("; "))
 }
 
@@ -376,7 +394,11 @@ fn prefixed(name: &str, host: bool) -> Option<String> {
 /// chunk; an error for any other `name.…` (a junk suffix is refused rather than ignored,
 /// since some other parser might read it as a chunk). With no separator (Kinde's
 /// `access_token1`) only digits are a chunk: `access_token_x` is another cookie.
-fn chunk_index(name: &str, candidate: &str, (separator, first): (&str, usize)) -> Result<Option<usize>> {
+fn chunk_index(
+    name: &str,
+    candidate: &str,
+    (separator, first): (&str, usize),
+) -> Result<Option<usize>> {
     let Some(suffix) = candidate
         .strip_prefix(name)
         .and_then(|rest| rest.strip_prefix(separator))
@@ -394,7 +416,10 @@ fn chunk_index(name: &str, candidate: &str, (separator, first): (&str, usize)) -
         return Err(Error::CookieChunks);
     }
     let index: usize = suffix.parse().map_err(|_| Error::CookieChunks)?;
-    index.checked_sub(first).map(Some).ok_or(Error::CookieChunks)
+    index
+        .checked_sub(first)
+        .map(Some)
+        .ok_or(Error::CookieChunks)
 }
 
 #[cfg(test)]
@@ -432,16 +457,23 @@ mod tests {
         for header in ["tokens=abc", "a=1", "Token=abc", "__Host-refreshToken=r"] {
             assert_eq!(
                 over_https(header),
-                Err(Error::NoToken { plain_cookie: false }),
+                Err(Error::NoToken {
+                    plain_cookie: false
+                }),
                 "{header}"
             );
         }
         // Without the prefix rule the plain name is read everywhere: nothing to say.
-        let plain = Extractor { host_prefix: false, ..extractor() };
+        let plain = Extractor {
+            host_prefix: false,
+            ..extractor()
+        };
         assert!(plain.extract(Some("token=abc"), &[], true).is_ok());
         assert_eq!(
             plain.extract(Some("a=1"), &[], true),
-            Err(Error::NoToken { plain_cookie: false })
+            Err(Error::NoToken {
+                plain_cookie: false
+            })
         );
     }
 
@@ -453,7 +485,9 @@ mod tests {
     fn options_are_checked() {
         let code = |json: &str| {
             let token: TokenOptions = serde_json::from_str(json).unwrap();
-            Extractor::new(&token, None).map(|_| "OK").unwrap_or_else(|e| e.code())
+            Extractor::new(&token, None)
+                .map(|_| "OK")
+                .unwrap_or_else(|e| e.code())
         };
         assert_eq!(code("{}"), "OK");
         for bad in [
@@ -493,10 +527,21 @@ mod tests {
             "token",
             "a=token=abc",
         ] {
-            assert_eq!(cookie(header), Err(Error::NoToken { plain_cookie: false }), "{header:?}");
+            assert_eq!(
+                cookie(header),
+                Err(Error::NoToken {
+                    plain_cookie: false
+                }),
+                "{header:?}"
+            );
         }
         // `,` does not separate pairs: this is one cookie named `a`.
-        assert_eq!(cookie("a=1, token=abc"), Err(Error::NoToken { plain_cookie: false }));
+        assert_eq!(
+            cookie("a=1, token=abc"),
+            Err(Error::NoToken {
+                plain_cookie: false
+            })
+        );
     }
 
     #[test]
@@ -549,9 +594,16 @@ mod tests {
         );
         assert_eq!(
             e.extract(None, &["Basic dXNlcjpwYXNz"], false),
-            Err(Error::NoToken { plain_cookie: false })
+            Err(Error::NoToken {
+                plain_cookie: false
+            })
         );
-        assert_eq!(e.extract(None, &["Bearer"], false), Err(Error::NoToken { plain_cookie: false }));
+        assert_eq!(
+            e.extract(None, &["Bearer"], false),
+            Err(Error::NoToken {
+                plain_cookie: false
+            })
+        );
         assert_eq!(
             e.extract(None, &["Bearer a b"], false),
             Err(Error::AuthorizationInvalid)
@@ -576,7 +628,12 @@ mod tests {
             header: false,
             ..extractor()
         };
-        assert_eq!(e.extract(None, &["Bearer h"], false), Err(Error::NoToken { plain_cookie: false }));
+        assert_eq!(
+            e.extract(None, &["Bearer h"], false),
+            Err(Error::NoToken {
+                plain_cookie: false
+            })
+        );
     }
 
     #[test]

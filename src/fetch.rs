@@ -6,7 +6,9 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 
+use crate::error::Result;
 use crate::http::{authority, host, is_loopback};
+use crate::random::random_u64;
 
 /// What the host must fetch. Requests that get a ticket with the same `id` share one fetch.
 #[derive(Debug, Clone, PartialEq)]
@@ -68,21 +70,26 @@ pub enum Progress<T> {
 /// The `User-Agent` of the engine's fetches, unless `verify.remote.userAgent` says otherwise.
 pub(crate) const USER_AGENT: &str = concat!("edgegate/", env!("CARGO_PKG_VERSION"));
 
-/// Ticket ids are unique per process, so a gate can route a completion to its owner, and
-/// start at random: after a trap the shim runs a fresh instance, and its tickets must not
-/// reuse the ids of the old one's still in flight (the shim also drops those reports).
-/// Below 2^53, so a JavaScript number holds every id exactly.
-pub(crate) fn fresh_fetch_id() -> u64 {
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    static START: OnceLock<u64> = OnceLock::new();
-    let start = START.get_or_init(|| random_u64() >> 12);
-    start + NEXT.fetch_add(1, Ordering::Relaxed)
+static FIRST_FETCH_ID: OnceLock<u64> = OnceLock::new();
+
+/// Draws where this instance's ticket ids start; every gate's construction calls it, so a
+/// host without randomness fails there (`ERR_RANDOM_UNAVAILABLE`), before any ticket.
+pub(crate) fn seed_fetch_ids() -> Result<()> {
+    if FIRST_FETCH_ID.get().is_none() {
+        let _ = FIRST_FETCH_ID.set(random_u64()? >> 12);
+    }
+    Ok(())
 }
 
-/// A random number from the host (0 if it has no source of randomness).
-pub(crate) fn random_u64() -> u64 {
-    let mut bytes = [0u8; 8];
-    getrandom::getrandom(&mut bytes).map_or(0, |()| u64::from_le_bytes(bytes))
+/// Ticket ids are unique per process, so a gate can route a completion to its owner, and
+/// start at random ([`seed_fetch_ids`]): after a trap the shim runs a fresh instance, and its
+/// tickets must not reuse the ids of the old one's still in flight (the shim also drops
+/// those reports). Below 2^53, so a JavaScript number holds every id exactly.
+pub(crate) fn fresh_fetch_id() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    // Seeded: no gate (and so no ticket) exists before its construction drew the start.
+    let start = FIRST_FETCH_ID.get().copied().unwrap_or_default();
+    start + NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
 /// `https://host[:port]/...`, or `http://` on loopback (127.0.0.1, localhost, [::1]) for

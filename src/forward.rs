@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use base64ct::{Base64UrlUnpadded, Encoding};
 use hmac::{Hmac, Mac};
-use sha2::Sha256;
 use serde_json::Value;
+use sha2::Sha256;
 
 use crate::clock::Clock;
 use crate::config::UpstreamOptions;
@@ -17,8 +17,9 @@ use crate::error::{Error, Result};
 use crate::extract::Extractor;
 use crate::http::{header_key, is_header_name, joined, same_header, Request};
 use crate::normalize::NormalizedPath;
-use crate::trace::Observer;
+use crate::random::random_bytes;
 use crate::rules::Rule;
+use crate::trace::Observer;
 use crate::verify::Verified;
 
 /// Client headers always dropped before forwarding: Next's internal recursion marker
@@ -110,9 +111,7 @@ impl Forwarder {
     /// The forwarder of the `upstream` options: claim headers the gate may set, the headers
     /// to strip, and a fresh route-mark key; session cookies named as `cookies` reads them.
     pub(crate) fn new(options: &UpstreamOptions, cookies: Arc<Extractor>) -> Result<Forwarder> {
-        let mut route_key = [0u8; 32];
-        getrandom::getrandom(&mut route_key)
-            .map_err(|_| Error::ConfigInvalid("the host has no source of randomness".into()))?;
+        let route_key: [u8; 32] = random_bytes()?;
         let mut claim_headers = Vec::new();
         let mut stripped: HashSet<String> = ALWAYS_STRIPPED.iter().map(|h| h.to_string()).collect();
         for (claim, header) in &options.claim_headers {
@@ -353,7 +352,10 @@ mod tests {
         assert_eq!(
             of("HTTPS://App.Example:8443/x?y"),
             [
-                ("x-forwarded-host".to_string(), "app.example:8443".to_string()),
+                (
+                    "x-forwarded-host".to_string(),
+                    "app.example:8443".to_string()
+                ),
                 ("x-forwarded-proto".to_string(), "https".to_string())
             ]
         );
@@ -363,8 +365,14 @@ mod tests {
 
     #[test]
     fn claim_values_are_always_header_safe() {
-        assert_eq!(header_value(&"é\n".into()).as_deref(), Some("\\u00e9\\u000a"));
-        assert_eq!(header_value(&serde_json::json!(["a", 1])).as_deref(), Some("[\"a\",1]"));
+        assert_eq!(
+            header_value(&"é\n".into()).as_deref(),
+            Some("\\u00e9\\u000a")
+        );
+        assert_eq!(
+            header_value(&serde_json::json!(["a", 1])).as_deref(),
+            Some("[\"a\",1]")
+        );
         assert_eq!(header_value(&Value::Null), None);
     }
 

@@ -51,7 +51,9 @@ impl Request<'_> {
 
     /// The request came over https (auth libraries name their cookies by the scheme).
     pub(crate) fn https(&self) -> bool {
-        self.url.get(..8).is_some_and(|s| s.eq_ignore_ascii_case("https://"))
+        self.url
+            .get(..8)
+            .is_some_and(|s| s.eq_ignore_ascii_case("https://"))
     }
 }
 
@@ -204,10 +206,19 @@ mod tests {
 
     #[test]
     fn secure_contexts() {
-        for secure in ["https://a.example/", "http://a.example/x", "HTTPS://127.0.0.1/"] {
+        for secure in [
+            "https://a.example/",
+            "http://a.example/x",
+            "HTTPS://127.0.0.1/",
+        ] {
             assert!(secure_context(secure), "{secure}");
         }
-        for plain in ["http://localhost:3000/", "http://127.0.0.1/", "http://[::1]:80/", "/x"] {
+        for plain in [
+            "http://localhost:3000/",
+            "http://127.0.0.1/",
+            "http://[::1]:80/",
+            "/x",
+        ] {
             assert!(!secure_context(plain), "{plain}");
         }
     }
@@ -222,7 +233,12 @@ mod tests {
             origin_of("http://a.example:8080").as_deref(),
             Some("http://a.example:8080")
         );
-        for none in ["/x", "ftp://a.example", "https://u@a.example/", "https:///x"] {
+        for none in [
+            "/x",
+            "ftp://a.example",
+            "https://u@a.example/",
+            "https:///x",
+        ] {
             assert_eq!(origin_of(none), None, "{none}");
         }
     }
@@ -230,7 +246,14 @@ mod tests {
     #[test]
     fn local_paths_only() {
         assert!(is_local_path("/login?x=1"));
-        for bad in ["//evil.example", "/\\evil.example", "https://x", "/a\\b", "/a\nb", ""] {
+        for bad in [
+            "//evil.example",
+            "/\\evil.example",
+            "https://x",
+            "/a\\b",
+            "/a\nb",
+            "",
+        ] {
             assert!(!is_local_path(bad), "{bad:?}");
         }
     }

@@ -17,6 +17,7 @@ use hkdf::Hkdf;
 use sha2::Sha256;
 
 use crate::error::{Error, Result};
+use crate::random::random_bytes;
 
 /// The shortest secret accepted: 256 bits, the key size.
 pub const MIN_SECRET_BYTES: usize = 32;
@@ -34,7 +35,9 @@ pub struct Sealer {
 
 impl std::fmt::Debug for Sealer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Sealer").field("keys", &self.keys.len()).finish()
+        f.debug_struct("Sealer")
+            .field("keys", &self.keys.len())
+            .finish()
     }
 }
 
@@ -56,9 +59,13 @@ impl Sealer {
                 .ok_or_else(|| Error::ConfigInvalid(format!("{what}: key derivation failed")))?;
             let id = hkdf_sha256(secret.as_bytes(), b"edgegate seal", b"key id", KID)
                 .ok_or_else(|| Error::ConfigInvalid(format!("{what}: key derivation failed")))?;
-            let id: [u8; KID] = id.try_into().map_err(|_| Error::ConfigInvalid(what.into()))?;
+            let id: [u8; KID] = id
+                .try_into()
+                .map_err(|_| Error::ConfigInvalid(what.into()))?;
             if keys.iter().any(|(_, other)| *other == id) {
-                return Err(Error::ConfigInvalid(format!("{what}: a secret appears twice")));
+                return Err(Error::ConfigInvalid(format!(
+                    "{what}: a secret appears twice"
+                )));
             }
             keys.push((key, id));
         }
@@ -75,7 +82,11 @@ impl Sealer {
         out.extend_from_slice(&nonce);
         out.extend_from_slice(plaintext);
         let tag = cipher
-            .encrypt_in_place_detached(&Nonce::from(nonce), purpose.as_bytes(), &mut out[KID + NONCE..])
+            .encrypt_in_place_detached(
+                &Nonce::from(nonce),
+                purpose.as_bytes(),
+                &mut out[KID + NONCE..],
+            )
             .map_err(|_| Error::SealInvalid)?;
         out.extend_from_slice(&tag);
         Ok(Base64UrlUnpadded::encode_string(&out))
@@ -96,12 +107,21 @@ impl Sealer {
             .iter()
             .find(|(_, k)| k[..] == bytes[..KID])
             .ok_or(Error::SealInvalid)?;
-        let nonce: [u8; NONCE] = bytes[KID..KID + NONCE].try_into().map_err(|_| Error::SealInvalid)?;
-        let tag: [u8; TAG] = bytes[bytes.len() - TAG..].try_into().map_err(|_| Error::SealInvalid)?;
+        let nonce: [u8; NONCE] = bytes[KID..KID + NONCE]
+            .try_into()
+            .map_err(|_| Error::SealInvalid)?;
+        let tag: [u8; TAG] = bytes[bytes.len() - TAG..]
+            .try_into()
+            .map_err(|_| Error::SealInvalid)?;
         let end = bytes.len() - TAG;
         let cipher = Aes256Gcm::new_from_slice(key).map_err(|_| Error::SealInvalid)?;
         cipher
-            .decrypt_in_place_detached(&Nonce::from(nonce), purpose.as_bytes(), &mut bytes[KID + NONCE..end], &Tag::from(tag))
+            .decrypt_in_place_detached(
+                &Nonce::from(nonce),
+                purpose.as_bytes(),
+                &mut bytes[KID + NONCE..end],
+                &Tag::from(tag),
+            )
             .map_err(|_| Error::SealInvalid)?;
         bytes.truncate(end);
         bytes.drain(..KID + NONCE);
@@ -112,21 +132,10 @@ impl Sealer {
 /// HKDF-SHA-256 (RFC 5869) of `len` bytes; `None` past its 255 blocks.
 pub(crate) fn hkdf_sha256(ikm: &[u8], salt: &[u8], info: &[u8], len: usize) -> Option<Vec<u8>> {
     let mut key = vec![0; len];
-    Hkdf::<Sha256>::new(Some(salt), ikm).expand(info, &mut key).ok()?;
+    Hkdf::<Sha256>::new(Some(salt), ikm)
+        .expand(info, &mut key)
+        .ok()?;
     Some(key)
-}
-
-/// `N` bytes from the host's CSPRNG (getrandom: `crypto.getRandomValues` on wasm). Fails
-/// closed: a host without randomness gets an error, never predictable bytes.
-pub fn random_bytes<const N: usize>() -> Result<[u8; N]> {
-    let mut bytes = [0u8; N];
-    getrandom::getrandom(&mut bytes).map_err(|_| Error::RandomUnavailable)?;
-    Ok(bytes)
-}
-
-/// `N` random bytes as base64url: state, nonce and PKCE verifier values.
-pub fn random_token<const N: usize>() -> Result<String> {
-    Ok(Base64UrlUnpadded::encode_string(&random_bytes::<N>()?))
 }
 
 #[cfg(test)]
@@ -134,7 +143,11 @@ mod tests {
     use super::*;
 
     fn sealer(secrets: &[&str]) -> Sealer {
-        Sealer::new(&secrets.iter().map(|s| s.to_string()).collect::<Vec<_>>(), "s").unwrap()
+        Sealer::new(
+            &secrets.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+            "s",
+        )
+        .unwrap()
     }
 
     const A: &str = "a-secret-of-at-least-thirty-two-bytes!!";
@@ -169,12 +182,25 @@ mod tests {
         for i in 0..bytes.len() {
             let mut m = bytes.clone();
             m[i] ^= 1;
-            assert_eq!(s.open("tx", &Base64UrlUnpadded::encode_string(&m)), Err(Error::SealInvalid), "byte {i}");
+            assert_eq!(
+                s.open("tx", &Base64UrlUnpadded::encode_string(&m)),
+                Err(Error::SealInvalid),
+                "byte {i}"
+            );
         }
         for n in 0..bytes.len() {
-            assert_eq!(s.open("tx", &Base64UrlUnpadded::encode_string(&bytes[..n])), Err(Error::SealInvalid));
+            assert_eq!(
+                s.open("tx", &Base64UrlUnpadded::encode_string(&bytes[..n])),
+                Err(Error::SealInvalid)
+            );
         }
-        for junk in ["", "=", "!!!!", &"A".repeat(MAX_SEALED_CHARS + 1), &format!("{sealed}=")] {
+        for junk in [
+            "",
+            "=",
+            "!!!!",
+            &"A".repeat(MAX_SEALED_CHARS + 1),
+            &format!("{sealed}="),
+        ] {
             assert_eq!(s.open("tx", junk), Err(Error::SealInvalid), "{junk:.20}");
         }
     }
@@ -183,14 +209,13 @@ mod tests {
     fn weak_or_missing_secrets_fail_at_construction() {
         let e = Sealer::new(&["short".into()], "login.secret").unwrap_err();
         assert_eq!(e.code(), "ERR_CONFIG_WEAK_KEY");
-        assert_eq!(Sealer::new(&[], "login.secret").unwrap_err().code(), "ERR_CONFIG_INVALID");
-        assert_eq!(Sealer::new(&[A.into(), A.into()], "x").unwrap_err().code(), "ERR_CONFIG_INVALID");
-    }
-
-    #[test]
-    fn random_tokens_are_long_and_distinct() {
-        let a = random_token::<32>().unwrap();
-        assert_eq!(a.len(), 43);
-        assert_ne!(a, random_token::<32>().unwrap());
+        assert_eq!(
+            Sealer::new(&[], "login.secret").unwrap_err().code(),
+            "ERR_CONFIG_INVALID"
+        );
+        assert_eq!(
+            Sealer::new(&[A.into(), A.into()], "x").unwrap_err().code(),
+            "ERR_CONFIG_INVALID"
+        );
     }
 }

@@ -8,8 +8,12 @@ use edgegate::{FixedClock, Gate, Options, Request};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
-    let Ok(options) = Options::from_json(text) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let Ok(options) = Options::from_json(text) else {
+        return;
+    };
     if let Ok(gate) = Gate::with_clock(options, Arc::new(FixedClock(1_700_000_000.0))) {
         let _ = gate.decide(&Request {
             method: "GET".into(),

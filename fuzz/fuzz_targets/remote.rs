@@ -28,6 +28,10 @@ fuzz_target!(|data: &[u8]| {
     };
     let _ = gate.decide_with(&request, |f| Fetched::Response {
         status: 200,
-        body: if f.url.ends_with("openid-configuration") { discovery.clone() } else { jwks.clone() },
+        body: if f.url.ends_with("openid-configuration") {
+            discovery.clone()
+        } else {
+            jwks.clone()
+        },
     });
 });

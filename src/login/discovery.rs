@@ -71,7 +71,10 @@ impl Discovery {
             Some(_) => s.in_flight = None,
             None => {}
         }
-        let age = s.metadata.as_ref().map_or(f64::INFINITY, |(_, at)| now - at);
+        let age = s
+            .metadata
+            .as_ref()
+            .map_or(f64::INFINITY, |(_, at)| now - at);
         if let Some((m, _)) = s.metadata.as_ref().filter(|_| age < MAX_AGE) {
             return Ok(Progress::Done(m.clone()));
         }
@@ -85,7 +88,9 @@ impl Discovery {
             Some((m, _)) if age < MAX_AGE + STALE_IF_ERROR => Ok(Progress::Done(m.clone())),
             _ => Err(Error::Login(
                 LoginError::Unavailable,
-                s.last_error.clone().unwrap_or_else(|| "discovery failed".into()),
+                s.last_error
+                    .clone()
+                    .unwrap_or_else(|| "discovery failed".into()),
             )),
         }
     }
@@ -121,9 +126,13 @@ impl Discovery {
     /// Discovery §4.3: the document's `issuer` is exactly ours; every endpoint is https (or
     /// http on loopback). PKCE is S256 only, so a provider that lists its methods must list it.
     fn parse(&self, body: &str) -> std::result::Result<Metadata, String> {
-        let doc: Map<String, Value> = parse_object(body.as_bytes()).ok_or("the document is not a JSON object")?;
+        let doc: Map<String, Value> =
+            parse_object(body.as_bytes()).ok_or("the document is not a JSON object")?;
         if doc.get("issuer").and_then(Value::as_str) != Some(self.issuer.as_str()) {
-            return Err(format!("the document is for another issuer than {:?}", self.issuer));
+            return Err(format!(
+                "the document is for another issuer than {:?}",
+                self.issuer
+            ));
         }
         let url = |name: &str| -> std::result::Result<Option<String>, String> {
             match doc.get(name) {
@@ -132,13 +141,17 @@ impl Discovery {
                 Some(_) => Err(format!("{name} is not a string")),
             }
         };
-        if let Some(methods) = doc.get("code_challenge_methods_supported").and_then(Value::as_array) {
+        if let Some(methods) = doc
+            .get("code_challenge_methods_supported")
+            .and_then(Value::as_array)
+        {
             if !methods.iter().any(|m| m.as_str() == Some("S256")) {
                 return Err("the provider does not support PKCE S256".into());
             }
         }
         Ok(Metadata {
-            authorization_endpoint: url("authorization_endpoint")?.ok_or("no authorization_endpoint")?,
+            authorization_endpoint: url("authorization_endpoint")?
+                .ok_or("no authorization_endpoint")?,
             token_endpoint: url("token_endpoint")?.ok_or("no token_endpoint")?,
             revocation_endpoint: url("revocation_endpoint")?,
             end_session_endpoint: url("end_session_endpoint")?,
@@ -151,7 +164,10 @@ impl Discovery {
         Fetch {
             id,
             method: "GET",
-            url: format!("{}/.well-known/openid-configuration", self.issuer.trim_end_matches('/')),
+            url: format!(
+                "{}/.well-known/openid-configuration",
+                self.issuer.trim_end_matches('/')
+            ),
             headers: vec![
                 ("user-agent".into(), USER_AGENT.into()),
                 ("accept".into(), "application/json".into()),

@@ -68,7 +68,8 @@ type Exchanged = std::result::Result<Tokens, String>;
 
 /// A verification the login cannot finish without the network, or (`Err`) without the
 /// host's crypto.
-pub(crate) type Verify<'a> = &'a dyn Fn(&str) -> std::result::Result<Progress<Result<Arc<Verified>>>, HostCheck>;
+pub(crate) type Verify<'a> =
+    &'a dyn Fn(&str) -> std::result::Result<Progress<Result<Arc<Verified>>>, HostCheck>;
 
 /// Whose verifier a callback's token belongs to.
 #[derive(Debug, Clone, Copy)]
@@ -113,8 +114,15 @@ pub(crate) struct Login {
 
 /// Authorization parameters the gate sets itself.
 const RESERVED: [&str; 9] = [
-    "response_type", "client_id", "redirect_uri", "scope", "state", "nonce",
-    "code_challenge", "code_challenge_method", "response_mode",
+    "response_type",
+    "client_id",
+    "redirect_uri",
+    "scope",
+    "state",
+    "nonce",
+    "code_challenge",
+    "code_challenge_method",
+    "response_mode",
 ];
 
 impl Login {
@@ -147,23 +155,36 @@ impl Login {
         }
         if let Some(url) = &options.error_url {
             if !is_local_path(url) {
-                return Err(Error::ConfigUrl(format!("login.errorUrl must be a same-origin path, got {url:?}")));
+                return Err(Error::ConfigUrl(format!(
+                    "login.errorUrl must be a same-origin path, got {url:?}"
+                )));
             }
         }
         for (name, url) in [
             ("login.redirectUri", &options.redirect_uri),
-            ("login.postLogoutRedirectUri", &options.post_logout_redirect_uri),
+            (
+                "login.postLogoutRedirectUri",
+                &options.post_logout_redirect_uri,
+            ),
         ] {
             if let Some(url) = url {
                 crate::fetch::check_url(url, name).map_err(Error::ConfigUrl)?;
             }
         }
-        let scope = options.scope.clone().unwrap_or_else(|| "openid profile email offline_access".into());
+        let scope = options
+            .scope
+            .clone()
+            .unwrap_or_else(|| "openid profile email offline_access".into());
         if !scope.split(' ').any(|s| s == "openid") {
-            return Err(Error::ConfigInvalid("login.scope must include openid".into()));
+            return Err(Error::ConfigInvalid(
+                "login.scope must include openid".into(),
+            ));
         }
         let mut extra = Vec::new();
-        for (name, value) in [("audience", &options.audience), ("resource", &options.resource)] {
+        for (name, value) in [
+            ("audience", &options.audience),
+            ("resource", &options.resource),
+        ] {
             if let Some(v) = value {
                 extra.push((name.to_owned(), v.clone()));
             }
@@ -176,13 +197,20 @@ impl Login {
             }
             extra.push((name.clone(), value.clone()));
         }
-        let algorithms = options.id_token_algorithms.clone().unwrap_or_else(|| vec!["RS256".into()]);
+        let algorithms = options
+            .id_token_algorithms
+            .clone()
+            .unwrap_or_else(|| vec!["RS256".into()]);
         let algorithms = algorithms
             .iter()
             .map(|name| {
                 Alg::from_name(name)
                     .filter(|a| !a.is_hmac())
-                    .ok_or_else(|| Error::ConfigAlgorithms(format!("login.idTokenAlgorithms: {name:?} is not an asymmetric JWS algorithm")))
+                    .ok_or_else(|| {
+                        Error::ConfigAlgorithms(format!(
+                            "login.idTokenAlgorithms: {name:?} is not an asymmetric JWS algorithm"
+                        ))
+                    })
             })
             .collect::<Result<Vec<_>>>()?;
         let keys = match keys {
@@ -242,7 +270,10 @@ impl Login {
 
     /// Is fetch `id` one of the login's?
     pub(crate) fn owns(&self, id: u64) -> bool {
-        self.discovery.owns(id) || self.exchanges.owns(id) || self.revocations.owns(id) || self.id_tokens.owns(id)
+        self.discovery.owns(id)
+            || self.exchanges.owns(id)
+            || self.revocations.owns(id)
+            || self.id_tokens.owns(id)
     }
 
     /// Applies the outcome of one of the login's fetches.
@@ -252,10 +283,15 @@ impl Login {
         }
         if self.exchanges.owns(id) {
             let outcome = match fetched {
-                Fetched::Response { status: 200, body } => parse_tokens(&body).map_err(|why| format!("token response {why}")),
-                Fetched::Response { status: status @ (400 | 401), .. } => {
-                    Err(format!("the token endpoint refused the code (HTTP {status})"))
+                Fetched::Response { status: 200, body } => {
+                    parse_tokens(&body).map_err(|why| format!("token response {why}"))
                 }
+                Fetched::Response {
+                    status: status @ (400 | 401),
+                    ..
+                } => Err(format!(
+                    "the token endpoint refused the code (HTTP {status})"
+                )),
                 other => Err(unreachable_reason(&other)),
             };
             return self.exchanges.complete(id, outcome, now);
@@ -267,9 +303,19 @@ impl Login {
     }
 
     /// `GET <prefix>/login`: a new transaction and the redirect to the provider.
-    pub(crate) fn start(&self, request: &Request, path: &NormalizedPath, return_param: &str, now: f64) -> Progress<Decision> {
+    pub(crate) fn start(
+        &self,
+        request: &Request,
+        path: &NormalizedPath,
+        return_param: &str,
+        now: f64,
+    ) -> Progress<Decision> {
         if !matches!(request.method.as_ref(), "GET" | "HEAD") {
-            return done(refused(LoginError::Method, "login takes GET", method_not_allowed()));
+            return done(refused(
+                LoginError::Method,
+                "login takes GET",
+                method_not_allowed(),
+            ));
         }
         if !is_navigation(request) {
             // A prefetch, an RSC fetch or a script: no transaction, so no cookie pile-up.
@@ -292,9 +338,19 @@ impl Login {
             .filter(|to| normalize(to).ok().and_then(|p| self.route(&p)).is_none())
             .unwrap_or_else(|| "/".into());
         let Some(redirect_uri) = self.redirect_uri.clone().or_else(|| {
-            Some(format!("{}{}/callback", origin_of(&request.url)?, self.prefix))
+            Some(format!(
+                "{}{}/callback",
+                origin_of(&request.url)?,
+                self.prefix
+            ))
         }) else {
-            return done(self.failure(Error::Login(LoginError::Unavailable, "no origin: set login.redirectUri".into()), None));
+            return done(self.failure(
+                Error::Login(
+                    LoginError::Unavailable,
+                    "no origin: set login.redirectUri".into(),
+                ),
+                None,
+            ));
         };
         let mut tx = match Transaction::begin(return_to, redirect_uri, now) {
             Ok(tx) => tx,
@@ -305,7 +361,10 @@ impl Login {
         let mut value = tx.seal(&self.sealer, &name);
         // A browser drops a cookie past 4096 bytes without a word, and the login with it: a
         // returnTo that long lands on `/` instead.
-        if value.as_ref().is_ok_and(|v| name.len() + 1 + v.len() > MAX_COOKIE_BYTES) {
+        if value
+            .as_ref()
+            .is_ok_and(|v| name.len() + 1 + v.len() > MAX_COOKIE_BYTES)
+        {
             tx.return_to = "/".into();
             value = tx.seal(&self.sealer, &name);
         }
@@ -326,9 +385,15 @@ impl Login {
         params.push(("code_challenge_method", "S256"));
         params.extend(self.extra.iter().map(|(n, v)| (n.as_str(), v.as_str())));
         let location = with_query(&metadata.authorization_endpoint, &params);
-        let mut d = Decision::passed(Passed::LoginStarted, redirect(307, location), Under::NONE, None);
+        let mut d = Decision::passed(
+            Passed::LoginStarted,
+            redirect(307, location),
+            Under::NONE,
+            None,
+        );
         d.set_cookies = self.drop_oldest(request, secure);
-        d.set_cookies.push(cookie(&name, &value, secure, transaction::LIFETIME as i64));
+        d.set_cookies
+            .push(cookie(&name, &value, secure, transaction::LIFETIME as i64));
         Progress::Done(d)
     }
 
@@ -339,7 +404,8 @@ impl Login {
         let live: Vec<(f64, &str)> = crate::extract::cookie_pairs(&cookies)
             .filter(|(name, _)| transaction::is_cookie(name))
             .map(|(name, value)| {
-                let created = Transaction::open(&self.sealer, name, value).map_or(f64::NEG_INFINITY, |t| t.created);
+                let created = Transaction::open(&self.sealer, name, value)
+                    .map_or(f64::NEG_INFINITY, |t| t.created);
                 (created, name)
             })
             .collect();
@@ -364,31 +430,56 @@ impl Login {
         now: f64,
     ) -> std::result::Result<Progress<Decision>, HostCheck> {
         if !matches!(request.method.as_ref(), "GET") {
-            return Ok(done(refused(LoginError::Method, "the callback takes GET", method_not_allowed())));
+            return Ok(done(refused(
+                LoginError::Method,
+                "the callback takes GET",
+                method_not_allowed(),
+            )));
         }
         let secure = request.secure();
-        let params = match transaction::query_params(path.query.as_deref(), &["state", "code", "iss", "error"]) {
+        let params = match transaction::query_params(
+            path.query.as_deref(),
+            &["state", "code", "iss", "error"],
+        ) {
             Ok(p) => p,
             Err(e) => return Ok(done(self.failure(e, None))),
         };
         let [state, code, iss, error] = [0, 1, 2, 3].map(|i| params[i].as_deref());
         // The state names the transaction cookie; only that cookie can answer for it.
         let Some(state) = state.filter(|s| transaction::valid_state(s)) else {
-            return Ok(done(self.failure(Error::Login(LoginError::State, "no valid state".into()), None)));
+            return Ok(done(self.failure(
+                Error::Login(LoginError::State, "no valid state".into()),
+                None,
+            )));
         };
         let name = transaction::cookie_name(secure, state);
         let clear = cookie(&name, "", secure, 0);
         let cookies = request.cookies().unwrap_or_default();
-        let mut values = crate::extract::cookie_pairs(&cookies).filter(|(n, _)| *n == name).map(|(_, v)| v);
+        let mut values = crate::extract::cookie_pairs(&cookies)
+            .filter(|(n, _)| *n == name)
+            .map(|(_, v)| v);
         let tx = match (values.next(), values.next()) {
             (Some(v), None) => Transaction::open(&self.sealer, &name, v),
             _ => None,
         };
-        let Some(tx) = tx.filter(|tx| bool::from(tx.state.as_bytes().ct_eq(state.as_bytes()))) else {
-            return Ok(done(self.failure(Error::Login(LoginError::State, "no transaction of this browser has this state".into()), Some(clear))));
+        let Some(tx) = tx.filter(|tx| bool::from(tx.state.as_bytes().ct_eq(state.as_bytes())))
+        else {
+            return Ok(done(self.failure(
+                Error::Login(
+                    LoginError::State,
+                    "no transaction of this browser has this state".into(),
+                ),
+                Some(clear),
+            )));
         };
         if !(0.0..=transaction::LIFETIME).contains(&(now - tx.created)) {
-            return Ok(done(self.failure(Error::Login(LoginError::Expired, "the login took more than 10 minutes".into()), Some(clear))));
+            return Ok(done(self.failure(
+                Error::Login(
+                    LoginError::Expired,
+                    "the login took more than 10 minutes".into(),
+                ),
+                Some(clear),
+            )));
         }
         let metadata = match self.metadata(now) {
             Ok(Progress::Done(m)) => m,
@@ -398,36 +489,66 @@ impl Login {
         // RFC 9207: a mix-up attack answers with another issuer's `iss`, or none.
         match iss {
             Some(iss) if iss != self.issuer => {
-                return Ok(done(self.failure(Error::Login(LoginError::Iss, "iss is another issuer".into()), Some(clear))))
+                return Ok(done(self.failure(
+                    Error::Login(LoginError::Iss, "iss is another issuer".into()),
+                    Some(clear),
+                )))
             }
             None if metadata.iss_parameter_supported => {
-                return Ok(done(self.failure(Error::Login(LoginError::Iss, "the provider sends iss, and it is missing".into()), Some(clear))))
+                return Ok(done(self.failure(
+                    Error::Login(
+                        LoginError::Iss,
+                        "the provider sends iss, and it is missing".into(),
+                    ),
+                    Some(clear),
+                )))
             }
             _ => {}
         }
         if let Some(error) = error {
-            let error: String = error.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').take(64).collect();
-            return Ok(done(self.failure(Error::Login(LoginError::Provider, error), Some(clear))));
+            let error: String = error
+                .chars()
+                .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .take(64)
+                .collect();
+            return Ok(done(
+                self.failure(Error::Login(LoginError::Provider, error), Some(clear)),
+            ));
         }
         let Some(code) = code.filter(|c| !c.is_empty()) else {
-            return Ok(done(self.failure(Error::Login(LoginError::Exchange, "no code".into()), Some(clear))));
+            return Ok(done(self.failure(
+                Error::Login(LoginError::Exchange, "no code".into()),
+                Some(clear),
+            )));
         };
         // Single-flight per code and verifier: the request's later rounds (key fetches) find
         // the outcome again instead of spending the code twice.
         let exchange = calls::key(&["code", code, &tx.verifier]);
         let call = self.exchanges.call(exchange, now);
-        let exchanged = calls::progress(call, || Err("too many logins in flight".into()), |id| {
-            self.client.post(id, &metadata.token_endpoint, &[
-                ("grant_type", "authorization_code"),
-                ("code", code),
-                ("redirect_uri", &tx.redirect_uri),
-                ("code_verifier", &tx.verifier),
-            ])
-        });
+        let exchanged = calls::progress(
+            call,
+            || Err("too many logins in flight".into()),
+            |id| {
+                self.client.post(
+                    id,
+                    &metadata.token_endpoint,
+                    &[
+                        ("grant_type", "authorization_code"),
+                        ("code", code),
+                        ("redirect_uri", &tx.redirect_uri),
+                        ("code_verifier", &tx.verifier),
+                    ],
+                )
+            },
+        );
         let tokens = match exchanged {
             Progress::NeedsFetch(f) => return Ok(Progress::NeedsFetch(f)),
             Progress::Done(Ok(tokens)) => tokens,
-            Progress::Done(Err(why)) => return Ok(done(self.failure(Error::Login(LoginError::Exchange, why), Some(clear)))),
+            Progress::Done(Err(why)) => {
+                return Ok(done(
+                    self.failure(Error::Login(LoginError::Exchange, why), Some(clear)),
+                ))
+            }
         };
         match self.check_id_token(tokens.id_token.as_deref(), &tx, verdict, now)? {
             Progress::NeedsFetch(f) => return Ok(Progress::NeedsFetch(f)),
@@ -470,9 +591,15 @@ impl Login {
         match cookies {
             Ok(mut set) => {
                 // The code's tokens went to one session: a replay of this callback gets none.
-                self.exchanges.spend(exchange, Err("the code was already used".into()));
+                self.exchanges
+                    .spend(exchange, Err("the code was already used".into()));
                 set.push(clear);
-                let mut d = Decision::passed(Passed::LoggedIn, redirect(303, tx.return_to.clone()), Under::NONE, None);
+                let mut d = Decision::passed(
+                    Passed::LoggedIn,
+                    redirect(303, tx.return_to.clone()),
+                    Under::NONE,
+                    None,
+                );
                 d.set_cookies = set;
                 Ok(Progress::Done(d))
             }
@@ -496,13 +623,19 @@ impl Login {
             return fail("the token response has no id_token".into());
         };
         let progress = self.id_tokens.verify_progress(token, now, verdict);
-        let progress = progress.map_err(|unverified| HostCheck { unverified, checker: Checker::IdToken })?;
+        let progress = progress.map_err(|unverified| HostCheck {
+            unverified,
+            checker: Checker::IdToken,
+        })?;
         let verified = match progress {
             Progress::NeedsFetch(f) => return Ok(Progress::NeedsFetch(f)),
             Progress::Done(Ok(v)) => v,
             // The provider's keys, not the token, failed: 503, as for any token.
             Progress::Done(Err(e)) if e.is_keys_unavailable() => {
-                return Ok(Progress::Done(Err(Error::Login(LoginError::Unavailable, e.to_string()))))
+                return Ok(Progress::Done(Err(Error::Login(
+                    LoginError::Unavailable,
+                    e.to_string(),
+                ))))
             }
             Progress::Done(Err(e)) => return fail(format!("{} ({})", e, e.code())),
         };
@@ -512,13 +645,18 @@ impl Login {
             _ => 1,
         };
         match claims.get("azp") {
-            Some(Value::String(azp)) if *azp != self.client.id => return fail("azp is another client".into()),
+            Some(Value::String(azp)) if *azp != self.client.id => {
+                return fail("azp is another client".into())
+            }
             Some(Value::String(_)) => {}
             None if audiences > 1 => return fail("several audiences and no azp".into()),
             None => {}
             Some(_) => return fail("azp is not a string".into()),
         }
-        let nonce = claims.get("nonce").and_then(Value::as_str).unwrap_or_default();
+        let nonce = claims
+            .get("nonce")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         if !bool::from(nonce.as_bytes().ct_eq(tx.nonce.as_bytes())) {
             return fail("nonce does not match the transaction".into());
         }
@@ -528,9 +666,19 @@ impl Login {
     /// `POST <prefix>/logout` (or a same-origin `GET` navigation): revoke, clear, end the
     /// provider's session. A cross-site attempt changes nothing, nor does a same-origin
     /// image, fetch or prefetch.
-    pub(crate) fn logout(&self, request: &Request, session: &SessionCookies, refresh_token: Option<&str>, now: f64) -> Progress<Decision> {
+    pub(crate) fn logout(
+        &self,
+        request: &Request,
+        session: &SessionCookies,
+        refresh_token: Option<&str>,
+        now: f64,
+    ) -> Progress<Decision> {
         if let Err(e) = same_origin(request) {
-            return done(Decision::refused(e, json(403, r#"{"error":"forbidden"}"#), Under::NONE));
+            return done(Decision::refused(
+                e,
+                json(403, r#"{"error":"forbidden"}"#),
+                Under::NONE,
+            ));
         }
         let secure = request.secure();
         // The provider's part is best effort: the local session ends whatever happens.
@@ -539,12 +687,22 @@ impl Login {
             Ok(Progress::NeedsFetch(f)) => return Progress::NeedsFetch(f),
             Err(_) => None,
         };
-        let revocation = metadata.as_ref().and_then(|m| m.revocation_endpoint.as_deref());
+        let revocation = metadata
+            .as_ref()
+            .and_then(|m| m.revocation_endpoint.as_deref());
         if let (Some(url), Some(token)) = (revocation, refresh_token) {
             let call = self.revocations.call(calls::key(&["revoke", token]), now);
-            let revoked = calls::progress(call, || (), |id| {
-                self.client.post(id, url, &[("token", token), ("token_type_hint", "refresh_token")])
-            });
+            let revoked = calls::progress(
+                call,
+                || (),
+                |id| {
+                    self.client.post(
+                        id,
+                        url,
+                        &[("token", token), ("token_type_hint", "refresh_token")],
+                    )
+                },
+            );
             if let Progress::NeedsFetch(f) = revoked {
                 return Progress::NeedsFetch(f);
             }
@@ -555,7 +713,12 @@ impl Login {
             .post_logout_redirect_uri
             .clone()
             .or_else(|| origin.map(|o| format!("{o}/")));
-        let location = match (metadata.as_ref().and_then(|m| m.end_session_endpoint.as_deref()), &after) {
+        let location = match (
+            metadata
+                .as_ref()
+                .and_then(|m| m.end_session_endpoint.as_deref()),
+            &after,
+        ) {
             (Some(end), after) => {
                 let mut params = vec![("client_id", self.client.id.as_str())];
                 if let Some(hint) = &id_token {
@@ -568,7 +731,12 @@ impl Login {
             }
             (None, _) => "/".into(),
         };
-        let mut d = Decision::passed(Passed::LoggedOut, redirect(303, location), Under::NONE, None);
+        let mut d = Decision::passed(
+            Passed::LoggedOut,
+            redirect(303, location),
+            Under::NONE,
+            None,
+        );
         d.set_cookies = session.clear(&request.url);
         d.set_cookies.push(clear_id_cookie(secure));
         Progress::Done(d)
@@ -578,7 +746,9 @@ impl Login {
     fn id_token(&self, request: &Request, secure: bool) -> Option<String> {
         let name = id_cookie_name(secure);
         let cookies = request.cookies()?;
-        let value = crate::extract::cookie_pairs(&cookies).find(|(n, _)| *n == name)?.1;
+        let value = crate::extract::cookie_pairs(&cookies)
+            .find(|(n, _)| *n == name)?
+            .1;
         String::from_utf8(self.sealer.open(&name, value).ok()?).ok()
     }
 
@@ -605,7 +775,10 @@ impl Login {
             .and_then(|t| crate::verify::jws::parse(&t).ok()?.claims())
             .filter(|c| c.get("sub") == sub);
         for name in &self.session_claims {
-            let value = id_claims.as_ref().and_then(|c| c.get(name)).or_else(|| v.claims.get(name));
+            let value = id_claims
+                .as_ref()
+                .and_then(|c| c.get(name))
+                .or_else(|| v.claims.get(name));
             if let Some(value) = value {
                 out.insert(name.clone(), value.clone());
             }
@@ -630,7 +803,10 @@ impl Login {
             None if matches!(e, Error::Login(LoginError::Unavailable, _)) => {
                 json(503, r#"{"error":"temporarily_unavailable"}"#)
             }
-            None => json(400, &format!(r#"{{"error":"login_failed","code":"{code}"}}"#)),
+            None => json(
+                400,
+                &format!(r#"{{"error":"login_failed","code":"{code}"}}"#),
+            ),
         };
         let mut d = Decision::refused(e, action, Under::NONE);
         d.set_cookies.extend(clear);
@@ -648,7 +824,9 @@ pub(crate) fn id_cookie_name(secure: bool) -> String {
 /// (speculation rules and `<link rel=prefetch>` navigate too, with `Sec-Purpose: prefetch`;
 /// Next's router prefetches with its own headers).
 fn is_navigation(request: &Request) -> bool {
-    let navigate = request.single("sec-fetch-mode").is_some_and(|m| m.trim().eq_ignore_ascii_case("navigate"));
+    let navigate = request
+        .single("sec-fetch-mode")
+        .is_some_and(|m| m.trim().eq_ignore_ascii_case("navigate"));
     let prefetch = ["sec-purpose", "purpose", "next-router-prefetch", "rsc"]
         .iter()
         .any(|h| request.values(h).next().is_some());
@@ -671,7 +849,10 @@ fn same_origin(request: &Request) -> Result<()> {
     }
     let origin_matches = request.method == "POST"
         && site.is_none()
-        && request.single("origin").map(|o| o.trim().to_ascii_lowercase()) == origin_of(&request.url);
+        && request
+            .single("origin")
+            .map(|o| o.trim().to_ascii_lowercase())
+            == origin_of(&request.url);
     if origin_matches {
         Ok(())
     } else {
@@ -710,13 +891,21 @@ fn private_headers() -> Vec<(String, String)> {
 fn redirect(status: u16, location: String) -> Action {
     let mut headers = private_headers();
     headers.push(("location".into(), location));
-    Action::Respond { status, headers, body: String::new() }
+    Action::Respond {
+        status,
+        headers,
+        body: String::new(),
+    }
 }
 
 fn json(status: u16, body: &str) -> Action {
     let mut headers = private_headers();
     headers.push(("content-type".into(), "application/json".into()));
-    Action::Respond { status, headers, body: body.into() }
+    Action::Respond {
+        status,
+        headers,
+        body: body.into(),
+    }
 }
 
 fn method_not_allowed() -> Action {

@@ -7,7 +7,8 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{Error, LoginError, Result};
 use crate::normalize::normalize;
-use crate::seal::{random_token, Sealer};
+use crate::random::random_token;
+use crate::seal::Sealer;
 use crate::verify::jws::parse_object;
 use base64ct::{Base64UrlUnpadded, Encoding};
 
@@ -81,13 +82,18 @@ pub(crate) fn cookie_name(secure: bool, state: &str) -> String {
 
 /// Is `name` a transaction cookie (under either prefix)?
 pub(crate) fn is_cookie(name: &str) -> bool {
-    name.strip_prefix("__Host-").unwrap_or(name).starts_with(NAME)
+    name.strip_prefix("__Host-")
+        .unwrap_or(name)
+        .starts_with(NAME)
 }
 
 /// A state as the callback may carry it: what [`Transaction::begin`] makes (43 base64url
 /// characters), so it can name a cookie and nothing else.
 pub(crate) fn valid_state(state: &str) -> bool {
-    state.len() == 43 && state.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    state.len() == 43
+        && state
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// `returnTo` as the login route received it (still percent-encoded), or `None` unless it
@@ -101,7 +107,10 @@ pub(crate) fn return_to(raw: &str) -> Option<String> {
     if bytes.first() != Some(&b'/') || matches!(bytes.get(1), Some(b'/' | b'\\')) {
         return None;
     }
-    if bytes.iter().any(|&b| !(0x21..0x7f).contains(&b) || b == b'\\' || b == b'#') {
+    if bytes
+        .iter()
+        .any(|&b| !(0x21..0x7f).contains(&b) || b == b'\\' || b == b'#')
+    {
         return None;
     }
     // The path must be what the gate's normalizer would leave as is (it refuses encoded
@@ -143,10 +152,17 @@ pub(crate) fn query_params(query: Option<&str>, names: &[&str]) -> Result<Vec<Op
     for pair in query.unwrap_or_default().split('&') {
         let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
         if let Some(i) = names.iter().position(|n| *n == name) {
-            let value = percent_decode(value)
-                .ok_or_else(|| Error::Login(LoginError::State, format!("{name} is not valid percent-encoding")))?;
+            let value = percent_decode(value).ok_or_else(|| {
+                Error::Login(
+                    LoginError::State,
+                    format!("{name} is not valid percent-encoding"),
+                )
+            })?;
             if found[i].replace(value).is_some() {
-                return Err(Error::Login(LoginError::State, format!("{name} appears twice")));
+                return Err(Error::Login(
+                    LoginError::State,
+                    format!("{name} appears twice"),
+                ));
             }
         }
     }
@@ -160,28 +176,68 @@ mod tests {
     #[test]
     fn transactions_round_trip_sealed_under_their_cookie_name() {
         let sealer = Sealer::new(&["a-secret-of-at-least-thirty-two-bytes!!".into()], "s").unwrap();
-        let tx = Transaction::begin("/dashboard?x=1".into(), "https://app/auth/callback".into(), 100.0).unwrap();
+        let tx = Transaction::begin(
+            "/dashboard?x=1".into(),
+            "https://app/auth/callback".into(),
+            100.0,
+        )
+        .unwrap();
         assert!(valid_state(&tx.state));
         let name = cookie_name(true, &tx.state);
         assert!(name.starts_with("__Host-edgegate-tx-") && is_cookie(&name));
         let sealed = tx.seal(&sealer, &name).unwrap();
         assert_eq!(Transaction::open(&sealer, &name, &sealed), Some(tx.clone()));
         // Another tab's cookie name: the value does not open there.
-        assert_eq!(Transaction::open(&sealer, &cookie_name(true, &"A".repeat(43)), &sealed), None);
+        assert_eq!(
+            Transaction::open(&sealer, &cookie_name(true, &"A".repeat(43)), &sealed),
+            None
+        );
         assert_eq!(tx.challenge().len(), 43);
     }
 
     #[test]
     fn return_to_keeps_same_origin_paths_only() {
-        for ok in ["/", "/dashboard", "/dashboard%3Fa%3D1%26b%3D2", "/a/b?c=d", "%2Fdashboard"] {
+        for ok in [
+            "/",
+            "/dashboard",
+            "/dashboard%3Fa%3D1%26b%3D2",
+            "/a/b?c=d",
+            "%2Fdashboard",
+        ] {
             assert!(return_to(ok).is_some(), "{ok}");
         }
         for bad in [
-            "//evil", "/\\evil", "/%09/evil", "https:evil", "https://evil", "%2F%2Fevil",
-            "/%2F%2Fevil", "/%2f/evil", "%2f%2fevil", "/%5Cevil", "%5C%5Cevil", "\\/evil",
-            "/%5c/evil", "http:%2F%2Fevil", "//%65vil", "/./evil/..//x", "/a/../b", "/%0d%0aSet-Cookie:x",
-            "javascript:alert(1)", "", "evil", "/%E0%A4%A", "/x#frag", "/ evil", "%20/evil",
-            "/%2e%2e/evil", "/.%2e/evil", "///evil", "/%00", "/x?q=%E2%82%AC", "/x?%C3%A9",
+            "//evil",
+            "/\\evil",
+            "/%09/evil",
+            "https:evil",
+            "https://evil",
+            "%2F%2Fevil",
+            "/%2F%2Fevil",
+            "/%2f/evil",
+            "%2f%2fevil",
+            "/%5Cevil",
+            "%5C%5Cevil",
+            "\\/evil",
+            "/%5c/evil",
+            "http:%2F%2Fevil",
+            "//%65vil",
+            "/./evil/..//x",
+            "/a/../b",
+            "/%0d%0aSet-Cookie:x",
+            "javascript:alert(1)",
+            "",
+            "evil",
+            "/%E0%A4%A",
+            "/x#frag",
+            "/ evil",
+            "%20/evil",
+            "/%2e%2e/evil",
+            "/.%2e/evil",
+            "///evil",
+            "/%00",
+            "/x?q=%E2%82%AC",
+            "/x?%C3%A9",
         ] {
             assert_eq!(return_to(bad), None, "{bad}");
         }

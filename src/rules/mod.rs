@@ -14,12 +14,12 @@ use crate::error::{Error, Result};
 use crate::normalize::NormalizedPath;
 use crate::trace::{failed, Observer};
 pub use matcher::{Matcher, Reading, Site};
+pub use upstream::Upstream;
 #[cfg(feature = "_integration_test")]
 pub use {
     matcher::{compile_regex, path_to_regexp},
     regex::Regex,
 };
-pub use upstream::Upstream;
 
 /// One rule, compiled.
 #[derive(Debug, Clone)]
@@ -99,7 +99,10 @@ impl RuleSet {
                 upstream,
             });
         }
-        Ok(RuleSet { configured: rules.len(), rules })
+        Ok(RuleSet {
+            configured: rules.len(),
+            rules,
+        })
     }
 
     /// Adds a rule of the gate's own (hosted login's `/session`, judged as an API), which
@@ -224,7 +227,10 @@ mod tests {
             { "match": "/api/:path*", "kind": "api", "upstream": "https://api.internal" },
         ] }))
         .unwrap();
-        let find = |target: &str| set.find(&normalize(target).unwrap(), &mut Observer::quiet()).unwrap();
+        let find = |target: &str| {
+            set.find(&normalize(target).unwrap(), &mut Observer::quiet())
+                .unwrap()
+        };
         assert_eq!(find("/api/login"), Some(0));
         assert_eq!(find("/api/l%6fgin"), Some(1));
         assert_eq!(find("/API/login"), Some(1));

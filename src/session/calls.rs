@@ -124,7 +124,10 @@ impl<T: Clone> Calls<T> {
 
     /// Is an outcome under `key` at hand (within the grace period)?
     pub(crate) fn has(&self, key: Key, now: f64) -> bool {
-        self.lock().done.get(&key).is_some_and(|(_, at)| now - at <= self.grace)
+        self.lock()
+            .done
+            .get(&key)
+            .is_some_and(|(_, at)| now - at <= self.grace)
     }
 
     /// Remembers `outcome` under `key` as it arrived at `at` from elsewhere (another
@@ -158,7 +161,11 @@ impl<T: Clone> Calls<T> {
 }
 
 /// A call's outcome, or the ticket to fetch first: `ticket` builds it for an id.
-pub(crate) fn progress<T>(call: Call<T>, busy: impl FnOnce() -> T, ticket: impl FnOnce(u64) -> Fetch) -> Progress<T> {
+pub(crate) fn progress<T>(
+    call: Call<T>,
+    busy: impl FnOnce() -> T,
+    ticket: impl FnOnce(u64) -> Fetch,
+) -> Progress<T> {
     match call {
         Call::Done(outcome) => Progress::Done(outcome),
         Call::Fetch(id) => Progress::NeedsFetch(ticket(id)),
@@ -174,10 +181,15 @@ mod tests {
     fn one_call_per_key_and_its_outcome_for_the_grace_period() {
         let calls: Calls<u32> = Calls::new(5.0, 30.0);
         let k = key(&["refresh", "rt"]);
-        let Call::Fetch(id) = calls.call(k, 0.0) else { panic!() };
+        let Call::Fetch(id) = calls.call(k, 0.0) else {
+            panic!()
+        };
         assert!(matches!(calls.call(k, 1.0), Call::Fetch(same) if same == id));
         assert!(calls.complete(id, 7, 2.0));
-        assert!(!calls.complete(id, 8, 2.0), "a finished ticket is not reported twice");
+        assert!(
+            !calls.complete(id, 8, 2.0),
+            "a finished ticket is not reported twice"
+        );
         assert!(matches!(calls.call(k, 31.0), Call::Done(7)));
         assert!(matches!(calls.call(k, 33.0), Call::Fetch(other) if other != id));
     }
@@ -186,7 +198,9 @@ mod tests {
     fn a_spent_outcome_is_not_handed_out_again() {
         let calls: Calls<u32> = Calls::new(5.0, 30.0);
         let k = key(&["code", "c"]);
-        let Call::Fetch(id) = calls.call(k, 0.0) else { panic!() };
+        let Call::Fetch(id) = calls.call(k, 0.0) else {
+            panic!()
+        };
         calls.complete(id, 7, 1.0);
         calls.spend(k, 0);
         assert!(matches!(calls.call(k, 2.0), Call::Done(0)));
@@ -200,10 +214,15 @@ mod tests {
     #[test]
     fn lost_calls_restart_and_floods_are_capped() {
         let calls: Calls<u32> = Calls::new(5.0, 30.0);
-        let Call::Fetch(id) = calls.call(key(&["x"]), 0.0) else { panic!() };
+        let Call::Fetch(id) = calls.call(key(&["x"]), 0.0) else {
+            panic!()
+        };
         assert!(matches!(calls.call(key(&["x"]), 11.0), Call::Fetch(other) if other != id));
         for i in 1..MAX_IN_FLIGHT {
-            assert!(matches!(calls.call(key(&[&i.to_string()]), 11.0), Call::Fetch(_)));
+            assert!(matches!(
+                calls.call(key(&[&i.to_string()]), 11.0),
+                Call::Fetch(_)
+            ));
         }
         assert!(matches!(calls.call(key(&["one more"]), 11.0), Call::Busy));
     }

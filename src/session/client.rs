@@ -54,7 +54,9 @@ impl Client {
                 )))
             }
             (Some(m @ ("client_secret_basic" | "client_secret_post")), None) => {
-                return Err(Error::ConfigInvalid(format!("{what}: {m} needs a clientSecret")))
+                return Err(Error::ConfigInvalid(format!(
+                    "{what}: {m} needs a clientSecret"
+                )))
             }
             (Some(m), _) => {
                 return Err(Error::ConfigInvalid(format!(
@@ -154,7 +156,11 @@ pub struct Tokens {
 /// `id_token`. Read by the duplicate-refusing JSON parser of tokens. `Err` says why.
 pub(crate) fn parse_tokens(body: &str) -> std::result::Result<Tokens, &'static str> {
     let doc: Map<String, Value> = parse_object(body.as_bytes()).ok_or("is not a JSON object")?;
-    let text = |name: &str| doc.get(name).and_then(Value::as_str).filter(|t| !t.is_empty());
+    let text = |name: &str| {
+        doc.get(name)
+            .and_then(Value::as_str)
+            .filter(|t| !t.is_empty())
+    };
     let access_token = text("access_token").ok_or("lacks access_token")?.to_owned();
     if !text("token_type").is_some_and(|t| t.eq_ignore_ascii_case("bearer")) {
         return Err("is not a Bearer token");
@@ -193,13 +199,27 @@ mod tests {
 
     #[test]
     fn authentication_methods() {
-        let basic = client(Some("s:é"), None).unwrap().post(1, "https://id/t", &[("a", "b c")]);
+        let basic = client(Some("s:é"), None)
+            .unwrap()
+            .post(1, "https://id/t", &[("a", "b c")]);
         assert_eq!(basic.body.as_deref(), Some("a=b+c"));
-        let auth = basic.headers.iter().find(|(n, _)| n == "authorization").unwrap();
-        assert_eq!(auth.1, format!("Basic {}", Base64::encode_string(b"app:s%3A%C3%A9")));
-        let post = client(Some("s"), Some("client_secret_post")).unwrap().post(1, "https://id/t", &[]);
+        let auth = basic
+            .headers
+            .iter()
+            .find(|(n, _)| n == "authorization")
+            .unwrap();
+        assert_eq!(
+            auth.1,
+            format!("Basic {}", Base64::encode_string(b"app:s%3A%C3%A9"))
+        );
+        let post =
+            client(Some("s"), Some("client_secret_post"))
+                .unwrap()
+                .post(1, "https://id/t", &[]);
         assert_eq!(post.body.as_deref(), Some("client_id=app&client_secret=s"));
-        let public = client(None, None).unwrap().post(1, "https://id/t", &[("x", "1")]);
+        let public = client(None, None)
+            .unwrap()
+            .post(1, "https://id/t", &[("x", "1")]);
         assert_eq!(public.body.as_deref(), Some("x=1&client_id=app"));
         assert!(public.headers.iter().all(|(n, _)| n != "authorization"));
         for bad in [
@@ -214,8 +234,14 @@ mod tests {
 
     #[test]
     fn token_responses() {
-        let t = parse_tokens(r#"{"access_token":"a","token_type":"bearer","expires_in":60,"id_token":"i"}"#).unwrap();
-        assert_eq!((t.access_token.as_str(), t.expires_in, t.id_token.as_deref()), ("a", Some(60.0), Some("i")));
+        let t = parse_tokens(
+            r#"{"access_token":"a","token_type":"bearer","expires_in":60,"id_token":"i"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            (t.access_token.as_str(), t.expires_in, t.id_token.as_deref()),
+            ("a", Some(60.0), Some("i"))
+        );
         for bad in [
             "",
             "[]",

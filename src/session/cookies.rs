@@ -123,4 +123,3 @@ fn attributes(mut pair: String, secure: bool, max_age: Option<i64>) -> String {
     }
     pair
 }
-

@@ -138,12 +138,27 @@ impl Coordinator {
     /// `timeout` (seconds).
     pub fn new(options: &CoordinationOptions, grace: f64, timeout: f64) -> Result<Coordinator> {
         let what = "refresh.coordination.secret";
-        let secrets: Vec<String> = options.secret.iter().chain(&options.secrets).cloned().collect();
+        let secrets: Vec<String> = options
+            .secret
+            .iter()
+            .chain(&options.secrets)
+            .cloned()
+            .collect();
         let sealer = Sealer::new(&secrets, what)?;
-        let hash_key = hkdf_sha256(secrets[0].as_bytes(), b"edgegate seal", b"refresh store key", 32)
-            .ok_or_else(|| Error::ConfigInvalid(what.into()))?;
+        let hash_key = hkdf_sha256(
+            secrets[0].as_bytes(),
+            b"edgegate seal",
+            b"refresh store key",
+            32,
+        )
+        .ok_or_else(|| Error::ConfigInvalid(what.into()))?;
         let secs = |d: &Option<Duration>, name: &str, default: f64, max: f64| {
-            Duration::bounded(d.as_ref(), &format!("refresh.coordination.{name}"), default, max)
+            Duration::bounded(
+                d.as_ref(),
+                &format!("refresh.coordination.{name}"),
+                default,
+                max,
+            )
         };
         let wait = secs(&options.wait_duration, "waitDuration", 6.0, 30.0)?;
         let claim_ttl = secs(&options.claim_ttl, "claimTtl", 10.0, 60.0)?;
@@ -157,8 +172,9 @@ impl Coordinator {
         }
         Ok(Coordinator {
             sealer,
-            hash_key: <Hmac<Sha256> as Mac>::new_from_slice(&hash_key)
-                .map_err(|_| Error::ConfigInvalid("refresh.coordination: key derivation failed".into()))?,
+            hash_key: <Hmac<Sha256> as Mac>::new_from_slice(&hash_key).map_err(|_| {
+                Error::ConfigInvalid("refresh.coordination: key derivation failed".into())
+            })?,
             wait,
             claim_ttl,
             timeout: store_timeout,
@@ -177,28 +193,55 @@ impl Coordinator {
         // The HMAC-SHA-256 the route mark links already.
         let mut mac = self.hash_key.clone();
         mac.update(refresh_token.as_bytes());
-        format!("edgegate:refresh:{}", Base64UrlUnpadded::encode_string(&mac.finalize().into_bytes()))
+        format!(
+            "edgegate:refresh:{}",
+            Base64UrlUnpadded::encode_string(&mac.finalize().into_bytes())
+        )
     }
 
     fn op(&self, action: StoreAction, key: String, value: String, ttl: f64, wait: f64) -> StoreOp {
-        StoreOp { id: fresh_fetch_id(), action, key, value, ttl_ms: ms(ttl), wait_ms: ms(wait), timeout_ms: ms(self.timeout) }
+        StoreOp {
+            id: fresh_fetch_id(),
+            action,
+            key,
+            value,
+            ttl_ms: ms(ttl),
+            wait_ms: ms(wait),
+            timeout_ms: ms(self.timeout),
+        }
     }
 
     /// The store operation a request refreshing with `refresh_token` (its single-flight
     /// `key` among the refresher's `calls`) needs first, if any.
-    pub(crate) fn ask(&self, calls: &Calls<Result<Tokens>>, key: Key, refresh_token: &str, now: f64) -> Option<StoreOp> {
+    pub(crate) fn ask(
+        &self,
+        calls: &Calls<Result<Tokens>>,
+        key: Key,
+        refresh_token: &str,
+        now: f64,
+    ) -> Option<StoreOp> {
         let mut phases = self.lock();
         phases.retain(|(_, _, since)| now - since <= self.horizon);
         let at = phases.iter().position(|(k, ..)| *k == key);
         let op = match at.map(|i| &phases[i].1) {
             // A claim or read with the host: join it.
-            Some(Phase::Asked(op)) if matches!(op.action, StoreAction::Claim | StoreAction::Read) => return Some(op.clone()),
+            Some(Phase::Asked(op))
+                if matches!(op.action, StoreAction::Claim | StoreAction::Read) =>
+            {
+                return Some(op.clone())
+            }
             // The owner's outcome is in: one request publishes it (or releases the claim).
             Some(Phase::Settle(op)) => op.clone(),
             // Refreshing here (owner or alone), or publishing: the refresher's own call.
             Some(_) => return None,
             None if calls.has(key, now) || phases.len() >= MAX_PHASES => return None,
-            None => self.op(StoreAction::Claim, self.store_key(refresh_token), CLAIMED.into(), self.claim_ttl, 0.0),
+            None => self.op(
+                StoreAction::Claim,
+                self.store_key(refresh_token),
+                CLAIMED.into(),
+                self.claim_ttl,
+                0.0,
+            ),
         };
         let phase = (key, Phase::Asked(op.clone()), now);
         match at {
@@ -213,17 +256,26 @@ impl Coordinator {
     pub(crate) fn stored(&self, calls: &Calls<Result<Tokens>>, id: u64, stored: Stored, now: f64) {
         use StoreAction::*;
         let mut phases = self.lock();
-        let Some((at, key, op)) = phases.iter().enumerate().find_map(|(i, (key, phase, _))| match phase {
-            Phase::Asked(op) if op.id == id => Some((i, *key, op.clone())),
-            _ => None,
-        }) else {
+        let Some((at, key, op)) =
+            phases
+                .iter()
+                .enumerate()
+                .find_map(|(i, (key, phase, _))| match phase {
+                    Phase::Asked(op) if op.id == id => Some((i, *key, op.clone())),
+                    _ => None,
+                })
+        else {
             return;
         };
         let mut read = None;
         let next = match (op.action, stored) {
             (Claim, Stored::Answered(None)) => Some(Phase::Owner(op.key)),
-            (Claim, Stored::Answered(Some(v))) if v == CLAIMED => Some(Phase::Asked(self.op(Read, op.key, v, 0.0, self.wait))),
-            (Read, Stored::Answered(Some(v))) if v == CLAIMED => Some(Phase::Local("no outcome within waitDuration")),
+            (Claim, Stored::Answered(Some(v))) if v == CLAIMED => {
+                Some(Phase::Asked(self.op(Read, op.key, v, 0.0, self.wait)))
+            }
+            (Read, Stored::Answered(Some(v))) if v == CLAIMED => {
+                Some(Phase::Local("no outcome within waitDuration"))
+            }
             (Claim | Read, Stored::Answered(Some(v))) => match self.open(&op.key, &v, now) {
                 Ok(outcome) => {
                     read = Some(outcome);
@@ -231,7 +283,9 @@ impl Coordinator {
                 }
                 Err(why) => Some(Phase::Local(why)),
             },
-            (Read, Stored::Answered(None)) => Some(Phase::Local("the claim was released without an outcome")),
+            (Read, Stored::Answered(None)) => {
+                Some(Phase::Local("the claim was released without an outcome"))
+            }
             (Claim | Read, Stored::Failed) => Some(Phase::Local("the store failed or timed out")),
             (Publish | Release, _) => None,
         };
@@ -255,8 +309,20 @@ impl Coordinator {
         match &phases[at].1 {
             Phase::Owner(store_key) => {
                 let op = match self.seal(store_key, outcome, now) {
-                    Some(sealed) => self.op(StoreAction::Publish, store_key.clone(), sealed, self.grace, 0.0),
-                    None => self.op(StoreAction::Release, store_key.clone(), String::new(), 0.0, 0.0),
+                    Some(sealed) => self.op(
+                        StoreAction::Publish,
+                        store_key.clone(),
+                        sealed,
+                        self.grace,
+                        0.0,
+                    ),
+                    None => self.op(
+                        StoreAction::Release,
+                        store_key.clone(),
+                        String::new(),
+                        0.0,
+                        0.0,
+                    ),
                 };
                 phases[at] = (key, Phase::Settle(op), now);
             }
@@ -292,7 +358,9 @@ impl Coordinator {
                 plain.push(b'\n');
                 plain.extend(t.refresh_token.as_deref().unwrap_or_default().as_bytes());
             }
-            Err(Error::RefreshFailed { definitive: true, .. }) => {
+            Err(Error::RefreshFailed {
+                definitive: true, ..
+            }) => {
                 plain.push(b'0');
                 plain.extend(at.to_be_bytes());
             }
@@ -303,10 +371,20 @@ impl Coordinator {
 
     /// An outcome read from the store under `key`, with its time; why not, when it does not
     /// open, is malformed, or is older than grace.
-    fn open(&self, key: &str, sealed: &str, now: f64) -> std::result::Result<(Result<Tokens>, f64), &'static str> {
+    fn open(
+        &self,
+        key: &str,
+        sealed: &str,
+        now: f64,
+    ) -> std::result::Result<(Result<Tokens>, f64), &'static str> {
         let garbage = "the store answered a value that does not open";
         let plain = self.sealer.open(key, sealed).map_err(|_| garbage)?;
-        let number = |at: usize| plain.get(at..at + 8).and_then(|b| b.try_into().ok()).map(f64::from_be_bytes);
+        let number = |at: usize| {
+            plain
+                .get(at..at + 8)
+                .and_then(|b| b.try_into().ok())
+                .map(f64::from_be_bytes)
+        };
         let at = number(1).ok_or(garbage)?;
         if at.is_nan() || now - at > self.grace {
             return Err("the outcome in the store is older than grace");
@@ -358,7 +436,13 @@ mod tests {
     }
 
     fn coordinator() -> Coordinator {
-        let options = CoordinationOptions { secret: Some(SECRET.into()), secrets: vec![], wait_duration: None, claim_ttl: None, timeout_duration: None };
+        let options = CoordinationOptions {
+            secret: Some(SECRET.into()),
+            secrets: vec![],
+            wait_duration: None,
+            claim_ttl: None,
+            timeout_duration: None,
+        };
         Coordinator::new(&options, 30.0, 5.0).unwrap()
     }
 
@@ -367,7 +451,13 @@ mod tests {
     }
 
     fn tokens(access: &str) -> Result<Tokens> {
-        Ok(Tokens { access_token: access.into(), refresh_token: Some("rt-1".into()), expires_in: Some(300.0), id_token: None, warning: None })
+        Ok(Tokens {
+            access_token: access.into(),
+            refresh_token: Some("rt-1".into()),
+            expires_in: Some(300.0),
+            id_token: None,
+            warning: None,
+        })
     }
 
     #[test]
@@ -394,42 +484,96 @@ mod tests {
         let r = refresher();
         let claim = r.coordinate("rt", at(0.0)).unwrap();
         r.stored(claim.id, Stored::Answered(None), at(0.0));
-        let Progress::NeedsFetch(call) = r.refresh("rt", ENDPOINT, at(0.0)) else { panic!() };
+        let Progress::NeedsFetch(call) = r.refresh("rt", ENDPOINT, at(0.0)) else {
+            panic!()
+        };
         let body = r#"{"access_token":"access","token_type":"Bearer","refresh_token":"rt-1","expires_in":300}"#;
-        assert!(r.complete(call.id, Fetched::Response { status: 200, body: body.into() }, at(1.0)));
+        assert!(r.complete(
+            call.id,
+            Fetched::Response {
+                status: 200,
+                body: body.into()
+            },
+            at(1.0)
+        ));
         let publish = r.coordinate("rt", at(1.0)).unwrap();
-        assert_eq!((publish.action, publish.key.as_str(), publish.ttl_ms), (StoreAction::Publish, claim.key.as_str(), 30_000));
-        assert_eq!(r.coordinate("rt", at(1.0)), None, "the others take the outcome without waiting");
+        assert_eq!(
+            (publish.action, publish.key.as_str(), publish.ttl_ms),
+            (StoreAction::Publish, claim.key.as_str(), 30_000)
+        );
+        assert_eq!(
+            r.coordinate("rt", at(1.0)),
+            None,
+            "the others take the outcome without waiting"
+        );
         r.stored(publish.id, Stored::Answered(None), at(1.1));
-        assert_eq!(r.coordinate("rt", at(2.0)), None, "the outcome is at hand: nothing to ask");
-        assert!(matches!(r.refresh("rt", ENDPOINT, at(2.0)), Progress::Done(Ok(_))));
+        assert_eq!(
+            r.coordinate("rt", at(2.0)),
+            None,
+            "the outcome is at hand: nothing to ask"
+        );
+        assert!(matches!(
+            r.refresh("rt", ENDPOINT, at(2.0)),
+            Progress::Done(Ok(_))
+        ));
         // What was published opens under this key, within grace, and under no other key.
         let c = coordinator();
         let (opened, published) = c.open(&claim.key, &publish.value, at(30.0)).unwrap();
         assert_eq!((opened, published), (tokens("access"), at(1.0)));
-        assert_eq!(c.open(&claim.key, &publish.value, at(31.5)).unwrap_err(), "the outcome in the store is older than grace");
-        assert!(c.open(&c.store_key("another"), &publish.value, at(2.0)).is_err(), "bound to its key");
-        assert_eq!(c.store_key("rt"), claim.key, "the same key from the same secret, in every instance");
+        assert_eq!(
+            c.open(&claim.key, &publish.value, at(31.5)).unwrap_err(),
+            "the outcome in the store is older than grace"
+        );
+        assert!(
+            c.open(&c.store_key("another"), &publish.value, at(2.0))
+                .is_err(),
+            "bound to its key"
+        );
+        assert_eq!(
+            c.store_key("rt"),
+            claim.key,
+            "the same key from the same secret, in every instance"
+        );
     }
 
     #[test]
     fn what_cannot_be_shared_is_released() {
         let c = coordinator();
         let key = c.store_key("rt");
-        let unreachable = Err(Error::RefreshFailed { reason: "down".into(), definitive: false });
+        let unreachable = Err(Error::RefreshFailed {
+            reason: "down".into(),
+            definitive: false,
+        });
         assert_eq!(c.seal(&key, &unreachable, at(0.0)), None);
         assert_eq!(c.seal(&key, &tokens("with\nnewline"), at(0.0)), None);
-        let refused = Err(Error::RefreshFailed { reason: "no".into(), definitive: true });
+        let refused = Err(Error::RefreshFailed {
+            reason: "no".into(),
+            definitive: true,
+        });
         let sealed = c.seal(&key, &refused, at(0.0)).unwrap();
-        assert!(matches!(c.open(&key, &sealed, at(1.0)), Ok((Err(Error::RefreshFailed { definitive: true, .. }), _))));
+        assert!(matches!(
+            c.open(&key, &sealed, at(1.0)),
+            Ok((
+                Err(Error::RefreshFailed {
+                    definitive: true,
+                    ..
+                }),
+                _
+            ))
+        ));
         // An owner whose call could not be made releases its claim.
         let r = refresher();
         let claim = r.coordinate("rt", at(0.0)).unwrap();
         r.stored(claim.id, Stored::Answered(None), at(0.0));
-        let Progress::NeedsFetch(call) = r.refresh("rt", ENDPOINT, at(0.0)) else { panic!() };
+        let Progress::NeedsFetch(call) = r.refresh("rt", ENDPOINT, at(0.0)) else {
+            panic!()
+        };
         r.complete(call.id, Fetched::Timeout, at(5.0));
         let release = r.coordinate("rt", at(5.0)).unwrap();
-        assert_eq!((release.action, release.key), (StoreAction::Release, claim.key));
+        assert_eq!(
+            (release.action, release.key),
+            (StoreAction::Release, claim.key)
+        );
     }
 
     #[test]
@@ -438,7 +582,14 @@ mod tests {
         for i in 0..MAX_PHASES {
             assert!(r.coordinate(&format!("rt-{i}"), at(0.0)).is_some());
         }
-        assert_eq!(r.coordinate("one-more", at(0.0)), None, "uncoordinated past the bound");
-        assert!(r.coordinate("one-more", at(19.0)).is_some(), "room again once the rest is forgotten");
+        assert_eq!(
+            r.coordinate("one-more", at(0.0)),
+            None,
+            "uncoordinated past the bound"
+        );
+        assert!(
+            r.coordinate("one-more", at(19.0)).is_some(),
+            "room again once the rest is forgotten"
+        );
     }
 }

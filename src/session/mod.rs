@@ -8,8 +8,8 @@ pub(crate) mod coordinate;
 pub(crate) mod refresh;
 
 pub use cookies::Session;
-pub use coordinate::{StoreAction, StoreOp, Stored};
 pub(crate) use cookies::SessionCookies;
+pub use coordinate::{StoreAction, StoreOp, Stored};
 pub use refresh::Refresher;
 #[cfg(feature = "_integration_test")]
 pub use {calls::MAX_IN_FLIGHT as MAX_REFRESHES_IN_FLIGHT, client::Tokens};

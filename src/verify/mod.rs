@@ -34,18 +34,24 @@ pub(crate) use providers::Providers;
 /// Keys for `algorithms` discovered from `issuer` (OIDC discovery, then its JWKS), with the
 /// default remote policy.
 pub(crate) fn discovered_keys(issuer: &str, algorithms: Vec<Alg>) -> Result<Arc<dyn KeyResolver>> {
-    let source = remote::Source::Discovery { issuer: issuer.to_owned() };
-    Ok(Arc::new(remote::RemoteKeys::new(source, remote::RemotePolicy::default(), algorithms)?))
+    let source = remote::Source::Discovery {
+        issuer: issuer.to_owned(),
+    };
+    Ok(Arc::new(remote::RemoteKeys::new(
+        source,
+        remote::RemotePolicy::default(),
+        algorithms,
+    )?))
 }
+#[cfg(feature = "_integration_test")]
+pub use signature::host_only;
+pub use signature::{check_signature, engine_checks};
 #[cfg(feature = "_integration_test")]
 pub use {
     jwk::{EcKey, EdKey, KeyId, RsaKey, MAX_KEYS, MIN_RSA_BITS, MIN_SECRET_BYTES},
     jws::Header,
     remote::{RemoteKeys, RemotePolicy, Source},
 };
-#[cfg(feature = "_integration_test")]
-pub use signature::host_only;
-pub use signature::{check_signature, engine_checks};
 
 /// A token that passed every check.
 #[derive(Debug, Clone)]
@@ -66,7 +72,12 @@ impl Verified {
     /// A token taken as is from a session whose encryption authenticated it, with the
     /// session's claims (for scopes and claim headers).
     pub fn vouched(claims: Map<String, Value>) -> Verified {
-        Verified { alg: None, kid: None, claims, keys: Vec::new() }
+        Verified {
+            alg: None,
+            kid: None,
+            claims,
+            keys: Vec::new(),
+        }
     }
 
     /// Scopes from `scope` (space-separated), `scp` (array or string) and `permissions`.
@@ -234,7 +245,9 @@ impl Verifier {
     /// The JWS layer alone: parse, allow-list, `typ`, key selection, signature. The payload
     /// is returned unread (Wycheproof's JWS vectors carry payloads that are not claims).
     pub fn verify_signature<'t>(&self, token: &'t str) -> Result<(Jws<'t>, Alg)> {
-        let Progress::Done((jws, alg, candidates)) = self.prepare(token, 0.0, &mut Observer::quiet())? else {
+        let Progress::Done((jws, alg, candidates)) =
+            self.prepare(token, 0.0, &mut Observer::quiet())?
+        else {
             return Err(Error::JwksUnavailable("keys must be fetched first".into()));
         };
         let input = jws.signing_input.as_bytes();

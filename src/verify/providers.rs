@@ -111,7 +111,10 @@ impl Providers {
         });
         match &routed {
             Ok(i) => o.step("provider", true, || {
-                format!("routed by iss to {:?}", self.list[*i].issuer.as_deref().unwrap_or_default())
+                format!(
+                    "routed by iss to {:?}",
+                    self.list[*i].issuer.as_deref().unwrap_or_default()
+                )
             }),
             Err(e) => o.error("provider", e),
         }
@@ -242,12 +245,12 @@ mod tests {
     fn providers_are_routed_by_one_distinct_issuer() {
         let options = |json: serde_json::Value| Options::from_json(&json.to_string()).unwrap();
         let key = "an-hmac-secret-of-at-least-32-bytes!!";
-        let p = |iss: serde_json::Value| {
-            serde_json::json!({ "algorithms": ["HS256"], "keys": key, "issuer": iss })
-        };
+        let p = |iss: serde_json::Value| serde_json::json!({ "algorithms": ["HS256"], "keys": key, "issuer": iss });
         let built = |json| Providers::new(&options(json), None).map(|p| p.list.len());
         assert_eq!(
-            built(serde_json::json!({ "providers": [p("https://a".into()), p("https://b".into())] })),
+            built(
+                serde_json::json!({ "providers": [p("https://a".into()), p("https://b".into())] })
+            ),
             Ok(2)
         );
         for bad in [
@@ -256,7 +259,11 @@ mod tests {
             serde_json::json!({ "verify": p("https://a".into()), "providers": [p("https://b".into())] }),
             serde_json::json!({}),
         ] {
-            assert_eq!(built(bad.clone()).unwrap_err().code(), "ERR_CONFIG_INVALID", "{bad}");
+            assert_eq!(
+                built(bad.clone()).unwrap_err().code(),
+                "ERR_CONFIG_INVALID",
+                "{bad}"
+            );
         }
     }
 }

@@ -88,7 +88,8 @@ impl RsaKey {
             #[cfg(rust_crypto)]
             engine: {
                 use rsa::BigUint;
-                let key = rsa::RsaPublicKey::new(BigUint::from_bytes_be(n), BigUint::from_bytes_be(e));
+                let key =
+                    rsa::RsaPublicKey::new(BigUint::from_bytes_be(n), BigUint::from_bytes_be(e));
                 // The byte checks mirror the crate's own; it must agree.
                 key.map_err(|err| Error::ConfigKey(format!("invalid RSA key: {err}")))?
             },
@@ -110,38 +111,38 @@ impl RsaKey {
 
 /// [`RsaKey::new`]'s checks, on the bytes alone.
 fn check_rsa(n: &[u8], e: &[u8], min_bits: usize) -> Result<()> {
-        let invalid = |why: &str| Error::ConfigKey(format!("invalid RSA key: {why}"));
-        if bit_length(n) > MAX_RSA_BITS {
-            return Err(invalid("modulus too large"));
-        }
-        let exponent = match e.len() {
-            0..=8 => e.iter().fold(0u64, |v, &b| v << 8 | u64::from(b)),
-            _ => return Err(invalid("public exponent too large")),
-        };
-        if !less_than(e, n) || n.last().is_none_or(|b| b & 1 == 0) {
-            return Err(invalid("invalid modulus"));
-        }
-        if exponent & 1 == 0 {
-            return Err(invalid("invalid exponent"));
-        }
-        if exponent < 2 {
-            return Err(invalid("public exponent too small"));
-        }
-        if exponent > MAX_RSA_EXPONENT {
-            return Err(invalid("public exponent too large"));
-        }
-        let bits = bit_length(n);
-        if bits < min_bits {
-            return Err(Error::ConfigWeakKey(format!(
-                "RSA modulus is {bits} bits; at least {min_bits} are required"
-            )));
-        }
-        if roca_fingerprint(n) {
-            return Err(Error::ConfigWeakKey(
-                "RSA key has the ROCA fingerprint (CVE-2017-15361)".into(),
-            ));
-        }
-        Ok(())
+    let invalid = |why: &str| Error::ConfigKey(format!("invalid RSA key: {why}"));
+    if bit_length(n) > MAX_RSA_BITS {
+        return Err(invalid("modulus too large"));
+    }
+    let exponent = match e.len() {
+        0..=8 => e.iter().fold(0u64, |v, &b| v << 8 | u64::from(b)),
+        _ => return Err(invalid("public exponent too large")),
+    };
+    if !less_than(e, n) || n.last().is_none_or(|b| b & 1 == 0) {
+        return Err(invalid("invalid modulus"));
+    }
+    if exponent & 1 == 0 {
+        return Err(invalid("invalid exponent"));
+    }
+    if exponent < 2 {
+        return Err(invalid("public exponent too small"));
+    }
+    if exponent > MAX_RSA_EXPONENT {
+        return Err(invalid("public exponent too large"));
+    }
+    let bits = bit_length(n);
+    if bits < min_bits {
+        return Err(Error::ConfigWeakKey(format!(
+            "RSA modulus is {bits} bits; at least {min_bits} are required"
+        )));
+    }
+    if roca_fingerprint(n) {
+        return Err(Error::ConfigWeakKey(
+            "RSA key has the ROCA fingerprint (CVE-2017-15361)".into(),
+        ));
+    }
+    Ok(())
 }
 
 impl EcKey {
@@ -149,7 +150,9 @@ impl EcKey {
     /// engine can check signatures; elsewhere by the host's `importKey`.
     pub fn new(x: &[u8], y: &[u8]) -> Result<EcKey> {
         let (Ok(x), Ok(y)) = (<[u8; 32]>::try_from(x), <[u8; 32]>::try_from(y)) else {
-            return Err(Error::ConfigKey("P-256 JWK coordinates must be 32 bytes".into()));
+            return Err(Error::ConfigKey(
+                "P-256 JWK coordinates must be 32 bytes".into(),
+            ));
         };
         Ok(EcKey {
             #[cfg(rust_crypto)]
@@ -217,14 +220,14 @@ const SMALL_ORDER: [[u8; 32]; 7] = {
         i += 1;
     }
     list[5] = [
-        0x26, 0xe8, 0x95, 0x8f, 0xc2, 0xb2, 0x27, 0xb0, 0x45, 0xc3, 0xf4, 0x89, 0xf2, 0xef,
-        0x98, 0xf0, 0xd5, 0xdf, 0xac, 0x05, 0xd3, 0xc6, 0x33, 0x39, 0xb1, 0x38, 0x02, 0x88,
-        0x6d, 0x53, 0xfc, 0x05,
+        0x26, 0xe8, 0x95, 0x8f, 0xc2, 0xb2, 0x27, 0xb0, 0x45, 0xc3, 0xf4, 0x89, 0xf2, 0xef, 0x98,
+        0xf0, 0xd5, 0xdf, 0xac, 0x05, 0xd3, 0xc6, 0x33, 0x39, 0xb1, 0x38, 0x02, 0x88, 0x6d, 0x53,
+        0xfc, 0x05,
     ];
     list[6] = [
-        0xc7, 0x17, 0x6a, 0x70, 0x3d, 0x4d, 0xd8, 0x4f, 0xba, 0x3c, 0x0b, 0x76, 0x0d, 0x10,
-        0x67, 0x0f, 0x2a, 0x20, 0x53, 0xfa, 0x2c, 0x39, 0xcc, 0xc6, 0x4e, 0xc7, 0xfd, 0x77,
-        0x92, 0xac, 0x03, 0x7a,
+        0xc7, 0x17, 0x6a, 0x70, 0x3d, 0x4d, 0xd8, 0x4f, 0xba, 0x3c, 0x0b, 0x76, 0x0d, 0x10, 0x67,
+        0x0f, 0x2a, 0x20, 0x53, 0xfa, 0x2c, 0x39, 0xcc, 0xc6, 0x4e, 0xc7, 0xfd, 0x77, 0x92, 0xac,
+        0x03, 0x7a,
     ];
     list
 };
@@ -296,7 +299,10 @@ pub(crate) enum PemKey {
 /// The DER inside a PEM block with this label: `-----BEGIN <label>-----`, base64 (line
 /// breaks and spaces between), `-----END <label>-----`.
 pub(crate) fn pem_body(pem: &str, label: &str) -> Option<Vec<u8>> {
-    let rest = pem.strip_prefix("-----BEGIN ")?.strip_prefix(label)?.strip_prefix("-----")?;
+    let rest = pem
+        .strip_prefix("-----BEGIN ")?
+        .strip_prefix(label)?
+        .strip_prefix("-----")?;
     let end = format!("-----END {label}-----");
     let body = rest.trim_end().strip_suffix(end.as_str())?;
     let text: String = body.chars().filter(|c| !c.is_ascii_whitespace()).collect();
@@ -359,7 +365,10 @@ pub(crate) fn pkcs1(der: &[u8], min_bits: usize) -> Result<RsaKey> {
     let seq = only(der, SEQUENCE).ok_or_else(malformed)?;
     let (tag, n, rest) = tlv(seq).ok_or_else(malformed)?;
     let e = only(rest, INTEGER).and_then(uint).ok_or_else(malformed)?;
-    let n = (tag == INTEGER).then(|| uint(n)).flatten().ok_or_else(malformed)?;
+    let n = (tag == INTEGER)
+        .then(|| uint(n))
+        .flatten()
+        .ok_or_else(malformed)?;
     RsaKey::new(n, e, min_bits)
 }
 
@@ -382,7 +391,9 @@ pub(crate) fn spki(der: &[u8], min_bits: usize) -> Result<Option<PemKey>> {
         RSA_ENCRYPTION if params.is_empty() || only(params, NULL) == Some(&[]) => {
             PemKey::Rsa(pkcs1(key, min_bits)?)
         }
-        EC_PUBLIC_KEY if only(params, OID) == Some(PRIME256V1) => PemKey::Ec(EcKey::from_sec1(key)?),
+        EC_PUBLIC_KEY if only(params, OID) == Some(PRIME256V1) => {
+            PemKey::Ec(EcKey::from_sec1(key)?)
+        }
         ED25519 if params.is_empty() => {
             let bytes: [u8; 32] = key
                 .try_into()
@@ -434,7 +445,11 @@ mod tests {
         for (why, n, e) in [
             ("fine", n.clone(), vec![1, 0, 1]),
             ("e = 3", n.clone(), vec![3]),
-            ("leading zeros", [vec![0, 0], n.clone()].concat(), vec![0, 1, 0, 1]),
+            (
+                "leading zeros",
+                [vec![0, 0], n.clone()].concat(),
+                vec![0, 1, 0, 1],
+            ),
             ("even modulus", even, vec![1, 0, 1]),
             ("e = 1", n.clone(), vec![1]),
             ("e = 0", n.clone(), vec![]),

@@ -60,7 +60,12 @@ impl RemotePolicy {
             Duration::bounded(d.as_ref(), &format!("verify.remote.{name}"), default, max)
         };
         let policy = RemotePolicy {
-            max_age: bounded(&options.cache_max_age, "cacheMaxAge", 86_400.0, defaults.max_age)?,
+            max_age: bounded(
+                &options.cache_max_age,
+                "cacheMaxAge",
+                86_400.0,
+                defaults.max_age,
+            )?,
             cooldown: bounded(
                 &options.cooldown_duration,
                 "cooldownDuration",

@@ -124,4 +124,3 @@ pub fn check_signature(alg: Alg, key: &Material, message: &[u8], signature: &[u8
         _ => false,
     }
 }
-

@@ -84,17 +84,18 @@ impl JsGate {
             Some(t) => Arc::new(FixedClock(t)),
             None => Arc::new(DateClock),
         };
-        Gate::with_clock(options, clock)
-            .map(|inner| JsGate {
-                inner,
+        let build = || -> crate::error::Result<JsGate> {
+            Ok(JsGate {
+                inner: Gate::with_clock(options, clock)?,
                 pending: RefCell::new(BTreeMap::new()),
                 // At random, as fetch tickets are: ids of an instance a trap replaced must
                 // not be the new one's.
-                next_id: RefCell::new(crate::fetch::random_u64() as u32),
+                next_id: RefCell::new(crate::random::random_u64()? as u32),
                 input: RefCell::new(Vec::new()),
                 output: RefCell::new(Vec::new()),
             })
-            .map_err(|e| js_error(&e))
+        };
+        build().map_err(|e| js_error(&e))
     }
 
     /// Decides `{ method, url, headers }` (headers: `Headers`, `Map`, pairs or a plain
@@ -194,7 +195,10 @@ impl JsGate {
             Step::NeedsSignature(pending) => pending,
         };
         let u = &pending.unverified;
-        let params = pending.web_crypto().then(|| HostParams::of(u.alg)).flatten();
+        let params = pending
+            .web_crypto()
+            .then(|| HostParams::of(u.alg))
+            .flatten();
         let Some(params) = params else {
             let valid = u.check_here();
             return self.answer(self.inner.resume_step(pending, valid), form);
@@ -389,4 +393,3 @@ impl Answer {
         Answer { text, bytes: None }
     }
 }
-

@@ -81,4 +81,3 @@ fn read_headers(headers: &JsValue) -> Result<OwnedHeaders, JsValue> {
     }
     Ok(out)
 }
-

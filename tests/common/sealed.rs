@@ -1,7 +1,8 @@
 //! The check of tests/data/sealed.json every host runs (tests/seal.rs natively,
 //! tests/web.rs in the browsers).
 use base64ct::{Base64UrlUnpadded, Encoding};
-use edgegate::seal::{random_token, Sealer};
+use edgegate::random::random_token;
+use edgegate::seal::Sealer;
 use serde_json::Value;
 
 pub fn sealer(secrets: &Value) -> Sealer {
