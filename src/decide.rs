@@ -852,6 +852,19 @@ impl Gate {
     ) -> Decision {
         let rule = self.rules.get(index);
         let under = Under::rule(Some((index, rule.kind)), source);
+        // A sender-constrained token (`cnf`: RFC 9449 DPoP, RFC 8705 mTLS) is worth nothing
+        // without its key, which the gate does not hold; as a bearer it would be a stolen
+        // token accepted. Whatever format carried it, it is never forwarded.
+        let verified = verified.and_then(|(token, v)| {
+            if !v.claims.contains_key("cnf") {
+                return Ok((token, v));
+            }
+            let e = Error::SessionNoToken("a sender-constrained token (cnf) is never a bearer");
+            o.fail("bearer", &e, || {
+                format!("{}: the token is bound to a key (cnf)", e.code())
+            });
+            Err(e)
+        });
         if let Some(login) = self
             .login
             .as_ref()

@@ -223,3 +223,33 @@ fn every_algorithm_passes_end_to_end() {
         assert_eq!(d.code, "OK_AUTHENTICATED", "{alg}");
     }
 }
+
+/// A sender-constrained access token (`cnf`, RFC 9449 / RFC 8705) proves nothing without its
+/// key: from a cookie or an `Authorization` header, it is refused, never forwarded as a bearer.
+#[test]
+fn a_sender_constrained_token_is_never_forwarded() {
+    let g = hs_gate();
+    for cnf in [
+        json!({ "jkt": "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I" }),
+        json!({ "x5t#S256": "bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2" }),
+    ] {
+        let bound = token("HS256", &hmac_key(), &claims(json!({ "cnf": cnf })));
+        for request in [
+            with_cookie("/api/things", &bound),
+            get(
+                "/api/things",
+                &[("authorization", &format!("Bearer {bound}"))],
+            ),
+        ] {
+            let d = g.decide(&request);
+            assert_eq!((status(&d), d.code), (401, "ERR_SESSION_NO_TOKEN"), "{cnf}");
+            assert!(!is_continue(&d));
+        }
+        let page = g.decide(&with_cookie("/dashboard", &bound));
+        assert!(matches!(page.action, Action::Redirect { .. }), "{cnf}");
+    }
+    // The same token without `cnf` passes.
+    assert!(is_continue(
+        &g.decide(&with_cookie("/api/things", &valid()))
+    ));
+}
