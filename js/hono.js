@@ -3,7 +3,7 @@
 // requests it routes, and the rest go on to the app's handlers with the gate's headers. The
 // decision is `c.get("edgegate")`.
 import { createGate } from "./index.js";
-import { PRIVATE, answer, fetchUpstream } from "./respond.js";
+import { answer, applyCookies, fetchUpstream } from "./respond.js";
 
 export { EdgeGateError, createGate, setSession, clearSession } from "./index.js";
 
@@ -34,7 +34,6 @@ export function edgeGate(options, host) {
     // replaces a new response's Set-Cookie with the old one's): a refreshed (or cleared)
     // session reaches the browser whatever answered. `c.header` copies a finalized response,
     // so an upstream's immutable headers are no obstacle.
-    for (const cookie of decision.setCookies ?? []) c.header("set-cookie", cookie, { append: true });
-    if (decision.setCookies?.length) c.header("cache-control", PRIVATE);
+    applyCookies({ append: (n, v) => c.header(n, v, { append: true }), set: (n, v) => c.header(n, v) }, decision.setCookies);
   };
 }

@@ -8,6 +8,7 @@ import { flatFields, flatRequest, readAnswer } from "./wire.js";
 import { runFetch } from "./fetch.js";
 import { runStore } from "./store.js";
 import { HostCrypto } from "./crypto.js";
+import { applyCookies } from "./respond.js";
 
 export { redisRefreshStore } from "./store.js";
 
@@ -356,23 +357,20 @@ function helperGate(options) {
 }
 
 /**
- * Stores a session on `response` (anything with `headers.append`): the access token (and
- * refresh token) in HttpOnly, SameSite=Lax, Path=/ cookies, `__Host-` and Secure except on
- * plain http on loopback, Max-Age from the token's lifetime.
+ * Stores a session on `response` (anything with `headers.append` and `headers.set`): the
+ * access token (and refresh token) in HttpOnly, SameSite=Lax, Path=/ cookies, `__Host-` and
+ * Secure except on plain http on loopback, Max-Age from the token's lifetime; the response
+ * made `private, no-store`, as every response carrying a session is.
  */
 export async function setSession(response, session, { options, request } = {}) {
   const gate = await helperGate(options);
-  for (const cookie of gate.sessionCookies(request?.url ?? "https://unknown.invalid/", session)) {
-    response.headers.append("set-cookie", cookie);
-  }
+  applyCookies(response.headers, gate.sessionCookies(request?.url ?? "https://unknown.invalid/", session));
   return response;
 }
 
-/** Removes the session cookies (both names) on `response`. */
+/** Removes the session cookies (both names) on `response`, made `private, no-store`. */
 export async function clearSession(response, { options, request } = {}) {
   const gate = await helperGate(options);
-  for (const cookie of gate.clearSessionCookies(request?.url ?? "https://unknown.invalid/")) {
-    response.headers.append("set-cookie", cookie);
-  }
+  applyCookies(response.headers, gate.clearSessionCookies(request?.url ?? "https://unknown.invalid/"));
   return response;
 }

@@ -2,7 +2,7 @@
 // `export const proxy = edgeGate(options)` in a Next 16 proxy.ts (Node runtime).
 import { NextResponse } from "next/server";
 import { createGate } from "./index.js";
-import { PRIVATE } from "./respond.js";
+import { applyCookies } from "./respond.js";
 
 export { EdgeGateError, createGate, setSession, clearSession } from "./index.js";
 
@@ -35,8 +35,7 @@ export function toNextResponse(decision, request) {
     }
   }
   // A refreshed session (or a cleared one) goes back to the browser.
-  for (const cookie of decision.setCookies ?? []) response.headers.append("set-cookie", cookie);
-  if (decision.setCookies?.length) response.headers.set("cache-control", PRIVATE);
+  applyCookies(response.headers, decision.setCookies);
   return response;
 }
 

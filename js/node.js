@@ -5,7 +5,7 @@
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGate } from "./index.js";
-import { PRIVATE, fetchUpstream, toResponse, withCookies } from "./respond.js";
+import { applyCookies, fetchUpstream, toResponse, withCookies } from "./respond.js";
 
 export { EdgeGateError, createGate, setSession, clearSession } from "./index.js";
 
@@ -58,8 +58,7 @@ function cookiesLast(res, cookies) {
     if (typeof reason !== "string") [reason, headers] = [undefined, headers ?? reason];
     const given = Array.isArray(headers) ? pairs(headers) : Object.entries(headers ?? {});
     for (const [name, value] of given) this.setHeader(name, value);
-    for (const cookie of cookies) this.appendHeader("set-cookie", cookie);
-    this.setHeader("cache-control", PRIVATE);
+    applyCookies({ append: (n, v) => this.appendHeader(n, v), set: (n, v) => this.setHeader(n, v) }, cookies);
     return reason === undefined ? writeHead.call(this, status) : writeHead.call(this, status, reason);
   };
 }

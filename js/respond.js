@@ -18,17 +18,27 @@ export function toResponse(decision) {
 export function withCookies(response, decision) {
   if (!decision.setCookies?.length) return response;
   const copy = new Response(response.body, response); // upstream headers may be immutable
-  for (const cookie of decision.setCookies) copy.headers.append("set-cookie", cookie);
-  copy.headers.set("cache-control", PRIVATE);
+  applyCookies(copy.headers, decision.setCookies);
   return copy;
 }
 
 /**
  * The Cache-Control of every response that carries a session cookie, whoever built it (a
  * static page's `s-maxage` too): no shared cache may hand one user's session to another
- * (CVE-2025-48947). The engine's own answers carry it already.
+ * (CVE-2025-48947). The engine marks its own answers so (src/answer.rs, `PRIVATE`).
  */
 export const PRIVATE = "private, no-store";
+
+/**
+ * The one way cookies go onto a response, on every host: each `Set-Cookie` appended, and
+ * the response made private. `headers` is anything with `append` and `set` (WHATWG
+ * `Headers`, or an adapter over a framework's own).
+ */
+export function applyCookies(headers, cookies) {
+  if (!cookies?.length) return;
+  for (const cookie of cookies) headers.append("set-cookie", cookie);
+  headers.set("cache-control", PRIVATE);
+}
 
 // Headers about one connection (RFC 9110 §7.6.1), the client's to us or the upstream's to
 // us, are not passed on (Node's fetch throws on most of them), nor is the Host that named

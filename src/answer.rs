@@ -105,6 +105,25 @@ impl Decision {
     }
 }
 
+/// The `Cache-Control` of every response that carries session cookies, whoever builds it:
+/// no shared cache may hand one user's session to another (CVE-2025-48947).
+pub const PRIVATE: &str = "private, no-store";
+
+impl Decision {
+    /// Marks an answer of the gate's own that carries cookies [`PRIVATE`], whatever step
+    /// set them; the host marks the redirect or the pass it builds from a decision with
+    /// cookies alike (`applyCookies` in the shim).
+    pub(crate) fn private_if_cookies(mut self) -> Self {
+        if let (false, Action::Respond { headers, .. }) =
+            (self.set_cookies.is_empty(), &mut self.action)
+        {
+            headers.retain(|(name, _)| name != "cache-control");
+            headers.push(("cache-control".into(), PRIVATE.into()));
+        }
+        self
+    }
+}
+
 /// The gate's own answers, as the options shape them.
 #[derive(Debug, Clone)]
 pub(crate) struct Answers {

@@ -132,6 +132,16 @@ pub enum Step {
     NeedsStore(StoreOp),
 }
 
+impl Step {
+    /// Every decision leaves the engine through here: one carrying cookies is private.
+    fn private_if_cookies(self) -> Step {
+        match self {
+            Step::Decided(d) => Step::Decided(d.private_if_cookies()),
+            step => step,
+        }
+    }
+}
+
 impl Gate {
     /// Builds a gate from its options, using the system clock where there is one.
     #[cfg(not(target_arch = "wasm32"))]
@@ -405,6 +415,7 @@ impl Gate {
     /// on, a request that would need yet another fetch is refused.
     pub fn begin_round(&self, request: &Request, round: u8) -> Step {
         self.run(request, round, None, &mut Observer::quiet())
+            .private_if_cookies()
     }
 
     /// Everything after the signature check: claims, scopes and the answer. A hosted-login
@@ -434,6 +445,7 @@ impl Gate {
     /// [`Gate::begin_round`] in the round it was begun in).
     pub fn resume_step(&self, pending: Pending, signature_valid: bool) -> Step {
         self.finish(pending, signature_valid, &mut Observer::quiet())
+            .private_if_cookies()
     }
 
     /// The pipeline up to the signature check, reported to `o`. `verdict`: the host's, on a

@@ -208,6 +208,18 @@ fn a_refused_refresh_ends_the_session() {
         "__Host-refreshToken=; Path=/; HttpOnly; SameSite=Lax; Secure; Max-Age=0",
     ];
     assert_eq!(api.set_cookies, cleared);
+    // The engine's own answer carrying cookies is never for a shared cache.
+    let Action::Respond { headers, .. } = &api.action else {
+        panic!("{api:?}")
+    };
+    let cache: Vec<_> = headers
+        .iter()
+        .filter(|(n, _)| n == "cache-control")
+        .collect();
+    assert_eq!(
+        cache,
+        [&("cache-control".into(), "private, no-store".into())]
+    );
     let page = run(&gate, &ep, &clock, &request("/dashboard", &cookie));
     assert!(
         matches!(&page.action, Action::Redirect { location } if location.starts_with("/login?returnTo="))

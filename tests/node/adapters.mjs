@@ -234,6 +234,7 @@ export async function adapterScenarios(t, start, { decisionCode = false } = {}) 
       const api = await get("/api/stocks", { cookie: `refreshToken=revoked-api` });
       assert.equal(api.status, 401);
       assert.deepEqual(api.headers.getSetCookie(), cleared);
+      assert.equal(api.headers.get("cache-control"), "private, no-store");
     });
     assert.deepEqual(
       refreshes.map((r) => r.refresh_token),

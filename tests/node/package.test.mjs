@@ -172,6 +172,10 @@ test("setSession / clearSession write the cookies the gate reads", async () => {
   assert.equal(cookies.length, 2);
   assert.match(cookies[0], /^__Host-token=[\w.-]+; Path=\/; HttpOnly; SameSite=Lax; Secure; Max-Age=(599|600)$/);
   assert.equal(cookies[1], "__Host-refreshToken=r1; Path=/; HttpOnly; SameSite=Lax; Secure; Max-Age=2592000");
+  // A response carrying a session is never for a shared cache, even one the app marked so.
+  assert.equal(prod.headers.get("cache-control"), "private, no-store");
+  const marked = new Response(null, { headers: { "cache-control": "public, s-maxage=60" } });
+  assert.equal((await setSession(marked, { accessToken: access }, { options })).headers.get("cache-control"), "private, no-store");
   const dev = await setSession(new Response(null), { accessToken: access }, {
     options,
     request: { url: "http://localhost:3000/api/login" },
@@ -188,6 +192,7 @@ test("setSession / clearSession write the cookies the gate reads", async () => {
     "__Host-token=; Path=/; HttpOnly; SameSite=Lax; Secure; Max-Age=0",
     "__Host-refreshToken=; Path=/; HttpOnly; SameSite=Lax; Secure; Max-Age=0",
   ]);
+  assert.equal(cleared.headers.get("cache-control"), "private, no-store");
   await assert.rejects(
     setSession(new Response(null), { accessToken: "a;b" }, { options }),
     (e) => e instanceof EdgeGateError && e.code === "ERR_SESSION_INVALID",
