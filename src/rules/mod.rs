@@ -1,11 +1,12 @@
 //! Which rule a request falls under. Rules are written in Next.js `matcher` syntax
-//! ([`matcher`], on the small backtracking [`regex`] engine); the first rule whose sources
+//! ([`matcher`], compiled by [`path_to_regexp`] onto the small backtracking [`regex`] engine); the first rule whose sources
 //! match the normalized path wins. Rules that protect (`page`, `api`) are read wide, every
 //! spelling Next might route to their handler; exceptions (`public`, `guest`) are read
 //! exactly, and only for a target already in canonical form. A rule may name the
 //! [`upstream`] its requests go to.
 
 pub(crate) mod matcher;
+pub(crate) mod path_to_regexp;
 pub(crate) mod regex;
 pub(crate) mod upstream;
 
@@ -16,10 +17,7 @@ use crate::trace::{failed, Observer};
 pub use matcher::{Matcher, Reading, Site};
 pub use upstream::Upstream;
 #[cfg(feature = "_integration_test")]
-pub use {
-    matcher::{compile_regex, path_to_regexp},
-    regex::Regex,
-};
+pub use {matcher::compile_regex, path_to_regexp::path_to_regexp, regex::Regex};
 
 /// One rule, compiled.
 #[derive(Debug, Clone)]
