@@ -34,9 +34,9 @@ pub mod csrf;
 mod csrf;
 #[cfg(feature = "_integration_test")]
 #[allow(missing_docs)]
-pub mod decide;
+pub mod decision;
 #[cfg(not(feature = "_integration_test"))]
-mod decide;
+mod decision;
 #[cfg(feature = "_integration_test")]
 #[allow(missing_docs)]
 pub mod error;
@@ -57,6 +57,11 @@ mod fetch;
 pub mod forward;
 #[cfg(not(feature = "_integration_test"))]
 mod forward;
+#[cfg(feature = "_integration_test")]
+#[allow(missing_docs)]
+pub mod gate;
+#[cfg(not(feature = "_integration_test"))]
+mod gate;
 #[cfg(feature = "_integration_test")]
 #[allow(missing_docs)]
 pub mod http;
@@ -116,16 +121,16 @@ mod wasm;
 /// The options a gate is built from: serde shapes, named after jose's options.
 pub mod config;
 
-pub use answer::{Action, Decision};
 #[cfg(not(target_arch = "wasm32"))]
 pub use clock::SystemClock;
 pub use clock::{Clock, FixedClock};
 pub use config::{Options, RuleKind};
-pub use decide::{Gate, Pending, Step, MAX_FETCH_ROUNDS};
+pub use decision::{Action, Decision, Route};
 pub use error::{Error, LoginError, Passed, Result};
 pub use extract::TokenSource;
 pub use fetch::{Fetch, Fetched, Progress};
-pub use forward::{Route, ALWAYS_STRIPPED};
+pub use forward::ALWAYS_STRIPPED;
+pub use gate::{Gate, Pending, Step, MAX_FETCH_ROUNDS};
 pub use http::Request;
 pub use session::{Session, StoreAction, StoreOp, Stored};
 pub use trace::{Trace, TraceStep};

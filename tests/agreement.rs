@@ -8,7 +8,7 @@ mod common;
 use std::sync::atomic::Ordering;
 
 use common::*;
-use edgegate::decide::AGREEMENTS;
+use edgegate::gate::AGREEMENTS;
 use edgegate::{Gate, Request};
 use serde_json::{json, Value};
 

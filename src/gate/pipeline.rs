@@ -1,0 +1,535 @@
+//! The pipeline: normalize → rules → extract → csrf → session refresh → verify →
+//! scopes → answer or forward, each a step of [`Gate::run`] (up to a signature the host
+//! checks) and [`Gate::finish`] (after it).
+
+use std::ops::ControlFlow::{self, Break, Continue};
+use std::sync::Arc;
+
+use super::{Gate, Pending, Step, Then, MAX_FETCH_ROUNDS};
+use crate::answer;
+use crate::config::RuleKind;
+use crate::decision::{Action, Decision, Under};
+use crate::error::{Error, Passed, Result};
+use crate::extract::{Found, TokenSource};
+use crate::fetch::Progress;
+use crate::forward::Auth;
+use crate::http::Request;
+use crate::login::Route;
+use crate::normalize::{normalize, NormalizedPath};
+use crate::session::Session;
+use crate::trace::Observer;
+use crate::verify::{Checked, Verified};
+
+/// A new session from a refresh, and the warning it came with (an uncoordinated refresh).
+type Refreshed = (Session, Option<&'static str>);
+
+/// What step 3 found: the token (or why there is none), whether a refresh cookie came
+/// along, and the refresh to make (its token, and whether it is mandatory).
+struct Token {
+    found: Result<Found>,
+    has_refresh_cookie: bool,
+    plan: Option<(String, bool)>,
+}
+
+impl Gate {
+    /// The pipeline up to the signature check, reported to `o`. `verdict`: the host's, on a
+    /// hosted-login callback's token it was asked to check. Each step either hands its
+    /// result on (`Continue`) or ends the request with its [`Step`] (`Break`).
+    pub(crate) fn run(
+        &self,
+        request: &Request,
+        round: u8,
+        verdict: Option<(&str, bool)>,
+        o: &mut Observer,
+    ) -> Step {
+        let path = match normalize(&request.url) {
+            Ok(path) => path,
+            Err(e) => {
+                o.error("normalize", &e);
+                return Step::Decided(Decision::refused(e, answer::bad_request(), Under::NONE));
+            }
+        };
+        o.step("normalize", true, || format!("path {:?}", path.path));
+        let index = match self.rule(request, &path, round, verdict, o) {
+            Continue(index) => index,
+            Break(step) => return step,
+        };
+        let now = self.clock.now();
+        let token = self.token(request, index, now, o);
+        if let Break(d) = self.guard(request, index, &token, o) {
+            return Step::Decided(d);
+        }
+        let (found, refreshed) = match self.refreshing(request, &path, index, token, round, now, o)
+        {
+            Continue(found) => found,
+            Break(step) => return step,
+        };
+        let source = Some(found.source);
+        let decide = |verified, o: &mut Observer| {
+            let d = self.conclude(request, &path, index, source, verified, o);
+            Step::Decided(self.with_session(d, refreshed.as_ref(), &request.url))
+        };
+        let Some(providers) = &self.providers else {
+            return decide(self.vouched(found, o), o);
+        };
+        let provider = match providers.route(&found.token, o) {
+            Ok(p) => p,
+            Err(e) => return decide(Err(e), o),
+        };
+        let verified = match providers.get(provider).verifier.start(&found.token, now, o) {
+            Ok(Progress::Done(Checked::NeedsSignature(unverified))) => {
+                return Step::NeedsSignature(Pending {
+                    unverified,
+                    web_crypto: providers.get(provider).web_crypto,
+                    then: Then::Decide {
+                        request: request.to_owned_request(),
+                        path,
+                        rule: index,
+                        source: found.source,
+                        token: found.token,
+                        now,
+                        provider,
+                        refreshed,
+                    },
+                })
+            }
+            Ok(Progress::NeedsFetch(fetch)) if round < MAX_FETCH_ROUNDS => {
+                return Step::NeedsFetch(fetch)
+            }
+            Ok(Progress::NeedsFetch(_)) => Err(Error::JwksUnavailable(
+                "keys still missing after fetching".into(),
+            )),
+            Ok(Progress::Done(Checked::Cached(v))) => Ok((found.token, v)),
+            Err(e) => Err(e),
+        };
+        decide(verified, o)
+    }
+
+    /// Step 2: the rule `path` falls under, when it protects. A hosted-login route is the
+    /// login's to answer; a public rule, or none, lets the request through here.
+    fn rule(
+        &self,
+        request: &Request,
+        path: &NormalizedPath,
+        round: u8,
+        verdict: Option<(&str, bool)>,
+        o: &mut Observer,
+    ) -> ControlFlow<Step, usize> {
+        let route = self.login.as_ref().and_then(|l| Some((l, l.route(path)?)));
+        let found_rule = match route {
+            Some((_, Route::Session)) => Ok(self.session_rule),
+            Some((login, route)) => {
+                return Break(self.login_route(login, route, request, path, round, verdict, o))
+            }
+            None => self.rules.find(path, o),
+        };
+        match found_rule {
+            Ok(Some(i)) if self.rules.get(i).kind != RuleKind::Public => Continue(i),
+            Ok(open) => {
+                let action = self.pass(request, path, open, None, o);
+                let under = Under::rule(open.map(|i| (i, self.rules.get(i).kind)), None);
+                Break(Step::Decided(Decision::passed(
+                    Passed::Public,
+                    action,
+                    under,
+                    None,
+                )))
+            }
+            Err((i, e)) => {
+                let under = Under {
+                    rule: Some(i),
+                    ..Under::NONE
+                };
+                Break(Step::Decided(Decision::refused(
+                    e,
+                    answer::bad_request(),
+                    under,
+                )))
+            }
+        }
+    }
+
+    /// Step 3: the token (from the cookie, opened from a library's session, or the
+    /// `Authorization` header), and the refresh the session calls for, if any.
+    fn token(&self, request: &Request, index: usize, now: f64, o: &mut Observer) -> Token {
+        let kind = self.rules.get(index).kind;
+        // An auth library names its session cookie by the scheme, as it sets it; the gate's
+        // own cookies follow the secure-context rule (`__Host-` off loopback).
+        let secure = match self.unsealer {
+            Some(_) => request.https(),
+            None => request.secure(),
+        };
+        let cookies = request.cookies();
+        let authorization: Vec<&str> = request.values("authorization").collect();
+        let found = self
+            .extractor
+            .extract(cookies.as_deref(), &authorization, secure)
+            .and_then(|found| self.unseal(found, secure, now, o));
+        let refresh_token = self
+            .refresher
+            .as_ref()
+            .and_then(|_| self.extractor.refresh_token(cookies.as_deref(), secure));
+        let plan = self.refresher.as_ref().and_then(|r| {
+            r.plan(&found, refresh_token.as_deref(), kind, now)
+                .map(|p| (p.refresh_token.to_owned(), p.mandatory))
+        });
+        let cookie_name = || self.extractor.cookie_name(secure).unwrap_or_default();
+        match &found {
+            Ok(f) => o.step("token", true, || match f.source {
+                TokenSource::Cookie => format!("from the cookie {:?}", cookie_name()),
+                TokenSource::Header => "from the Authorization header".into(),
+            }),
+            // Not the verdict: the refresh below may yet bring a token.
+            Err(e) if plan.is_some() => o.step("token", false, || {
+                format!(
+                    "{} (looked for cookie {:?}): a refresh cookie is present, so the gate \
+                     refreshes",
+                    crate::trace::failed(e),
+                    cookie_name()
+                )
+            }),
+            Err(e) => o.fail("token", e, || {
+                format!(
+                    "{} (looked for cookie {:?})",
+                    crate::trace::failed(e),
+                    cookie_name()
+                )
+            }),
+        }
+        Token {
+            found,
+            has_refresh_cookie: refresh_token.is_some(),
+            plan,
+        }
+    }
+
+    /// Step 4: the CSRF guard, for a session carried by cookies (the refresh cookie
+    /// authenticates too).
+    fn guard(
+        &self,
+        request: &Request,
+        index: usize,
+        token: &Token,
+        o: &mut Observer,
+    ) -> ControlFlow<Decision> {
+        let kind = self.rules.get(index).kind;
+        let cookie_session = match &token.found {
+            Ok(f) => f.source == TokenSource::Cookie,
+            Err(Error::NoToken { .. }) => token.has_refresh_cookie,
+            Err(_) => false,
+        };
+        if !cookie_session || kind == RuleKind::Guest {
+            return Continue(());
+        }
+        if let Err(e) = self.csrf.check(request) {
+            o.error("csrf", &e);
+            let source = token.found.as_ref().ok().map(|f| f.source);
+            let under = Under::rule(Some((index, kind)), source);
+            return Break(Decision::refused(e, answer::forbidden(kind), under));
+        }
+        o.step("csrf", true, || {
+            format!("{} with a cookie: allowed", request.method)
+        });
+        Continue(())
+    }
+
+    /// Step 5: the session refreshed where it must be (or may be, early), coordinated
+    /// across instances where configured; the token to verify, and the new session to set.
+    #[allow(clippy::too_many_arguments)]
+    fn refreshing(
+        &self,
+        request: &Request,
+        path: &NormalizedPath,
+        index: usize,
+        token: Token,
+        round: u8,
+        now: f64,
+        o: &mut Observer,
+    ) -> ControlFlow<Step, (Found, Option<Refreshed>)> {
+        let Token { found, plan, .. } = token;
+        let conclude = |e, source, o: &mut Observer| {
+            let d = self.conclude(request, path, index, source, Err(e), o);
+            Step::Decided(self.with_session(d, None, &request.url))
+        };
+        let (Some(refresher), Some((refresh_token, mandatory))) = (&self.refresher, plan) else {
+            return match found {
+                Ok(f) => Continue((f, None)),
+                Err(e) => Break(conclude(e, None, o)),
+            };
+        };
+        let outcome = if o.explaining() {
+            o.step("refresh", !mandatory, || match mandatory {
+                true => "the access token is missing or expired: the gate would refresh it \
+                         (explain calls no token endpoint)"
+                    .into(),
+                false => "the access token expires within the refresh window: the gate would \
+                          refresh it first (explain calls no token endpoint)"
+                    .into(),
+            });
+            o.inconclusive();
+            Err(Error::RefreshFailed {
+                reason: "explain does not refresh".into(),
+                definitive: false,
+            })
+        } else {
+            let op = refresher.coordinate(&refresh_token, now);
+            if let Some(op) = op.filter(|_| round < MAX_FETCH_ROUNDS) {
+                return Break(Step::NeedsStore(op));
+            }
+            match self.refresh(refresher, &refresh_token, now) {
+                Progress::NeedsFetch(ticket) if round < MAX_FETCH_ROUNDS => {
+                    return Break(Step::NeedsFetch(ticket))
+                }
+                Progress::Done(outcome) => outcome,
+                Progress::NeedsFetch(_) => Err(Error::RefreshFailed {
+                    reason: "no answer within the fetch rounds".into(),
+                    definitive: false,
+                }),
+            }
+        };
+        match outcome {
+            Ok(tokens) => {
+                let session = Session {
+                    access_token: tokens.access_token.clone(),
+                    refresh_token: tokens.refresh_token,
+                    expires_at: tokens.expires_in.map(|s| now + s),
+                };
+                let found = Found {
+                    token: tokens.access_token,
+                    source: TokenSource::Cookie,
+                    vouched: None,
+                };
+                Continue((found, Some((session, tokens.warning))))
+            }
+            Err(e) if mandatory => Break(conclude(e, Some(TokenSource::Cookie), o)),
+            // Refreshing early failed; the current token is still good.
+            Err(_) => match found {
+                Ok(f) => Continue((f, None)),
+                Err(e) => Break(conclude(e, None, o)),
+            },
+        }
+    }
+
+    /// Step 6 without providers (`session.verifyToken: false`): the session's encryption
+    /// authenticated the token. Only an opened session fills `vouched`; anything else has
+    /// nothing behind it.
+    fn vouched(&self, found: Found, o: &mut Observer) -> Result<(String, Arc<Verified>)> {
+        match found.vouched {
+            Some(claims) => {
+                o.step("verify", true, || {
+                    "the sealed session vouches for its token (session.verifyToken false)".into()
+                });
+                Ok((found.token, Arc::new(Verified::vouched(claims))))
+            }
+            None => Err(Error::SessionNoToken(
+                "no sealed session vouches for the token",
+            )),
+        }
+    }
+
+    /// The pipeline after the signature check, reported to `o`.
+    pub(crate) fn finish(&self, pending: Pending, signature_valid: bool, o: &mut Observer) -> Step {
+        let Pending {
+            unverified,
+            web_crypto: _,
+            then,
+        } = pending;
+        let (request, path, rule, source, token, now, provider, refreshed) = match then {
+            Then::Decide {
+                request,
+                path,
+                rule,
+                source,
+                token,
+                now,
+                provider,
+                refreshed,
+            } => (request, path, rule, source, token, now, provider, refreshed),
+            Then::Callback { request, round } => {
+                let verdict = Some((unverified.token(), signature_valid));
+                return self.run(&request, round, verdict, o);
+            }
+        };
+        // A pending signature came from a provider: a gate without them has none.
+        let verified = match &self.providers {
+            Some(providers) => providers
+                .get(provider)
+                .verifier
+                .finish(unverified, signature_valid, now, o)
+                .map(|v| (token, v)),
+            None => Err(Error::SignatureInvalid),
+        };
+        let d = self.conclude(&request, &path, rule, Some(source), verified, o);
+        Step::Decided(self.with_session(d, refreshed.as_ref(), &request.url))
+    }
+
+    /// The access token inside an auth library's session cookie (`session` options); a
+    /// bearer header, or a gate without them, passes through as found.
+    fn unseal(&self, found: Found, secure: bool, now: f64, o: &mut Observer) -> Result<Found> {
+        let Some(unsealer) = self
+            .unsealer
+            .as_ref()
+            .filter(|_| found.source == TokenSource::Cookie)
+        else {
+            return Ok(found);
+        };
+        match unsealer.open(&found.token, secure, now) {
+            Ok(opened) => {
+                o.step("session", true, || {
+                    "opened the library's session: it holds an access token".into()
+                });
+                let vouched = self.providers.is_none().then_some(opened.claims);
+                Ok(Found {
+                    token: opened.token,
+                    source: found.source,
+                    vouched,
+                })
+            }
+            Err(e) => {
+                o.error("session", &e);
+                Err(e)
+            }
+        }
+    }
+
+    fn conclude(
+        &self,
+        request: &Request,
+        path: &NormalizedPath,
+        index: usize,
+        source: Option<TokenSource>,
+        verified: Result<(String, Arc<Verified>)>,
+        o: &mut Observer,
+    ) -> Decision {
+        let rule = self.rules.get(index);
+        let under = Under::rule(Some((index, rule.kind)), source);
+        // A sender-constrained token (`cnf`: RFC 9449 DPoP, RFC 8705 mTLS) is worth nothing
+        // without its key, which the gate does not hold; as a bearer it would be a stolen
+        // token accepted. Whatever format carried it, it is never forwarded.
+        let verified = verified.and_then(|(token, v)| {
+            if !v.claims.contains_key("cnf") {
+                return Ok((token, v));
+            }
+            let e = Error::SessionNoToken("a sender-constrained token (cnf) is never a bearer");
+            o.fail("bearer", &e, || {
+                format!("{}: the token is bound to a key (cnf)", e.code())
+            });
+            Err(e)
+        });
+        if let Some(login) = self
+            .login
+            .as_ref()
+            .filter(|_| Some(index) == self.session_rule)
+        {
+            // `<prefix>/session`: a profile, or `authenticated: false`; never a token.
+            return match verified {
+                Err(e) if e.is_keys_unavailable() => Decision::refused(
+                    e.clone(),
+                    self.answers.denial(rule.kind, &e, &[], path),
+                    under,
+                ),
+                Err(e) => Decision::refused(e, login.session_json(request, None), under),
+                Ok((_, v)) => Decision::passed(
+                    Passed::Authenticated,
+                    login.session_json(request, Some(&v)),
+                    under,
+                    None,
+                ),
+            };
+        }
+        let verified = verified.and_then(|(token, v)| {
+            if rule.scopes.is_empty() {
+                return Ok((token, v));
+            }
+            let has = v.scopes();
+            let missing: Vec<&String> = rule
+                .scopes
+                .iter()
+                .filter(|s| !has.contains(&s.as_str()))
+                .collect();
+            if missing.is_empty() {
+                o.step("scopes", true, || format!("has {:?}", rule.scopes));
+                Ok((token, v))
+            } else {
+                let e = Error::InsufficientScope;
+                o.fail("scopes", &e, || format!("{}: lacks {missing:?}", e.code()));
+                Err(e)
+            }
+        });
+        match (rule.kind, verified) {
+            (RuleKind::Guest, Ok(_)) => Decision::passed(
+                Passed::GuestHasSession,
+                self.answers.after_login(),
+                under,
+                None,
+            ),
+            (RuleKind::Guest, Err(e)) => {
+                let action = self.pass(request, path, Some(index), None, o);
+                Decision::passed(Passed::Guest, action, under, Some(e))
+            }
+            (_, Ok((token, v))) => {
+                let action = self.pass(request, path, Some(index), Some((&token, &v)), o);
+                Decision::passed(Passed::Authenticated, action, under, None)
+            }
+            (kind, Err(e)) => {
+                let action = self.answers.denial(kind, &e, &rule.scopes, path);
+                Decision::refused(e, action, under)
+            }
+        }
+    }
+
+    /// Lets a request through as rule `index` (or no rule) judged it.
+    fn pass(
+        &self,
+        request: &Request,
+        path: &NormalizedPath,
+        index: Option<usize>,
+        auth: Auth<'_>,
+        o: &mut Observer,
+    ) -> Action {
+        let rule = index.map(|i| self.rules.get(i));
+        self.forwarder
+            .pass(request, path, rule, auth, self.clock.as_ref(), o)
+    }
+
+    /// Adds the session cookies to a decision: the new ones after a successful refresh; the
+    /// cleared ones when the refresh (or its new token) was refused for good.
+    fn with_session(
+        &self,
+        mut d: Decision,
+        refreshed: Option<&(Session, Option<&'static str>)>,
+        url: &str,
+    ) -> Decision {
+        let passed = d.error.is_none();
+        match refreshed {
+            Some((session, warning)) if passed => match self.session_cookies(url, session) {
+                Ok(cookies) => {
+                    d.code = Passed::Refreshed.code();
+                    d.set_cookies = cookies;
+                    d.error = warning.map(Error::RefreshUncoordinated);
+                }
+                Err(e) => {
+                    // Tokens that cannot be stored cannot be used either.
+                    d.action = answer::bad_gateway();
+                    d.code = e.code();
+                    d.error = Some(e);
+                    d.set_cookies = self.session.clear(url);
+                }
+            },
+            // The provider's own new token failed verification: the session is unusable.
+            Some(_) => d.set_cookies = self.session.clear(url),
+            None if matches!(
+                d.error,
+                Some(Error::RefreshFailed {
+                    definitive: true,
+                    ..
+                })
+            ) =>
+            {
+                d.set_cookies = self.session.clear(url)
+            }
+            None => {}
+        }
+        d
+    }
+}
