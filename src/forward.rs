@@ -13,6 +13,7 @@ use sha2::Sha256;
 
 use crate::clock::Clock;
 use crate::config::UpstreamOptions;
+use crate::decision::{Action, Route};
 use crate::error::{Error, Result};
 use crate::extract::Extractor;
 use crate::http::{header_key, is_header_name, joined, same_header, Request};
@@ -66,27 +67,6 @@ const FORWARDING: [&str; 12] = [
     // Credentials for a proxy on the way, never for the backend.
     "proxy-authorization",
 ];
-
-/// Where a request that continues goes, when not simply on into the app as it is.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Route {
-    /// The matched rule's upstream: an absolute URL at the judged path.
-    Upstream(String),
-    /// This app, rewritten to the judged path (and query): an exception's pass. (Next
-    /// strips a trailing `.rsc` from the URL a middleware sees but routes the raw one:
-    /// `/api/login.rsc` looks like a public `/api/login` to the gate and reaches a dynamic
-    /// `/api/[name]` handler unless it is rewritten.)
-    Rewrite(String),
-}
-
-impl Route {
-    /// The URL or path, whichever it is.
-    pub fn target(&self) -> &str {
-        match self {
-            Route::Upstream(url) | Route::Rewrite(url) => url,
-        }
-    }
-}
 
 /// A verified token, as it is forwarded.
 pub(crate) type Auth<'a> = Option<(&'a str, &'a Verified)>;
@@ -155,7 +135,7 @@ impl Forwarder {
         auth: Auth<'_>,
         clock: &dyn Clock,
         o: &mut Observer,
-    ) -> super::Action {
+    ) -> Action {
         let upstream = rule.and_then(|r| r.upstream.as_ref());
         let mut headers = self.headers(request, auth, upstream.is_some());
         let mut route = match (rule, upstream) {
@@ -181,7 +161,7 @@ impl Forwarder {
             Some(Route::Rewrite(path)) => format!("into the app, rewritten to {path}"),
             None => "on into the app".to_owned(),
         });
-        super::Action::Continue { headers, route }
+        Action::Continue { headers, route }
     }
 
     /// The [`ROUTE_MARK`] for sending a request on to `target` at `now`.

@@ -1,17 +1,19 @@
-//! The engine's dependencies point one way: no module of `src/` reaches, through `crate::`
-//! or `super::` paths, a module that reaches back to it — neither among the top-level
-//! modules (`error`, `http` … `decide`, `wasm`) nor among the parts of one directory module
-//! (`verify/keys` and `verify/remote` once did). Read from the source itself, so a new
-//! import that closes a cycle fails here.
+//! The engine's dependencies point one way: down the ordered list in the README's "How it
+//! is built". A module of `src/` may use only the modules listed below it, and the parts of
+//! one directory module (its `mod.rs` included) never reach back to each other. Read from
+//! the source itself — `crate::` and `super::` paths, the root's re-exports resolved to the
+//! module that defines them — so a new import that climbs the list, or closes a cycle,
+//! fails here; and so does a module the README does not place.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-/// Module name → the sibling modules it names.
+/// Module (or part) name → the names it uses.
 type Graph = BTreeMap<String, BTreeSet<String>>;
 
-/// The first path segment of every `<prefix>name` and `<prefix>{name, …}` in `code`.
+/// The first path segment of every `<prefix>name` and `<prefix>{name, …}` in `code` (the
+/// prefix must not continue a longer path: `super::super::x` is not `super::super`).
 fn named_after(code: &str, prefix: &str) -> BTreeSet<String> {
     let ident = |s: &str| -> String {
         s.trim_start()
@@ -21,6 +23,9 @@ fn named_after(code: &str, prefix: &str) -> BTreeSet<String> {
     };
     let mut out = BTreeSet::new();
     for (at, _) in code.match_indices(prefix) {
+        if code[..at].ends_with("::") {
+            continue;
+        }
         let rest = &code[at + prefix.len()..];
         if let Some(group) = rest.strip_prefix('{') {
             let mut depth = 0;
@@ -71,37 +76,159 @@ fn code(path: &Path) -> String {
         .join("\n")
 }
 
-/// The modules declared in `dir` (files and directories), by name.
-fn modules(dir: &Path) -> Vec<(String, Vec<std::path::PathBuf>)> {
-    let mut out = Vec::new();
+/// The `.rs` files of `dir`, by module name (`mod.rs` is `mod`).
+fn parts(dir: &Path) -> BTreeMap<String, PathBuf> {
+    let mut out = BTreeMap::new();
     for entry in fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
-        let name = path.file_stem().unwrap().to_string_lossy().into_owned();
-        if matches!(name.as_str(), "lib" | "mod") {
-            continue;
+        if path.extension().is_some_and(|x| x == "rs") {
+            let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+            out.insert(name, path);
         }
+    }
+    out
+}
+
+/// The top-level modules of `src`: name → its files, and for each whether `super::` in it
+/// means the crate root (a file directly in `src/`, or a directory's `mod.rs`).
+fn modules(src: &Path) -> BTreeMap<String, Vec<(PathBuf, bool)>> {
+    let mut out = BTreeMap::new();
+    for entry in fs::read_dir(src).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_stem().unwrap().to_string_lossy().into_owned();
         let files = if path.is_dir() {
             let mut files = Vec::new();
             let mut stack = vec![path];
             while let Some(dir) = stack.pop() {
-                for e in fs::read_dir(dir).unwrap() {
+                for e in fs::read_dir(&dir).unwrap() {
                     let p = e.unwrap().path();
                     if p.is_dir() {
                         stack.push(p);
                     } else if p.extension().is_some_and(|x| x == "rs") {
-                        files.push(p);
+                        let root = p.file_name().unwrap() == "mod.rs" && dir.parent() == Some(src);
+                        files.push((p, root));
                     }
                 }
             }
             files
-        } else if path.extension().is_some_and(|x| x == "rs") {
-            vec![path]
+        } else if path.extension().is_some_and(|x| x == "rs") && name != "lib" {
+            vec![(path, true)]
         } else {
             continue;
         };
-        out.push((name, files));
+        out.insert(name, files);
     }
     out
+}
+
+/// The items lib.rs re-exports at the root, each to the module that defines it
+/// (`pub use verify::{Alg, …}` → `Alg` → `verify`).
+fn root_exports(lib: &str) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for (at, _) in lib.match_indices("pub use ") {
+        let rest = &lib[at + "pub use ".len()..];
+        let statement = &rest[..rest.find(';').unwrap()];
+        let Some((module, items)) = statement.split_once("::") else {
+            continue;
+        };
+        let items = items.trim().trim_start_matches('{').trim_end_matches('}');
+        for item in items.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+            out.insert(item.to_owned(), module.trim().to_owned());
+        }
+    }
+    out
+}
+
+/// Who uses whom among the top-level modules: `crate::x` and, where `super::` is the root,
+/// `super::x`; a root re-export counts as its defining module.
+fn top_graph(src: &Path) -> Graph {
+    let exports = root_exports(&fs::read_to_string(src.join("lib.rs")).unwrap());
+    let modules = modules(src);
+    let mut graph = Graph::new();
+    for (name, files) in &modules {
+        let deps = graph.entry(name.clone()).or_default();
+        for (file, super_is_root) in files {
+            let code = code(file);
+            let mut used = named_after(&code, "crate::");
+            if *super_is_root {
+                used.extend(named_after(&code, "super::"));
+            }
+            used.extend(named_after(&code, "super::super::"));
+            for item in used {
+                let module = exports.get(&item).cloned().unwrap_or(item);
+                if module != *name && modules.contains_key(&module) {
+                    deps.insert(module);
+                }
+            }
+        }
+    }
+    graph
+}
+
+/// Who uses whom among the parts of one directory module, `mod.rs` as `mod`: a child names
+/// a sibling, or an item `mod.rs` defines (`mod`) or re-exports from a child (that child),
+/// through `super::`; `mod.rs` names its children by their path.
+fn part_graph(dir: &Path) -> Graph {
+    let parts = parts(dir);
+    let mod_code = parts.get("mod").map(|p| code(p)).unwrap_or_default();
+    // `pub use child::{A, B}` in mod.rs: A and B are the child's.
+    let mut exports = BTreeMap::new();
+    for line in mod_code.lines() {
+        let line = line.trim();
+        let Some(rest) = line
+            .strip_prefix("pub use ")
+            .or_else(|| line.strip_prefix("pub(crate) use "))
+        else {
+            continue;
+        };
+        if let Some((child, items)) = rest.trim_end_matches(';').split_once("::") {
+            let items = items.trim().trim_start_matches('{').trim_end_matches('}');
+            for item in items.split(',').map(str::trim) {
+                exports.insert(item.to_owned(), child.to_owned());
+            }
+        }
+    }
+    let mut graph = Graph::new();
+    for (name, path) in &parts {
+        let deps = graph.entry(name.clone()).or_default();
+        if name == "mod" {
+            // Declarations and re-exports are the directory's shape, not a use.
+            for line in mod_code.lines() {
+                let line = line.trim();
+                if line.contains("mod ")
+                    || line.starts_with("pub use")
+                    || line.starts_with("pub(crate) use")
+                {
+                    continue;
+                }
+                for child in parts.keys().filter(|c| *c != "mod") {
+                    // `child::x`, not `crate::child::x` (another module of that name).
+                    let named = line.match_indices(&format!("{child}::")).any(|(at, _)| {
+                        !line[..at]
+                            .ends_with(|c: char| c == ':' || c == '_' || c.is_ascii_alphanumeric())
+                    });
+                    if named {
+                        deps.insert(child.clone());
+                    }
+                }
+            }
+            continue;
+        }
+        for item in named_after(&code(path), "super::") {
+            if item == "super" {
+                continue; // `super::super::`: outside the directory
+            }
+            let part = match exports.get(&item) {
+                Some(child) => child.clone(),
+                None if parts.contains_key(&item) => item,
+                None => "mod".to_owned(),
+            };
+            if part != *name {
+                deps.insert(part);
+            }
+        }
+    }
+    graph
 }
 
 /// A cycle in `graph`, if there is one.
@@ -136,50 +263,108 @@ fn cycle(graph: &Graph) -> Option<Vec<String>> {
         .find_map(|node| visit(graph, node, &mut Vec::new(), &mut done))
 }
 
-/// The graph of the modules in `dir`, each pointing at the others it names after `prefix`.
-fn graph(dir: &Path, prefix: &str) -> Graph {
-    let parts = modules(dir);
-    let names: BTreeSet<String> = parts.iter().map(|(n, _)| n.clone()).collect();
-    let mut graph = Graph::new();
-    for (name, files) in &parts {
-        let deps = graph.entry(name.clone()).or_default();
-        for file in files {
-            deps.extend(named_after(&code(file), prefix));
+/// The layer list: the first code block under "## How it is built" in the README, top
+/// first, one module per unindented line (`gate/`, `answer.rs`).
+fn layers(readme: &str) -> Vec<String> {
+    let section = &readme[readme.find("## How it is built").expect("the section")..];
+    let block = section.split("```").nth(1).expect("its code block");
+    block
+        .lines()
+        .filter(|l| !l.is_empty() && !l.starts_with(' '))
+        .filter_map(|l| l.split_whitespace().next())
+        .map(|m| m.trim_end_matches('/').trim_end_matches(".rs").to_owned())
+        .filter(|m| !m.is_empty())
+        .collect()
+}
+
+/// Every edge of `graph` that climbs `order` (top first): (user, used).
+fn upward(graph: &Graph, order: &[String]) -> Vec<(String, String)> {
+    let rank = |m: &str| order.iter().position(|o| o == m);
+    let mut out = Vec::new();
+    for (user, deps) in graph {
+        for used in deps {
+            if let (Some(u), Some(d)) = (rank(user), rank(used)) {
+                if d <= u {
+                    out.push((user.clone(), used.clone()));
+                }
+            }
         }
-        deps.retain(|d| d != name && names.contains(d));
     }
-    graph
+    out
 }
 
 #[test]
-fn no_module_reaches_back() {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let top = graph(&src, "crate::");
+fn every_module_uses_only_those_below_it() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let src = root.join("src");
+    let order = layers(&fs::read_to_string(root.join("README.md")).unwrap());
+    let top = top_graph(&src);
     for (name, deps) in &top {
         let deps: Vec<_> = deps.iter().cloned().collect();
         println!("{name} -> {}", deps.join(", "));
     }
-    assert_eq!(cycle(&top), None, "a cycle among the modules of src/");
-    assert!(top["decide"].contains("verify") && top["verify"].contains("error"));
-    // Within each directory module: its files name their siblings through `super::`.
-    for dir in ["verify", "rules", "session", "wasm"] {
-        let parts = graph(&src.join(dir), "super::");
-        assert_eq!(cycle(&parts), None, "a cycle among the parts of src/{dir}");
-    }
+    let listed: BTreeSet<_> = order.iter().cloned().collect();
+    let present: BTreeSet<_> = top.keys().cloned().collect();
+    assert_eq!(
+        listed, present,
+        "the README's list and src/ name other modules"
+    );
+    assert_eq!(order.len(), listed.len(), "a module listed twice");
+    assert_eq!(
+        upward(&top, &order),
+        [],
+        "(user, used) climbing the README's list"
+    );
+    assert_eq!(cycle(&top), None);
+    // The list is read, not assumed: the pipeline is above what it calls.
+    assert!(top["gate"].contains("verify") && top["wasm"].contains("gate"));
 }
 
 #[test]
-fn the_reader_sees_a_cycle() {
+fn no_part_of_a_directory_reaches_back() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut dirs = 0;
+    for entry in fs::read_dir(&src).unwrap() {
+        let dir = entry.unwrap().path();
+        if !dir.is_dir() {
+            continue;
+        }
+        let parts = part_graph(&dir);
+        println!("{}: {parts:?}", dir.display());
+        assert_eq!(
+            cycle(&parts),
+            None,
+            "a cycle among the parts of {}",
+            dir.display()
+        );
+        dirs += 1;
+    }
+    assert!(dirs >= 7, "{dirs} directory modules");
+}
+
+#[test]
+fn the_reader_sees_what_it_must() {
     let graph: Graph = [("a", "b"), ("b", "c"), ("c", "a")]
         .into_iter()
         .map(|(n, d)| (n.to_owned(), BTreeSet::from([d.to_owned()])))
         .collect();
     assert_eq!(cycle(&graph).map(|c| c.len()), Some(4));
+    let order = ["a", "b", "c"].map(String::from);
+    assert_eq!(upward(&graph, &order), [("c".to_owned(), "a".to_owned())]);
     assert_eq!(
         named_after(
-            "use crate::{a::B, c, d::{e, f}};\nlet x = crate::g::h;",
+            "use crate::{a::B, c, d::{e, f}};\nlet x = crate::g::h; super::super::i",
             "crate::"
         ),
         ["a", "c", "d", "g"].map(String::from).into()
     );
+    assert_eq!(
+        named_after("super::x; super::super::y", "super::"),
+        ["super", "x"].map(String::from).into()
+    );
+    let exports = root_exports("pub use a::B;\npub use c::{D, E};\npub use f::{\n    G,\n};");
+    assert_eq!(exports["B"], "a");
+    assert_eq!((&*exports["E"], &*exports["G"]), ("c", "f"));
+    let readme = "## How it is built\n\n```\ngate/   x\n        more\nanswer.rs  y\n```\n";
+    assert_eq!(layers(readme), ["gate", "answer"]);
 }

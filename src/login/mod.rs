@@ -24,8 +24,8 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 use subtle::ConstantTimeEq;
 
-use crate::answer::{Action, Decision, Under};
 use crate::config::LoginOptions;
+use crate::decision::{Action, Decision, Under};
 use crate::error::{Error, LoginError, Passed, Result};
 use crate::fetch::{Fetched, Progress};
 use crate::http::{encode_uri_component, is_local_path, origin_of, Request};

@@ -20,7 +20,7 @@ use wasm_bindgen::prelude::*;
 
 use crate::{Clock, Error, Fetched, FixedClock, Gate, Options, Pending, Step, Stored};
 use host::HostParams;
-use read::read_request;
+use read::{read_request, type_error};
 use wire::{fetch_json, store_json, to_json, to_wire};
 
 /// The host's clock: `Date.now()` (wasm32-unknown-unknown has no system clock).
@@ -38,10 +38,6 @@ fn js_error(e: &Error) -> JsValue {
     // Setting a property on a fresh Error object cannot fail.
     let _ = Reflect::set(&err, &"code".into(), &e.code().into());
     err.into()
-}
-
-fn type_error(message: &str) -> JsValue {
-    js_sys::TypeError::new(message).into()
 }
 
 /// Pending signature checks a host may leave unresolved (an exception between `decide` and

@@ -9,7 +9,6 @@ use js_sys::{Array, Object, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-use super::type_error;
 use crate::Request;
 
 pub(super) fn read_request(value: &JsValue) -> Result<Request<'static>, JsValue> {
@@ -80,4 +79,9 @@ fn read_headers(headers: &JsValue) -> Result<OwnedHeaders, JsValue> {
         }
     }
     Ok(out)
+}
+
+/// A `TypeError` for a host value of the wrong shape.
+pub(super) fn type_error(message: &str) -> JsValue {
+    js_sys::TypeError::new(message).into()
 }
