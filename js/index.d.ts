@@ -493,8 +493,20 @@ export interface Trace {
   code: string | null;
 }
 
+/**
+ * The steps a trace can hold, in the order they run: the request path, the rule, hosted
+ * login's own routes, the token, an auth library's session, CSRF, refresh, the provider,
+ * each JWS check (`parse`, `algorithm`, `typ`, `keys`, `signature`), the claims (`claims`,
+ * then one `claim` per check) or instead a token its session vouches for (`verify`), a
+ * sender-constrained token refused as a bearer, scopes, and where the request goes.
+ */
+export type TraceStepName =
+  | "normalize" | "match" | "login" | "token" | "session" | "csrf" | "refresh" | "provider"
+  | "parse" | "algorithm" | "typ" | "keys" | "signature" | "claims" | "claim" | "verify"
+  | "bearer" | "scopes" | "route";
+
 export interface TraceStep {
-  step: string;
+  step: TraceStepName;
   ok: boolean;
   detail: string;
   /** The error code the step failed with, if it failed with one. */

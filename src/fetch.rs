@@ -57,6 +57,23 @@ pub enum Fetched {
     Network(String),
 }
 
+impl Fetched {
+    /// The reasons a host reports a failed fetch with (`fetchFailed(id, reason, message)`,
+    /// js/fetch.js): each is read by [`Fetched::failure`]. tests/contract.rs holds the shim
+    /// to this list.
+    pub const FAILURES: [&'static str; 3] = ["timeout", "too_large", "network"];
+
+    /// A failed fetch as the host reports it: `reason` is one of [`Fetched::FAILURES`];
+    /// anything else is a network failure, `message` saying what the host saw.
+    pub fn failure(reason: &str, message: String) -> Fetched {
+        match reason {
+            "timeout" => Fetched::Timeout,
+            "too_large" => Fetched::TooLarge,
+            _ => Fetched::Network(message),
+        }
+    }
+}
+
 /// A step's outcome that may have to wait for the network: done, or a fetch first (after
 /// which the step runs again). The one vocabulary of every step that can wait.
 #[derive(Debug)]

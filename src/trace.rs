@@ -8,8 +8,10 @@ use crate::error::Error;
 /// One step of a trace.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TraceStep {
-    /// `normalize`, `match`, `token`, `csrf`, `refresh`, `provider`, `parse`, `algorithm`,
-    /// `typ`, `keys`, `signature`, `claims`, `claim`, `scopes` or `route`.
+    /// `normalize`, `match`, `login`, `token`, `session`, `csrf`, `refresh`, `provider`,
+    /// `parse`, `algorithm`, `typ`, `keys`, `signature`, `claims`, `claim`, `verify`,
+    /// `bearer`, `scopes` or `route` (`TraceStepName` in js/index.d.ts; tests/contract.rs
+    /// holds both lists to the steps the pipeline reports).
     pub step: &'static str,
     /// Did it pass?
     pub ok: bool,

@@ -234,15 +234,12 @@ impl JsGate {
             .complete(id as u64, Fetched::Stored { body, fetched_at })
     }
 
-    /// Reports a failed fetch: `reason` is "timeout", "too_large" or "network".
+    /// Reports a failed fetch: `reason` is one of [`Fetched::FAILURES`]: "timeout",
+    /// "too_large" or "network".
     #[wasm_bindgen(js_name = fetchFailed)]
     pub fn fetch_failed(&self, id: f64, reason: &str, message: String) {
-        let outcome = match reason {
-            "timeout" => Fetched::Timeout,
-            "too_large" => Fetched::TooLarge,
-            _ => Fetched::Network(message),
-        };
-        self.inner.complete(id as u64, outcome);
+        self.inner
+            .complete(id as u64, Fetched::failure(reason, message));
     }
 
     /// Reports store operation `id` (an answer `{ action: "store", … }`): `ok` false when
