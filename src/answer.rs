@@ -2,7 +2,7 @@
 //! 400/403/502/503), each built in one place from the options that shape it.
 
 use crate::config::{Options, RuleKind};
-use crate::decision::Action;
+use crate::decision::{Action, PRIVATE};
 use crate::error::{Error, Result};
 use crate::http::{encode_uri_component, is_local_path};
 use crate::normalize::NormalizedPath;
@@ -156,6 +156,31 @@ fn api_denial(e: &Error, scopes: &[String]) -> Action {
             Some(r#"Bearer error="invalid_token""#.into()),
             r#"{"error":"invalid_token"}"#,
         ),
+    }
+}
+
+/// A JSON answer of the gate's own routes (hosted login's): about one user's session, so
+/// private.
+pub(crate) fn private_json(status: u16, body: &str) -> Action {
+    Action::Respond {
+        status,
+        headers: vec![
+            ("cache-control".into(), PRIVATE.into()),
+            ("content-type".into(), "application/json".into()),
+        ],
+        body: body.into(),
+    }
+}
+
+/// A redirect of the gate's own routes (hosted login's 303 and 307), as a response: private.
+pub(crate) fn private_redirect(status: u16, location: String) -> Action {
+    Action::Respond {
+        status,
+        headers: vec![
+            ("cache-control".into(), PRIVATE.into()),
+            ("location".into(), location),
+        ],
+        body: String::new(),
     }
 }
 

@@ -46,6 +46,14 @@ impl Csrf {
         {
             return Ok(());
         }
+        self.same_origin(request)
+    }
+
+    /// Did `request` come from this origin? `Sec-Fetch-Site` same-origin or none, else a
+    /// single `Origin` equal to the request's own or an allowed one. The one rule for every
+    /// question of where a request came from: this guard's, and hosted login's logout
+    /// (which asks it whatever `csrf.enabled` says).
+    pub(crate) fn same_origin(&self, request: &Request) -> Result<()> {
         if request
             .single("sec-fetch-site")
             .is_some_and(|site| matches!(site.trim(), "same-origin" | "none"))

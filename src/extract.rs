@@ -8,6 +8,7 @@
 //! beside chunks, chunk gaps and junk suffixes.
 
 use crate::config::{PrecedenceOption, TokenOptions};
+use crate::cookie;
 use crate::error::{Error, Result};
 use crate::http::is_cookie_name;
 use crate::unseal::Naming;
@@ -296,7 +297,10 @@ impl Extractor {
         if let Some(naming) = &self.naming {
             return Some(if secure { &naming.https } else { &naming.http }.clone());
         }
-        prefixed(self.cookie.as_deref()?, self.host_prefix && secure)
+        Some(cookie::name(
+            self.cookie.as_deref()?,
+            self.host_prefix && secure,
+        ))
     }
 
     /// The refresh token from the refresh cookie: present exactly once and not empty.
@@ -313,7 +317,10 @@ impl Extractor {
 
     /// The refresh cookie's name for a request (same rule as [`Extractor::cookie_name`]).
     pub fn refresh_cookie_name(&self, secure: bool) -> Option<String> {
-        prefixed(self.refresh_cookie.as_deref()?, self.host_prefix && secure)
+        Some(cookie::name(
+            self.refresh_cookie.as_deref()?,
+            self.host_prefix && secure,
+        ))
     }
 
     /// True for the auth and refresh cookies under either name, the auth cookie's chunks and
@@ -336,13 +343,15 @@ impl Extractor {
                 || is(&naming.https, cookie_name)
                 || naming.library_prefixes.iter().any(|p| bare.starts_with(p));
         }
-        let bare = cookie_name.strip_prefix("__Host-").unwrap_or(cookie_name);
+        let bare = cookie_name
+            .strip_prefix(cookie::HOST_PREFIX)
+            .unwrap_or(cookie_name);
         self.refresh_cookie.as_deref() == Some(bare)
             || self.cookie.as_deref().is_some_and(|name| is(name, bare))
     }
 
     fn is_also_stripped(&self, name: &str) -> bool {
-        let bare = name.strip_prefix("__Host-").unwrap_or(name);
+        let bare = cookie::bare(name);
         self.also_stripped.iter().any(|p| bare.starts_with(p))
     }
 
@@ -358,7 +367,7 @@ impl Extractor {
     /// hand over a refresh token. `None` when nothing is left.
     pub fn strip_refresh_cookies(&self, header: &str) -> Option<String> {
         keep(header, |name| {
-            let bare = name.strip_prefix("__Host-").unwrap_or(name);
+            let bare = cookie::bare(name);
             self.refresh_cookie.as_deref() != Some(bare) && !self.is_also_stripped(name)
         })
     }
@@ -380,14 +389,6 @@ fn join(first: &str, chunks: &[Option<&str>]) -> Result<String> {
         joined.push_str(chunk.ok_or(Error::CookieChunks)?);
     }
     Ok(joined)
-}
-
-fn prefixed(name: &str, host: bool) -> Option<String> {
-    Some(if host {
-        format!("__Host-{name}")
-    } else {
-        name.to_owned()
-    })
 }
 
 /// `Some(n)` for `name.n` (the separator and first index of `style`), counted from the first

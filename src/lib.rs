@@ -29,6 +29,11 @@ pub mod clock;
 mod clock;
 #[cfg(feature = "_integration_test")]
 #[allow(missing_docs)]
+pub mod cookie;
+#[cfg(not(feature = "_integration_test"))]
+mod cookie;
+#[cfg(feature = "_integration_test")]
+#[allow(missing_docs)]
 pub mod csrf;
 #[cfg(not(feature = "_integration_test"))]
 mod csrf;

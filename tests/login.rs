@@ -762,6 +762,38 @@ fn a_cross_site_logout_changes_nothing() {
     assert_eq!(typed.code, "OK_LOGGED_OUT");
 }
 
+/// Logout asks where a request came from by the gate's one rule (`csrf`'s): an origin the
+/// options allow may log out, and turning the CSRF guard off for APIs never opens logout.
+#[test]
+fn logout_follows_the_gates_one_origin_rule() {
+    let post = |env: &Env, jar: &str, origin: &str| {
+        env.decide(&Request {
+            method: "POST".into(),
+            url: format!("{APP}/auth/logout").into(),
+            headers: vec![
+                ("cookie".into(), jar.to_owned().into()),
+                ("origin".into(), origin.to_owned().into()),
+            ],
+        })
+    };
+    let env = Env::new(json!({ "csrf": { "allowedOrigins": ["https://admin.example"] } }));
+    let (_, login) = env.start("%2F", "");
+    let jar = set(&env.callback(&login.query(), &login.tx)).join("; ");
+    assert_eq!(post(&env, &jar, "https://evil.example").code, "ERR_CSRF");
+    assert_eq!(
+        post(&env, &jar, "https://admin.example").code,
+        "OK_LOGGED_OUT"
+    );
+
+    let off = Env::new(json!({ "csrf": { "enabled": false } }));
+    let (_, login) = off.start("%2F", "");
+    let jar = set(&off.callback(&login.query(), &login.tx)).join("; ");
+    let d = post(&off, &jar, "https://evil.example");
+    assert_eq!((d.code, status(&d)), ("ERR_CSRF", 403));
+    assert!(d.set_cookies.is_empty());
+    assert_eq!(post(&off, &jar, APP).code, "OK_LOGGED_OUT");
+}
+
 #[test]
 fn the_session_route_gives_a_profile_never_a_token() {
     let env = Env::new(json!({}));

@@ -98,7 +98,8 @@ impl Gate {
                 let refresh_token = self
                     .extractor
                     .refresh_token(cookies.as_deref(), request.secure());
-                login.logout(request, &self.session, refresh_token.as_deref(), now)
+                let refresh_token = refresh_token.as_deref();
+                login.logout(request, &self.session, &self.csrf, refresh_token, now)
             }
         };
         match progress {

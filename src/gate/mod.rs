@@ -4,7 +4,9 @@
 //! or respond, always with a stable reason code for logs.
 //!
 //! normalize → rules → extract → csrf → session refresh → verify (provider, JWS, keys,
-//! signature, claims) → scopes → answer or forward.
+//! signature, claims) → scopes → answer or forward: `pipeline` runs the steps,
+//! `conclude` turns a verdict into the decision, `login` answers hosted login's routes.
+//! This file holds the gate itself and the step API hosts drive it by.
 //!
 //! [`Gate::explain`] runs these very steps with a tracing [`Observer`] instead of a quiet
 //! one, so it cannot say other than the decision would. Explaining changes nothing: it
@@ -12,6 +14,7 @@
 //! checks signatures with the engine (where the build has no engine path for the algorithm,
 //! the signature step is inconclusive). A gate never puts a trace in a response.
 
+mod conclude;
 mod login;
 mod pipeline;
 

@@ -8,11 +8,10 @@ use std::sync::Arc;
 use super::{Gate, Pending, Step, Then, MAX_FETCH_ROUNDS};
 use crate::answer;
 use crate::config::RuleKind;
-use crate::decision::{Action, Decision, Under};
+use crate::decision::{Decision, Under};
 use crate::error::{Error, Passed, Result};
 use crate::extract::{Found, TokenSource};
 use crate::fetch::Progress;
-use crate::forward::Auth;
 use crate::http::Request;
 use crate::login::Route;
 use crate::normalize::{normalize, NormalizedPath};
@@ -390,146 +389,5 @@ impl Gate {
                 Err(e)
             }
         }
-    }
-
-    fn conclude(
-        &self,
-        request: &Request,
-        path: &NormalizedPath,
-        index: usize,
-        source: Option<TokenSource>,
-        verified: Result<(String, Arc<Verified>)>,
-        o: &mut Observer,
-    ) -> Decision {
-        let rule = self.rules.get(index);
-        let under = Under::rule(Some((index, rule.kind)), source);
-        // A sender-constrained token (`cnf`: RFC 9449 DPoP, RFC 8705 mTLS) is worth nothing
-        // without its key, which the gate does not hold; as a bearer it would be a stolen
-        // token accepted. Whatever format carried it, it is never forwarded.
-        let verified = verified.and_then(|(token, v)| {
-            if !v.claims.contains_key("cnf") {
-                return Ok((token, v));
-            }
-            let e = Error::SessionNoToken("a sender-constrained token (cnf) is never a bearer");
-            o.fail("bearer", &e, || {
-                format!("{}: the token is bound to a key (cnf)", e.code())
-            });
-            Err(e)
-        });
-        if let Some(login) = self
-            .login
-            .as_ref()
-            .filter(|_| Some(index) == self.session_rule)
-        {
-            // `<prefix>/session`: a profile, or `authenticated: false`; never a token.
-            return match verified {
-                Err(e) if e.is_keys_unavailable() => Decision::refused(
-                    e.clone(),
-                    self.answers.denial(rule.kind, &e, &[], path),
-                    under,
-                ),
-                Err(e) => Decision::refused(e, login.session_json(request, None), under),
-                Ok((_, v)) => Decision::passed(
-                    Passed::Authenticated,
-                    login.session_json(request, Some(&v)),
-                    under,
-                    None,
-                ),
-            };
-        }
-        let verified = verified.and_then(|(token, v)| {
-            if rule.scopes.is_empty() {
-                return Ok((token, v));
-            }
-            let has = v.scopes();
-            let missing: Vec<&String> = rule
-                .scopes
-                .iter()
-                .filter(|s| !has.contains(&s.as_str()))
-                .collect();
-            if missing.is_empty() {
-                o.step("scopes", true, || format!("has {:?}", rule.scopes));
-                Ok((token, v))
-            } else {
-                let e = Error::InsufficientScope;
-                o.fail("scopes", &e, || format!("{}: lacks {missing:?}", e.code()));
-                Err(e)
-            }
-        });
-        match (rule.kind, verified) {
-            (RuleKind::Guest, Ok(_)) => Decision::passed(
-                Passed::GuestHasSession,
-                self.answers.after_login(),
-                under,
-                None,
-            ),
-            (RuleKind::Guest, Err(e)) => {
-                let action = self.pass(request, path, Some(index), None, o);
-                Decision::passed(Passed::Guest, action, under, Some(e))
-            }
-            (_, Ok((token, v))) => {
-                let action = self.pass(request, path, Some(index), Some((&token, &v)), o);
-                Decision::passed(Passed::Authenticated, action, under, None)
-            }
-            (kind, Err(e)) => {
-                let action = self.answers.denial(kind, &e, &rule.scopes, path);
-                Decision::refused(e, action, under)
-            }
-        }
-    }
-
-    /// Lets a request through as rule `index` (or no rule) judged it.
-    fn pass(
-        &self,
-        request: &Request,
-        path: &NormalizedPath,
-        index: Option<usize>,
-        auth: Auth<'_>,
-        o: &mut Observer,
-    ) -> Action {
-        let rule = index.map(|i| self.rules.get(i));
-        self.forwarder
-            .pass(request, path, rule, auth, self.clock.as_ref(), o)
-    }
-
-    /// Adds the session cookies to a decision: the new ones after a successful refresh; the
-    /// cleared ones when the refresh (or its new token) was refused for good.
-    fn with_session(
-        &self,
-        mut d: Decision,
-        refreshed: Option<&(Session, Option<&'static str>)>,
-        url: &str,
-    ) -> Decision {
-        let passed = d.error.is_none();
-        match refreshed {
-            Some((session, warning)) if passed => match self.session_cookies(url, session) {
-                Ok(cookies) => {
-                    d.code = Passed::Refreshed.code();
-                    d.set_cookies = cookies;
-                    d.error = warning.map(Error::RefreshUncoordinated);
-                }
-                Err(e) => {
-                    // Tokens that cannot be stored cannot be used either.
-                    d.action = answer::bad_gateway();
-                    d.code = e.code();
-                    d.error = Some(e);
-                    d.set_cookies = self.session.clear(url);
-                }
-            },
-            // The provider's own new token failed verification: the session is unusable.
-            Some(_) => d.set_cookies = self.session.clear(url),
-            None if matches!(
-                d.error,
-                Some(Error::RefreshFailed {
-                    definitive: true,
-                    ..
-                })
-            ) =>
-            {
-                d.set_cookies = self.session.clear(url)
-            }
-            None => {}
-        }
-        d
     }
 }

@@ -5,6 +5,7 @@
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
+use crate::cookie;
 use crate::error::{Error, LoginError, Result};
 use crate::normalize::normalize;
 use crate::random::random_token;
@@ -77,14 +78,12 @@ impl Transaction {
 
 /// The name of the transaction cookie for `state`: `__Host-` off loopback http.
 pub(crate) fn cookie_name(secure: bool, state: &str) -> String {
-    format!("{}{NAME}{state}", if secure { "__Host-" } else { "" })
+    cookie::name(&format!("{NAME}{state}"), secure)
 }
 
 /// Is `name` a transaction cookie (under either prefix)?
 pub(crate) fn is_cookie(name: &str) -> bool {
-    name.strip_prefix("__Host-")
-        .unwrap_or(name)
-        .starts_with(NAME)
+    cookie::bare(name).starts_with(NAME)
 }
 
 /// A state as the callback may carry it: what [`Transaction::begin`] makes (43 base64url

@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use crate::config::TokenOptions;
+use crate::cookie;
 use crate::error::{Error, Result};
 use crate::extract::Extractor;
 use crate::http::secure_context;
@@ -82,7 +83,7 @@ impl SessionCookies {
     pub(crate) fn clear_refresh(&self, url: &str) -> Option<String> {
         let secure = secure_context(url);
         let name = self.names.refresh_cookie_name(secure)?;
-        Some(attributes(format!("{name}="), secure, Some(0)))
+        Some(cookie::set_cookie(&name, "", secure, Some(0)))
     }
 
     /// The `Set-Cookie` values that remove the session for a request to `url`.
@@ -94,7 +95,7 @@ impl SessionCookies {
         ]
         .into_iter()
         .flatten()
-        .map(|name| attributes(format!("{name}="), secure, Some(0)))
+        .map(|name| cookie::set_cookie(&name, "", secure, Some(0)))
         .collect()
     }
 }
@@ -106,20 +107,9 @@ fn cookie(name: &str, value: &str, secure: bool, max_age: Option<f64>) -> Result
         return Err(Error::SessionInvalid("a token is empty or not cookie-safe"));
     }
     let max_age = max_age.map(|s| s.clamp(0.0, MAX_AGE_CAP).floor() as i64);
-    let header = attributes(format!("{name}={value}"), secure, max_age);
+    let header = cookie::set_cookie(name, value, secure, max_age);
     if header.len() > MAX_COOKIE_BYTES {
         return Err(Error::SessionInvalid("a token is too large for a cookie"));
     }
     Ok(header)
-}
-
-fn attributes(mut pair: String, secure: bool, max_age: Option<i64>) -> String {
-    pair.push_str("; Path=/; HttpOnly; SameSite=Lax");
-    if secure {
-        pair.push_str("; Secure");
-    }
-    if let Some(age) = max_age {
-        pair.push_str(&format!("; Max-Age={age}"));
-    }
-    pair
 }

@@ -1,0 +1,254 @@
+//! `GET <prefix>/callback`: every check of the provider's answer, the code exchange, the ID
+//! token and the access token, then the session.
+
+use super::*;
+
+impl Login {
+    /// `GET <prefix>/callback`: every check of the provider's answer, then the session.
+    pub(crate) fn callback(
+        &self,
+        request: &Request,
+        path: &NormalizedPath,
+        session: &SessionCookies,
+        verify_access: Verify<'_>,
+        verdict: Option<(&str, bool)>,
+        now: f64,
+    ) -> std::result::Result<Progress<Decision>, HostCheck> {
+        if !matches!(request.method.as_ref(), "GET") {
+            return Ok(done(refused(
+                LoginError::Method,
+                "the callback takes GET",
+                method_not_allowed(),
+            )));
+        }
+        let secure = request.secure();
+        let params = match transaction::query_params(
+            path.query.as_deref(),
+            &["state", "code", "iss", "error"],
+        ) {
+            Ok(p) => p,
+            Err(e) => return Ok(done(self.failure(e, None))),
+        };
+        let [state, code, iss, error] = [0, 1, 2, 3].map(|i| params[i].as_deref());
+        // The state names the transaction cookie; only that cookie can answer for it.
+        let Some(state) = state.filter(|s| transaction::valid_state(s)) else {
+            return Ok(done(self.failure(
+                Error::Login(LoginError::State, "no valid state".into()),
+                None,
+            )));
+        };
+        let name = transaction::cookie_name(secure, state);
+        let clear = cookie(&name, "", secure, 0);
+        let cookies = request.cookies().unwrap_or_default();
+        let mut values = crate::extract::cookie_pairs(&cookies)
+            .filter(|(n, _)| *n == name)
+            .map(|(_, v)| v);
+        let tx = match (values.next(), values.next()) {
+            (Some(v), None) => Transaction::open(&self.sealer, &name, v),
+            _ => None,
+        };
+        let Some(tx) = tx.filter(|tx| bool::from(tx.state.as_bytes().ct_eq(state.as_bytes())))
+        else {
+            return Ok(done(self.failure(
+                Error::Login(
+                    LoginError::State,
+                    "no transaction of this browser has this state".into(),
+                ),
+                Some(clear),
+            )));
+        };
+        if !(0.0..=transaction::LIFETIME).contains(&(now - tx.created)) {
+            return Ok(done(self.failure(
+                Error::Login(
+                    LoginError::Expired,
+                    "the login took more than 10 minutes".into(),
+                ),
+                Some(clear),
+            )));
+        }
+        let metadata = match self.metadata(now) {
+            Ok(Progress::Done(m)) => m,
+            Ok(Progress::NeedsFetch(f)) => return Ok(Progress::NeedsFetch(f)),
+            Err(e) => return Ok(done(self.failure(e, Some(clear)))),
+        };
+        // RFC 9207: a mix-up attack answers with another issuer's `iss`, or none.
+        match iss {
+            Some(iss) if iss != self.issuer => {
+                return Ok(done(self.failure(
+                    Error::Login(LoginError::Iss, "iss is another issuer".into()),
+                    Some(clear),
+                )))
+            }
+            None if metadata.iss_parameter_supported => {
+                return Ok(done(self.failure(
+                    Error::Login(
+                        LoginError::Iss,
+                        "the provider sends iss, and it is missing".into(),
+                    ),
+                    Some(clear),
+                )))
+            }
+            _ => {}
+        }
+        if let Some(error) = error {
+            let error: String = error
+                .chars()
+                .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .take(64)
+                .collect();
+            return Ok(done(
+                self.failure(Error::Login(LoginError::Provider, error), Some(clear)),
+            ));
+        }
+        let Some(code) = code.filter(|c| !c.is_empty()) else {
+            return Ok(done(self.failure(
+                Error::Login(LoginError::Exchange, "no code".into()),
+                Some(clear),
+            )));
+        };
+        // Single-flight per code and verifier: the request's later rounds (key fetches) find
+        // the outcome again instead of spending the code twice.
+        let exchange = calls::key(&["code", code, &tx.verifier]);
+        let call = self.exchanges.call(exchange, now);
+        let exchanged = calls::progress(
+            call,
+            || Err("too many logins in flight".into()),
+            |id| {
+                self.client.post(
+                    id,
+                    &metadata.token_endpoint,
+                    &[
+                        ("grant_type", "authorization_code"),
+                        ("code", code),
+                        ("redirect_uri", &tx.redirect_uri),
+                        ("code_verifier", &tx.verifier),
+                    ],
+                )
+            },
+        );
+        let tokens = match exchanged {
+            Progress::NeedsFetch(f) => return Ok(Progress::NeedsFetch(f)),
+            Progress::Done(Ok(tokens)) => tokens,
+            Progress::Done(Err(why)) => {
+                return Ok(done(
+                    self.failure(Error::Login(LoginError::Exchange, why), Some(clear)),
+                ))
+            }
+        };
+        match self.check_id_token(tokens.id_token.as_deref(), &tx, verdict, now)? {
+            Progress::NeedsFetch(f) => return Ok(Progress::NeedsFetch(f)),
+            Progress::Done(Ok(())) => {}
+            Progress::Done(Err(e)) => return Ok(done(self.failure(e, Some(clear)))),
+        }
+        match verify_access(&tokens.access_token)? {
+            Progress::NeedsFetch(f) => return Ok(Progress::NeedsFetch(f)),
+            Progress::Done(Ok(_)) => {}
+            Progress::Done(Err(e)) => return Ok(done(self.failure(e, Some(clear)))),
+        }
+        let stored = Session {
+            access_token: tokens.access_token,
+            refresh_token: tokens.refresh_token,
+            expires_at: tokens.expires_in.map(|s| now + s),
+        };
+        // The ID token is kept for logout's hint and the profile; one a browser would drop
+        // (over 4 KB: Entra with many groups) is not kept, and logout sends client_id alone.
+        let id_cookie = tokens
+            .id_token
+            .as_deref()
+            .map(|t| self.seal_id_token(t, secure))
+            .transpose()
+            .map(|sealed| {
+                sealed
+                    .map(|v| cookie(&id_cookie_name(secure), &v, secure, session.lifetime()))
+                    .filter(|c| c.len() <= 4096)
+            });
+        let cookies = session.set(&request.url, &stored, now).and_then(|mut c| {
+            // Without a new one, an older session's ID token (another account's) goes too.
+            c.push(id_cookie?.unwrap_or_else(|| clear_id_cookie(secure)));
+            // A login replaces the whole session: without a refresh token of its own, the
+            // one before it (another login's, perhaps another account's) must not stay and
+            // later refresh this browser into that session.
+            if stored.refresh_token.is_none() {
+                c.extend(session.clear_refresh(&request.url));
+            }
+            Ok(c)
+        });
+        match cookies {
+            Ok(mut set) => {
+                // The code's tokens went to one session: a replay of this callback gets none.
+                self.exchanges
+                    .spend(exchange, Err("the code was already used".into()));
+                set.push(clear);
+                let mut d = Decision::passed(
+                    Passed::LoggedIn,
+                    redirect(303, tx.return_to.clone()),
+                    Under::NONE,
+                    None,
+                );
+                d.set_cookies = set;
+                Ok(Progress::Done(d))
+            }
+            Err(e) => Ok(done(self.failure(e, Some(clear)))),
+        }
+    }
+
+    /// OIDC Core 3.1.3.7 for the ID token of a code exchange: its signature against the
+    /// provider's keys, `iss`, `aud` containing the client, `azp` when there are several
+    /// audiences (or at all), `exp`, `iat`, and the transaction's `nonce`.
+    /// `verdict`: the host's on a signature it was asked to check (see [`HostCheck`]).
+    fn check_id_token(
+        &self,
+        token: Option<&str>,
+        tx: &Transaction,
+        verdict: Option<(&str, bool)>,
+        now: f64,
+    ) -> std::result::Result<Progress<Result<()>>, HostCheck> {
+        let fail = |why: String| Ok(Progress::Done(Err(Error::Login(LoginError::IdToken, why))));
+        let Some(token) = token else {
+            return fail("the token response has no id_token".into());
+        };
+        let progress = self.id_tokens.verify_progress(token, now, verdict);
+        let progress = progress.map_err(|unverified| HostCheck {
+            unverified,
+            checker: Checker::IdToken,
+        })?;
+        let verified = match progress {
+            Progress::NeedsFetch(f) => return Ok(Progress::NeedsFetch(f)),
+            Progress::Done(Ok(v)) => v,
+            // The provider's keys, not the token, failed: 503, as for any token.
+            Progress::Done(Err(e)) if e.is_keys_unavailable() => {
+                return Ok(Progress::Done(Err(Error::Login(
+                    LoginError::Unavailable,
+                    e.to_string(),
+                ))))
+            }
+            Progress::Done(Err(e)) => return fail(format!("{} ({})", e, e.code())),
+        };
+        let claims = &verified.claims;
+        let audiences = match claims.get("aud") {
+            Some(Value::Array(a)) => a.len(),
+            _ => 1,
+        };
+        match claims.get("azp") {
+            Some(Value::String(azp)) if *azp != self.client.id => {
+                return fail("azp is another client".into())
+            }
+            Some(Value::String(_)) => {}
+            None if audiences > 1 => return fail("several audiences and no azp".into()),
+            None => {}
+            Some(_) => return fail("azp is not a string".into()),
+        }
+        let nonce = claims
+            .get("nonce")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        if !bool::from(nonce.as_bytes().ct_eq(tx.nonce.as_bytes())) {
+            return fail("nonce does not match the transaction".into());
+        }
+        Ok(Progress::Done(Ok(())))
+    }
+
+    fn seal_id_token(&self, token: &str, secure: bool) -> Result<String> {
+        self.sealer.seal(&id_cookie_name(secure), token.as_bytes())
+    }
+}

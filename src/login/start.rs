@@ -1,0 +1,137 @@
+//! `GET <prefix>/login`: a sealed transaction (state, nonce, PKCE verifier, returnTo) and
+//! the redirect to the provider, for a real navigation only.
+
+use super::*;
+
+impl Login {
+    /// `GET <prefix>/login`: a new transaction and the redirect to the provider.
+    pub(crate) fn start(
+        &self,
+        request: &Request,
+        path: &NormalizedPath,
+        return_param: &str,
+        now: f64,
+    ) -> Progress<Decision> {
+        if !matches!(request.method.as_ref(), "GET" | "HEAD") {
+            return done(refused(
+                LoginError::Method,
+                "login takes GET",
+                method_not_allowed(),
+            ));
+        }
+        if !is_navigation(request) {
+            // A prefetch, an RSC fetch or a script: no transaction, so no cookie pile-up.
+            return done(refused(
+                LoginError::Navigation,
+                "only a navigation starts a login",
+                json(401, r#"{"error":"login_required"}"#),
+            ));
+        }
+        let metadata = match self.metadata(now) {
+            Ok(Progress::Done(m)) => m,
+            Ok(Progress::NeedsFetch(f)) => return Progress::NeedsFetch(f),
+            Err(e) => return done(self.failure(e, None)),
+        };
+        let return_to = transaction::query_params(path.query.as_deref(), &[return_param])
+            .ok()
+            .and_then(|mut v| v.pop().flatten())
+            .and_then(|raw| transaction::return_to(&encode_uri_component(&raw)))
+            // Never one of these routes: `/auth/login` would loop through the provider.
+            .filter(|to| normalize(to).ok().and_then(|p| self.route(&p)).is_none())
+            .unwrap_or_else(|| "/".into());
+        let Some(redirect_uri) = self.redirect_uri.clone().or_else(|| {
+            Some(format!(
+                "{}{}/callback",
+                origin_of(&request.url)?,
+                self.prefix
+            ))
+        }) else {
+            return done(self.failure(
+                Error::Login(
+                    LoginError::Unavailable,
+                    "no origin: set login.redirectUri".into(),
+                ),
+                None,
+            ));
+        };
+        let mut tx = match Transaction::begin(return_to, redirect_uri, now) {
+            Ok(tx) => tx,
+            Err(e) => return done(self.failure(e, None)),
+        };
+        let secure = request.secure();
+        let name = transaction::cookie_name(secure, &tx.state);
+        let mut value = tx.seal(&self.sealer, &name);
+        // A browser drops a cookie past 4096 bytes without a word, and the login with it: a
+        // returnTo that long lands on `/` instead.
+        if value
+            .as_ref()
+            .is_ok_and(|v| name.len() + 1 + v.len() > MAX_COOKIE_BYTES)
+        {
+            tx.return_to = "/".into();
+            value = tx.seal(&self.sealer, &name);
+        }
+        let value = match value {
+            Ok(v) => v,
+            Err(e) => return done(self.failure(e, None)),
+        };
+        let mut params: Vec<(&str, &str)> = vec![
+            ("response_type", "code"),
+            ("client_id", &self.client.id),
+            ("redirect_uri", &tx.redirect_uri),
+            ("scope", &self.scope),
+            ("state", &tx.state),
+            ("nonce", &tx.nonce),
+        ];
+        let challenge = tx.challenge();
+        params.push(("code_challenge", &challenge));
+        params.push(("code_challenge_method", "S256"));
+        params.extend(self.extra.iter().map(|(n, v)| (n.as_str(), v.as_str())));
+        let location = with_query(&metadata.authorization_endpoint, &params);
+        let mut d = Decision::passed(
+            Passed::LoginStarted,
+            redirect(307, location),
+            Under::NONE,
+            None,
+        );
+        d.set_cookies = self.drop_oldest(request, secure);
+        d.set_cookies
+            .push(cookie(&name, &value, secure, transaction::LIFETIME as i64));
+        Progress::Done(d)
+    }
+
+    /// Clears transactions beyond the newest `MAX_LIVE - 1`, and any that do not open, so
+    /// the new one makes at most `MAX_LIVE`.
+    fn drop_oldest(&self, request: &Request, secure: bool) -> Vec<String> {
+        let cookies = request.cookies().unwrap_or_default();
+        let live: Vec<(f64, &str)> = crate::extract::cookie_pairs(&cookies)
+            .filter(|(name, _)| transaction::is_cookie(name))
+            .map(|(name, value)| {
+                let created = Transaction::open(&self.sealer, name, value)
+                    .map_or(f64::NEG_INFINITY, |t| t.created);
+                (created, name)
+            })
+            .collect();
+        // Kept: the newest MAX_LIVE - 1 that open (a handful at most: no sort needed).
+        live.iter()
+            .filter(|(created, _)| {
+                let newer = live.iter().filter(|(other, _)| other > created).count();
+                created.is_infinite() || newer + 1 >= transaction::MAX_LIVE
+            })
+            .map(|(_, name)| cookie(name, "", secure, 0))
+            .collect()
+    }
+}
+
+/// A top-level navigation, not a prefetch: `Sec-Fetch-Mode: navigate` (every current
+/// browser sends it; without it nothing proves a navigation), and no prefetch purpose
+/// (speculation rules and `<link rel=prefetch>` navigate too, with `Sec-Purpose: prefetch`;
+/// Next's router prefetches with its own headers).
+pub(super) fn is_navigation(request: &Request) -> bool {
+    let navigate = request
+        .single("sec-fetch-mode")
+        .is_some_and(|m| m.trim().eq_ignore_ascii_case("navigate"));
+    let prefetch = ["sec-purpose", "purpose", "next-router-prefetch", "rsc"]
+        .iter()
+        .any(|h| request.values(h).next().is_some());
+    navigate && !prefetch
+}
