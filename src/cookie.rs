@@ -4,6 +4,9 @@
 //! prefix. Used by the session cookies, hosted login's transaction and ID-token cookies, and
 //! the extractor that reads them back.
 
+/// Browsers keep cookies up to 4096 bytes of name, value and attributes.
+pub(crate) const MAX_COOKIE_BYTES: usize = 4096;
+
 /// The prefix a secure context's cookies carry: set only by this host, over TLS, `Path=/`.
 pub(crate) const HOST_PREFIX: &str = "__Host-";
 

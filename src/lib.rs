@@ -84,6 +84,11 @@ pub mod normalize;
 mod normalize;
 #[cfg(feature = "_integration_test")]
 #[allow(missing_docs)]
+pub mod oauth;
+#[cfg(not(feature = "_integration_test"))]
+mod oauth;
+#[cfg(feature = "_integration_test")]
+#[allow(missing_docs)]
 pub mod random;
 #[cfg(not(feature = "_integration_test"))]
 mod random;

@@ -108,7 +108,7 @@ impl Discovery {
         s.in_flight = None;
         let parsed = match fetched {
             Fetched::Response { status: 200, body } => self.parse(&body),
-            other => Err(crate::session::refresh::unreachable_reason(&other)),
+            other => Err(crate::oauth::unreachable_reason(&other)),
         };
         match parsed {
             Ok(m) => {

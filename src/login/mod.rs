@@ -14,7 +14,7 @@
 //!
 //! Sans-IO like everything else: discovery, the token exchange and revocation are fetch
 //! tickets the host performs; the exchange and revocation are single-flight per code and
-//! refresh token ([`crate::session::calls`]).
+//! refresh token ([`crate::oauth::calls`]).
 
 mod callback;
 mod discovery;
@@ -31,16 +31,16 @@ use subtle::ConstantTimeEq;
 use crate::answer::{private_json as json, private_redirect as redirect};
 use crate::config::LoginOptions;
 use crate::cookie;
+use crate::cookie::MAX_COOKIE_BYTES;
 use crate::decision::{Action, Decision, Under};
 use crate::error::{Error, LoginError, Passed, Result};
 use crate::fetch::{Fetched, Progress};
 use crate::http::{encode_uri_component, is_local_path, origin_of, Request};
 use crate::normalize::{normalize, NormalizedPath};
+use crate::oauth::calls::{self, Calls};
+use crate::oauth::client::{parse_tokens, Client, Tokens};
+use crate::oauth::unreachable_reason;
 use crate::seal::Sealer;
-use crate::session::calls::{self, Calls};
-use crate::session::client::{parse_tokens, Client, Tokens};
-use crate::session::cookies::MAX_COOKIE_BYTES;
-use crate::session::refresh::unreachable_reason;
 use crate::session::{Session, SessionCookies};
 use crate::verify::{Alg, ClaimsPolicy, KeyResolver, Unverified, Verified, Verifier};
 use discovery::{Discovery, Metadata};

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use crate::config::TokenOptions;
-use crate::cookie;
+use crate::cookie::{self, MAX_COOKIE_BYTES};
 use crate::error::{Error, Result};
 use crate::extract::Extractor;
 use crate::http::secure_context;
@@ -26,8 +26,6 @@ pub struct Session {
 
 /// Browsers cap `Max-Age` at 400 days (RFC 6265bis §5.5).
 const MAX_AGE_CAP: f64 = 400.0 * 86_400.0;
-/// Browsers keep cookies up to 4096 bytes of name, value and attributes.
-pub(crate) const MAX_COOKIE_BYTES: usize = 4096;
 
 /// Writes the session cookies under the names the gate reads them by.
 #[derive(Debug, Clone)]

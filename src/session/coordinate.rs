@@ -32,11 +32,11 @@ use base64ct::{Base64UrlUnpadded, Encoding};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use super::calls::{Calls, Key};
-use super::client::Tokens;
 use crate::config::{CoordinationOptions, Duration};
 use crate::error::{Error, Result};
 use crate::fetch::fresh_fetch_id;
+use crate::oauth::calls::{Calls, Key};
+use crate::oauth::client::Tokens;
 use crate::seal::{hkdf_sha256, Sealer};
 
 /// What a store operation does.

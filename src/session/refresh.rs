@@ -1,12 +1,13 @@
 //! Refreshing an expired (or nearly expired) access token with the refresh-token cookie.
 
-use super::calls::{self, Calls, Key};
-use super::client::{endpoint, parse_tokens, Client, Tokens};
 use super::coordinate::{Coordinator, StoreOp, Stored};
 use crate::config::{Duration, RefreshOptions, RuleKind};
 use crate::error::{Error, Result};
 use crate::extract::{Found, TokenSource};
 use crate::fetch::{Fetched, Progress};
+use crate::oauth::calls::{self, Calls, Key};
+use crate::oauth::client::{endpoint, parse_tokens, Client, Tokens};
+use crate::oauth::unreachable_reason;
 use crate::verify::jws;
 
 /// Refreshing an expired (or nearly expired) access token with the refresh-token cookie, at
@@ -223,16 +224,4 @@ fn timeout(options: &RefreshOptions) -> Result<f64> {
         5.0,
         60.0,
     )
-}
-
-/// Why a call to a provider's endpoint got no usable answer, for logs.
-pub(crate) fn unreachable_reason(fetched: &Fetched) -> String {
-    match fetched {
-        Fetched::Response { status, .. } => format!("the endpoint answered HTTP {status}"),
-        Fetched::Timeout => "the endpoint timed out".into(),
-        // Named, not `{:?}`: the Debug of `Stored`'s f64 would link float formatting.
-        Fetched::TooLarge => "the endpoint's answer was too large".into(),
-        Fetched::Network(why) => format!("the endpoint could not be reached: {why}"),
-        Fetched::Stored { .. } => "a stored copy is no token response".into(),
-    }
 }

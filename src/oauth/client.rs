@@ -6,7 +6,7 @@ use base64ct::{Base64, Encoding};
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
-use crate::fetch::{check_url, Fetch, USER_AGENT};
+use crate::fetch::{check_url, Fetch, Fetched, USER_AGENT};
 use crate::verify::jws::parse_object;
 
 /// How the client authenticates at the token and revocation endpoints.
@@ -187,6 +187,18 @@ pub(crate) fn form_encode(s: &str) -> String {
         }
     }
     out
+}
+
+/// Why a call to a provider's endpoint got no usable answer, for logs.
+pub(crate) fn unreachable_reason(fetched: &Fetched) -> String {
+    match fetched {
+        Fetched::Response { status, .. } => format!("the endpoint answered HTTP {status}"),
+        Fetched::Timeout => "the endpoint timed out".into(),
+        // Named, not `{:?}`: the Debug of `Stored`'s f64 would link float formatting.
+        Fetched::TooLarge => "the endpoint's answer was too large".into(),
+        Fetched::Network(why) => format!("the endpoint could not be reached: {why}"),
+        Fetched::Stored { .. } => "a stored copy is no token response".into(),
+    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,8 @@
+//! This app as an OAuth client ([`client`]: how it authenticates, its requests, the token
+//! response) and its single-flight calls to the provider ([`calls`]): below both the
+//! session's refresh and hosted login, which make those calls.
+
+pub(crate) mod calls;
+pub(crate) mod client;
+
+pub(crate) use client::unreachable_reason;
