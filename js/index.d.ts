@@ -288,9 +288,17 @@ export interface LoginOptions {
   resource?: string;
   /** More authorization parameters (`prompt`, `ui_locales`, `connection`, `organization`, …). */
   authorizationParams?: Record<string, string>;
-  /** The registered callback URL. Default: the request's origin + `<prefix>/callback`. */
+  /**
+   * The app's public origin, or several (preview deployments), e.g. `"https://app.example"`.
+   * The callback and post-logout URLs are built on the one a request came to; a request to
+   * an unlisted origin cannot log in (`ERR_LOGIN_UNAVAILABLE`). Without it (and without
+   * `redirectUri`), only loopback requests (development) may log in: the URLs are never
+   * built from a `Host` or `X-Forwarded-Host` a client chose.
+   */
+  appBaseUrl?: string | string[];
+  /** The registered callback URL. Default: the app's origin (`appBaseUrl`) + `<prefix>/callback`. */
   redirectUri?: string;
-  /** Where the provider sends the browser after logout. Default: the request's origin + `/`. */
+  /** Where the provider sends the browser after logout. Default: the app's origin + `/`. */
   postLogoutRedirectUri?: string;
   /** The routes' prefix. Default `"/auth"`. */
   prefix?: string;

@@ -429,10 +429,16 @@ pub struct LoginOptions {
     /// More authorization request parameters (`prompt`, `ui_locales`, `connection`, …).
     #[serde(default)]
     pub authorization_params: BTreeMap<String, String>,
-    /// The registered callback URL. Default: the request's origin + `<prefix>/callback`.
+    /// The app's public origin, or several (preview deployments): `https://app.example`.
+    /// The callback and post-logout URLs are built on the one a request came to; a request
+    /// to an unlisted origin cannot log in. Without it, only loopback requests (development)
+    /// build them from the request's own origin.
+    #[serde(default)]
+    pub app_base_url: Option<OneOrMany>,
+    /// The registered callback URL. Default: the app's origin + `<prefix>/callback`.
     #[serde(default)]
     pub redirect_uri: Option<String>,
-    /// Where the provider sends the browser after logout. Default: the request's origin + `/`.
+    /// Where the provider sends the browser after logout. Default: the app's origin + `/`.
     #[serde(default)]
     pub post_logout_redirect_uri: Option<String>,
     /// The routes' prefix. Default `/auth`.

@@ -144,7 +144,7 @@ fn login_options(extra: Value) -> Value {
         ],
         "verify": { "algorithms": ["RS256"], "issuer": ISSUER, "audience": API },
         "login": { "issuer": ISSUER, "clientId": CLIENT, "clientSecret": "client-secret", "secret": SEAL,
-                   "sessionClaims": ["email", "name"] },
+                   "sessionClaims": ["email", "name"], "appBaseUrl": APP },
     });
     merge(&mut o, extra);
     o
@@ -760,6 +760,78 @@ fn a_cross_site_logout_changes_nothing() {
         ],
     ));
     assert_eq!(typed.code, "OK_LOGGED_OUT");
+}
+
+/// The URLs the provider sends the browser back to are the app's, never ones a client's
+/// `Host` (or `X-Forwarded-Host`, through a host that builds the URL from it) chose: off
+/// loopback they come from `login.appBaseUrl`, and a request to another origin cannot log in.
+#[test]
+fn the_provider_returns_only_to_the_apps_origins() {
+    let navigate = |env: &Env, url: &str| env.decide(&get(url, &[("sec-fetch-mode", "navigate")]));
+    let redirect_uri = |d: &Decision| {
+        let location = header(response_headers(d), "location").unwrap().to_owned();
+        form(location.split_once('?').unwrap().1)["redirect_uri"].clone()
+    };
+    // Listed origins, the preview's too: each returns to itself.
+    let env = Env::new(json!({ "login": { "appBaseUrl": [APP, "https://preview.app.example/"] } }));
+    let d = navigate(&env, "https://preview.app.example/auth/login");
+    assert_eq!(
+        redirect_uri(&d),
+        "https://preview.app.example/auth/callback"
+    );
+    // An unlisted host: no transaction, no redirect to the provider.
+    for url in [
+        "https://evil.example/auth/login",
+        "http://app.example/auth/login",
+    ] {
+        let d = navigate(&env, url);
+        assert_eq!(
+            (status(&d), d.code),
+            (503, "ERR_LOGIN_UNAVAILABLE"),
+            "{url}"
+        );
+        assert!(d.set_cookies.is_empty(), "{url}");
+    }
+    // Without appBaseUrl only loopback builds them from the request (development).
+    let dev = Env::new(json!({ "login": { "appBaseUrl": null } }));
+    let d = navigate(&dev, "http://127.0.0.1:3000/auth/login");
+    assert_eq!(redirect_uri(&d), "http://127.0.0.1:3000/auth/callback");
+    let d = navigate(&dev, "https://app.example/auth/login");
+    assert_eq!((status(&d), d.code), (503, "ERR_LOGIN_UNAVAILABLE"));
+    // An explicit redirectUri needs no origin list.
+    let fixed = Env::new(
+        json!({ "login": { "appBaseUrl": null, "redirectUri": "https://app.example/auth/callback" } }),
+    );
+    let d = navigate(&fixed, "https://evil.example/auth/login");
+    assert_eq!(redirect_uri(&d), "https://app.example/auth/callback");
+    // Logging out at an unlisted origin ends the local session, and names no way back.
+    let (_, login) = env.start("%2F", "");
+    let jar = set(&env.callback(&login.query(), &login.tx)).join("; ");
+    let out = env.decide(&get(
+        "https://evil.example/auth/logout",
+        &[
+            ("cookie", &jar),
+            ("sec-fetch-site", "same-origin"),
+            ("sec-fetch-mode", "navigate"),
+        ],
+    ));
+    assert_eq!(out.code, "OK_LOGGED_OUT");
+    let location = header(response_headers(&out), "location").unwrap();
+    assert!(!location.contains("post_logout_redirect_uri"), "{location}");
+    assert!(!location.contains("evil"), "{location}");
+    // appBaseUrl is a list of origins: a path or a bare host is refused at construction.
+    for bad in [
+        json!("https://app.example/app"),
+        json!("app.example"),
+        json!(["https://app.example", "ftp://x"]),
+    ] {
+        let options = Options::from_json(
+            &login_options(json!({ "login": { "appBaseUrl": bad } })).to_string(),
+        )
+        .unwrap();
+        let e = Gate::with_clock(options, ManualClock::at(NOW)).unwrap_err();
+        assert_eq!(e.code(), "ERR_CONFIG_URL", "{bad}");
+    }
 }
 
 /// Logout asks where a request came from by the gate's one rule (`csrf`'s): an origin the

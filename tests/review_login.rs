@@ -140,7 +140,7 @@ fn login_options(extra: Value) -> Value {
         ],
         "verify": { "algorithms": ["RS256"], "issuer": ISSUER, "audience": API },
         "login": { "issuer": ISSUER, "clientId": CLIENT, "clientSecret": "client-secret", "secret": SEAL,
-                   "sessionClaims": ["email", "name"] },
+                   "sessionClaims": ["email", "name"], "appBaseUrl": APP },
     });
     merge(&mut o, extra);
     o

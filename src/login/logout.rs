@@ -52,11 +52,12 @@ impl Login {
             }
         }
         let id_token = self.id_token(request, secure);
-        let origin = origin_of(&request.url);
+        // Without a listed origin, the local session still ends; the provider's page just
+        // gets no way back.
         let after = self
             .post_logout_redirect_uri
             .clone()
-            .or_else(|| origin.map(|o| format!("{o}/")));
+            .or_else(|| self.app_origin(request).ok().map(|o| format!("{o}/")));
         let location = match (
             metadata
                 .as_ref()

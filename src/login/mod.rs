@@ -29,13 +29,15 @@ use serde_json::{Map, Value};
 use subtle::ConstantTimeEq;
 
 use crate::answer::{private_json as json, private_redirect as redirect};
-use crate::config::LoginOptions;
+use crate::config::{LoginOptions, OneOrMany};
 use crate::cookie;
 use crate::cookie::MAX_COOKIE_BYTES;
 use crate::decision::{Action, Decision, Under};
 use crate::error::{Error, LoginError, Passed, Result};
 use crate::fetch::{Fetched, Progress};
-use crate::http::{encode_uri_component, is_local_path, origin_of, Request};
+use crate::http::{
+    authority, encode_uri_component, host, is_local_path, is_loopback, origin_of, Request,
+};
 use crate::normalize::{normalize, NormalizedPath};
 use crate::oauth::calls::{self, Calls};
 use crate::oauth::client::{parse_tokens, Client, Tokens};
@@ -107,6 +109,8 @@ pub(crate) struct Login {
     scope: String,
     /// `audience`, `resource` and `authorizationParams`, in order.
     extra: Vec<(String, String)>,
+    /// `appBaseUrl`'s origins, serialized as browsers send them.
+    app_origins: Vec<String>,
     redirect_uri: Option<String>,
     post_logout_redirect_uri: Option<String>,
     error_url: Option<String>,
@@ -164,6 +168,25 @@ impl Login {
                 return Err(Error::ConfigUrl(format!(
                     "login.errorUrl must be a same-origin path, got {url:?}"
                 )));
+            }
+        }
+        let mut app_origins = Vec::new();
+        for url in options
+            .app_base_url
+            .clone()
+            .map(OneOrMany::into_vec)
+            .unwrap_or_default()
+        {
+            crate::fetch::check_url(&url, "login.appBaseUrl").map_err(Error::ConfigUrl)?;
+            match origin_of(&url) {
+                Some(origin) if url.trim_end_matches('/').eq_ignore_ascii_case(&origin) => {
+                    app_origins.push(origin)
+                }
+                _ => {
+                    return Err(Error::ConfigUrl(format!(
+                        "login.appBaseUrl: {url:?} is not an origin like \"https://app.example\""
+                    )))
+                }
             }
         }
         for (name, url) in [
@@ -240,6 +263,7 @@ impl Login {
             client,
             scope,
             extra,
+            app_origins,
             redirect_uri: options.redirect_uri.clone(),
             post_logout_redirect_uri: options.post_logout_redirect_uri.clone(),
             error_url: options.error_url.clone(),
@@ -254,6 +278,27 @@ impl Login {
     /// Where pages send a visitor without a session.
     pub(crate) fn login_url(&self) -> String {
         format!("{}/login", self.prefix)
+    }
+
+    /// The app's public origin for a request: the listed one it came to (`appBaseUrl`), or
+    /// on loopback its own (development). Never one a client's `Host` or
+    /// `X-Forwarded-Host` chose: the provider would send the code there.
+    pub(crate) fn app_origin(&self, request: &Request) -> Result<String> {
+        let origin = origin_of(&request.url);
+        let loopback = |o: &str| {
+            o.split_once("://")
+                .is_some_and(|(_, a)| is_loopback(&host(a)))
+        };
+        match origin {
+            Some(o) if self.app_origins.contains(&o) => Ok(o),
+            Some(o) if self.app_origins.is_empty() && loopback(&o) => Ok(o),
+            _ => Err(Error::Login(
+                LoginError::Unavailable,
+                "the request's origin is not the app's: set login.appBaseUrl (or redirectUri \
+                 and postLogoutRedirectUri)"
+                    .into(),
+            )),
+        }
     }
 
     /// The login route `path` names, if any: exactly as written, canonical spellings only.

@@ -39,20 +39,12 @@ impl Login {
             // Never one of these routes: `/auth/login` would loop through the provider.
             .filter(|to| normalize(to).ok().and_then(|p| self.route(&p)).is_none())
             .unwrap_or_else(|| "/".into());
-        let Some(redirect_uri) = self.redirect_uri.clone().or_else(|| {
-            Some(format!(
-                "{}{}/callback",
-                origin_of(&request.url)?,
-                self.prefix
-            ))
-        }) else {
-            return done(self.failure(
-                Error::Login(
-                    LoginError::Unavailable,
-                    "no origin: set login.redirectUri".into(),
-                ),
-                None,
-            ));
+        let redirect_uri = match &self.redirect_uri {
+            Some(uri) => uri.clone(),
+            None => match self.app_origin(request) {
+                Ok(origin) => format!("{origin}{}/callback", self.prefix),
+                Err(e) => return done(self.failure(e, None)),
+            },
         };
         let mut tx = match Transaction::begin(return_to, redirect_uri, now) {
             Ok(tx) => tx,

@@ -531,7 +531,7 @@ const HOST_SESSION = SESSION_COOKIES.map((name) => `__Host-${name}`);
 /** The gate's options for APP; `login` overrides (an `undefined` removes the option). */
 function loginOptions(login = {}) {
   const fields = {
-    issuer: op.issuer, clientId: op.clientId, clientSecret: op.clientSecret, secret: SECRET,
+    issuer: op.issuer, clientId: op.clientId, clientSecret: op.clientSecret, secret: SECRET, appBaseUrl: APP,
     resource: RESOURCES.rs, sessionClaims: ["email", "name"], authorizationParams: { prompt: "consent" }, ...login,
   };
   return {
