@@ -541,6 +541,31 @@ impl Options {
         serde_json::from_str(json).map_err(|e| Error::ConfigInvalid(format!("options: {e}")))
     }
 
+    /// The options' combinations: each part checks its own options when it is built; these
+    /// are the rules between parts, checked before any is built.
+    pub fn check(&self) -> Result<()> {
+        let invalid = |why: &str| Err(Error::ConfigInvalid(why.into()));
+        let vouching = self.vouching();
+        if vouching && (self.verify.is_some() || !self.providers.is_empty()) {
+            return invalid(
+                "session.verifyToken false: the session vouches for its token; give no verify \
+                 or providers",
+            );
+        }
+        if self.session.is_some() && self.login.is_some() {
+            return invalid("session and login: the gate's hosted login writes its own session");
+        }
+        if self.session.is_some() && self.refresh.is_some() {
+            return invalid("session and refresh: the library that wrote the session refreshes it");
+        }
+        Ok(())
+    }
+
+    /// `session.verifyToken: false`: the sealed session vouches for its token.
+    pub fn vouching(&self) -> bool {
+        self.session.as_ref().is_some_and(|s| !s.verify_token)
+    }
+
     /// The rules, or the defaults when none are given.
     pub fn rules_or_default(&self) -> Vec<RuleOptions> {
         self.rules.clone().unwrap_or_else(|| {

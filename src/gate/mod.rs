@@ -184,16 +184,10 @@ impl Gate {
         resolver: Option<Arc<dyn KeyResolver>>,
     ) -> Result<Gate> {
         crate::fetch::seed_fetch_ids()?;
-        let vouching = options.session.as_ref().is_some_and(|s| !s.verify_token);
+        options.check()?;
+        let vouching = options.vouching();
         let providers = match vouching {
             false => Some(Providers::new(&options, resolver)?),
-            true if options.verify.is_some() || !options.providers.is_empty() => {
-                return Err(Error::ConfigInvalid(
-                    "session.verifyToken false: the session vouches for its token; give no \
-                     verify or providers"
-                        .into(),
-                ))
-            }
             true => None,
         };
         let login = match &options.login {
@@ -208,16 +202,6 @@ impl Gate {
         let mut rules = RuleSet::new(&options)?;
         let session_rule = login.as_ref().map(|_| rules.push_internal(RuleKind::Api));
         let unsealer = options.session.as_ref().map(Unsealer::new).transpose()?;
-        if unsealer.is_some() && login.is_some() {
-            return Err(Error::ConfigInvalid(
-                "session and login: the gate's hosted login writes its own session".into(),
-            ));
-        }
-        if unsealer.is_some() && options.refresh.is_some() {
-            return Err(Error::ConfigInvalid(
-                "session and refresh: the library that wrote the session refreshes it".into(),
-            ));
-        }
         if vouching && !unsealer.as_ref().is_some_and(Unsealer::sealed) {
             return Err(Error::ConfigInvalid(
                 "session.verifyToken false needs a sealed session (not Kinde's raw token)".into(),

@@ -35,9 +35,7 @@ use crate::cookie::MAX_COOKIE_BYTES;
 use crate::decision::{Action, Decision, Under};
 use crate::error::{Error, LoginError, Passed, Result};
 use crate::fetch::{Fetched, Progress};
-use crate::http::{
-    authority, encode_uri_component, host, is_local_path, is_loopback, origin_of, Request,
-};
+use crate::http::{encode_uri_component, host, is_local_path, is_loopback, origin_of, Request};
 use crate::normalize::{normalize, NormalizedPath};
 use crate::oauth::calls::{self, Calls};
 use crate::oauth::client::{parse_tokens, Client, Tokens};
