@@ -76,13 +76,13 @@ export interface Rule {
  * (not jose's milliseconds: values above each bound are refused, which catches them).
  */
 export interface RemoteOptions {
-  /** Keys are fresh this long; the next request after it refetches. Default `"10m"`, at most 1 day. */
+  /** Keys are fresh this long; the next request after it refetches. Default `"10m"`, at most `"1d"`. */
   cacheMaxAge?: Duration;
-  /** Least time between fetches: retries after failures, refetches for unknown `kid`s. Default `"30s"`. */
+  /** Least time between fetches: retries after failures, refetches for unknown `kid`s. Default `"30s"`, at most `"1h"`. */
   cooldownDuration?: Duration;
-  /** Fetch timeout. Default `"5s"`, at most 60 s. */
+  /** Fetch timeout. Default `"5s"`, at most `"1m"`. */
   timeoutDuration?: Duration;
-  /** While the provider fails, the last good keys keep working this long past `cacheMaxAge`. Default `"1h"`. */
+  /** While the provider fails, the last good keys keep working this long past `cacheMaxAge`. Default `"1h"`, at most `"7d"`. */
   staleIfError?: Duration;
   /** Largest accepted response body. Default 262144 (256 KiB). */
   maxResponseBytes?: number;
@@ -104,7 +104,7 @@ export interface VerifyOptions {
   issuer?: string | string[];
   /** The token's `aud` must contain one of these. */
   audience?: string | string[];
-  /** Leeway for `exp`, `nbf` and `iat`. Default 0. */
+  /** Leeway for `exp`, `nbf` and `iat`. Default `0`, at most `"1h"`. */
   clockTolerance?: Duration;
   /** Largest age, measured from `iat` (which then becomes required). */
   maxTokenAge?: Duration;
@@ -193,11 +193,11 @@ export interface RefreshOptions {
   clientId?: string;
   /** Confidential client (client_secret_basic); omit for a public client. */
   clientSecret?: string;
-  /** Default 60 s. */
+  /** Default `"1m"`, at most `"1h"`. */
   window?: Duration;
-  /** Default 30 s. */
+  /** Default `"30s"`, at most `"10m"`. */
   grace?: Duration;
-  /** Default 5 s. */
+  /** Default `"5s"`, at most `"1m"`. */
   timeoutDuration?: Duration;
   /**
    * One token-endpoint call per refresh token across isolates and servers, through the
@@ -221,11 +221,11 @@ export interface CoordinationOptions {
   secret?: string;
   /** Several secrets, newest first, while one is rotated out. */
   secrets?: string[];
-  /** How long a request waits for a refresh claimed elsewhere. Default `"6s"`, at most 30 s. */
+  /** How long a request waits for a refresh claimed elsewhere. Default `"6s"`, at most `"30s"`. */
   waitDuration?: Duration;
-  /** How long a claim holds if its owner dies. Default `"10s"`, at most 60 s, longer than `refresh.timeoutDuration`. */
+  /** How long a claim holds if its owner dies, longer than `refresh.timeoutDuration`. Default `"10s"`, at most `"1m"`. */
   claimTtl?: Duration;
-  /** One store operation's timeout. Default `"1s"`, at most 10 s. */
+  /** One store operation's timeout. Default `"1s"`, at most `"10s"`. */
   timeoutDuration?: Duration;
 }
 
@@ -308,7 +308,7 @@ export interface LoginOptions {
   sessionClaims?: string[];
   /** Algorithms ID tokens may be signed with. Default `["RS256"]`. */
   idTokenAlgorithms?: Algorithm[];
-  /** Discovery, token and revocation requests give up after this long. Default 5 s. */
+  /** Discovery, token and revocation requests give up after this long. Default `"5s"`, at most `"1m"`. */
   timeoutDuration?: Duration;
 }
 

@@ -163,6 +163,13 @@ fn refused_configurations() {
             "keys",
         ),
         (
+            // Hours of leeway would be no expiry at all (and 60000 is milliseconds by habit).
+            "a clock tolerance of hours",
+            verify(json!({"algorithms": ["HS256"], "keys": SECRET, "clockTolerance": "2h"})),
+            "ERR_CONFIG_INVALID",
+            "verify.clockTolerance",
+        ),
+        (
             "typo in an option",
             verify(json!({"algorithms": ["HS256"], "keys": SECRET, "audiance": "x"})),
             "ERR_CONFIG_INVALID",

@@ -29,7 +29,7 @@ use serde_json::{Map, Value};
 use subtle::ConstantTimeEq;
 
 use crate::answer::{private_json as json, private_redirect as redirect};
-use crate::config::{LoginOptions, OneOrMany};
+use crate::config::{durations, Duration, LoginOptions, OneOrMany};
 use crate::cookie;
 use crate::cookie::MAX_COOKIE_BYTES;
 use crate::decision::{Action, Decision, Under};
@@ -137,12 +137,8 @@ impl Login {
     /// The login of `options`. ID tokens are verified with `keys` when a provider of the
     /// gate already holds this issuer's keys, else with keys discovered from the issuer.
     pub(crate) fn new(options: &LoginOptions, keys: Option<Arc<dyn KeyResolver>>) -> Result<Login> {
-        let timeout = crate::config::Duration::bounded(
-            options.timeout_duration.as_ref(),
-            "login.timeoutDuration",
-            5.0,
-            60.0,
-        )?;
+        let timeout =
+            Duration::within(options.timeout_duration.as_ref(), &durations::LOGIN_TIMEOUT)?;
         let client = Client::new(
             "login",
             &options.client_id,

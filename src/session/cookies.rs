@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use crate::config::TokenOptions;
+use crate::config::{durations, Duration, TokenOptions};
 use crate::cookie::{self, MAX_COOKIE_BYTES};
 use crate::error::{Error, Result};
 use crate::extract::Extractor;
@@ -42,10 +42,10 @@ impl SessionCookies {
     pub(crate) fn new(token: &TokenOptions, names: Arc<Extractor>) -> Result<SessionCookies> {
         Ok(SessionCookies {
             names,
-            refresh_max_age: match &token.refresh_max_age {
-                Some(d) => d.seconds("token.refreshMaxAge")?,
-                None => 30.0 * 86_400.0,
-            },
+            refresh_max_age: Duration::within(
+                token.refresh_max_age.as_ref(),
+                &durations::REFRESH_MAX_AGE,
+            )?,
         })
     }
 

@@ -32,7 +32,7 @@ use base64ct::{Base64UrlUnpadded, Encoding};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use crate::config::{CoordinationOptions, Duration};
+use crate::config::{durations, CoordinationOptions, Duration};
 use crate::error::{Error, Result};
 use crate::fetch::fresh_fetch_id;
 use crate::oauth::calls::{Calls, Key};
@@ -152,17 +152,13 @@ impl Coordinator {
             32,
         )
         .ok_or_else(|| Error::ConfigInvalid(what.into()))?;
-        let secs = |d: &Option<Duration>, name: &str, default: f64, max: f64| {
-            Duration::bounded(
-                d.as_ref(),
-                &format!("refresh.coordination.{name}"),
-                default,
-                max,
-            )
-        };
-        let wait = secs(&options.wait_duration, "waitDuration", 6.0, 30.0)?;
-        let claim_ttl = secs(&options.claim_ttl, "claimTtl", 10.0, 60.0)?;
-        let store_timeout = secs(&options.timeout_duration, "timeoutDuration", 1.0, 10.0)?;
+        let wait = Duration::within(
+            options.wait_duration.as_ref(),
+            &durations::COORDINATION_WAIT,
+        )?;
+        let claim_ttl = Duration::within(options.claim_ttl.as_ref(), &durations::CLAIM_TTL)?;
+        let store_timeout =
+            Duration::within(options.timeout_duration.as_ref(), &durations::STORE_TIMEOUT)?;
         if claim_ttl <= timeout || store_timeout <= 0.0 {
             return Err(Error::ConfigInvalid(
                 "refresh.coordination: claimTtl must be longer than refresh.timeoutDuration, \

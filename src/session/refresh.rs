@@ -1,7 +1,7 @@
 //! Refreshing an expired (or nearly expired) access token with the refresh-token cookie.
 
 use super::coordinate::{Coordinator, StoreOp, Stored};
-use crate::config::{Duration, RefreshOptions, RuleKind};
+use crate::config::{durations, Duration, RefreshOptions, RuleKind};
 use crate::error::{Error, Result};
 use crate::extract::{Found, TokenSource};
 use crate::fetch::{Fetched, Progress};
@@ -88,15 +88,12 @@ impl Refresher {
         endpoint: Option<String>,
         timeout: f64,
     ) -> Result<Refresher> {
-        let secs = |d: &Option<Duration>, name: &str, default: f64, max: f64| {
-            Duration::bounded(d.as_ref(), &format!("refresh.{name}"), default, max)
-        };
-        let grace = secs(&options.grace, "grace", 30.0, 600.0)?;
+        let grace = Duration::within(options.grace.as_ref(), &durations::REFRESH_GRACE)?;
         let coordination = options.coordination.as_ref();
         Ok(Refresher {
             client,
             endpoint,
-            window: secs(&options.window, "window", 60.0, 3600.0)?,
+            window: Duration::within(options.window.as_ref(), &durations::REFRESH_WINDOW)?,
             calls: Calls::new(timeout, grace),
             coordinator: coordination
                 .map(|c| Coordinator::new(c, grace, timeout))
@@ -216,12 +213,10 @@ fn key(refresh_token: &str) -> Key {
     calls::key(&["refresh", refresh_token])
 }
 
-/// `refresh.timeoutDuration`: 5 s by default, more than 0, at most 60.
+/// `refresh.timeoutDuration`.
 fn timeout(options: &RefreshOptions) -> Result<f64> {
-    Duration::bounded(
+    Duration::within(
         options.timeout_duration.as_ref(),
-        "refresh.timeoutDuration",
-        5.0,
-        60.0,
+        &durations::REFRESH_TIMEOUT,
     )
 }

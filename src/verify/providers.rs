@@ -8,7 +8,7 @@ use super::jwk::Alg;
 use super::keys::{KeyResolver, KeySet};
 use super::remote::{RemoteKeys, RemotePolicy, Source};
 use super::{jws, ClaimsPolicy, Verifier};
-use crate::config::{OneOrMany, Options, VerifyOptions};
+use crate::config::{durations, Duration, OneOrMany, Options, VerifyOptions};
 use crate::error::{Error, Result};
 use crate::trace::Observer;
 
@@ -180,15 +180,15 @@ impl Provider {
         let policy = ClaimsPolicy {
             issuer: issuers,
             audience: v.audience.clone().map(|a| a.into_vec()).unwrap_or_default(),
-            clock_tolerance: match &v.clock_tolerance {
-                Some(d) => d.seconds("clockTolerance")?,
-                None => 0.0,
-            },
-            max_token_age: v
-                .max_token_age
-                .as_ref()
-                .map(|d| d.seconds("maxTokenAge"))
-                .transpose()?,
+            clock_tolerance: Duration::within(
+                v.clock_tolerance.as_ref(),
+                &durations::CLOCK_TOLERANCE,
+            )?,
+            max_token_age: Some(Duration::within(
+                v.max_token_age.as_ref(),
+                &durations::MAX_TOKEN_AGE,
+            )?)
+            .filter(|age| age.is_finite()),
             required_claims: v.required_claims.clone(),
             typ: v.typ.clone(),
             require_exp: v.require_exp,

@@ -23,7 +23,7 @@ use serde_json::Value;
 
 use super::jwk::{fresh_handle, from_jwk, Alg, Key, KeyId, MAX_KEYS};
 use super::keys::{select, Candidates, KeyResolver};
-use crate::config::{Duration, RemoteOptions};
+use crate::config::{durations, Duration, RemoteOptions};
 use crate::error::{Error, Result};
 use crate::fetch::{check_url, fresh_fetch_id, Fetch, Fetched, Progress, USER_AGENT};
 
@@ -41,10 +41,10 @@ pub struct RemotePolicy {
 impl Default for RemotePolicy {
     fn default() -> Self {
         RemotePolicy {
-            max_age: 600.0,
-            cooldown: 30.0,
-            timeout: 5.0,
-            stale_if_error: 3600.0,
+            max_age: durations::CACHE_MAX_AGE.default,
+            cooldown: durations::COOLDOWN.default,
+            timeout: durations::JWKS_TIMEOUT.default,
+            stale_if_error: durations::STALE_IF_ERROR.default,
             max_bytes: 256 * 1024,
             user_agent: USER_AGENT.into(),
         }
@@ -56,34 +56,12 @@ impl RemotePolicy {
     /// catch jose's millisecond values passed by habit).
     pub(crate) fn new(options: &RemoteOptions) -> Result<RemotePolicy> {
         let defaults = RemotePolicy::default();
-        let bounded = |d: &Option<Duration>, name: &str, max: f64, default: f64| {
-            Duration::bounded(d.as_ref(), &format!("verify.remote.{name}"), default, max)
-        };
+        let within = |d: &Option<Duration>, bound| Duration::within(d.as_ref(), bound);
         let policy = RemotePolicy {
-            max_age: bounded(
-                &options.cache_max_age,
-                "cacheMaxAge",
-                86_400.0,
-                defaults.max_age,
-            )?,
-            cooldown: bounded(
-                &options.cooldown_duration,
-                "cooldownDuration",
-                3_600.0,
-                defaults.cooldown,
-            )?,
-            timeout: bounded(
-                &options.timeout_duration,
-                "timeoutDuration",
-                60.0,
-                defaults.timeout,
-            )?,
-            stale_if_error: bounded(
-                &options.stale_if_error,
-                "staleIfError",
-                7.0 * 86_400.0,
-                defaults.stale_if_error,
-            )?,
+            max_age: within(&options.cache_max_age, &durations::CACHE_MAX_AGE)?,
+            cooldown: within(&options.cooldown_duration, &durations::COOLDOWN)?,
+            timeout: within(&options.timeout_duration, &durations::JWKS_TIMEOUT)?,
+            stale_if_error: within(&options.stale_if_error, &durations::STALE_IF_ERROR)?,
             max_bytes: options.max_response_bytes.unwrap_or(defaults.max_bytes),
             user_agent: options.user_agent.clone().unwrap_or(defaults.user_agent),
         };
