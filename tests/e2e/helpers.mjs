@@ -29,6 +29,17 @@ for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => (killAll(),
 
 export { freePort };
 
+/** Keeps `child` (a detached process group) to kill at exit; the function kills it now. */
+function track(child) {
+  running.add(child);
+  return () => {
+    running.delete(child);
+    try {
+      process.kill(-child.pid, "SIGKILL");
+    } catch {}
+  };
+}
+
 /** Starts a server and resolves once `url` answers; `stop()` kills its process group. */
 export async function start(command, args, { cwd, env = {}, url, timeoutMs = 60_000 }) {
   const child = spawn(command, args, {
@@ -37,16 +48,10 @@ export async function start(command, args, { cwd, env = {}, url, timeoutMs = 60_
     detached: true,
     stdio: ["ignore", "pipe", "pipe"],
   });
-  running.add(child);
   let output = "";
   child.stdout.on("data", (d) => (output += d));
   child.stderr.on("data", (d) => (output += d));
-  const stop = () => {
-    running.delete(child);
-    try {
-      process.kill(-child.pid, "SIGKILL");
-    } catch {}
-  };
+  const stop = track(child);
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) break;
@@ -341,16 +346,10 @@ http {
   const url = `https://127.0.0.1:${port}`;
   const ca = readFileSync(`${dir}/cert.pem`);
   const child = spawn(nginx, ["-p", dir, "-c", `${dir}/nginx.conf`], { detached: true, stdio: ["ignore", "pipe", "pipe"] });
-  running.add(child);
   let output = "";
   child.stderr.on("data", (d) => (output += d));
-  const stop = () => {
-    running.delete(child);
-    try {
-      process.kill(-child.pid, "SIGKILL");
-    } catch {}
-    rmSync(dir, { recursive: true, force: true });
-  };
+  const kill = track(child);
+  const stop = () => (kill(), rmSync(dir, { recursive: true, force: true }));
   t.after(stop);
   for (let i = 0; i < 100; i++) {
     if (child.exitCode !== null) break;
