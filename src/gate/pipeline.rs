@@ -391,3 +391,80 @@ impl Gate {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Options;
+
+    const SECRET: &str = "an-hmac-secret-of-at-least-32-bytes!!";
+
+    fn gate(extra: &str) -> Gate {
+        let json = format!(
+            r#"{{ "verify": {{ "algorithms": ["HS256"], "keys": "{SECRET}" }},
+                 "rules": [ {{ "match": "/api/:path*", "kind": "api" }},
+                            {{ "match": "/login", "kind": "guest" }},
+                            {{ "match": "/health", "kind": "public" }} ] {extra} }}"#
+        );
+        Gate::new(Options::from_json(&json).unwrap()).unwrap()
+    }
+
+    fn request(method: &str, url: &str, headers: &[(&str, &str)]) -> Request<'static> {
+        Request {
+            method: method.to_owned().into(),
+            url: url.to_owned().into(),
+            headers: headers
+                .iter()
+                .map(|(n, v)| (n.to_string().into(), v.to_string().into()))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn the_rule_step_ends_public_and_unmatched_paths_and_hands_on_protected_ones() {
+        let g = gate("");
+        let rule = |url: &str| {
+            let r = request("GET", url, &[]);
+            let path = normalize(&r.url).unwrap();
+            g.rule(&r, &path, 0, None, &mut Observer::quiet())
+        };
+        assert!(matches!(rule("https://app.example/api/x"), Continue(0)));
+        assert!(matches!(rule("https://app.example/login"), Continue(1)));
+        for open in ["https://app.example/health", "https://app.example/about"] {
+            let Break(Step::Decided(d)) = rule(open) else {
+                panic!("{open}")
+            };
+            assert_eq!(d.code, "OK_PUBLIC", "{open}");
+        }
+    }
+
+    #[test]
+    fn the_guard_step_holds_a_cookie_session_to_this_origin_even_a_refresh_cookie_alone() {
+        let g = gate(
+            r#", "refresh": { "tokenEndpoint": "https://id.example/token", "clientId": "c" }"#,
+        );
+        let guard = |headers: &[(&str, &str)], index: usize| {
+            let r = request("POST", "https://app.example/api/x", headers);
+            let token = g.token(&r, index, 0.0, &mut Observer::quiet());
+            g.guard(&r, index, &token, &mut Observer::quiet())
+        };
+        let cross = ("origin", "https://evil.example");
+        // Only a refresh cookie: still a cookie session, so refused cross-site.
+        let Break(d) = guard(&[("cookie", "__Host-refreshToken=r"), cross], 0) else {
+            panic!("a cross-site POST with a refresh cookie passed the guard")
+        };
+        assert_eq!(d.code, "ERR_CSRF");
+        assert!(guard(
+            &[
+                ("cookie", "__Host-refreshToken=r"),
+                ("origin", "https://app.example")
+            ],
+            0
+        )
+        .is_continue());
+        // No cookie at all (a bearer, or nothing): nothing for a forged form to ride on.
+        assert!(guard(&[cross], 0).is_continue());
+        // Guest pages are not guarded: a cross-site POST there opens nothing.
+        assert!(guard(&[("cookie", "__Host-refreshToken=r"), cross], 1).is_continue());
+    }
+}

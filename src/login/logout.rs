@@ -118,3 +118,75 @@ fn may_log_out(request: &Request, csrf: &Csrf) -> Result<()> {
         _ => Err(Error::Login(LoginError::Method, "logout takes POST".into())),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::CsrfOptions;
+
+    fn request(method: &str, headers: &[(&str, &str)]) -> Request<'static> {
+        Request {
+            method: method.to_owned().into(),
+            url: "https://app.example/auth/logout".into(),
+            headers: headers
+                .iter()
+                .map(|(n, v)| (n.to_string().into(), v.to_string().into()))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_logout_comes_from_this_origin_and_a_get_is_a_navigation() {
+        let csrf = Csrf::new(&CsrfOptions {
+            enabled: false, // logout asks the rule whatever the guard's setting
+            allowed_origins: vec!["https://admin.example".into()],
+        })
+        .unwrap();
+        let code = |r: &Request| may_log_out(r, &csrf).map_err(|e| e.code());
+        let navigate = [
+            ("sec-fetch-site", "same-origin"),
+            ("sec-fetch-mode", "navigate"),
+        ];
+        assert_eq!(
+            code(&request("POST", &[("sec-fetch-site", "same-origin")])),
+            Ok(())
+        );
+        assert_eq!(
+            code(&request("POST", &[("origin", "https://app.example")])),
+            Ok(())
+        );
+        assert_eq!(
+            code(&request("POST", &[("origin", "https://admin.example")])),
+            Ok(())
+        );
+        assert_eq!(code(&request("GET", &navigate)), Ok(()));
+        for refused in [
+            request("POST", &[("origin", "https://evil.example")]),
+            request("POST", &[]),
+            request("POST", &[("sec-fetch-site", "cross-site")]),
+            // An <img> or a script's fetch of the same origin: not a navigation.
+            request("GET", &[("sec-fetch-site", "same-origin")]),
+            request(
+                "GET",
+                &[
+                    ("sec-fetch-site", "same-origin"),
+                    ("sec-fetch-mode", "no-cors"),
+                ],
+            ),
+            // A GET carries no Origin worth reading.
+            request("GET", &[("origin", "https://app.example")]),
+            request(
+                "GET",
+                &[
+                    ("sec-fetch-site", "cross-site"),
+                    ("sec-fetch-mode", "navigate"),
+                ],
+            ),
+        ] {
+            assert_eq!(code(&refused), Err("ERR_CSRF"), "{refused:?}");
+        }
+        let prefetch = [navigate.as_slice(), &[("sec-purpose", "prefetch")]].concat();
+        assert_eq!(code(&request("GET", &prefetch)), Err("ERR_CSRF"));
+        assert_eq!(code(&request("PUT", &navigate)), Err("ERR_LOGIN_METHOD"));
+    }
+}

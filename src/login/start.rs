@@ -127,3 +127,38 @@ pub(super) fn is_navigation(request: &Request) -> bool {
         .any(|h| request.values(h).next().is_some());
     navigate && !prefetch
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn get(headers: &[(&str, &str)]) -> Request<'static> {
+        Request {
+            method: "GET".into(),
+            url: "https://app.example/auth/login".into(),
+            headers: headers
+                .iter()
+                .map(|(n, v)| (n.to_string().into(), v.to_string().into()))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn only_a_navigation_that_is_no_prefetch_starts_a_login() {
+        let navigate = ("sec-fetch-mode", "navigate");
+        assert!(is_navigation(&get(&[navigate])));
+        assert!(is_navigation(&get(&[("Sec-Fetch-Mode", " Navigate ")])));
+        assert!(!is_navigation(&get(&[])));
+        assert!(!is_navigation(&get(&[("sec-fetch-mode", "cors")])));
+        assert!(
+            !is_navigation(&get(&[navigate, navigate])),
+            "repeated: not one mode"
+        );
+        for prefetch in ["sec-purpose", "purpose", "next-router-prefetch", "rsc"] {
+            assert!(
+                !is_navigation(&get(&[navigate, (prefetch, "1")])),
+                "{prefetch}"
+            );
+        }
+    }
+}
