@@ -406,7 +406,8 @@ mod tests {
                             {{ "match": "/login", "kind": "guest" }},
                             {{ "match": "/health", "kind": "public" }} ] {extra} }}"#
         );
-        Gate::new(Options::from_json(&json).unwrap()).unwrap()
+        let clock = Arc::new(crate::clock::FixedClock(0.0));
+        Gate::with_clock(Options::from_json(&json).unwrap(), clock).unwrap()
     }
 
     fn request(method: &str, url: &str, headers: &[(&str, &str)]) -> Request<'static> {
