@@ -19,7 +19,7 @@ use crate::extract::Extractor;
 use crate::http::{header_key, is_header_name, joined, same_header, Request};
 use crate::normalize::NormalizedPath;
 use crate::random::random_bytes;
-use crate::rules::Rule;
+use crate::rules::RuleSet;
 use crate::trace::Observer;
 use crate::verify::Verified;
 
@@ -124,22 +124,25 @@ impl Forwarder {
         })
     }
 
-    /// Lets a request through as `rule` judged it: to the rule's upstream, if it names one,
-    /// at the judged path; else on into the app, at the judged path when an exception
-    /// opened it (see [`Route::Rewrite`]).
+    /// Lets a request through as rule `index` of `rules` judged it: to the rule's upstream,
+    /// if it names one, at the judged path ([`RuleSet::destination`]); else on into the app,
+    /// at the judged path when an exception opened it (see [`Route::Rewrite`]).
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn pass(
         &self,
         request: &Request,
         path: &NormalizedPath,
-        rule: Option<&Rule>,
+        rules: &RuleSet,
+        index: Option<usize>,
         auth: Auth<'_>,
         clock: &dyn Clock,
         o: &mut Observer,
     ) -> Action {
-        let upstream = rule.and_then(|r| r.upstream.as_ref());
-        let mut headers = self.headers(request, auth, upstream.is_some());
-        let mut route = match (rule, upstream) {
-            (_, Some(upstream)) => Some(Route::Upstream(upstream.destination(path))),
+        let rule = index.map(|i| rules.get(i));
+        let destination = index.and_then(|i| rules.destination(i, path));
+        let mut headers = self.headers(request, auth, destination.is_some());
+        let mut route = match (rule, destination) {
+            (_, Some(url)) => Some(Route::Upstream(url)),
             (Some(rule), None) if rule.kind.is_exception() => Some(Route::Rewrite(path.target())),
             _ => None,
         };

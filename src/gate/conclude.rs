@@ -113,9 +113,9 @@ impl Gate {
         auth: Auth<'_>,
         o: &mut Observer,
     ) -> Action {
-        let rule = index.map(|i| self.rules.get(i));
+        let clock = self.clock.as_ref();
         self.forwarder
-            .pass(request, path, rule, auth, self.clock.as_ref(), o)
+            .pass(request, path, &self.rules, index, auth, clock, o)
     }
 
     /// Adds the session cookies to a decision: the new ones after a successful refresh; the

@@ -37,6 +37,8 @@ pub(crate) struct RuleSet {
     /// The configured rules, then the gate's own (matched by their routes, not here).
     rules: Vec<Rule>,
     configured: usize,
+    /// Next's `basePath` (empty without one): where its `_next/data` forms start.
+    base_path: String,
 }
 
 /// A rule whose matcher failed (the backtracking bound): the request is refused.
@@ -100,6 +102,7 @@ impl RuleSet {
         Ok(RuleSet {
             configured: rules.len(),
             rules,
+            base_path: site.base_path.unwrap_or_default(),
         })
     }
 
