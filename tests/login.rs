@@ -7,232 +7,11 @@ mod common;
 #[path = "common/login.rs"]
 mod login_common;
 
-use std::cell::RefCell;
-use std::collections::HashMap;
-
 use common::*;
-use edgegate::{Clock as _, Decision, Fetch, Fetched, Gate, Options, Request};
+use edgegate::{Clock as _, Decision, Gate, Options, Request};
 use login_common::*;
-use rsa::traits::PublicKeyParts;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
-
-/// The provider: what it serves, what it was asked, and knobs for a hostile one.
-struct Provider {
-    calls: RefCell<Vec<Fetch>>,
-    iss_supported: bool,
-    /// Claims merged into the next ID tokens (null removes one).
-    id_claims: RefCell<Value>,
-    /// Signs ID tokens with another key than the published one.
-    id_key_other: RefCell<bool>,
-    /// The token endpoint refuses codes it has seen (and this one, when set).
-    refuse: RefCell<bool>,
-    /// The JWKS endpoint answers 500.
-    jwks_down: RefCell<bool>,
-    /// The nonce of each code the authorization endpoint handed out.
-    nonces: RefCell<HashMap<String, String>>,
-    spent: RefCell<Vec<String>>,
-}
-
-impl Provider {
-    fn new(iss_supported: bool) -> Provider {
-        Provider {
-            calls: RefCell::new(Vec::new()),
-            iss_supported,
-            id_claims: RefCell::new(json!({})),
-            id_key_other: RefCell::new(false),
-            refuse: RefCell::new(false),
-            jwks_down: RefCell::new(false),
-            nonces: RefCell::new(HashMap::new()),
-            spent: RefCell::new(Vec::new()),
-        }
-    }
-
-    fn count(&self, url: &str) -> usize {
-        self.calls.borrow().iter().filter(|f| f.url == url).count()
-    }
-
-    fn serve(&self, f: &Fetch, now: f64) -> Fetched {
-        self.calls.borrow_mut().push(f.clone());
-        let ok = |body: Value| Fetched::Response {
-            status: 200,
-            body: body.to_string(),
-        };
-        match f.url.as_str() {
-            "https://id.example/.well-known/openid-configuration" => ok(json!({
-                "issuer": ISSUER,
-                "authorization_endpoint": "https://id.example/authorize",
-                "token_endpoint": "https://id.example/token",
-                "jwks_uri": "https://id.example/jwks",
-                "revocation_endpoint": "https://id.example/revoke",
-                "end_session_endpoint": "https://id.example/logout",
-                "code_challenge_methods_supported": ["S256"],
-                "authorization_response_iss_parameter_supported": self.iss_supported,
-            })),
-            "https://id.example/jwks" if *self.jwks_down.borrow() => Fetched::Response {
-                status: 500,
-                body: String::new(),
-            },
-            "https://id.example/jwks" => {
-                let SignKey::Rsa(k) = rsa_key() else {
-                    unreachable!()
-                };
-                ok(
-                    json!({ "keys": [{ "kty": "RSA", "kid": "k1", "alg": "RS256", "use": "sig",
-                    "n": b64(k.n().to_bytes_be()), "e": b64(k.e().to_bytes_be()) }] }),
-                )
-            }
-            "https://id.example/revoke" => ok(json!({})),
-            "https://id.example/token" => self.token(f, now),
-            other => Fetched::Network(format!("unknown {other}")),
-        }
-    }
-
-    fn token(&self, f: &Fetch, now: f64) -> Fetched {
-        let form = form(f.body.as_deref().unwrap_or_default());
-        let refused = Fetched::Response {
-            status: 400,
-            body: r#"{"error":"invalid_grant"}"#.into(),
-        };
-        let (sub, nonce) = match form["grant_type"].as_str() {
-            "authorization_code" => {
-                let code = &form["code"];
-                if *self.refuse.borrow() || self.spent.borrow().contains(code) {
-                    return refused;
-                }
-                self.spent.borrow_mut().push(code.clone());
-                let Some(nonce) = self.nonces.borrow().get(code).cloned() else {
-                    return refused;
-                };
-                (code.trim_start_matches("code-").to_owned(), Some(nonce))
-            }
-            "refresh_token" => ("user-1".to_owned(), None),
-            _ => return refused,
-        };
-        let mut id = json!({ "iss": ISSUER, "aud": CLIENT, "sub": sub, "iat": now, "exp": now + 300.0,
-            "email": "ada@example.com", "name": "Ada" });
-        if let Some(n) = nonce {
-            id["nonce"] = json!(n);
-        }
-        merge(&mut id, self.id_claims.borrow().clone());
-        let key = if *self.id_key_other.borrow() {
-            rsa2_key()
-        } else {
-            rsa_key()
-        };
-        let id_token = kid_token(&key, &id);
-        let access = kid_token(
-            &rsa_key(),
-            &json!({ "iss": ISSUER, "aud": API, "sub": sub, "iat": now,
-            "exp": now + 300.0, "scope": "openid read:stocks" }),
-        );
-        Fetched::Response {
-            status: 200,
-            body: json!({ "access_token": access, "token_type": "Bearer", "expires_in": 300,
-                "refresh_token": format!("rt-{}", self.calls.borrow().len()), "id_token": id_token,
-                "scope": "openid offline_access" })
-            .to_string(),
-        }
-    }
-}
-
-fn login_options(extra: Value) -> Value {
-    let mut o = json!({
-        "rules": [
-            { "match": "/dashboard/:path*", "kind": "page" },
-            { "match": "/api/:path*", "kind": "api", "upstream": "https://backend.internal" },
-        ],
-        "verify": { "algorithms": ["RS256"], "issuer": ISSUER, "audience": API },
-        "login": { "issuer": ISSUER, "clientId": CLIENT, "clientSecret": "client-secret", "secret": SEAL,
-                   "sessionClaims": ["email", "name"], "appBaseUrl": APP },
-    });
-    merge(&mut o, extra);
-    o
-}
-
-struct Env {
-    gate: Gate,
-    idp: Provider,
-    clock: std::sync::Arc<ManualClock>,
-}
-
-impl Env {
-    fn new(extra: Value) -> Env {
-        Env::with(extra, true)
-    }
-
-    fn with(extra: Value, iss_supported: bool) -> Env {
-        let clock = ManualClock::at(NOW);
-        let options = Options::from_json(&login_options(extra).to_string()).unwrap();
-        Env {
-            gate: Gate::with_clock(options, clock.clone()).unwrap(),
-            idp: Provider::new(iss_supported),
-            clock,
-        }
-    }
-
-    fn decide(&self, r: &Request) -> Decision {
-        self.gate
-            .decide_with(r, |f| self.idp.serve(f, self.clock.now()))
-    }
-
-    /// `/auth/login` as a navigation: the decision, the state and the cookie `name=value`.
-    fn start(&self, return_to: &str, jar: &str) -> (Decision, Login) {
-        let url = format!("{APP}/auth/login?returnTo={return_to}");
-        let d = self.decide(&get(
-            &url,
-            &[("sec-fetch-mode", "navigate"), ("cookie", jar)],
-        ));
-        assert_eq!(status(&d), 307, "{d:#?}");
-        let location = header(response_headers(&d), "location").unwrap().to_owned();
-        let (endpoint, query) = location.split_once('?').unwrap();
-        assert_eq!(endpoint, "https://id.example/authorize");
-        let params = form(query);
-        let tx = d
-            .set_cookies
-            .last()
-            .unwrap()
-            .split(';')
-            .next()
-            .unwrap()
-            .to_owned();
-        assert!(
-            tx.starts_with(&format!("__Host-edgegate-tx-{}=", params["state"])),
-            "{tx}"
-        );
-        // The provider hands out a code bound to the nonce it was sent.
-        let code = format!("code-{}", &params["state"][..8]);
-        self.idp
-            .nonces
-            .borrow_mut()
-            .insert(code.clone(), params["nonce"].clone());
-        (d, Login { params, tx, code })
-    }
-
-    fn callback(&self, query: &str, jar: &str) -> Decision {
-        self.decide(&get(
-            &format!("{APP}/auth/callback?{query}"),
-            &[("cookie", jar)],
-        ))
-    }
-}
-
-struct Login {
-    params: HashMap<String, String>,
-    tx: String,
-    code: String,
-}
-
-impl Login {
-    fn query(&self) -> String {
-        format!(
-            "code={}&state={}&iss={}",
-            self.code,
-            self.params["state"],
-            encode(ISSUER)
-        )
-    }
-}
 
 fn body(d: &Decision) -> Value {
     match &d.action {
@@ -504,7 +283,13 @@ fn rfc_9207_iss_must_be_the_issuer_and_present_when_advertised() {
     );
     refused(&env.callback(&base, &login.tx), "ERR_LOGIN_ISS");
     // A provider that does not send iss: none is fine, a wrong one is not.
-    let quiet = Env::with(json!({}), false);
+    let quiet = Env::with(
+        json!({}),
+        Provider {
+            iss_supported: false,
+            ..Provider::default()
+        },
+    );
     let (_, login) = quiet.start("%2F", "");
     let base = format!("code={}&state={}", login.code, login.params["state"]);
     refused(

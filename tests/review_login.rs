@@ -10,242 +10,21 @@ mod common;
 #[path = "common/login.rs"]
 mod login_common;
 
-use std::cell::RefCell;
-use std::collections::HashMap;
-
 use common::*;
-use edgegate::{Clock as _, Decision, Fetch, Fetched, Gate, Options, Request, Step};
+use edgegate::{Decision, Fetched, Request, Step};
 use login_common::*;
-use rsa::traits::PublicKeyParts;
 use serde_json::{json, Value};
 
-const TOKEN_ENDPOINT: &str = "https://id.example/token";
-/// An API whose access tokens another issuer signs.
-const API_ISSUER: &str = "https://api-id.example";
-
-/// The scripted provider of tests/login.rs, with knobs for these attacks.
-struct Provider {
-    calls: RefCell<Vec<Fetch>>,
-    /// The nonce of each code the authorization endpoint handed out.
-    nonces: RefCell<HashMap<String, String>>,
-    spent: RefCell<Vec<String>>,
-    /// A lax provider: a code may be redeemed more than once.
-    reuse_codes: RefCell<bool>,
-    /// Token responses carry no refresh token.
-    no_refresh: RefCell<bool>,
-    /// The access tokens' issuer (another than the login's, with keys of its own).
-    access_iss: RefCell<String>,
-}
-
-impl Provider {
-    fn new() -> Provider {
+/// The gate under `login_options(extra)` before the provider of these tests, whose refresh
+/// tokens name their owner.
+fn env(extra: Value) -> Env {
+    Env::with(
+        extra,
         Provider {
-            calls: RefCell::new(Vec::new()),
-            nonces: RefCell::new(HashMap::new()),
-            spent: RefCell::new(Vec::new()),
-            reuse_codes: RefCell::new(false),
-            no_refresh: RefCell::new(false),
-            access_iss: RefCell::new(ISSUER.into()),
-        }
-    }
-
-    fn count(&self, url: &str) -> usize {
-        self.calls.borrow().iter().filter(|f| f.url == url).count()
-    }
-
-    fn serve(&self, f: &Fetch, now: f64) -> Fetched {
-        self.calls.borrow_mut().push(f.clone());
-        let ok = |body: Value| Fetched::Response {
-            status: 200,
-            body: body.to_string(),
-        };
-        match f.url.as_str() {
-            "https://id.example/.well-known/openid-configuration" => ok(json!({
-                "issuer": ISSUER,
-                "authorization_endpoint": "https://id.example/authorize",
-                "token_endpoint": TOKEN_ENDPOINT,
-                "jwks_uri": "https://id.example/jwks",
-                "revocation_endpoint": "https://id.example/revoke",
-                "end_session_endpoint": "https://id.example/logout",
-                "code_challenge_methods_supported": ["S256"],
-                "authorization_response_iss_parameter_supported": true,
-            })),
-            "https://api-id.example/.well-known/openid-configuration" => ok(json!({
-                "issuer": API_ISSUER,
-                "jwks_uri": "https://api-id.example/jwks",
-            })),
-            "https://id.example/jwks" | "https://api-id.example/jwks" => {
-                let SignKey::Rsa(k) = rsa_key() else {
-                    unreachable!()
-                };
-                ok(
-                    json!({ "keys": [{ "kty": "RSA", "kid": "k1", "alg": "RS256", "use": "sig",
-                    "n": b64(k.n().to_bytes_be()), "e": b64(k.e().to_bytes_be()) }] }),
-                )
-            }
-            "https://id.example/revoke" => ok(json!({})),
-            TOKEN_ENDPOINT => self.token(f, now),
-            other => Fetched::Network(format!("unknown {other}")),
-        }
-    }
-
-    fn token(&self, f: &Fetch, now: f64) -> Fetched {
-        let form = form(f.body.as_deref().unwrap_or_default());
-        let refused = Fetched::Response {
-            status: 400,
-            body: r#"{"error":"invalid_grant"}"#.into(),
-        };
-        let (sub, nonce) = match form["grant_type"].as_str() {
-            "authorization_code" => {
-                let code = &form["code"];
-                if !*self.reuse_codes.borrow() && self.spent.borrow().contains(code) {
-                    return refused;
-                }
-                self.spent.borrow_mut().push(code.clone());
-                let Some(nonce) = self.nonces.borrow().get(code).cloned() else {
-                    return refused;
-                };
-                (code.trim_start_matches("code-").to_owned(), Some(nonce))
-            }
-            "refresh_token" => (format!("owner-of-{}", form["refresh_token"]), None),
-            _ => return refused,
-        };
-        let mut id = json!({ "iss": ISSUER, "aud": CLIENT, "sub": sub, "iat": now, "exp": now + 300.0,
-            "email": "ada@example.com", "name": "Ada" });
-        if let Some(n) = nonce {
-            id["nonce"] = json!(n);
-        }
-        let access = kid_token(
-            &rsa_key(),
-            &json!({ "iss": *self.access_iss.borrow(), "aud": API, "sub": sub, "iat": now,
-            "exp": now + 300.0, "scope": "openid read:stocks" }),
-        );
-        let mut body = json!({ "access_token": access, "token_type": "Bearer", "expires_in": 300,
-            "refresh_token": format!("rt-{sub}"), "id_token": kid_token(&rsa_key(), &id) });
-        if *self.no_refresh.borrow() {
-            body.as_object_mut().unwrap().remove("refresh_token");
-        }
-        Fetched::Response {
-            status: 200,
-            body: body.to_string(),
-        }
-    }
-}
-
-fn login_options(extra: Value) -> Value {
-    let mut o = json!({
-        "rules": [
-            { "match": "/dashboard/:path*", "kind": "page" },
-            { "match": "/api/:path*", "kind": "api", "upstream": "https://backend.internal" },
-        ],
-        "verify": { "algorithms": ["RS256"], "issuer": ISSUER, "audience": API },
-        "login": { "issuer": ISSUER, "clientId": CLIENT, "clientSecret": "client-secret", "secret": SEAL,
-                   "sessionClaims": ["email", "name"], "appBaseUrl": APP },
-    });
-    merge(&mut o, extra);
-    o
-}
-
-struct Env {
-    gate: Gate,
-    idp: Provider,
-    clock: std::sync::Arc<ManualClock>,
-}
-
-/// A login begun: the authorization request's parameters, the transaction cookie
-/// (`name=value`) and the code the provider will hand back.
-struct Login {
-    params: HashMap<String, String>,
-    tx: String,
-    code: String,
-}
-
-impl Login {
-    fn query(&self) -> String {
-        format!(
-            "code={}&state={}&iss={}",
-            self.code,
-            self.params["state"],
-            encode(ISSUER)
-        )
-    }
-}
-
-impl Env {
-    fn new(extra: Value) -> Env {
-        let clock = ManualClock::at(NOW);
-        let options = Options::from_json(&login_options(extra).to_string()).unwrap();
-        Env {
-            gate: Gate::with_clock(options, clock.clone()).unwrap(),
-            idp: Provider::new(),
-            clock,
-        }
-    }
-
-    fn decide(&self, r: &Request) -> Decision {
-        self.gate
-            .decide_with(r, |f| self.idp.serve(f, self.clock.now()))
-    }
-
-    /// `<base>/auth/login` as a navigation, with `jar`.
-    fn start_at(&self, base: &str, return_to: &str, jar: &str) -> (Decision, Login) {
-        let url = format!("{base}/auth/login?returnTo={return_to}");
-        let d = self.decide(&get(
-            &url,
-            &[("sec-fetch-mode", "navigate"), ("cookie", jar)],
-        ));
-        assert_eq!(status(&d), 307, "{d:#?}");
-        let location = header(response_headers(&d), "location").unwrap().to_owned();
-        let (_, query) = location.split_once('?').unwrap();
-        let params = form(query);
-        let tx = d
-            .set_cookies
-            .last()
-            .unwrap()
-            .split(';')
-            .next()
-            .unwrap()
-            .to_owned();
-        let code = format!("code-{}", &params["state"][..8]);
-        self.idp
-            .nonces
-            .borrow_mut()
-            .insert(code.clone(), params["nonce"].clone());
-        (d, Login { params, tx, code })
-    }
-
-    fn start(&self, return_to: &str, jar: &str) -> (Decision, Login) {
-        self.start_at(APP, return_to, jar)
-    }
-
-    fn callback(&self, query: &str, jar: &str) -> Decision {
-        self.decide(&get(
-            &format!("{APP}/auth/callback?{query}"),
-            &[("cookie", jar)],
-        ))
-    }
-
-    /// A whole login from `returnTo` `raw`: the callback's decision.
-    fn log_in_to(&self, raw: &str, jar: &str) -> Decision {
-        let (_, login) = self.start(raw, jar);
-        let jar = [jar, &login.tx].join("; ");
-        let d = self.callback(&login.query(), &jar);
-        assert_eq!(d.code, "OK_LOGGED_IN", "{d:#?}");
-        d
-    }
-
-    fn log_in(&self, jar: &str) -> Decision {
-        self.log_in_to("%2F", jar)
-    }
-
-    /// Where a whole login from `returnTo` `raw` lands.
-    fn lands(&self, raw: &str) -> String {
-        location(&self.log_in_to(raw, "")).to_owned()
-    }
-}
-
-fn location(d: &Decision) -> &str {
-    header(response_headers(d), "location").unwrap()
+            refresh_tokens: RefreshTokens::Owned,
+            ..Provider::default()
+        },
+    )
 }
 
 /// A browser's cookie jar: `Set-Cookie` values applied in order.
@@ -294,7 +73,7 @@ fn post(url: &str, headers: &[(&str, &str)]) -> Request<'static> {
 /// over `/auth/*` with an upstream, or a catch-all page rule, changes nothing.
 #[test]
 fn login_routes_come_before_every_rule() {
-    let env = Env::new(json!({ "rules": [
+    let env = env(json!({ "rules": [
         { "match": "/auth/:path*", "kind": "public", "upstream": "https://legacy.internal" },
         { "match": "/:path*", "kind": "page" },
     ] }));
@@ -321,7 +100,7 @@ fn login_routes_come_before_every_rule() {
 /// upstream never gets the login's cookies, nor the session's, with it.
 #[test]
 fn other_spellings_of_the_callback_never_carry_login_cookies_upstream() {
-    let env = Env::new(json!({ "rules": [
+    let env = env(json!({ "rules": [
         { "match": "/auth/:path*", "kind": "public", "upstream": "https://legacy.internal" },
     ] }));
     let mut jar = Jar::default();
@@ -372,7 +151,7 @@ fn other_spellings_of_the_callback_never_carry_login_cookies_upstream() {
 /// opens under no other name, so it cannot be carried over to an https callback.
 #[test]
 fn a_transaction_sealed_for_the_plain_name_never_opens_over_https() {
-    let env = Env::new(json!({ "login": { "redirectUri": "https://app.example/auth/callback" } }));
+    let env = env(json!({ "login": { "redirectUri": "https://app.example/auth/callback" } }));
     let (_, plain) = env.start_at("http://localhost:3000", "%2F", "");
     assert!(plain.tx.starts_with("edgegate-tx-"), "{}", plain.tx);
     let value = plain.tx.split_once('=').unwrap().1;
@@ -394,7 +173,7 @@ fn a_transaction_sealed_for_the_plain_name_never_opens_over_https() {
 #[test]
 fn a_stolen_code_gets_its_own_exchange_never_the_remembered_tokens() {
     for lax in [false, true] {
-        let env = Env::new(json!({}));
+        let env = env(json!({}));
         *env.idp.reuse_codes.borrow_mut() = lax;
         let (_, victim) = env.start("%2F", "");
         assert_eq!(
@@ -425,7 +204,7 @@ fn a_stolen_code_gets_its_own_exchange_never_the_remembered_tokens() {
 /// login route reads `returnTo` and nothing else from its query.
 #[test]
 fn the_login_route_reads_only_return_to() {
-    let env = Env::new(json!({}));
+    let env = env(json!({}));
     let (_, login) = env.start(
         "%2F&prompt=none&redirect_uri=https%3A%2F%2Fevil.example&state=fixed&nonce=n&scope=openid&response_mode=form_post&client_id=evil",
         "",
@@ -442,7 +221,7 @@ fn the_login_route_reads_only_return_to() {
 /// The provider's `error` never reaches a header or a body: only the fixed code does.
 #[test]
 fn the_providers_error_text_reaches_no_header() {
-    let env = Env::new(json!({ "login": { "errorUrl": "/oops?from=login" } }));
+    let env = env(json!({ "login": { "errorUrl": "/oops?from=login" } }));
     let (_, login) = env.start("%2F", "");
     let q = format!(
         "error=x%0D%0ASet-Cookie%3A%20a%3D1&error_description=%0D%0Ax&state={}&iss={}",
@@ -464,7 +243,7 @@ fn the_providers_error_text_reaches_no_header() {
 /// is refused without a call to the provider.
 #[test]
 fn code_exchanges_in_flight_are_capped() {
-    let env = Env::new(json!({}));
+    let env = env(json!({}));
     env.log_in(""); // discovery and keys cached
     let before = env.idp.count(TOKEN_ENDPOINT);
     let mut tickets = 0;
@@ -493,7 +272,7 @@ fn code_exchanges_in_flight_are_capped() {
 /// `explain` names a login route and does nothing: no transaction, no exchange, no cookie.
 #[test]
 fn explain_starts_finishes_and_ends_no_login() {
-    let env = Env::new(json!({}));
+    let env = env(json!({}));
     let (_, login) = env.start("%2F", "");
     let calls = env.idp.calls.borrow().len();
     let callback = get(
@@ -524,9 +303,9 @@ fn explain_starts_finishes_and_ends_no_login() {
 /// transaction is no ID-token cookie.
 #[test]
 fn sealed_login_cookies_rotate_and_stay_in_their_place() {
-    let old = Env::new(json!({}));
+    let old = env(json!({}));
     let (_, login) = old.start("%2F", "");
-    let rotated = Env::new(json!({ "login": {
+    let rotated = env(json!({ "login": {
         "secret": "a-brand-new-login-secret-of-32-bytes!!", "secrets": [SEAL] } }));
     rotated
         .idp
@@ -535,8 +314,7 @@ fn sealed_login_cookies_rotate_and_stay_in_their_place() {
         .insert(login.code.clone(), login.params["nonce"].clone());
     let d = rotated.callback(&login.query(), &login.tx);
     assert_eq!(d.code, "OK_LOGGED_IN");
-    let removed =
-        Env::new(json!({ "login": { "secret": "a-brand-new-login-secret-of-32-bytes!!" } }));
+    let removed = env(json!({ "login": { "secret": "a-brand-new-login-secret-of-32-bytes!!" } }));
     assert_eq!(
         removed.callback(&login.query(), &login.tx).code,
         "ERR_LOGIN_STATE"
@@ -565,7 +343,7 @@ fn sealed_login_cookies_rotate_and_stay_in_their_place() {
 /// Hostile input on every login route: no panic, a refusal with a code, no session set.
 #[test]
 fn hostile_input_never_panics_nor_signs_in() {
-    let env = Env::new(json!({}));
+    let env = env(json!({}));
     let (_, login) = env.start("%2F", "");
     let state = login.params["state"].clone();
     let long = "A".repeat(7000);
@@ -628,7 +406,7 @@ fn hostile_input_never_panics_nor_signs_in() {
 #[test]
 fn a_cold_callback_fits_the_fetch_rounds_and_never_loops() {
     let cold = || {
-        let env = Env::new(json!({ "verify": { "issuer": API_ISSUER } }));
+        let env = env(json!({ "verify": { "issuer": API_ISSUER } }));
         *env.idp.access_iss.borrow_mut() = API_ISSUER.into();
         env
     };
@@ -683,7 +461,7 @@ fn a_cold_callback_fits_the_fetch_rounds_and_never_loops() {
 /// `Sec-Fetch-Site: same-origin` too, and must neither end the session nor revoke it.
 #[test]
 fn a_get_logout_must_be_a_navigation_not_an_image_or_a_prefetch() {
-    let env = Env::new(json!({}));
+    let env = env(json!({}));
     let mut jar = Jar::default();
     jar.apply(&env.log_in(""));
     let cookie = jar.header();
@@ -739,7 +517,7 @@ fn a_get_logout_must_be_a_navigation_not_an_image_or_a_prefetch() {
 /// silently hand the browser the other account.
 #[test]
 fn a_new_login_without_a_refresh_token_drops_the_previous_one() {
-    let env = Env::new(json!({}));
+    let env = env(json!({}));
     let mut jar = Jar::default();
     jar.apply(&env.log_in(""));
     let first = jar.get("__Host-refreshToken").unwrap().to_owned();
@@ -775,12 +553,12 @@ fn return_to_is_ascii_so_the_location_is_a_byte_string() {
         "%2Fsearch%3Fq%3D%C3%A9",
         "%2Fx%3F%F0%9F%98%80",
     ] {
-        let to = Env::new(json!({})).lands(raw);
+        let to = env(json!({})).lands(raw);
         assert!(to.is_ascii(), "{raw}: {to:?}");
     }
     // What the gate itself sends there (a page's own target, its query as the browser
     // encoded it) is ASCII already and survives.
-    let env = Env::new(json!({}));
+    let env = env(json!({}));
     let d = env.decide(&get(&format!("{APP}/dashboard/search?q=%E2%82%AC"), &[]));
     let edgegate::Action::Redirect { location: to } = &d.action else {
         panic!("{d:#?}")
@@ -798,7 +576,7 @@ fn a_long_return_to_never_costs_the_login() {
         ("long path", format!("/{}", "a".repeat(3500))),
         ("JSON-escaped query", format!("/x?{}", "\"".repeat(1900))),
     ] {
-        let env = Env::new(json!({}));
+        let env = env(json!({}));
         let (_, login) = env.start(&encode(&return_to), "");
         assert!(
             login.tx.len() <= 4096,
@@ -811,7 +589,7 @@ fn a_long_return_to_never_costs_the_login() {
     }
     // A long one that fits is kept.
     let kept = format!("/dashboard?f={}", "a".repeat(1500));
-    assert_eq!(Env::new(json!({})).lands(&encode(&kept)), kept);
+    assert_eq!(env(json!({})).lands(&encode(&kept)), kept);
 }
 
 /// `returnTo` naming the login's own routes: `/auth/login` loops through the provider
@@ -824,10 +602,10 @@ fn return_to_never_names_the_logins_own_routes() {
         "%2Fauth%2Fcallback%3Fcode%3Dx%26state%3Dy",
         "%2Fauth%2Flogout",
     ] {
-        assert_eq!(Env::new(json!({})).lands(raw), "/", "{raw}");
+        assert_eq!(env(json!({})).lands(raw), "/", "{raw}");
     }
     // Other paths under the prefix that are not routes are the app's.
-    assert_eq!(Env::new(json!({})).lands("%2Fauth%2Fhelp"), "/auth/help");
+    assert_eq!(env(json!({})).lands("%2Fauth%2Fhelp"), "/auth/help");
 }
 
 /// `upstream.stripAuthCookie: false` keeps the access-token cookie for a backend that reads
@@ -836,7 +614,7 @@ fn return_to_never_names_the_logins_own_routes() {
 /// too, though nothing of the login's is ever to be sent there.
 #[test]
 fn a_kept_auth_cookie_takes_no_refresh_token_or_login_cookie_upstream() {
-    let env = Env::new(json!({ "upstream": { "stripAuthCookie": false } }));
+    let env = env(json!({ "upstream": { "stripAuthCookie": false } }));
     let mut jar = Jar::default();
     jar.apply(&env.log_in(""));
     let (_, login) = env.start("%2F", &jar.header());
