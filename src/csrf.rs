@@ -95,14 +95,7 @@ mod tests {
     }
 
     fn post(url: &str, headers: &[(&str, &str)]) -> Request<'static> {
-        Request {
-            method: "POST".into(),
-            url: url.to_owned().into(),
-            headers: headers
-                .iter()
-                .map(|(n, v)| (n.to_string().into(), v.to_string().into()))
-                .collect(),
-        }
+        Request::of("POST", url, headers)
     }
 
     #[test]

@@ -15,6 +15,21 @@ pub struct Request<'a> {
     pub headers: Vec<(Cow<'a, str>, Cow<'a, str>)>,
 }
 
+impl Request<'static> {
+    /// A request of the unit tests: `method`, `url` and `headers` as given.
+    #[cfg(test)]
+    pub(crate) fn of(method: &str, url: &str, headers: &[(&str, &str)]) -> Request<'static> {
+        Request {
+            method: method.to_owned().into(),
+            url: url.to_owned().into(),
+            headers: headers
+                .iter()
+                .map(|(n, v)| (n.to_string().into(), v.to_string().into()))
+                .collect(),
+        }
+    }
+}
+
 impl Request<'_> {
     /// An owned copy, for a decision that outlives the call (a pending signature check).
     pub fn to_owned_request(&self) -> Request<'static> {

@@ -418,14 +418,7 @@ mod tests {
     }
 
     fn request(method: &str, url: &str, headers: &[(&str, &str)]) -> Request<'static> {
-        Request {
-            method: method.to_owned().into(),
-            url: url.to_owned().into(),
-            headers: headers
-                .iter()
-                .map(|(n, v)| (n.to_string().into(), v.to_string().into()))
-                .collect(),
-        }
+        Request::of(method, url, headers)
     }
 
     #[test]

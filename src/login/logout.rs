@@ -125,14 +125,7 @@ mod tests {
     use crate::config::CsrfOptions;
 
     fn request(method: &str, headers: &[(&str, &str)]) -> Request<'static> {
-        Request {
-            method: method.to_owned().into(),
-            url: "https://app.example/auth/logout".into(),
-            headers: headers
-                .iter()
-                .map(|(n, v)| (n.to_string().into(), v.to_string().into()))
-                .collect(),
-        }
+        Request::of(method, "https://app.example/auth/logout", headers)
     }
 
     #[test]

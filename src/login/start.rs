@@ -133,14 +133,7 @@ mod tests {
     use super::*;
 
     fn get(headers: &[(&str, &str)]) -> Request<'static> {
-        Request {
-            method: "GET".into(),
-            url: "https://app.example/auth/login".into(),
-            headers: headers
-                .iter()
-                .map(|(n, v)| (n.to_string().into(), v.to_string().into()))
-                .collect(),
-        }
+        Request::of("GET", "https://app.example/auth/login", headers)
     }
 
     #[test]
