@@ -61,7 +61,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         };
         let d = gate.decide(&request);
         let what = match &d.action {
-            Action::Continue { headers, route } => format!(
+            Action::Continue { headers, route, .. } => format!(
                 "continue to {}; headers: {}",
                 route.as_ref().map_or("the app", |r| r.target()),
                 headers

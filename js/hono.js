@@ -3,7 +3,7 @@
 // requests it routes, and the rest go on to the app's handlers with the gate's headers. The
 // decision is `c.get("edgegate")`.
 import { createGate } from "./index.js";
-import { answer, applyCookies, fetchUpstream } from "./respond.js";
+import { answer, applyCookies, fetchUpstream, judgedHeaders } from "./respond.js";
 
 export { EdgeGateError, createGate, setSession, clearSession } from "./index.js";
 
@@ -19,6 +19,8 @@ export function edgeGate(options, host) {
     c.set("edgegate", decision);
     if (decision.action !== "continue") {
       c.res = answer(decision);
+    } else if (decision.passThrough) {
+      await next();
     } else if (decision.destination) {
       c.res = await fetchUpstream(decision, request);
     } else {
@@ -26,7 +28,7 @@ export function edgeGate(options, host) {
       // path the gate judged: an exception opens only the spelling it was written in
       // (tests/routing.rs, an_exception_opens_only_the_path_as_sent), and a protected path
       // passes only with a verified bearer, whichever handler serves it.
-      const own = new Request(request, { headers: new Headers(decision.requestHeaders) });
+      const own = new Request(request, { headers: judgedHeaders(decision, request) });
       c.req.raw = decision.rewrite ? new Request(new URL(decision.rewrite, request.url), own) : own;
       await next();
     }

@@ -363,7 +363,18 @@ interface DecisionBase {
 export type Decision =
   | (DecisionBase & {
       action: "continue";
+      /** The request headers to forward, exactly (computed from the request on first read). */
       requestHeaders: HeaderList;
+      /**
+       * How `requestHeaders` differ from the request's: every value of each `removed` name
+       * dropped (names lowercase), then each of `added` appended.
+       */
+      headerChanges: { removed: string[]; added: HeaderList };
+      /**
+       * Nothing changes: no header, no route, no cookie. Answer with the host's bare
+       * pass-through (`NextResponse.next()`, `next()`, `fetch(request)`).
+       */
+      passThrough?: true;
       /** The matched rule's upstream URL for this request, at the judged path. */
       destination?: string;
       /**

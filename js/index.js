@@ -118,8 +118,6 @@ class Gate {
   // Key fetches and store operations in flight, by the engine's ticket id: concurrent
   // requests share one.
   #inflight = new Map();
-  // A reader of the engine's answers, for crypto.js.
-  #reader = (length) => this.#read(length);
 
   #log;
   // How signatures are checked on the host, and the keys imported for it.
@@ -256,7 +254,7 @@ class Gate {
     const flat = flatRequest(request);
     if (flat !== undefined) {
       const length = this.#inner.decideInput(this.#write(flat), flatFields, round);
-      if (length > 0) return this.#read(length);
+      if (length > 0) return this.#read(length, request);
     }
     // Headers the shim cannot flatten (or holding a NUL): the engine reads the object.
     return this.#inner.decide({ method: request.method, url: request.url, headers: request.headers }, round);
@@ -276,7 +274,7 @@ class Gate {
         answer = this.#ask(request, ++round);
       } else if (answer.action === "verify") {
         if (++checks > 4) throw new Error("edgegate: more signature checks than one request takes");
-        answer = await this.#crypto.verify(answer, engine, this.#reader);
+        answer = await this.#crypto.verify(answer, engine, (length) => this.#read(length, request));
       } else {
         return answer;
       }
@@ -297,11 +295,11 @@ class Gate {
     return encoder.encodeInto(text, this.#input).written;
   }
 
-  // The engine's answer of `length` bytes in its output buffer.
-  #read(length) {
+  // The engine's answer to `request`, of `length` bytes in its output buffer.
+  #read(length, request) {
     const at = this.#inner.outputPtr();
     const bytes = memory();
-    return readAnswer(decoder.decode(bytes.subarray(at, at + length)), bytes, at + length);
+    return readAnswer(decoder.decode(bytes.subarray(at, at + length)), bytes, at + length, request);
   }
 
   // The engine asked for a fetch (keys, a token refresh: fetch.js) or a refresh-store

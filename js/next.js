@@ -2,13 +2,13 @@
 // `export const proxy = edgeGate(options)` in a Next 16 proxy.ts (Node runtime).
 import { NextResponse } from "next/server";
 import { createGate } from "./index.js";
-import { applyCookies } from "./respond.js";
+import { applyCookies, judgedHeaders } from "./respond.js";
 
 export { EdgeGateError, createGate, setSession, clearSession } from "./index.js";
 
 /**
- * Maps an engine decision onto Next's middleware responses. A continuing decision becomes
- * a rewrite when the engine routes it: external to the rule's upstream (`destination`;
+ * Maps an engine decision onto Next's middleware responses. One that changes nothing is
+ * `NextResponse.next()`; a continuing decision becomes a rewrite when the engine routes it: external to the rule's upstream (`destination`;
  * unlike a next.config `rewrites()` entry it keeps the middleware's response headers, so a
  * refreshed session's Set-Cookie reaches the browser), or within the app to the exact
  * path the gate judged (`rewrite`).
@@ -17,7 +17,9 @@ export function toNextResponse(decision, request) {
   let response;
   switch (decision.action) {
     case "continue": {
-      const forwarded = { request: { headers: new Headers(decision.requestHeaders) } };
+      // Nothing changed: Next's own pass-through, which costs it nothing.
+      if (decision.passThrough) return NextResponse.next();
+      const forwarded = { request: { headers: judgedHeaders(decision, request) } };
       const to = decision.destination ? new URL(decision.destination) : decision.rewrite && inApp(decision.rewrite, request);
       response = to ? NextResponse.rewrite(to, forwarded) : NextResponse.next(forwarded);
       break;

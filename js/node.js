@@ -27,6 +27,7 @@ async function decide(gate, req, res, next) {
   // Headers as sent, repeats and all: two Authorization headers are refused, not one taken.
   const decision = await gate.decide({ method: req.method, url: url.href, headers: pairs(req.rawHeaders) });
   if (decision.action !== "continue") return send(res, toResponse(decision));
+  if (decision.passThrough) return next(); // on into the app as it came
   if (decision.destination) {
     const body = req.method === "GET" || req.method === "HEAD" ? null : req;
     return send(res, withCookies(await fetchUpstream(decision, { method: req.method, body }), decision));

@@ -50,12 +50,27 @@ const HOP_BY_HOP = ["connection", "keep-alive", "proxy-connection", "te", "trail
 const reencodes = globalThis.navigator?.userAgent === "Cloudflare-Workers";
 
 /**
- * The answer of the continuing decision's `destination` (a rule's upstream) to `method` and
- * `body` (a stream, or null) with the gate's request headers. Its redirects go back to the
+ * The request headers a continuing decision forwards, as WHATWG `Headers`: the request's
+ * own with the decision's changes applied (only the changes cross from the engine), or its
+ * whole list where the request's headers are no `Headers`.
+ */
+export function judgedHeaders(decision, request) {
+  const changes = decision.headerChanges;
+  if (!changes || typeof request?.headers?.forEach !== "function") return new Headers(decision.requestHeaders);
+  const headers = new Headers(request.headers);
+  for (const name of changes.removed) headers.delete(name);
+  for (const [name, value] of changes.added) headers.append(name, value);
+  return headers;
+}
+
+/**
+ * The answer of the continuing decision's `destination` (a rule's upstream) to `request`'s
+ * `method` and `body` (a stream, or null) with the gate's request headers. Its redirects go back to the
  * browser, as from any reverse proxy.
  */
-export async function fetchUpstream(decision, { method, body }) {
-  const headers = new Headers(decision.requestHeaders);
+export async function fetchUpstream(decision, request) {
+  const { method, body } = request;
+  const headers = judgedHeaders(decision, request);
   for (const name of HOP_BY_HOP) headers.delete(name);
   // Node's fetch wants `duplex` for a streamed body; other hosts ignore it.
   const init = { method, headers, body, redirect: "manual", ...(body && { duplex: "half" }) };

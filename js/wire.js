@@ -6,21 +6,46 @@
 //             method NUL url NUL name NUL value …
 //             `fields` counts them; a header holding a NUL throws the count off, and the
 //             engine answers 0 (decide the request as an object instead).
-//   continue  (engine → shim, output buffer, the returned length in bytes):
-//             \x02code NUL rule NUL kind NUL tokenSource NUL destination NUL rewrite
-//             then NUL name NUL value per forwarded header; an absent field is empty.
+//   decision  (engine → shim, output buffer, the returned length in bytes), by its tag; an
+//             absent field is empty:
+//             \x04code NUL rule NUL kind NUL tokenSource NUL message
+//               on as it came: the host answers with its bare pass-through
+//             \x02code NUL rule NUL kind NUL tokenSource NUL message NUL destination NUL rewrite NUL n
+//               then n × NUL removed-name, then NUL name NUL value per added header
+//             \x05code NUL rule NUL kind NUL tokenSource NUL message NUL location
+//             \x06code NUL rule NUL kind NUL tokenSource NUL message NUL status NUL n
+//               then n × NUL name NUL value (response headers), NUL, and the body (the rest)
 //   verify    \x03id NUL alg NUL dataLength NUL signatureLength NUL handle,handle…
 //             then, past the returned length, dataLength bytes of signed data and
 //             signatureLength bytes of signature; `hostParams(alg)` says how to check it.
-//   other     the JSON of `decide` (redirects, responses, fetches, store operations, and
-//             continues that carry a message or cookies).
+//   other     the JSON of `decide` (decisions that set cookies, fetches, store operations).
 import { hostParams } from "./wasm/edgegate.js";
 
 /** The first character of a positional answer. */
-export const Tag = Object.freeze({ Continue: 2, Verify: 3 });
+export const Tag = Object.freeze({ Continue: 2, Verify: 3, Pass: 4, Redirect: 5, Respond: 6 });
 
 /** The number of fields of the last string `flatRequest` returned. */
 export let flatFields = 0;
+
+/**
+ * Calls `fn(name, value)` for each header of a request's `headers` (a `Headers` from any
+ * realm, a `Map`, `[name, value]` pairs or a plain object; array values give one call
+ * each); false for shapes the engine reads itself.
+ */
+function eachHeader(headers, fn) {
+  const add = (name, value) => {
+    if (Array.isArray(value)) for (const v of value) fn(name, v);
+    else fn(name, value);
+  };
+  // Duck-typed: Next's Edge sandbox hands over Headers from another realm.
+  if (headers == null) return true;
+  if (Array.isArray(headers)) for (const [name, value] of headers) add(name, value);
+  else if (typeof headers.forEach === "function") headers.forEach((value, name) => add(name, value));
+  else if (typeof headers === "object" && !(Symbol.iterator in headers)) {
+    for (const name of Object.keys(headers)) add(name, headers[name]);
+  } else return false;
+  return true;
+}
 
 /**
  * The request as one string, `method NUL url NUL name NUL value …`, with its number of
@@ -29,48 +54,38 @@ export let flatFields = 0;
 export function flatRequest(request) {
   let text = `${request.method ?? "GET"}\0${request.url}`;
   let fields = 2;
-  const add = (name, value) => {
-    if (Array.isArray(value)) {
-      for (const v of value) text += `\0${name}\0${v}`;
-      fields += 2 * value.length;
-    } else {
-      text += `\0${name}\0${value}`;
-      fields += 2;
-    }
-  };
-  const headers = request.headers;
-  // Duck-typed: Next's Edge sandbox hands over Headers from another realm.
-  if (headers == null) {
-    // No headers.
-  } else if (Array.isArray(headers)) for (const [name, value] of headers) add(name, value);
-  else if (typeof headers.forEach === "function") headers.forEach((value, name) => add(name, value));
-  else if (typeof headers === "object" && !(Symbol.iterator in headers)) {
-    for (const name of Object.keys(headers)) add(name, headers[name]);
-  } else return undefined;
+  const known = eachHeader(request.headers, (name, value) => {
+    text += `\0${name}\0${value}`;
+    fields += 2;
+  });
+  if (!known) return undefined;
   flatFields = fields;
   return text;
 }
 
 /**
  * The engine's answer `text`, decoded from its output buffer `bytes`, where `end` is just
- * past the text (a verify answer's bytes start there).
+ * past the text (a verify answer's bytes start there), to `request`.
  */
-export function readAnswer(text, bytes, end) {
+export function readAnswer(text, bytes, end, request) {
   switch (text.charCodeAt(0)) {
-    case Tag.Continue:
-      return readContinue(text);
     case Tag.Verify:
       return readVerify(text, bytes, end);
+    case Tag.Pass:
+    case Tag.Continue:
+    case Tag.Redirect:
+    case Tag.Respond:
+      return readDecision(text, request);
     default:
       return JSON.parse(text);
   }
 }
 
 /**
- * A decision that continues. Read field by field with indexOf: twice as fast as split()
- * here.
+ * A positional decision, as the object `decide` gives: read field by field with indexOf,
+ * twice as fast as split() here, and faster than JSON.parse.
  */
-export function readContinue(text) {
+export function readDecision(text, request) {
   let at = 1;
   const field = () => {
     let end = text.indexOf("\0", at);
@@ -79,21 +94,69 @@ export function readContinue(text) {
     at = end + 1;
     return value;
   };
+  const tag = text.charCodeAt(0);
   const decision = { action: "continue", code: field() };
   const rule = field();
   const kind = field();
   const tokenSource = field();
-  const destination = field();
-  const rewrite = field();
+  const message = field();
   if (rule !== "") decision.rule = Number(rule);
   if (kind !== "") decision.kind = kind;
   if (tokenSource !== "") decision.tokenSource = tokenSource;
-  if (destination !== "") decision.destination = destination;
-  if (rewrite !== "") decision.rewrite = rewrite;
-  const headers = [];
-  while (at < text.length) headers.push([field(), field()]);
-  decision.requestHeaders = headers;
+  if (message !== "") decision.message = message;
+  if (tag === Tag.Redirect) {
+    decision.action = "redirect";
+    decision.status = 307;
+    decision.location = field();
+  } else if (tag === Tag.Respond) {
+    decision.action = "respond";
+    decision.status = Number(field());
+    const headers = [];
+    for (let n = Number(field()); n > 0; n--) headers.push([field(), field()]);
+    decision.headers = headers;
+    decision.body = text.slice(at);
+  } else {
+    const changes = { removed: [], added: [] };
+    if (tag === Tag.Pass) {
+      decision.passThrough = true;
+    } else {
+      const destination = field();
+      const rewrite = field();
+      if (destination !== "") decision.destination = destination;
+      if (rewrite !== "") decision.rewrite = rewrite;
+      for (let n = Number(field()); n > 0; n--) changes.removed.push(field());
+      while (at < text.length) changes.added.push([field(), field()]);
+    }
+    decision.headerChanges = changes;
+    // The whole forwarded list only when asked for: the adapters apply the changes.
+    Object.defineProperty(decision, "requestHeaders", {
+      enumerable: true,
+      configurable: true,
+      get() {
+        const value = forwardedHeaders(request.headers, changes);
+        Object.defineProperty(this, "requestHeaders", { value, enumerable: true, writable: true });
+        return value;
+      },
+    });
+  }
   return decision;
+}
+
+// Lowercase as the engine folds names: ASCII letters only (`toLowerCase` also folds the
+// Kelvin sign to `k`).
+const asciiLower = (name) => (/^[\x00-\x7f]*$/.test(name) ? name.toLowerCase() : name.replace(/[A-Z]/g, (c) => c.toLowerCase()));
+
+/**
+ * The request's `headers` with a decision's `changes` applied, as the engine lists them:
+ * names lowercase, every value of each removed name dropped, the added ones last.
+ */
+export function forwardedHeaders(headers, { removed, added }) {
+  const list = [];
+  eachHeader(headers, (name, value) => {
+    const key = asciiLower(name);
+    if (!removed.includes(key)) list.push([key, `${value}`]);
+  });
+  return list.concat(added);
 }
 
 // How to check a signature is the engine's choice per algorithm (`hostParams`), the same

@@ -4,7 +4,7 @@
 // the gate's headers; the rest get the redirect or 401. `RefreshCoordinator` and
 // `durableRefreshStore` coordinate refreshes across isolates on a Durable Object.
 import { createGate } from "./index.js";
-import { fetchUpstream, toResponse, withCookies } from "./respond.js";
+import { fetchUpstream, judgedHeaders, toResponse, withCookies } from "./respond.js";
 
 export { EdgeGateError, createGate, setSession, clearSession, redisRefreshStore } from "./index.js";
 export { toResponse } from "./respond.js";
@@ -24,8 +24,11 @@ export function gateWorker(options, handler, host) {
       if (destination) {
         response = await fetchUpstream(decision, request);
       } else {
-        const own = new Request(request, { headers: new Headers(decision.requestHeaders) });
-        const forwarded = rewrite ? new Request(new URL(rewrite, request.url), own) : own;
+        let forwarded = request; // as it came, when the gate changed nothing
+        if (!decision.passThrough) {
+          const own = new Request(request, { headers: judgedHeaders(decision, request) });
+          forwarded = rewrite ? new Request(new URL(rewrite, request.url), own) : own;
+        }
         response = await (!handler
           ? fetch(forwarded)
           : typeof handler === "function"

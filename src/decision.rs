@@ -5,6 +5,7 @@
 use crate::config::RuleKind;
 use crate::error::{Error, Passed};
 use crate::extract::TokenSource;
+use crate::http::Request;
 
 /// Where a request that continues goes, when not simply on into the app as it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,6 +28,37 @@ impl Route {
     }
 }
 
+/// What forwarding changes in a request's headers: every value of each `removed` name
+/// dropped, then each of `added` appended (names lowercase). A host may apply these to its
+/// own copy of the request's headers instead of taking the whole forwarded list, which is
+/// always the request's headers with these applied.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HeaderChanges {
+    /// Names whose every value goes.
+    pub removed: Vec<String>,
+    /// Headers appended after the removals.
+    pub added: Vec<(String, String)>,
+}
+
+impl HeaderChanges {
+    /// The headers go on as they came.
+    pub fn is_empty(&self) -> bool {
+        self.removed.is_empty() && self.added.is_empty()
+    }
+
+    /// `request`'s headers with these changes applied, names lowercase: the forwarded list.
+    pub fn apply(&self, request: &Request) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = request
+            .headers
+            .iter()
+            .map(|(name, value)| (name.to_ascii_lowercase(), value.to_string()))
+            .filter(|(name, _)| !self.removed.contains(name))
+            .collect();
+        out.extend(self.added.iter().cloned());
+        out
+    }
+}
+
 /// What the host must do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
@@ -35,6 +67,8 @@ pub enum Action {
     Continue {
         /// The request headers to forward, exactly.
         headers: Vec<(String, String)>,
+        /// How `headers` differ from the request's.
+        changes: HeaderChanges,
         /// Where to, when not on into the app as it is.
         route: Option<Route>,
     },
@@ -120,6 +154,16 @@ impl Decision {
             error,
             set_cookies: Vec::new(),
         }
+    }
+}
+
+impl Decision {
+    /// The request goes on into the app exactly as it came: no header changed, no route,
+    /// no cookie to set. A host answers it with its bare pass-through (`NextResponse.next()`,
+    /// `next()`, `fetch(request)`), which costs it nothing.
+    pub fn passes_through(&self) -> bool {
+        matches!(&self.action, Action::Continue { changes, route: None, .. } if changes.is_empty())
+            && self.set_cookies.is_empty()
     }
 }
 

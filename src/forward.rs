@@ -13,7 +13,7 @@ use sha2::Sha256;
 
 use crate::clock::Clock;
 use crate::config::UpstreamOptions;
-use crate::decision::{Action, Route};
+use crate::decision::{Action, HeaderChanges, Route};
 use crate::error::{Error, Result};
 use crate::extract::Extractor;
 use crate::http::{header_key, is_header_name, joined, same_header, Request};
@@ -138,23 +138,39 @@ impl Forwarder {
         clock: &dyn Clock,
         o: &mut Observer,
     ) -> Action {
-        let rule = index.map(|i| rules.get(i));
         let destination = index.and_then(|i| rules.destination(i, path));
-        let mut headers = self.headers(request, auth, destination.is_some());
-        let mut route = match (rule, destination) {
-            (_, Some(url)) => Some(Route::Upstream(url)),
-            (Some(rule), None) if rule.kind.is_exception() => Some(Route::Rewrite(path.target())),
-            _ => None,
+        let into_app = destination.is_none();
+        let (mut headers, mut changes) = self.headers(request, auth, !into_app);
+        // Into the app, the host routes the raw URL: rewritten to the judged path unless
+        // that is the same route (an exception's raw spelling is the judged one, and no
+        // spelling the host strips to it falls under a rule that protects).
+        let rewrite = into_app
+            && match index.map(|i| rules.get(i).kind) {
+                Some(kind) if kind.is_exception() => {
+                    !(path.is_target_of(&request.url) && rules.routes_alike(path))
+                }
+                // Judged protected, and authenticated: every spelling of it is protected.
+                Some(_) => false,
+                None => !rules.routes_alike(path),
+            };
+        let mut route = match destination {
+            Some(url) => Some(Route::Upstream(url)),
+            None if rewrite => Some(Route::Rewrite(path.target())),
+            None => None,
+        };
+        let mut add = |name: &str, value: String| {
+            headers.push((name.to_owned(), value.clone()));
+            changes.added.push((name.to_owned(), value));
         };
         match &route {
-            Some(Route::Upstream(_)) => forwarded_for(&request.url, &mut headers),
+            Some(Route::Upstream(_)) => forwarded_for(&request.url, &mut add),
             Some(Route::Rewrite(target)) => {
                 // The clock only here: in wasm it is a call out to the host.
                 let now = clock.now();
                 if self.routed_here(request, target, now) {
                     route = None;
                 } else {
-                    headers.push((ROUTE_MARK.to_owned(), self.route_mark(now, target)));
+                    add(ROUTE_MARK, self.route_mark(now, target));
                 }
             }
             None => {}
@@ -162,9 +178,14 @@ impl Forwarder {
         o.step("route", true, || match &route {
             Some(Route::Upstream(url)) => format!("to {url}"),
             Some(Route::Rewrite(path)) => format!("into the app, rewritten to {path}"),
+            None if changes.is_empty() => "on into the app as it came".to_owned(),
             None => "on into the app".to_owned(),
         });
-        Action::Continue { headers, route }
+        Action::Continue {
+            headers,
+            changes,
+            route,
+        }
     }
 
     /// The [`ROUTE_MARK`] for sending a request on to `target` at `now`.
@@ -203,32 +224,48 @@ impl Forwarder {
     /// request the bearer set, the auth cookie removed and the claim headers added. To an
     /// upstream, the client's forwarding headers go too, and so do credentials the gate did
     /// not verify: any `Authorization` an upstream receives is the gate's verified bearer.
-    fn headers(&self, request: &Request, auth: Auth<'_>, upstream: bool) -> Vec<(String, String)> {
+    /// With them, how they differ from the request's.
+    fn headers(
+        &self,
+        request: &Request,
+        auth: Auth<'_>,
+        upstream: bool,
+    ) -> (Vec<(String, String)>, HeaderChanges) {
         let stripped = match upstream {
             true => &self.stripped[..],
             false => &self.stripped[..self.into_app],
         };
         let credentials = auth.is_some() || upstream;
         let mut out: Vec<(String, String)> = Vec::with_capacity(request.headers.len() + 2);
+        let mut changes = HeaderChanges::default();
+        let mut remove = |name: &str| {
+            let name = name.to_ascii_lowercase();
+            if !changes.removed.contains(&name) {
+                changes.removed.push(name);
+            }
+        };
         for (name, value) in &request.headers {
             // Compared in place (case and `_` folded byte by byte): browsers send 15-20
             // headers, and an allocation per header per request shows in wasm.
-            if stripped.iter().any(|s| same_header(s, name)) {
-                continue;
+            let dropped = stripped.iter().any(|s| same_header(s, name))
+                || credentials
+                    && (name.eq_ignore_ascii_case("authorization")
+                        || name.eq_ignore_ascii_case("cookie"));
+            if dropped {
+                remove(name);
+            } else {
+                out.push((name.to_ascii_lowercase(), value.to_string()));
             }
-            if credentials
-                && (name.eq_ignore_ascii_case("authorization")
-                    || name.eq_ignore_ascii_case("cookie"))
-            {
-                continue;
-            }
-            out.push((name.to_ascii_lowercase(), value.to_string()));
         }
+        let mut add = |name: &str, value: String| {
+            out.push((name.to_owned(), value.clone()));
+            changes.added.push((name.to_owned(), value));
+        };
         if !credentials {
-            return out;
+            return (out, changes);
         }
         if let Some((token, _)) = auth {
-            out.push(("authorization".into(), ["Bearer ", token].concat()));
+            add("authorization", ["Bearer ", token].concat());
         }
         if let Some(header) = joined(&request.headers, "cookie", "; ") {
             // Kept alongside a verified bearer only, and only when asked for; an auth
@@ -243,23 +280,23 @@ impl Forwarder {
                 self.cookies.strip_refresh_cookies(&header)
             };
             if let Some(kept) = kept {
-                out.push(("cookie".into(), kept));
+                add("cookie", kept);
             }
         }
         if let Some((_, verified)) = auth {
             for (claim, header) in &self.claim_headers {
                 if let Some(value) = verified.claims.get(claim).and_then(header_value) {
-                    out.push((header.clone(), value));
+                    add(header, value);
                 }
             }
         }
-        out
+        (out, changes)
     }
 }
 
 /// `x-forwarded-host` and `x-forwarded-proto` for an upstream, from the absolute request URL
 /// the runtime handed over; none for an origin-form URL.
-fn forwarded_for(url: &str, headers: &mut Vec<(String, String)>) {
+fn forwarded_for(url: &str, add: &mut impl FnMut(&str, String)) {
     let Some((scheme, rest)) = url.split_once("://") else {
         return;
     };
@@ -269,9 +306,9 @@ fn forwarded_for(url: &str, headers: &mut Vec<(String, String)>) {
     }
     let host = rest.split(['/', '\\', '?', '#']).next().unwrap_or_default();
     if !host.is_empty() && !host.contains('@') {
-        headers.push(("x-forwarded-host".into(), host.to_ascii_lowercase()));
+        add("x-forwarded-host", host.to_ascii_lowercase());
     }
-    headers.push(("x-forwarded-proto".into(), scheme.to_ascii_lowercase()));
+    add("x-forwarded-proto", scheme.to_ascii_lowercase());
 }
 
 /// A claim as a header value: strings as they are, anything else as JSON; non-ASCII and
@@ -329,7 +366,9 @@ mod tests {
     fn forwarded_for_reads_only_absolute_http_urls() {
         let of = |url: &str| {
             let mut h = Vec::new();
-            forwarded_for(url, &mut h);
+            forwarded_for(url, &mut |name: &str, value| {
+                h.push((name.to_owned(), value))
+            });
             h
         };
         assert_eq!(

@@ -135,7 +135,7 @@ pub mod config;
 pub use clock::SystemClock;
 pub use clock::{Clock, FixedClock};
 pub use config::{Options, RuleKind};
-pub use decision::{Action, Decision, Route};
+pub use decision::{Action, Decision, HeaderChanges, Route};
 pub use error::{Error, LoginError, Passed, Result};
 pub use extract::TokenSource;
 pub use fetch::{Fetch, Fetched, Progress};

@@ -44,6 +44,23 @@ impl NormalizedPath {
         }
         out
     }
+
+    /// Is `url` (origin- or absolute-form, the target this path was read from) spelled
+    /// exactly as [`target`](Self::target)? Then a host that routes the raw URL routes the
+    /// judged path, and no rewrite is needed to make it do so.
+    pub fn is_target_of(&self, url: &str) -> bool {
+        if !self.canonical || url.contains('#') {
+            return false;
+        }
+        let (raw_path, query) = match url.split_once('?') {
+            Some((p, q)) => (p, Some(q)),
+            None => (url, None),
+        };
+        // An absolute URL without a path reads as `/` (`strip_origin`), as hosts route it.
+        strip_origin(raw_path).is_ok_and(|raw| is_encoding_of(raw, &self.path))
+            && query == self.query.as_deref()
+            && query.is_none_or(|q| q.bytes().all(|b| b.is_ascii_graphic()))
+    }
 }
 
 /// Normalize an origin-form (`/a/b?q`) or absolute-form (`https://host/a/b?q`) target.

@@ -123,7 +123,7 @@ fn other_spellings_of_the_callback_never_carry_login_cookies_upstream() {
             &[("cookie", &cookies)],
         ));
         assert!(d.error.is_none(), "{path}: {d:#?}");
-        let edgegate::Action::Continue { headers, route } = &d.action else {
+        let edgegate::Action::Continue { headers, route, .. } = &d.action else {
             panic!("{path}: {d:#?}")
         };
         // To an upstream (where the rule matched this spelling): nothing of the login's or

@@ -353,10 +353,21 @@ impl Gate {
 
     /// Under `_integration_test` in a debug build (the tests, `scripts/fuzz`), every
     /// decision is explained too, and the two must agree: the same code, and the trace's
-    /// first step that failed with a code carries the decision's error. (Not in release
+    /// first step that failed with a code carries the decision's error. A continuing
+    /// decision's header changes must make its forwarded headers. (Not in release
     /// builds: the benches measure decisions, not explanations.)
     #[cfg(all(feature = "_integration_test", debug_assertions))]
     fn check_agreement(&self, request: &Request, decision: &Decision) {
+        if let crate::Action::Continue {
+            headers, changes, ..
+        } = &decision.action
+        {
+            assert_eq!(
+                headers,
+                &changes.apply(request),
+                "the changes do not make the forwarded headers on {request:?}"
+            );
+        }
         let trace = self.explain(request);
         let Some(code) = trace.code else {
             return;

@@ -157,6 +157,34 @@ impl RuleSet {
         found
     }
 
+    /// Would a host that strips a transport suffix before the gate sees the path route it
+    /// as the gate judged `path`? Next hands middleware `/x` for `/x.rsc`,
+    /// `/x.prefetch.rsc` and `/x.segments/….segment.rsc` but routes the raw one, which a
+    /// dynamic segment may absorb (`/api/login.rsc` reaches `/api/[name]`). Unless every
+    /// such spelling falls under no rule or an exception too, as `path` did, the request
+    /// must be rewritten to the judged path.
+    pub(crate) fn routes_alike(&self, path: &NormalizedPath) -> bool {
+        const SUFFIXES: [&str; 3] = [".rsc", ".prefetch.rsc", ".segments/_tree.segment.rsc"];
+        let base = if path.path == "/" {
+            "/index"
+        } else {
+            &path.path
+        };
+        SUFFIXES.iter().all(|suffix| {
+            let spelling = NormalizedPath {
+                path: [base, suffix].concat(),
+                query: None,
+                canonical: path.canonical,
+            };
+            match self.first_match(&spelling) {
+                Ok(None) => true,
+                Ok(Some(i)) => self.rules[i].kind.is_exception(),
+                // A matcher error reads as a difference: the rewrite is the safe side.
+                Err(_) => false,
+            }
+        })
+    }
+
     fn first_match(&self, path: &NormalizedPath) -> std::result::Result<Option<usize>, MatchError> {
         for (index, rule) in self.rules[..self.configured].iter().enumerate() {
             if rule.kind.is_exception() && !path.canonical {

@@ -5,17 +5,29 @@
 //! count that does not match (a header holding a NUL) answers 0: the shim then passes the
 //! request as an object.
 //!
-//! **Answers** are text in the output buffer; the first character says which form:
-//! - [`Tag::Continue`] (`\x02`), a decision that continues, the hot path:
-//!   `code NUL rule NUL kind NUL tokenSource NUL destination NUL rewrite`, then
-//!   `NUL name NUL value` per forwarded header. An absent field is empty. (Escaping a
-//!   kilobyte-long token into JSON and parsing it back was a fifth of a cache hit.)
-//! - [`Tag::Verify`] (`\x03`), a signature for the host to check:
-//!   `id NUL alg NUL dataLength NUL signatureLength NUL handle,handle…`, followed past the
-//!   answer's length by the signed data and the signature; `hostParams(alg)` says how.
-//! - `{`: anything else as the JSON of `decide`: other decisions, or one that continues
-//!   with a message or cookies, fetch tickets (`action: "fetch"`) and store operations
-//!   (`action: "store"`, see [`store_json`]).
+//! **Answers** are text in the output buffer; the first character says which form. A
+//! decision is positional, its fields NUL-separated (an absent field is empty):
+//! - [`Tag::Pass`] (`\x04`): `code NUL rule NUL kind NUL tokenSource NUL message`. The
+//!   request goes on as it came; the host answers with its bare pass-through.
+//! - [`Tag::Continue`] (`\x02`):
+//!   `code NUL rule NUL kind NUL tokenSource NUL message NUL destination NUL rewrite NUL n`,
+//!   then `NUL name` for each of the `n` header names removed, then `NUL name NUL value`
+//!   per header added: only the changes cross; the host applies them to the request's own.
+//! - [`Tag::Redirect`] (`\x05`):
+//!   `code NUL rule NUL kind NUL tokenSource NUL message NUL location`.
+//! - [`Tag::Respond`] (`\x06`):
+//!   `code NUL rule NUL kind NUL tokenSource NUL message NUL status NUL n`, then
+//!   `NUL name NUL value` for each of the `n` response headers, then `NUL` and the body,
+//!   the rest of the text.
+//!
+//! [`Tag::Verify`] (`\x03`) asks the host to check a signature:
+//! `id NUL alg NUL dataLength NUL signatureLength NUL handle,handle…`, followed past the
+//! answer's length by the signed data and the signature; `hostParams(alg)` says how.
+//!
+//! A decision that sets cookies, or whose fields hold a NUL, goes as the JSON of `decide`
+//! (`{`), as do fetch tickets (`action: "fetch"`) and store operations (`action: "store"`,
+//! see [`store_json`]). (Escaping a kilobyte-long token into JSON and parsing it back was
+//! a fifth of a cache hit; `JSON.parse` of a redirect, a tenth of one in Next's sandbox.)
 //!
 //! `decide` (the object API) answers the same JSON, and a `verify` answer as JSON too.
 
@@ -30,10 +42,16 @@ use crate::{Action, Decision, Fetch, Request, Route, StoreOp, Unverified};
 /// The first character of a positional answer.
 #[derive(Debug, Clone, Copy)]
 pub(super) enum Tag {
-    /// A decision that continues.
+    /// A decision that continues, with its header changes.
     Continue = 2,
     /// A signature for the host to check.
     Verify = 3,
+    /// A decision that lets the request go on exactly as it came.
+    Pass = 4,
+    /// A redirect.
+    Redirect = 5,
+    /// An answer of the gate's own.
+    Respond = 6,
 }
 
 impl Tag {
@@ -148,9 +166,15 @@ struct JsDecision<'a> {
     kind: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     token_source: Option<&'static str>,
+    /// continue: the request goes on as it came (no header, route or cookie changes).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pass_through: bool,
     /// continue: the headers to forward upstream.
     #[serde(skip_serializing_if = "Option::is_none")]
     request_headers: Option<&'a [(String, String)]>,
+    /// continue: how they differ from the request's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    header_changes: Option<JsChanges<'a>>,
     /// continue: the rule's upstream URL for this request.
     #[serde(skip_serializing_if = "Option::is_none")]
     destination: Option<&'a str>,
@@ -173,6 +197,13 @@ struct JsDecision<'a> {
     set_cookies: &'a [String],
 }
 
+/// [`crate::HeaderChanges`] as JS receives them.
+#[derive(Serialize)]
+struct JsChanges<'a> {
+    removed: &'a [String],
+    added: &'a [(String, String)],
+}
+
 fn js_decision(d: &Decision) -> JsDecision<'_> {
     let mut out = JsDecision {
         action: "continue",
@@ -181,7 +212,9 @@ fn js_decision(d: &Decision) -> JsDecision<'_> {
         rule: d.rule,
         kind: d.kind.map(|k| k.as_str()),
         token_source: d.token_source.map(|s| s.as_str()),
+        pass_through: d.passes_through(),
         request_headers: None,
+        header_changes: None,
         destination: None,
         rewrite: None,
         location: None,
@@ -191,8 +224,16 @@ fn js_decision(d: &Decision) -> JsDecision<'_> {
         set_cookies: &d.set_cookies,
     };
     match &d.action {
-        Action::Continue { headers, route } => {
+        Action::Continue {
+            headers,
+            changes,
+            route,
+        } => {
             out.request_headers = Some(headers);
+            out.header_changes = Some(JsChanges {
+                removed: &changes.removed,
+                added: &changes.added,
+            });
             match route {
                 Some(Route::Upstream(url)) => out.destination = Some(url),
                 Some(Route::Rewrite(path)) => out.rewrite = Some(path),
@@ -225,44 +266,83 @@ pub(super) fn to_json(d: &Decision) -> String {
     serde_json::to_string(&js_decision(d)).unwrap_or_default()
 }
 
-/// A decision in the wire form (see the module comment): positional when it continues
-/// without a message or cookies, else its JSON.
+/// A decision in the wire form (see the module comment): positional unless it sets
+/// cookies (rare: a refresh, a cleared session) or a field holds a NUL, else its JSON.
 pub(super) fn to_wire(d: &Decision) -> String {
-    let Action::Continue { headers, route } = &d.action else {
-        return to_json(d);
-    };
-    // No forwarded header holds a NUL: request headers arrive NUL-separated or are refused
-    // with one (`read_headers`), the bearer is a verified compact JWS, and claim headers are
-    // printable ASCII (`header_value`).
-    if d.error.is_some() || !d.set_cookies.is_empty() {
+    if !d.set_cookies.is_empty() {
         return to_json(d);
     }
-    let size: usize = headers.iter().map(|(n, v)| n.len() + v.len() + 2).sum();
-    let mut text = String::with_capacity(64 + size);
-    text.push(Tag::Continue.char());
-    text.push_str(d.code);
-    text.push('\0');
+    positional(d).unwrap_or_else(|| to_json(d))
+}
+
+fn positional(d: &Decision) -> Option<String> {
+    let message = d.error.as_ref().map(|e| e.to_string());
+    let tag = match &d.action {
+        _ if d.passes_through() => Tag::Pass,
+        Action::Continue { .. } => Tag::Continue,
+        Action::Redirect { .. } => Tag::Redirect,
+        Action::Respond { .. } => Tag::Respond,
+    };
+    let mut w = Writer(String::with_capacity(256));
+    w.0.push(tag.char());
+    w.0.push_str(d.code);
+    w.0.push('\0');
     if let Some(rule) = d.rule {
-        text.push_str(&rule.to_string());
+        w.0.push_str(&rule.to_string());
     }
-    text.push('\0');
-    text.push_str(d.kind.map_or("", |k| k.as_str()));
-    text.push('\0');
-    text.push_str(d.token_source.map_or("", |s| s.as_str()));
-    let (destination, rewrite) = match route {
-        Some(Route::Upstream(url)) => (url.as_str(), ""),
-        Some(Route::Rewrite(path)) => ("", path.as_str()),
-        None => ("", ""),
-    };
-    text.push('\0');
-    text.push_str(destination);
-    text.push('\0');
-    text.push_str(rewrite);
-    for (name, value) in headers {
-        text.push('\0');
-        text.push_str(name);
-        text.push('\0');
-        text.push_str(value);
+    w.field(d.kind.map_or("", |k| k.as_str()))?;
+    w.field(d.token_source.map_or("", |s| s.as_str()))?;
+    w.field(message.as_deref().unwrap_or_default())?;
+    match &d.action {
+        _ if matches!(tag, Tag::Pass) => {}
+        Action::Continue { changes, route, .. } => {
+            let (destination, rewrite) = match route {
+                Some(Route::Upstream(url)) => (url.as_str(), ""),
+                Some(Route::Rewrite(path)) => ("", path.as_str()),
+                None => ("", ""),
+            };
+            w.field(destination)?;
+            w.field(rewrite)?;
+            w.field(&changes.removed.len().to_string())?;
+            for name in &changes.removed {
+                w.field(name)?;
+            }
+            for (name, value) in &changes.added {
+                w.field(name)?;
+                w.field(value)?;
+            }
+        }
+        Action::Redirect { location } => w.field(location)?,
+        Action::Respond {
+            status,
+            headers,
+            body,
+        } => {
+            w.field(&status.to_string())?;
+            w.field(&headers.len().to_string())?;
+            for (name, value) in headers {
+                w.field(name)?;
+                w.field(value)?;
+            }
+            // Last, and the rest of the text: a body may hold anything.
+            w.0.push('\0');
+            w.0.push_str(body);
+        }
     }
-    text
+    Some(w.0)
+}
+
+/// Positional fields, each after a NUL; `None` for one that holds a NUL itself (then the
+/// answer goes as JSON).
+struct Writer(String);
+
+impl Writer {
+    fn field(&mut self, value: &str) -> Option<()> {
+        if value.contains('\0') {
+            return None;
+        }
+        self.0.push('\0');
+        self.0.push_str(value);
+        Some(())
+    }
 }

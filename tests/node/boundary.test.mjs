@@ -50,9 +50,14 @@ const headerSets = [
   { cookie: [`token=${valid}`, "b=2"], "x-forwarded-user": ["admin", "root"] },
 ];
 
+const unmark = (list) => list.map(([n, v]) => [n, n === "x-edgegate-route" ? "(mark)" : v]);
+
+// The decision as plain data (the fast path computes `requestHeaders` from the request and
+// the header changes on first read), route marks blanked.
 function unmarked(decision) {
-  const headers = decision.requestHeaders?.map(([n, v]) => [n, n === "x-edgegate-route" ? "(mark)" : v]);
-  return headers ? { ...decision, requestHeaders: headers } : decision;
+  if (decision.action !== "continue") return decision;
+  const { removed, added } = decision.headerChanges;
+  return { ...decision, requestHeaders: unmark(decision.requestHeaders), headerChanges: { removed, added: unmark(added) } };
 }
 
 test("the fast path and the object path decide every request alike", async () => {
@@ -75,6 +80,16 @@ test("the fast path and the object path decide every request alike", async () =>
   const codes = new Set();
   for (const url of paths) for (const headers of headerSets) codes.add((await gate.decide({ url, headers })).action);
   assert.deepEqual([...codes].sort(), ["continue", "redirect", "respond"]);
+  // And each positional form: on as it came, changed headers, a rewrite, a redirect, a
+  // refusal with its body.
+  const forms = new Set();
+  for (const url of paths) {
+    for (const headers of headerSets) {
+      const d = await gate.decide({ url, headers });
+      forms.add(d.passThrough ? "pass" : d.rewrite ? "rewrite" : d.destination ? "upstream" : d.action);
+    }
+  }
+  assert.deepEqual([...forms].sort(), ["continue", "pass", "redirect", "respond", "rewrite", "upstream"]);
   const routed = await gate.decide({ url: "/api/l%6fgin?x=%2F", headers: { cookie: `token=${valid}` } });
   assert.equal(routed.destination, "https://api.internal/v1/api/login?x=%2F");
   console.log(`boundary: ${compared} requests decided alike through the wire form and as objects`);
