@@ -71,7 +71,7 @@ async function load(dir) {
   const ptr = gate.inputBuffer(capacity);
   const decide = ([text, parts]) => {
     const written = encoder.encodeInto(text, new Uint8Array(wasm.memory.buffer, ptr, capacity)).written;
-    return gate.decideInput(written, parts, 0);
+    return gate.decideInput(written, parts, 0, Date.now());
   };
   return { dir, decide, gzipped: gzipSync(bytes, { level: 9 }).length, raw: bytes.length };
 }

@@ -147,6 +147,7 @@ const scenarios = [
   { name: "/dashboard without a session → 307", path: "/dashboard", headers: browser, status: 307 },
   { name: "forged token → 401", path: "/api/stocks", headers: { ...browser, cookie: `theme=dark; ${dev.cookie}=${forged}` }, status: 401 },
   { name: "guest page (/login, no session)", path: "/login", headers: browser, status: 200 },
+  { name: "public page no rule matches (/)", path: "/", headers: browser, status: 200 },
 ].filter(({ name }) => name.includes(process.env.ONLY ?? ""));
 
 // Each server answers each scenario as expected before anything is timed.

@@ -253,7 +253,8 @@ class Gate {
   #ask(request, round) {
     const flat = flatRequest(request);
     if (flat !== undefined) {
-      const length = this.#inner.decideInput(this.#write(flat), flatFields, round);
+      // The time goes in with the request: no call out of the engine per clock reading.
+      const length = this.#inner.decideInput(this.#write(flat), flatFields, round, Date.now());
       if (length > 0) return this.#read(length, request);
     }
     // Headers the shim cannot flatten (or holding a NUL): the engine reads the object.

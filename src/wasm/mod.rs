@@ -12,6 +12,7 @@ mod wire;
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use js_sys::{Array, Reflect, Uint8Array};
@@ -23,12 +24,33 @@ use host::HostParams;
 use read::{read_request, type_error};
 use wire::{fetch_json, store_json, to_json, to_wire};
 
-/// The host's clock: `Date.now()` (wasm32-unknown-unknown has no system clock).
-struct DateClock;
+/// The host's clock (wasm32-unknown-unknown has no system clock): the instant the shim
+/// passed with the request being decided, else `Date.now()`. Every reading during a
+/// decision would otherwise be a call out to JS.
+#[derive(Default)]
+struct HostClock {
+    /// Milliseconds since the epoch as `f64` bits while a decision runs; 0 otherwise.
+    given: AtomicU64,
+}
 
-impl Clock for DateClock {
+impl Clock for HostClock {
     fn now(&self) -> f64 {
-        js_sys::Date::now() / 1000.0
+        match f64::from_bits(self.given.load(Ordering::Relaxed)) {
+            ms if ms > 0.0 => ms / 1000.0,
+            _ => js_sys::Date::now() / 1000.0,
+        }
+    }
+}
+
+impl HostClock {
+    /// Runs `f` with the clock reading `ms` (a finite time after the epoch; anything else
+    /// leaves it on `Date.now()`).
+    fn at<T>(&self, ms: f64, f: impl FnOnce() -> T) -> T {
+        let ms = if ms.is_finite() && ms > 0.0 { ms } else { 0.0 };
+        self.given.store(ms.to_bits(), Ordering::Relaxed);
+        let out = f();
+        self.given.store(0, Ordering::Relaxed);
+        out
     }
 }
 
@@ -49,6 +71,8 @@ const MAX_PENDING: usize = 4096;
 #[wasm_bindgen(js_name = Gate)]
 pub struct JsGate {
     inner: Gate,
+    /// The host's clock, unless the options fixed one.
+    clock: Option<Arc<HostClock>>,
     pending: RefCell<BTreeMap<u32, Pending>>,
     next_id: RefCell<u32>,
     /// Memory shared with the shim (`decideInput`): it encodes the request straight into
@@ -76,13 +100,15 @@ impl JsGate {
                 ))
             })?;
         let options = Options::from_json(&json).map_err(|e| js_error(&e))?;
-        let clock: Arc<dyn Clock> = match now {
-            Some(t) => Arc::new(FixedClock(t)),
-            None => Arc::new(DateClock),
+        let host = now.is_none().then(|| Arc::new(HostClock::default()));
+        let clock: Arc<dyn Clock> = match (&host, now) {
+            (Some(host), _) => host.clone(),
+            (None, t) => Arc::new(FixedClock(t.unwrap_or_default())),
         };
         let build = || -> crate::error::Result<JsGate> {
             Ok(JsGate {
                 inner: Gate::with_clock(options, clock)?,
+                clock: host,
                 pending: RefCell::new(BTreeMap::new()),
                 // At random, as fetch tickets are: ids of an instance a trap replaced must
                 // not be the new one's.
@@ -133,9 +159,23 @@ impl JsGate {
     /// `inputBuffer`) in the wire form, `parts` fields long; the answer goes to the output
     /// buffer (see `outputPtr`) in the wire form, and its length in bytes is returned, or 0
     /// when the fields do not number `parts`: decide the request as an object instead. The
-    /// forms are specified in `src/wasm/wire.rs`.
+    /// forms are specified in `src/wasm/wire.rs`. `now` is `Date.now()` as the shim read it
+    /// (a gate built with a fixed `now` keeps that).
     #[wasm_bindgen(js_name = decideInput)]
-    pub fn decide_input(&self, length: usize, parts: usize, round: u8) -> Result<usize, JsValue> {
+    pub fn decide_input(
+        &self,
+        length: usize,
+        parts: usize,
+        round: u8,
+        now: f64,
+    ) -> Result<usize, JsValue> {
+        match &self.clock {
+            Some(clock) => clock.at(now, || self.decide_wire(length, parts, round)),
+            None => self.decide_wire(length, parts, round),
+        }
+    }
+
+    fn decide_wire(&self, length: usize, parts: usize, round: u8) -> Result<usize, JsValue> {
         let input = self.input.borrow();
         let text = input
             .get(..length)

@@ -5,7 +5,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createGate } from "edgegate";
-import { Gate as EngineGate } from "../../js/wasm/edgegate.js";
+import { readFileSync } from "node:fs";
+import { Gate as EngineGate, initSync } from "../../js/wasm/edgegate.js";
 import { jwt } from "./sign.mjs";
 
 const SECRET = "an-hmac-secret-of-at-least-32-bytes!!";
@@ -93,4 +94,25 @@ test("the fast path and the object path decide every request alike", async () =>
   const routed = await gate.decide({ url: "/api/l%6fgin?x=%2F", headers: { cookie: `token=${valid}` } });
   assert.equal(routed.destination, "https://api.internal/v1/api/login?x=%2F");
   console.log(`boundary: ${compared} requests decided alike through the wire form and as objects`);
+});
+
+test("the time comes in with the request: a decision reads the clock the shim passed", async () => {
+  await createGate(options); // loads the engine
+  const { memory } = initSync({ module: readFileSync(new URL("../../js/wasm/edgegate_bg.wasm", import.meta.url)) });
+  const engine = new EngineGate(options); // the host's clock, not a fixed one
+  const exp = Math.floor(Date.now() / 1000) + 600;
+  const token = sign({ sub: "u1", iss: "iss", aud: "aud", exp, scope: "read" });
+  const text = `GET\0https://app.example/api/x\0cookie\0__Host-token=${token}`;
+  const decideAt = (ms) => {
+    const ptr = engine.inputBuffer(4096);
+    const written = new TextEncoder().encodeInto(text, new Uint8Array(memory.buffer, ptr, 4096)).written;
+    const length = engine.decideInput(written, 4, 0, ms);
+    const at = engine.outputPtr();
+    return new TextDecoder().decode(new Uint8Array(memory.buffer, at, length)).slice(1).split("\0")[0];
+  };
+  assert.equal(decideAt(Date.now()), "OK_AUTHENTICATED");
+  // Past the token's expiry (and its clock tolerance) by the shim's clock: expired.
+  assert.equal(decideAt((exp + 3600) * 1000), "ERR_JWT_EXPIRED");
+  // No usable time passed: the engine reads Date.now() itself.
+  assert.equal(decideAt(Number.NaN), "OK_AUTHENTICATED");
 });
