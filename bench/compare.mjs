@@ -62,9 +62,12 @@ const options = (alg) => ({
   upstream: { claimHeaders: { sub: "x-auth-sub" } },
 });
 
+// The forwarded header list is read, as the reference builds it: only the changes cross the
+// boundary, and the list is made from the request on first read.
+const forwarded = (decision) => (decision.requestHeaders, decision);
 const edgegateGate = (alg, host) => async () => {
   const gate = await createGate(options(alg), host);
-  return (r) => gate.decide(r);
+  return (r) => gate.decide(r).then(forwarded);
 };
 const referenceGate = (alg) => async () => reference({ alg, key: algs[alg].joseKey, issuer: ISS, audience: AUD });
 

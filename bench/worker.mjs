@@ -4,6 +4,9 @@ import { createGate } from "edgegate";
 import { importSPKI } from "jose";
 import { benchRequest, referenceGate, rules } from "./reference.mjs";
 
+// The forwarded header list is read, as the reference builds it (compare.mjs).
+const forwarded = (decision) => (decision.requestHeaders, decision);
+
 const gates = new Map();
 
 async function setup({ alg, key, issuer, audience }) {
@@ -11,7 +14,7 @@ async function setup({ alg, key, issuer, audience }) {
   if (!gates.has(id)) {
     const gate = await createGate({ rules, verify: { algorithms: [alg], keys: key, issuer, audience }, upstream: { claimHeaders: { sub: "x-auth-sub" } } });
     const joseKey = alg.startsWith("HS") ? new TextEncoder().encode(key) : await importSPKI(key, alg);
-    gates.set(id, { edgegate: (r) => gate.decide(r), jose: referenceGate({ alg, key: joseKey, issuer, audience }) });
+    gates.set(id, { edgegate: (r) => gate.decide(r).then(forwarded), jose: referenceGate({ alg, key: joseKey, issuer, audience }) });
   }
   return gates.get(id);
 }
