@@ -22,7 +22,7 @@ const out = `${ROOT}target/bench-named`;
 mkdirSync(out, { recursive: true });
 const cargoBin = `${homedir()}/.cargo/bin`;
 execFileSync(`${cargoBin}/wasm-bindgen`, ["--target", "web", "--keep-debug", "--omit-default-module-path", "--out-dir", out, "--out-name", "edgegate",
-  `${ROOT}target/wasm32-unknown-unknown/release/edgegate.wasm`]);
+  `${ROOT}target/wasm-pre/web.wasm`]); // the package's build, as scripts/build kept it
 const pack = readFileSync(`${ROOT}wasm-pack.toml`, "utf8");
 // WASM_OPT_FLAGS (space-separated) tries other flags than wasm-pack.toml's.
 const flags = (process.env.WASM_OPT_FLAGS?.split(" ") ?? JSON.parse(/^flags = (\[.*\])$/m.exec(pack)[1])).filter((f) => f !== "--strip-debug");
@@ -68,7 +68,7 @@ const short = (name) => (name ?? "?").replace(/::h[0-9a-f]{16}$/, "").replace(/<
 // V8 prints its trace through C's stdout, and a compile on a background thread can land in
 // the middle of a step's line. So each step is attributed by difference: the child that
 // runs steps 1..k compiles what the one running 1..k-1 did, plus step k's functions.
-const STEP_COUNT = 8; // the lines bench/cold.mjs prints
+const STEP_COUNT = 12; // the lines bench/cold.mjs prints
 function run(steps) {
   const trace = execFileSync(process.execPath, ["--trace-wasm-compilation-times", `${ROOT}bench/cold.mjs`], {
     encoding: "utf8",
@@ -99,4 +99,4 @@ for (let k = 1; k <= STEP_COUNT; k++) {
     .map((f) => `${short(names.get(f.index))} (${(f.body / 1024).toFixed(1)} KB${f.ms ? `, ${f.ms} ms` : ""})`);
   console.log(`| ${step?.[1]} | ${step?.[2]} | ${fresh.length} | ${body.toLocaleString("en")} | ${ms} | ${largest.join("; ")} |`);
 }
-console.log(`\nconstruction compiled ${total.functions} functions, ${total.body.toLocaleString("en")} body bytes in all (V8 reports ${total.ms} ms in whole-ms steps)`);
+console.log(`\nconstruction and the first decisions compiled ${total.functions} functions, ${total.body.toLocaleString("en")} body bytes in all (V8 reports ${total.ms} ms in whole-ms steps)`);

@@ -18,7 +18,9 @@ use super::jwk::{Alg, Material};
 
 /// HMAC of `message` under `key`, compared with `tag` in constant time (`verify_slice`
 /// refuses a tag of another length). The `hmac` crate directly, as jwt-compact's HS256/384/512
-/// are built on it: its instances are shared with the sealed sessions' HMAC-SHA-512.
+/// are built on it: its instances are shared with the sealed sessions' HMAC-SHA-512. Out of
+/// line, so an HS256 gate's first check compiles SHA-256 alone, not all three digests.
+#[inline(never)]
 fn hmac_valid<M: Mac + hmac::digest::KeyInit>(key: &[u8], message: &[u8], tag: &[u8]) -> bool {
     <M as hmac::digest::KeyInit>::new_from_slice(key).is_ok_and(|mut mac| {
         mac.update(message);
