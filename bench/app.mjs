@@ -1,12 +1,14 @@
 // The whole app: the example (examples/nextjs) under `next build && next start`, in front of
 // its Express backend, once gated by edgegate (its middleware.ts) and once by the hand-written
-// jose middleware in bench/app/middleware.ts. autocannon at 50 connections per scenario,
-// alternating between the two servers (and which goes first) round by round; req/s, p50/p99
+// jose middleware in bench/app/middleware.ts; for the hosted-login session, the same two built
+// with OIDC_ISSUER (jose's in bench/app/middleware-login.ts) against the bench's own
+// provider (bench/app/issuer.mjs). autocannon at 50 connections per scenario, alternating
+// between its two servers (and which goes first) round by round; req/s, p50/p99
 // latency, and the CPU the Next server spent per 1,000 requests (its whole process group,
 // from /proc: less noisy than req/s on a machine where autocannon and the backend share
 // the cores). Writes bench/results-app.json. Run: scripts/bench, or node bench/app.mjs
 // [--long] (ROUNDS, DURATION, WARMUP in seconds, CONNECTIONS, ONLY=<text> to pick scenarios
-// without writing results; APP_PROF=<dir> runs both servers under --cpu-prof into
+// without writing results; APP_PROF=<dir> runs the servers under --cpu-prof into
 // <dir>/<gate>/, with the number of requests each served in <dir>/<gate>/requests; NAMES=1
 // serves builds made with `next build --no-mangling`, whose profiles name functions).
 import { spawn } from "node:child_process";
@@ -16,7 +18,8 @@ import { loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
 import autocannon from "autocannon";
 import { SignJWT } from "jose";
-import { buildApp, GATES, UPSTREAM_URL as upstreamUrl } from "./app/build.mjs";
+import { buildApp, ISSUER_URL, UPSTREAM_URL as upstreamUrl } from "./app/build.mjs";
+import { startIssuer } from "./app/issuer.mjs";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const EXAMPLE = `${ROOT}examples/nextjs/`;
@@ -108,8 +111,37 @@ function groupCpuMs(pid) {
   return total;
 }
 
-// --- the two apps ----------------------------------------------------------------------------
-const dirs = Object.fromEntries(Object.keys(GATES).map((name) => [name, buildApp(name, upstreamUrl, { names: NAMES })]));
+// --- scenarios -----------------------------------------------------------------------------
+const now = Math.floor(Date.now() / 1000);
+const sign = (secret) =>
+  new SignJWT({}).setProtectedHeader({ alg: "HS256", typ: "JWT" }).setSubject("bench-user").setIssuer(dev.issuer)
+    .setAudience(dev.audience).setIssuedAt(now).setExpirationTime(now + 3600).sign(new TextEncoder().encode(secret));
+const valid = await sign(dev.secret);
+const forged = await sign("a-different-secret-that-is-long-enough!!");
+// What a hosted login leaves in the gate's session cookie (`token` on plain-http loopback,
+// `__Host-token` over https): the provider's access token for the backend.
+const issuer = await startIssuer(ISSUER_URL);
+const session = await issuer.sign({ sub: "bench-user", audience: dev.login.resource, clientId: dev.login.clientId, expiresAt: now + 86_400 });
+// What a browser sends besides the session: a few headers and another cookie.
+const browser = {
+  accept: "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+  "accept-language": "en-US,en;q=0.9",
+  "user-agent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36",
+};
+const scenarios = [
+  { name: "valid token → upstream", path: "/api/stocks", headers: { ...browser, cookie: `theme=dark; ${dev.cookie}=${valid}` }, status: 200 },
+  { name: "/dashboard without a session → 307", path: "/dashboard", headers: browser, status: 307 },
+  { name: "forged token → 401", path: "/api/stocks", headers: { ...browser, cookie: `theme=dark; ${dev.cookie}=${forged}` }, status: 401 },
+  { name: "guest page (/login, no session)", path: "/login", headers: browser, status: 200 },
+  { name: "public page no rule matches (/)", path: "/", headers: browser, status: 200 },
+  { name: "hosted-login session's page (/dashboard)", path: "/dashboard", headers: { ...browser, cookie: `theme=dark; token=${session}` }, status: 200, apps: ["edgegate-login", "jose-login"] },
+]
+  .map((s) => ({ apps: ["edgegate", "jose"], ...s })) // the edgegate app, then its reference
+  .filter(({ name }) => name.includes(process.env.ONLY ?? ""));
+const apps = [...new Set(scenarios.flatMap((s) => s.apps))];
+
+// --- the apps ------------------------------------------------------------------------------
+const dirs = Object.fromEntries(apps.map((name) => [name, buildApp(name, upstreamUrl, { names: NAMES })]));
 
 const upstream = await start("node", ["upstream/server.mjs"], {
   cwd: EXAMPLE,
@@ -129,30 +161,10 @@ for (const [name, dir] of Object.entries(dirs)) {
   servers[name] = { ...(await start(command, args, { cwd: dir, env: { NEXT_TELEMETRY_DISABLED: "1" }, url })), url, served: 0 };
 }
 
-// --- scenarios -----------------------------------------------------------------------------
-const now = Math.floor(Date.now() / 1000);
-const sign = (secret) =>
-  new SignJWT({}).setProtectedHeader({ alg: "HS256", typ: "JWT" }).setSubject("bench-user").setIssuer(dev.issuer)
-    .setAudience(dev.audience).setIssuedAt(now).setExpirationTime(now + 3600).sign(new TextEncoder().encode(secret));
-const valid = await sign(dev.secret);
-const forged = await sign("a-different-secret-that-is-long-enough!!");
-// What a browser sends besides the session: a few headers and another cookie.
-const browser = {
-  accept: "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
-  "accept-language": "en-US,en;q=0.9",
-  "user-agent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36",
-};
-const scenarios = [
-  { name: "valid token → upstream", path: "/api/stocks", headers: { ...browser, cookie: `theme=dark; ${dev.cookie}=${valid}` }, status: 200 },
-  { name: "/dashboard without a session → 307", path: "/dashboard", headers: browser, status: 307 },
-  { name: "forged token → 401", path: "/api/stocks", headers: { ...browser, cookie: `theme=dark; ${dev.cookie}=${forged}` }, status: 401 },
-  { name: "guest page (/login, no session)", path: "/login", headers: browser, status: 200 },
-  { name: "public page no rule matches (/)", path: "/", headers: browser, status: 200 },
-].filter(({ name }) => name.includes(process.env.ONLY ?? ""));
-
 // Each server answers each scenario as expected before anything is timed.
-for (const [name, server] of Object.entries(servers)) {
-  for (const s of scenarios) {
+for (const s of scenarios) {
+  for (const name of s.apps) {
+    const server = servers[name];
     const r = await fetch(`${server.url}${s.path}`, { headers: s.headers, redirect: "manual" });
     if (r.status !== s.status) throw new Error(`${name}: ${s.name} answered ${r.status}, not ${s.status}: ${await r.text()}`);
   }
@@ -191,8 +203,8 @@ async function measure(name, scenario) {
 }
 
 const rows = [];
-const order = Object.keys(servers);
 for (const scenario of scenarios) {
+  const order = scenario.apps;
   for (const name of order) await cannon(servers[name], scenario, WARMUP);
   const runs = Object.fromEntries(order.map((n) => [n, []]));
   for (let round = 0; round < ROUNDS; round++) {
@@ -212,10 +224,12 @@ for (const scenario of scenarios) {
       runs: xs,
     };
   };
-  const [edgegate, jose] = [summary("edgegate"), summary("jose")];
-  rows.push({ scenario: scenario.name, path: scenario.path, status: scenario.status, edgegate, jose, rpsRatio: edgegate.rps / jose.rps, cpuRatio: edgegate.cpuPer1000 / jose.cpuPer1000 });
+  const [edgegate, jose] = order.map(summary);
+  rows.push({ scenario: scenario.name, path: scenario.path, status: scenario.status, apps: order, edgegate, jose, rpsRatio: edgegate.rps / jose.rps, cpuRatio: edgegate.cpuPer1000 / jose.cpuPer1000 });
 }
 await Promise.all([upstream, ...Object.values(servers)].map((s) => s.stop()));
+await issuer.close();
+if (apps.some((name) => name.endsWith("-login"))) console.log(`the provider served (both apps, whole run): ${JSON.stringify(issuer.served())}`);
 // How many requests each profile covers, for bench/prof-summary.mjs.
 if (PROF) for (const [name, s] of Object.entries(servers)) writeFileSync(`${PROF}/${name}/requests`, `${s.served}\n`);
 
