@@ -485,7 +485,8 @@ mod tests {
     #[test]
     fn options_are_checked() {
         let code = |json: &str| {
-            let token: TokenOptions = serde_json::from_str(json).unwrap();
+            let options = format!(r#"{{"token":{json}}}"#);
+            let token = crate::config::Options::from_json(&options).unwrap().token;
             Extractor::new(&token, None)
                 .map(|_| "OK")
                 .unwrap_or_else(|e| e.code())

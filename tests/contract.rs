@@ -5,7 +5,7 @@
 //!
 //! - options: every field of every option struct of `config.rs`, nested ones included,
 //!   against the TypeScript interface that types it (names both ways, required or optional,
-//!   enum values), found by walking the serde derive itself;
+//!   enum values), found by walking the options reader itself;
 //! - codes: every `ERR_*` and `OK_*` the engine can produce, against `ErrorCode` and
 //!   `OkCode` in index.d.ts and the README's list;
 //! - trace steps: the names `o.step`/`o.fail`/`o.error` are called with across `src/`,
@@ -336,250 +336,21 @@ fn declarations() -> ts::Declarations {
 /// and writes down what it was asked: each struct's name and fields (serde's own `FIELDS`,
 /// after `rename_all` and `rename`) and each enum's variants, by option path. Options,
 /// lists and maps are transparent: a field's path leads to what they hold.
-mod probe {
-    use std::cell::RefCell;
-    use std::collections::BTreeMap;
-
-    use serde::de::value::{Error, StrDeserializer};
-    use serde::de::{self, DeserializeSeed, IntoDeserializer, MapAccess, SeqAccess, Visitor};
-
-    #[derive(Debug, Default)]
-    pub struct Shapes {
-        /// Path (`""` is the root, then `token`, `verify.remote`, …) → struct name, fields.
-        pub structs: BTreeMap<String, (&'static str, Vec<&'static str>)>,
-        /// Path → enum name, variants (as written in options).
-        pub enums: BTreeMap<String, (&'static str, Vec<&'static str>)>,
-    }
-
-    pub struct Probe<'r> {
-        pub path: String,
-        pub shapes: &'r RefCell<Shapes>,
-        /// A field left out (its path), to learn whether serde requires it.
-        pub omit: Option<&'r str>,
-    }
-
-    fn child(path: &str, field: &str) -> String {
-        match path {
-            "" => field.to_string(),
-            _ => format!("{path}.{field}"),
-        }
-    }
-
-    impl<'r> Probe<'r> {
-        fn at(&self, path: String) -> Probe<'r> {
-            Probe {
-                path,
-                shapes: self.shapes,
-                omit: self.omit,
-            }
-        }
-    }
-
-    /// Deserializer methods that answer with one value.
-    macro_rules! answer {
-        ($($method:ident => $visit:ident($($value:expr)?),)*) => {$(
-            fn $method<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Error> {
-                v.$visit($($value)?)
-            }
-        )*};
-    }
-
-    impl<'de> de::Deserializer<'de> for Probe<'_> {
-        type Error = Error;
-
-        fn deserialize_any<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Error> {
-            // Untagged enums (durations, one-or-many) and free JSON (`keys`): a string
-            // suits them all. What is inside an untagged enum is not probed.
-            v.visit_str("1")
-        }
-        answer! {
-            deserialize_bool => visit_bool(true),
-            deserialize_i8 => visit_u64(1),
-            deserialize_i16 => visit_u64(1),
-            deserialize_i32 => visit_u64(1),
-            deserialize_i64 => visit_u64(1),
-            deserialize_u8 => visit_u64(1),
-            deserialize_u16 => visit_u64(1),
-            deserialize_u32 => visit_u64(1),
-            deserialize_u64 => visit_u64(1),
-            deserialize_f32 => visit_f64(1.0),
-            deserialize_f64 => visit_f64(1.0),
-            deserialize_char => visit_char('x'),
-            deserialize_str => visit_str("x"),
-            deserialize_string => visit_str("x"),
-            deserialize_identifier => visit_str("x"),
-            deserialize_bytes => visit_bytes(b"x"),
-            deserialize_byte_buf => visit_bytes(b"x"),
-            deserialize_unit => visit_unit(),
-            deserialize_ignored_any => visit_unit(),
-        }
-        fn deserialize_option<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Error> {
-            v.visit_some(self)
-        }
-        fn deserialize_unit_struct<V: Visitor<'de>>(
-            self,
-            _: &'static str,
-            v: V,
-        ) -> Result<V::Value, Error> {
-            v.visit_unit()
-        }
-        fn deserialize_newtype_struct<V: Visitor<'de>>(
-            self,
-            _: &'static str,
-            v: V,
-        ) -> Result<V::Value, Error> {
-            v.visit_newtype_struct(self)
-        }
-        fn deserialize_seq<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Error> {
-            v.visit_seq(One(Some(self)))
-        }
-        fn deserialize_tuple<V: Visitor<'de>>(self, _: usize, v: V) -> Result<V::Value, Error> {
-            v.visit_seq(One(Some(self)))
-        }
-        fn deserialize_tuple_struct<V: Visitor<'de>>(
-            self,
-            _: &'static str,
-            _: usize,
-            v: V,
-        ) -> Result<V::Value, Error> {
-            v.visit_seq(One(Some(self)))
-        }
-        fn deserialize_map<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Error> {
-            let path = self.path.clone();
-            v.visit_map(Fields {
-                probe: self,
-                path,
-                keys: &["key"],
-                at: 0,
-                named: false,
-            })
-        }
-        fn deserialize_struct<V: Visitor<'de>>(
-            self,
-            name: &'static str,
-            fields: &'static [&'static str],
-            v: V,
-        ) -> Result<V::Value, Error> {
-            let path = self.path.clone();
-            self.shapes
-                .borrow_mut()
-                .structs
-                .insert(path.clone(), (name, fields.to_vec()));
-            v.visit_map(Fields {
-                probe: self,
-                path,
-                keys: fields,
-                at: 0,
-                named: true,
-            })
-        }
-        fn deserialize_enum<V: Visitor<'de>>(
-            self,
-            name: &'static str,
-            variants: &'static [&'static str],
-            v: V,
-        ) -> Result<V::Value, Error> {
-            self.shapes
-                .borrow_mut()
-                .enums
-                .insert(self.path.clone(), (name, variants.to_vec()));
-            let first: StrDeserializer<'_, Error> = variants[0].into_deserializer();
-            v.visit_enum(first)
-        }
-    }
-
-    /// A list of one element.
-    struct One<'r>(Option<Probe<'r>>);
-
-    impl<'de> SeqAccess<'de> for One<'_> {
-        type Error = Error;
-        fn next_element_seed<T: DeserializeSeed<'de>>(
-            &mut self,
-            seed: T,
-        ) -> Result<Option<T::Value>, Error> {
-            self.0.take().map(|p| seed.deserialize(p)).transpose()
-        }
-    }
-
-    /// A struct's fields (`named`: each value at its own path), or a map of one entry.
-    struct Fields<'r> {
-        probe: Probe<'r>,
-        path: String,
-        keys: &'static [&'static str],
-        at: usize,
-        named: bool,
-    }
-
-    impl Fields<'_> {
-        fn value_path(&self) -> String {
-            match self.named {
-                true => child(&self.path, self.keys[self.at - 1]),
-                false => self.path.clone(),
-            }
-        }
-    }
-
-    impl<'de> MapAccess<'de> for Fields<'_> {
-        type Error = Error;
-        fn next_key_seed<K: DeserializeSeed<'de>>(
-            &mut self,
-            seed: K,
-        ) -> Result<Option<K::Value>, Error> {
-            while self.at < self.keys.len() {
-                let key = self.keys[self.at];
-                self.at += 1;
-                if self.named && self.probe.omit == Some(&child(&self.path, key)) {
-                    continue;
-                }
-                let key: StrDeserializer<'_, Error> = key.into_deserializer();
-                return seed.deserialize(key).map(Some);
-            }
-            Ok(None)
-        }
-        fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, Error> {
-            let path = self.value_path();
-            seed.deserialize(self.probe.at(path))
-        }
-    }
-
-    /// The shapes of `T`, and the paths of the fields serde requires.
-    pub fn shapes<T: serde::de::DeserializeOwned>() -> (Shapes, Vec<String>) {
-        let shapes = RefCell::new(Shapes::default());
-        fn probe<'r>(shapes: &'r RefCell<Shapes>, omit: Option<&'r str>) -> Probe<'r> {
-            Probe {
-                path: String::new(),
-                shapes,
-                omit,
-            }
-        }
-        if let Err(e) = T::deserialize(probe(&shapes, None)) {
+/// What the engine's options reader reads: its structs, required fields and enums,
+/// recorded by walking the reader itself over a probe (src/config/read.rs).
+fn shapes() -> edgegate::config::shape::Shapes {
+    edgegate::config::shape::record(|| {
+        if let Err(e) = edgegate::Options::from_json("{}") {
             panic!("the probe cannot walk the options: {e}");
         }
-        let fields: Vec<(String, &str)> = shapes
-            .borrow()
-            .structs
-            .iter()
-            .flat_map(|(path, (_, fields))| fields.iter().map(|f| (child(path, f), *f)))
-            .collect();
-        let mut required = Vec::new();
-        for (path, field) in fields {
-            match T::deserialize(probe(&shapes, Some(&path))) {
-                Ok(_) => {}
-                Err(e) if e.to_string() == format!("missing field `{field}`") => {
-                    required.push(path)
-                }
-                Err(e) => panic!("the probe, leaving out {path}: {e}"),
-            }
-        }
-        (shapes.into_inner(), required)
-    }
+    })
 }
 
 /// Walks the option structs from `path` (typed by the interface `iface`) down.
 fn check_struct(
     path: &str,
     iface: &str,
-    shapes: &probe::Shapes,
+    shapes: &edgegate::config::shape::Shapes,
     required: &BTreeSet<String>,
     d: &ts::Declarations,
     problems: &mut Vec<String>,
@@ -638,7 +409,7 @@ fn check_struct(
                 for object in ts::inline_objects(&member.ty) {
                     for m in ts::split_top(object, ';') {
                         let name = m.split([':', '?']).next().unwrap_or("").trim();
-                        if !name.is_empty() && !inner.contains(&name) {
+                        if !name.is_empty() && !inner.iter().any(|f| f == name) {
                             problems.push(format!(
                                 "option {path}: index.d.ts adds {name}, which config.rs \
                                  {rust_inner} does not take"
@@ -673,8 +444,8 @@ fn check_struct(
 
 #[test]
 fn options_are_typed_as_config_rs_reads_them() {
-    let (shapes, required) = probe::shapes::<edgegate::config::Options>();
-    let required: BTreeSet<String> = required.into_iter().collect();
+    let shapes = shapes();
+    let required = &shapes.required;
     // The probe must have seen the whole tree, or this test would check nothing.
     for path in [
         "",
@@ -701,7 +472,7 @@ fn options_are_typed_as_config_rs_reads_them() {
 
     let d = declarations();
     let mut problems = Vec::new();
-    check_struct("", "Options", &shapes, &required, &d, &mut problems);
+    check_struct("", "Options", &shapes, required, &d, &mut problems);
     report("options (config.rs vs js/index.d.ts)", problems);
 }
 

@@ -1,13 +1,10 @@
 //! Durations: seconds or jose-style strings, and every duration option's default and
 //! bound, written once.
 
-use serde::Deserialize;
-
 use crate::error::{Error, Result};
 
 /// Seconds as a number, or a jose-style string: `"60s"`, `"5 minutes"`, `"2h"`, `"1d"`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug, Clone)]
 pub enum Duration {
     /// Seconds.
     Seconds(f64),

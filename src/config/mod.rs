@@ -1,21 +1,24 @@
-//! The options object: its serde shapes and defaults, named after jose's vocabulary.
-//! Unknown fields are errors (a misspelt `audiance` must not silently disable the audience
-//! check). The values are checked by the parts they build, once, when the gate is built
+//! The options object: its shapes and defaults, named after jose's vocabulary, read from
+//! JSON by hand (`read`). Unknown fields are errors (a misspelt `audiance` must not
+//! silently disable the audience check), and every refusal names the option's path. The values are checked by the parts they build, once, when the gate is built
 //! (`RuleSet::new`, `Extractor::new`, `Providers::new`, …): a gate that builds is a gate
 //! that works. The options of each part have their file (`verify`, `session`, `refresh`,
 //! `login`), and durations theirs, with every default and bound (`duration`).
 
 mod duration;
 mod login;
+mod read;
 mod refresh;
 mod session;
 mod verify;
 
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
+use serde_json::Value;
 
 use crate::error::{Error, Result};
+pub use read::OneOrMany;
+use read::{boolean, choice, list, one_or_many, status, string, string_map, strings, Fields};
 
 pub use duration::{durations, Bound, Duration};
 pub use login::LoginOptions;
@@ -23,9 +26,12 @@ pub use refresh::{CoordinationOptions, RefreshOptions};
 pub use session::{PrecedenceOption, SessionFormatOption, SessionOptions, TokenOptions};
 pub use verify::{RemoteOptions, VerifyOptions};
 
+/// What the options reader reads, for the contract test (`read::shape`).
+#[cfg(feature = "_integration_test")]
+pub use read::shape;
+
 /// What a rule protects and how it answers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RuleKind {
     /// Pages: without a valid token, redirect to the login page.
     Page,
@@ -39,6 +45,18 @@ pub enum RuleKind {
 }
 
 impl RuleKind {
+    const ALL: [RuleKind; 4] = [
+        RuleKind::Page,
+        RuleKind::Api,
+        RuleKind::Guest,
+        RuleKind::Public,
+    ];
+
+    fn read(path: &str, value: Value) -> Result<RuleKind> {
+        let names = RuleKind::ALL.map(RuleKind::as_str);
+        Ok(RuleKind::ALL[choice(path, value, "RuleKind", &names)?])
+    }
+
     /// Public and guest rules are exceptions to protection: they are read narrowly.
     pub fn is_exception(self) -> bool {
         matches!(self, RuleKind::Public | RuleKind::Guest)
@@ -55,58 +73,55 @@ impl RuleKind {
     }
 }
 
-/// One string or a list of them.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
-pub enum OneOrMany {
-    /// One.
-    One(String),
-    /// Several.
-    Many(Vec<String>),
-}
-
-impl OneOrMany {
-    /// The strings, as a list.
-    pub fn into_vec(self) -> Vec<String> {
-        match self {
-            OneOrMany::One(s) => vec![s],
-            OneOrMany::Many(v) => v,
-        }
-    }
-}
-
 /// One rule: what it matches, what kind it is, and where its requests go.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug, Clone)]
 pub struct RuleOptions {
     /// Next.js `matcher` sources, one or several.
-    #[serde(rename = "match")]
     pub matcher: OneOrMany,
     /// `page`, `api`, `guest` or `public`.
     pub kind: RuleKind,
     /// Scopes the token must carry (all of them).
-    #[serde(default)]
     pub scopes: Vec<String>,
     /// Where a request this rule lets through goes: an absolute http(s) URL, or the name
     /// of one of `upstreams`. Without it the request continues into the app.
-    #[serde(default)]
     pub upstream: Option<String>,
 }
 
+impl RuleOptions {
+    fn read(path: &str, value: Value) -> Result<RuleOptions> {
+        let mut f = Fields::new(path, value, "RuleOptions")?;
+        let options = RuleOptions {
+            matcher: f.required("match", one_or_many)?,
+            kind: f.required("kind", RuleKind::read)?,
+            scopes: f.or("scopes", Vec::new(), strings)?,
+            upstream: f.opt("upstream", string)?,
+        };
+        f.finish().map(|()| options)
+    }
+}
+
 /// What a request let through carries to the backend.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug, Clone)]
 pub struct UpstreamOptions {
     /// Remove the auth cookie (and its chunks) from the forwarded `Cookie` header. The
     /// refresh cookie and hosted login's cookies are removed either way.
-    #[serde(default = "yes")]
     pub strip_auth_cookie: bool,
     /// Claims forwarded as headers: `{ "sub": "x-auth-sub" }`.
-    #[serde(default)]
     pub claim_headers: BTreeMap<String, String>,
     /// More client headers to drop, beside the built-in identity headers.
-    #[serde(default)]
     pub strip_headers: Vec<String>,
+}
+
+impl UpstreamOptions {
+    fn read(path: &str, value: Value) -> Result<UpstreamOptions> {
+        let mut f = Fields::new(path, value, "UpstreamOptions")?;
+        let options = UpstreamOptions {
+            strip_auth_cookie: f.or("stripAuthCookie", true, boolean)?,
+            claim_headers: f.or("claimHeaders", BTreeMap::new(), string_map)?,
+            strip_headers: f.or("stripHeaders", Vec::new(), strings)?,
+        };
+        f.finish().map(|()| options)
+    }
 }
 
 impl Default for UpstreamOptions {
@@ -120,15 +135,23 @@ impl Default for UpstreamOptions {
 }
 
 /// Cross-site request forgery guard for cookie-authenticated requests with unsafe methods.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug, Clone)]
 pub struct CsrfOptions {
     /// On by default.
-    #[serde(default = "yes")]
     pub enabled: bool,
     /// Other origins allowed to send such requests, e.g. `"https://admin.example.com"`.
-    #[serde(default)]
     pub allowed_origins: Vec<String>,
+}
+
+impl CsrfOptions {
+    fn read(path: &str, value: Value) -> Result<CsrfOptions> {
+        let mut f = Fields::new(path, value, "CsrfOptions")?;
+        let options = CsrfOptions {
+            enabled: f.or("enabled", true, boolean)?,
+            allowed_origins: f.or("allowedOrigins", Vec::new(), strings)?,
+        };
+        f.finish().map(|()| options)
+    }
 }
 
 impl Default for CsrfOptions {
@@ -141,65 +164,79 @@ impl Default for CsrfOptions {
 }
 
 /// Everything a gate is built from.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug, Clone)]
 pub struct Options {
     /// First matching rule wins. Default: `/dashboard/:path*` page, `/api/:path*` api.
-    #[serde(default)]
     pub rules: Option<Vec<RuleOptions>>,
     /// Where the token is found.
-    #[serde(default)]
     pub token: TokenOptions,
     /// One provider (keys, JWKS URL or discovery) ...
-    #[serde(default)]
     pub verify: Option<VerifyOptions>,
     /// ... or several, each with its own `issuer`; a token is routed by its `iss`.
-    #[serde(default)]
     pub providers: Vec<VerifyOptions>,
     /// Status when a provider's keys cannot be obtained: 503 (default: the gate is
     /// unavailable, not the user unauthenticated) or 401 (treated as an invalid token).
-    #[serde(default = "default_unavailable_status")]
     pub keys_unavailable_status: u16,
     /// Where pages send a visitor without a session. Default `/login`.
-    #[serde(default = "default_login")]
     pub login_url: String,
     /// The query parameter that carries the page to return to. Default `returnTo`.
-    #[serde(default = "default_return_to")]
     pub return_to_param: String,
     /// Where guest pages send a visitor who has a session. Default `/`.
-    #[serde(default = "default_after_login")]
     pub after_login_url: String,
     /// What requests let through carry to the backend.
-    #[serde(default)]
     pub upstream: UpstreamOptions,
     /// The CSRF guard for cookie sessions.
-    #[serde(default)]
     pub csrf: CsrfOptions,
     /// Refreshing expired access tokens with the refresh cookie.
-    #[serde(default)]
     pub refresh: Option<RefreshOptions>,
     /// Hosted login at an OpenID Connect provider.
-    #[serde(default)]
     pub login: Option<LoginOptions>,
     /// Read the token from an auth library's session cookie (Auth.js, next-auth,
     /// nextjs-auth0, Kinde) instead of `token.cookie`.
-    #[serde(default)]
     pub session: Option<SessionOptions>,
     /// Next's `basePath`, when the app has one.
-    #[serde(default)]
     pub base_path: Option<String>,
     /// Next's i18n locales, when the app has them.
-    #[serde(default)]
     pub locales: Vec<String>,
     /// Named upstreams, for rules to refer to: `{ "backend": "https://api.internal" }`.
-    #[serde(default)]
     pub upstreams: BTreeMap<String, String>,
 }
 
 impl Options {
     /// Options from JSON text; unknown fields are errors.
     pub fn from_json(json: &str) -> Result<Options> {
-        serde_json::from_str(json).map_err(|e| Error::ConfigInvalid(format!("options: {e}")))
+        let value = serde_json::from_str(json)
+            .map_err(|e| Error::ConfigInvalid(format!("options: not JSON: {e}")))?;
+        Options::read("", value)
+    }
+
+    fn read(path: &str, value: Value) -> Result<Options> {
+        let mut f = Fields::new(path, value, "Options")?;
+        let rules = |path: &str, v| list(path, v, RuleOptions::read);
+        let providers = |path: &str, v| list(path, v, VerifyOptions::read);
+        let options = Options {
+            rules: f.opt("rules", rules)?,
+            token: f.or("token", TokenOptions::default(), TokenOptions::read)?,
+            verify: f.opt("verify", VerifyOptions::read)?,
+            providers: f.or("providers", Vec::new(), providers)?,
+            keys_unavailable_status: f.or("keysUnavailableStatus", 503, status)?,
+            login_url: f.or("loginUrl", "/login".into(), string)?,
+            return_to_param: f.or("returnToParam", "returnTo".into(), string)?,
+            after_login_url: f.or("afterLoginUrl", "/".into(), string)?,
+            upstream: f.or(
+                "upstream",
+                UpstreamOptions::default(),
+                UpstreamOptions::read,
+            )?,
+            csrf: f.or("csrf", CsrfOptions::default(), CsrfOptions::read)?,
+            refresh: f.opt("refresh", RefreshOptions::read)?,
+            login: f.opt("login", LoginOptions::read)?,
+            session: f.opt("session", SessionOptions::read)?,
+            base_path: f.opt("basePath", string)?,
+            locales: f.or("locales", Vec::new(), strings)?,
+            upstreams: f.or("upstreams", BTreeMap::new(), string_map)?,
+        };
+        f.finish().map(|()| options)
     }
 
     /// The options' combinations: each part checks its own options when it is built; these
@@ -248,33 +285,9 @@ impl Options {
     }
 }
 
-fn default_unavailable_status() -> u16 {
-    503
-}
 fn default_cookie() -> Option<String> {
     Some("token".into())
 }
 fn default_refresh_cookie() -> Option<String> {
     Some("refreshToken".into())
-}
-fn yes() -> bool {
-    true
-}
-fn default_cache_size() -> usize {
-    1000
-}
-fn default_max_chunks() -> usize {
-    10
-}
-fn default_8k() -> usize {
-    8 * 1024
-}
-fn default_login() -> String {
-    "/login".into()
-}
-fn default_return_to() -> String {
-    "returnTo".into()
-}
-fn default_after_login() -> String {
-    "/".into()
 }

@@ -1,15 +1,14 @@
 //! The session's options: where the token is read from (`token`) and an auth library's
 //! sealed session (`session`).
 
-use serde::Deserialize;
+use serde_json::Value;
 
-use super::{
-    default_8k, default_cookie, default_max_chunks, default_refresh_cookie, yes, Duration,
-};
+use super::read::{boolean, choice, count, duration, string, strings, Fields};
+use super::{default_cookie, default_refresh_cookie, Duration};
+use crate::error::Result;
 
 /// Which token wins when a request carries both a cookie and a bearer header.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum PrecedenceOption {
     /// The cookie (default).
     #[default]
@@ -19,36 +18,26 @@ pub enum PrecedenceOption {
 }
 
 /// Where the token is found: cookies, the `Authorization` header, and their limits.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug, Clone)]
 pub struct TokenOptions {
     /// Name of the auth cookie; `null` turns cookies off.
-    #[serde(default = "default_cookie")]
     pub cookie: Option<String>,
     /// Name of the refresh-token cookie (never forwarded upstream).
-    #[serde(default = "default_refresh_cookie")]
     pub refresh_cookie: Option<String>,
     /// On requests that are not plain http on loopback, the cookies are named
     /// `__Host-<name>` (set only by this host, over TLS, Path=/). Default true.
-    #[serde(default = "yes")]
     pub host_prefix: bool,
     /// Lifetime of the refresh cookie. Default 30 days.
-    #[serde(default)]
     pub refresh_max_age: Option<Duration>,
     /// Accept `Authorization: Bearer`.
-    #[serde(default = "yes")]
     pub header: bool,
     /// Which source wins when both carry a token.
-    #[serde(default)]
     pub precedence: PrecedenceOption,
     /// Most chunks (`token.0`, `token.1`, …) joined into one token. Default 10.
-    #[serde(default = "default_max_chunks")]
     pub max_chunks: usize,
     /// Longest `Cookie` header read, in bytes. Default 8 KiB.
-    #[serde(default = "default_8k")]
     pub max_cookie_header_bytes: usize,
     /// Longest token read, in bytes. Default 8 KiB.
-    #[serde(default = "default_8k")]
     pub max_token_bytes: usize,
 }
 
@@ -61,16 +50,69 @@ impl Default for TokenOptions {
             refresh_max_age: None,
             header: true,
             precedence: PrecedenceOption::Cookie,
-            max_chunks: default_max_chunks(),
-            max_cookie_header_bytes: default_8k(),
-            max_token_bytes: default_8k(),
+            max_chunks: 10,
+            max_cookie_header_bytes: 8 * 1024,
+            max_token_bytes: 8 * 1024,
         }
     }
 }
 
+impl TokenOptions {
+    pub(super) fn read(path: &str, value: Value) -> Result<TokenOptions> {
+        let mut f = Fields::new(path, value, "TokenOptions")?;
+        let d = TokenOptions::default();
+        let options = TokenOptions {
+            cookie: f.nullable("cookie", d.cookie, string)?,
+            refresh_cookie: f.nullable("refreshCookie", d.refresh_cookie, string)?,
+            host_prefix: f.or("hostPrefix", d.host_prefix, boolean)?,
+            refresh_max_age: f.opt("refreshMaxAge", duration)?,
+            header: f.or("header", d.header, boolean)?,
+            precedence: f.or("precedence", d.precedence, PrecedenceOption::read)?,
+            max_chunks: f.or("maxChunks", d.max_chunks, count)?,
+            max_cookie_header_bytes: f.or(
+                "maxCookieHeaderBytes",
+                d.max_cookie_header_bytes,
+                count,
+            )?,
+            max_token_bytes: f.or("maxTokenBytes", d.max_token_bytes, count)?,
+        };
+        f.finish().map(|()| options)
+    }
+}
+
+impl PrecedenceOption {
+    fn read(path: &str, value: Value) -> Result<PrecedenceOption> {
+        let all = [PrecedenceOption::Cookie, PrecedenceOption::Header];
+        Ok(all[choice(path, value, "PrecedenceOption", &["cookie", "header"])?])
+    }
+}
+
+impl SessionFormatOption {
+    fn read(path: &str, value: Value) -> Result<SessionFormatOption> {
+        use SessionFormatOption::*;
+        let all = [Authjs, NextAuth, Auth0, Auth0V3, Kinde];
+        let names = ["authjs", "next-auth", "auth0", "auth0-v3", "kinde"];
+        Ok(all[choice(path, value, "SessionFormatOption", &names)?])
+    }
+}
+
+impl SessionOptions {
+    pub(super) fn read(path: &str, value: Value) -> Result<SessionOptions> {
+        let mut f = Fields::new(path, value, "SessionOptions")?;
+        let options = SessionOptions {
+            format: f.required("format", SessionFormatOption::read)?,
+            secret: f.opt("secret", string)?,
+            secrets: f.or("secrets", Vec::new(), strings)?,
+            token_path: f.opt("tokenPath", string)?,
+            cookie: f.opt("cookie", string)?,
+            verify_token: f.or("verifyToken", true, boolean)?,
+        };
+        f.finish().map(|()| options)
+    }
+}
+
 /// The auth library whose session cookie holds the token.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SessionFormatOption {
     /// Auth.js (`@auth/core`, next-auth 5): `authjs.session-token`.
     Authjs,
@@ -79,7 +121,6 @@ pub enum SessionFormatOption {
     /// `@auth0/nextjs-auth0` 4: `__session`.
     Auth0,
     /// `@auth0/nextjs-auth0` 3: `appSession`.
-    #[serde(rename = "auth0-v3")]
     Auth0V3,
     /// Kinde's Next.js SDK: `access_token`, a raw JWT.
     Kinde,
@@ -87,26 +128,20 @@ pub enum SessionFormatOption {
 
 /// An auth library's session cookie as the source of the token, instead of a raw JWT
 /// cookie (the `Authorization` header still counts, by `token.precedence`).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug, Clone)]
 pub struct SessionOptions {
     /// Which library wrote it.
     pub format: SessionFormatOption,
     /// The library's secret (`AUTH_SECRET`, `NEXTAUTH_SECRET`, `AUTH0_SECRET`).
-    #[serde(default)]
     pub secret: Option<String>,
     /// Several secrets, newest first, while one is rotated out.
-    #[serde(default)]
     pub secrets: Vec<String>,
     /// Where the session keeps the token, dot-separated. Default `accessToken`
     /// (`tokenSet.accessToken` for nextjs-auth0 4).
-    #[serde(default)]
     pub token_path: Option<String>,
     /// The session cookie's name when the app renamed it (the same on http and https).
-    #[serde(default)]
     pub cookie: Option<String>,
     /// `false` forwards the token as the session holds it, authenticated by the session's
     /// encryption alone (for opaque tokens); no `verify` then. Default true.
-    #[serde(default = "yes")]
     pub verify_token: bool,
 }

@@ -415,7 +415,6 @@ fn ms(secs: f64) -> u64 {
 mod tests {
     use super::*;
     use crate::clock::{Clock, FixedClock};
-    use crate::config::RefreshOptions;
     use crate::fetch::{Fetched, Progress};
     use crate::session::refresh::Refresher;
 
@@ -424,11 +423,11 @@ mod tests {
     const ENDPOINT: &str = "https://id.example/token";
 
     fn refresher() -> Refresher {
-        let options: RefreshOptions = serde_json::from_value(serde_json::json!({
+        let options = serde_json::json!({ "refresh": {
             "tokenEndpoint": ENDPOINT, "clientId": "web", "coordination": { "secret": SECRET }
-        }))
-        .unwrap();
-        Refresher::new(&options).unwrap()
+        }});
+        let options = crate::config::Options::from_json(&options.to_string()).unwrap();
+        Refresher::new(&options.refresh.unwrap()).unwrap()
     }
 
     fn coordinator() -> Coordinator {

@@ -19,14 +19,17 @@
 // host (~1 KB), hosted login's appBaseUrl check, the cnf refusal, the engine's own
 // private mark on answers with cookies, and the durations table. Owed back by the weight
 // issue (a lead: cargo's module, before wasm-bindgen, links core::fmt's float formatting,
-// dragon and grisu, ~18 KB raw).
+// dragon and grisu, ~18 KB raw). Meanwhile pass-through decisions and the cold-start split
+// took it to 301,172, over that line; then the options read by hand instead of serde's
+// derived visitors (src/config/read.rs; the float formatting went with their messages):
+// 731,623 → 683,079 raw, 301,172 → 283,493 gzipped. Now 278 KiB.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 
 const TARGET = 120 * 1024;
-const CEILING = 291 * 1024;
+const CEILING = 278 * 1024;
 
 test(`gzipped .wasm stays under ${CEILING} bytes (target ${TARGET})`, () => {
   const wasm = readFileSync(new URL("../../js/wasm/edgegate_bg.wasm", import.meta.url));
