@@ -9,8 +9,9 @@ export type * from "./index.js";
 
 /**
  * Middleware (Edge) or proxy (Node) function deciding every matched request. A request let
- * through by a rule with an `upstream` is rewritten to the decision's `destination`.
+ * through by a rule with an `upstream` is answered by the decision's `destination`, fetched
+ * through the gate (its address never reaches the client).
  */
 export declare function edgeGate(options: Options, host?: HostOptions): (request: NextRequest) => Promise<Response>;
 
-export declare function toNextResponse(decision: Decision, request: NextRequest): NextResponse | Response;
+export declare function toNextResponse(decision: Decision, request: NextRequest): Promise<NextResponse | Response>;

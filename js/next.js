@@ -2,42 +2,48 @@
 // `export const proxy = edgeGate(options)` in a Next 16 proxy.ts (Node runtime).
 import { NextResponse } from "next/server";
 import { createGate } from "./index.js";
-import { applyCookies, judgedHeaders } from "./respond.js";
+import { applyCookies, fetchUpstream, judgedHeaders, withCookies } from "./respond.js";
 
 export { EdgeGateError, createGate, setSession, clearSession } from "./index.js";
 
 /**
  * Maps an engine decision onto Next's middleware responses. One that changes nothing is
- * `NextResponse.next()`; a continuing decision becomes a rewrite when the engine routes it: external to the rule's upstream (`destination`;
- * unlike a next.config `rewrites()` entry it keeps the middleware's response headers, so a
- * refreshed session's Set-Cookie reaches the browser), or within the app to the exact
- * path the gate judged (`rewrite`).
+ * `NextResponse.next()`. A rule's upstream (`destination`) answers through the gate, as from
+ * any reverse proxy: Next's own external rewrite would show the client the upstream's
+ * address (in `x-middleware-rewrite`). Into the app, a decision becomes a rewrite to the
+ * exact path the gate judged (`rewrite`) when it names one, and carries the gate's headers.
  */
-export function toNextResponse(decision, request) {
+export async function toNextResponse(decision, request) {
   let response;
   switch (decision.action) {
     case "continue": {
       // Nothing changed: Next's own pass-through, which costs it nothing.
       if (decision.passThrough) return NextResponse.next();
+      if (decision.destination) {
+        return withCookies(absoluteLocation(await fetchUpstream(decision, request), request), decision);
+      }
       const forwarded = { request: { headers: judgedHeaders(decision, request) } };
-      const to = decision.destination ? new URL(decision.destination) : decision.rewrite && inApp(decision.rewrite, request);
-      response = to ? NextResponse.rewrite(to, forwarded) : NextResponse.next(forwarded);
+      response = decision.rewrite ? NextResponse.rewrite(inApp(decision.rewrite, request), forwarded) : NextResponse.next(forwarded);
       break;
     }
     case "redirect":
       response = NextResponse.redirect(new URL(decision.location, request.url), decision.status);
       break;
-    default: {
-      // Next parses a middleware response's Location as an absolute URL (then serves a
-      // same-origin one relative again, as it does for the redirects above).
-      const headers = new Headers(decision.headers);
-      const location = headers.get("location");
-      if (location?.startsWith("/")) headers.set("location", new URL(location, request.url).href);
-      response = new NextResponse(decision.body || null, { status: decision.status, headers });
-    }
+    default:
+      response = absoluteLocation(new NextResponse(decision.body || null, { status: decision.status, headers: decision.headers }), request);
   }
   // A refreshed session (or a cleared one) goes back to the browser.
   applyCookies(response.headers, decision.setCookies);
+  return response;
+}
+
+/**
+ * `response` with a same-origin `Location` made absolute: Next parses a middleware
+ * response's Location as an absolute URL (then serves a same-origin one relative again).
+ */
+function absoluteLocation(response, request) {
+  const location = response.headers.get("location");
+  if (location?.startsWith("/")) response.headers.set("location", new URL(location, request.url).href);
   return response;
 }
 

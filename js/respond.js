@@ -63,6 +63,14 @@ export function judgedHeaders(decision, request) {
   return headers;
 }
 
+const parsed = (url, base) => {
+  try {
+    return new URL(url, base);
+  } catch {
+    return null;
+  }
+};
+
 /**
  * The answer of the continuing decision's `destination` (a rule's upstream) to `request`'s
  * `method` and `body` (a stream, or null) with the gate's request headers. Its redirects go back to the
@@ -77,6 +85,11 @@ export async function fetchUpstream(decision, request) {
   const response = await fetch(decision.destination, init);
   const out = new Headers(response.headers);
   for (const name of HOP_BY_HOP) out.delete(name);
+  // The upstream's own redirects name the app, not the upstream (nginx's proxy_redirect):
+  // its address stays with the server.
+  const location = out.get("location");
+  const to = location === null ? null : parsed(location, decision.destination);
+  if (to?.origin === new URL(decision.destination).origin) out.set("location", to.pathname + to.search + to.hash);
   if (!reencodes && out.has("content-encoding")) {
     out.delete("content-encoding");
     out.delete("content-length");
