@@ -91,7 +91,29 @@ function logEntry(request, decision, ms) {
   };
 }
 
+/**
+ * The path of an option written with the value `undefined` (`upstream:
+ * process.env.BACKEND_URL` with the variable unset), or null. JSON would drop it and the
+ * option's default would apply: for an upstream, the rule's requests would go into the app.
+ */
+function undefinedOption(value, path) {
+  const entries = Array.isArray(value)
+    ? value.map((v, i) => [`${path}[${i}]`, v])
+    : value && typeof value === "object"
+      ? Object.entries(value).map(([k, v]) => [path ? `${path}.${k}` : k, v])
+      : [];
+  for (const [at, v] of entries) {
+    const found = v === undefined ? at : undefinedOption(v, at);
+    if (found) return found;
+  }
+  return null;
+}
+
 function build(options, now) {
+  const unset = undefinedOption(options, "");
+  if (unset) {
+    throw new EdgeGateError(`${unset} is undefined (an unset environment variable?): give it a value, or leave the option out`, "ERR_CONFIG_INVALID");
+  }
   try {
     return new WasmGate(options, now);
   } catch (error) {

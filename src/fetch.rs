@@ -134,7 +134,20 @@ pub(crate) fn check_url(url: &str, what: &str) -> std::result::Result<(), String
     if !https && !is_loopback(&host) {
         return bad("must use https (plain http is allowed on loopback only)");
     }
+    if unset_variable(rest) {
+        return bad("has an `undefined` or `null` in it: an unset environment variable?");
+    }
     Ok(())
+}
+
+/// Whether a URL's host labels or path segments (`rest`: after the scheme) include a
+/// JavaScript `undefined` or `null` that a template string made of an unset variable:
+/// `https://${TENANT}.auth0.com`, `.../${TENANT_ID}/v2.0`.
+pub(crate) fn unset_variable(rest: &str) -> bool {
+    let end = rest.find(['?', '#']).unwrap_or(rest.len());
+    rest[..end]
+        .split(['/', '.', ':'])
+        .any(|part| part == "undefined" || part == "null")
 }
 
 #[cfg(test)]
@@ -150,6 +163,7 @@ mod tests {
             "http://127.0.0.1:4444/jwks",
             "http://localhost/jwks",
             "http://[::1]:80/jwks",
+            "https://id.example/tenants/undefined-ish/?q=undefined#null",
         ] {
             assert!(check_url(ok, "u").is_ok(), "{ok}");
         }
@@ -166,6 +180,11 @@ mod tests {
             "file:///etc/passwd",
             "//example.com/jwks",
             "",
+            // Template strings of unset variables.
+            "https://login.microsoftonline.com/undefined/v2.0",
+            "https://undefined.auth0.com/",
+            "https://id.example/null",
+            "https://id.example:undefined/",
         ] {
             assert!(check_url(bad, "u").is_err(), "{bad}");
         }

@@ -27,8 +27,9 @@ export const gateOptions: Options = issuer
         clientSecret: dev.login.clientSecret,
         secret: dev.login.secret,
         resource: dev.login.resource,
-        redirectUri: app && `${app}/auth/callback`,
-        postLogoutRedirectUri: app && `${app}/`,
+        // (Left out, not `undefined`, when unset: the gate refuses an option written as
+        // undefined, the mark of an unset environment variable.)
+        ...(app && { redirectUri: `${app}/auth/callback`, postLogoutRedirectUri: `${app}/` }),
         // oidc-provider issues refresh tokens only after an explicit consent.
         authorizationParams: { prompt: "consent" },
         sessionClaims: ["email", "name"],

@@ -44,6 +44,17 @@ impl Client {
         if id.is_empty() {
             return Err(Error::ConfigInvalid(format!("{what}.clientId is required")));
         }
+        // An empty secret is an unset environment variable, not a public client.
+        let secret = match secret {
+            Some("") if method == Some("none") => None,
+            Some("") => {
+                return Err(Error::ConfigInvalid(format!(
+                    "{what}.clientSecret is empty (an unset environment variable?): give the \
+                     secret, or tokenEndpointAuthMethod \"none\" for a public client"
+                )))
+            }
+            secret => secret,
+        };
         let method = match (method, secret) {
             (None | Some("client_secret_basic"), Some(_)) => AuthMethod::Basic,
             (Some("client_secret_post"), Some(_)) => AuthMethod::Post,
@@ -234,7 +245,12 @@ mod tests {
             .post(1, "https://id/t", &[("x", "1")]);
         assert_eq!(public.body.as_deref(), Some("x=1&client_id=app"));
         assert!(public.headers.iter().all(|(n, _)| n != "authorization"));
+        // An empty secret is an unset variable, unless the client is declared public.
+        let public_empty = client(Some(""), Some("none")).unwrap();
+        assert!(public_empty.secret.is_none());
         for bad in [
+            client(Some(""), None),
+            client(Some(""), Some("client_secret_post")),
             client(Some("s"), Some("none")),
             client(None, Some("client_secret_post")),
             client(Some("s"), Some("private_key_jwt")),

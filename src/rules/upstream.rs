@@ -82,6 +82,12 @@ impl Upstream {
                  \"https://api.internal\" (a plain path prefix allowed; no userinfo, query or fragment)"
             )));
         }
+        if crate::fetch::unset_variable(rest.unwrap_or_default()) {
+            return Err(Error::ConfigUrl(format!(
+                "{option}: {url:?} has an `undefined` or `null` in it: an unset environment \
+                 variable?"
+            )));
+        }
         Ok(Upstream {
             base: base.to_owned(),
         })
@@ -206,6 +212,9 @@ mod tests {
             "https://api.internal/a%2Fb",
             "https://api.internal/a;b",
             "https://api.internal/./b",
+            "https://undefined/api",
+            "https://api.internal/undefined",
+            "https://null.internal/",
             "https://[::1",
             "http://[:]",
             "http://99999",

@@ -128,9 +128,23 @@ test("bad options throw EdgeGateError with a code", async () => {
   for (const [opts, code] of cases) {
     await assert.rejects(createGate(opts), (e) => e instanceof EdgeGateError && e instanceof Error && e.code === code);
   }
-  // `undefined` members mean "not set", as with jose.
-  const gate = await createGate({ verify: { algorithms: ["HS256"], keys: SECRET, issuer: undefined } });
-  assert.equal((await gate.decide({ url: "/" })).code, "OK_PUBLIC");
+  // An option written as `undefined` is an unset environment variable: left to its
+  // default it would route a rule's requests into the app (upstream), drop a check (issuer)
+  // or make a confidential client public (clientSecret). Refused, naming the option.
+  for (const [opts, path] of [
+    [{ verify: { algorithms: ["HS256"], keys: SECRET, issuer: undefined } }, "verify.issuer"],
+    [{ ...options, rules: [{ match: "/api/:path*", kind: "api", upstream: undefined }] }, "rules[0].upstream"],
+    [{ ...options, refresh: { tokenEndpoint: "https://id.example/token", clientId: "app", clientSecret: undefined } }, "refresh.clientSecret"],
+  ]) {
+    await assert.rejects(createGate(opts), (e) => e.code === "ERR_CONFIG_INVALID" && e.message.startsWith(`${path} is undefined`), path);
+  }
+  // The messages name the option's path, never a JSON line and column.
+  await assert.rejects(createGate({ ...options, rules: [{ match: "/a", kind: "page" }, { match: "/b", kind: "admin" }] }),
+    (e) => e.code === "ERR_CONFIG_INVALID" && /^rules\[1\]\.kind is "admin", not one of page, api, guest, public/.test(e.message));
+  await assert.rejects(createGate({ ...options, refresh: { tokenEndpoint: "https://id.example/token", clientId: "app", clientSecret: "" } }),
+    (e) => e.code === "ERR_CONFIG_INVALID" && /refresh\.clientSecret is empty/.test(e.message));
+  await assert.rejects(createGate({ ...options, rules: [{ match: "/api/:path*", kind: "api", upstream: "https://api.internal/undefined" }] }),
+    (e) => e.code === "ERR_CONFIG_URL" && /unset environment variable/.test(e.message));
 });
 
 test("a RuntimeError drops the instance and the gate keeps deciding", async () => {
