@@ -14,13 +14,19 @@ export { EdgeGateError, createGate, setSession, clearSession } from "./index.js"
  * exact path the gate judged (`rewrite`) when it names one, and carries the gate's headers.
  */
 export async function toNextResponse(decision, request) {
+  return nextResponse(decision, request);
+}
+
+// What toNextResponse answers, without a promise where none is needed: under Next every
+// promise runs its async hooks, and only an upstream's answer is awaited.
+function nextResponse(decision, request) {
   let response;
   switch (decision.action) {
     case "continue": {
       // Nothing changed: Next's own pass-through, which costs it nothing.
       if (decision.passThrough) return NextResponse.next();
       if (decision.destination) {
-        return withCookies(absoluteLocation(await fetchUpstream(decision, request), request), decision);
+        return fetchUpstream(decision, request).then((answer) => withCookies(absoluteLocation(answer, request), decision));
       }
       const forwarded = { request: { headers: judgedHeaders(decision, request) } };
       response = decision.rewrite ? NextResponse.rewrite(inApp(decision.rewrite, request), forwarded) : NextResponse.next(forwarded);
@@ -68,8 +74,12 @@ export function edgeGate(options, host = {}) {
     throw new TypeError('edgeGate: the "rewrite" host option is gone; name the backend on the rule: { match, kind, upstream }');
   }
   let gate;
+  let built; // the gate once built: no await of a settled promise per request
   return async function edgegate(request) {
-    gate ??= createGate(options, host);
-    return toNextResponse(await (await gate).decide(request), request);
+    if (!built) {
+      gate ??= createGate(options, host);
+      built = await gate;
+    }
+    return nextResponse(await built.decide(request), request);
   };
 }
