@@ -125,9 +125,12 @@ const HOST_ROUTING = [
   [NEXT, (p) => p.startsWith("/") && !pathOf(p).endsWith(".rsc") && p.includes("?") && p.endsWith(".rsc"),
     (mine, same) => same !== null && mine === upstreamQuery(same, (q) => q.replace(/\.rsc$/, "")),
     "Next's normalizeRscURL strips a `.rsc` that ends the query when the path has none: the upstream gets that query without it"],
-  [NEXT, (p) => p.startsWith("/") && /\?.*\+/.test(p),
-    (mine, same) => same !== null && mine === upstreamQuery(same, (q) => q.replaceAll("+", "%20")),
-    "Next's proxy re-serializes the query it sends the upstream (`+` as `%20`, one form decoding)"],
+  // (Next's own proxy re-serialized the query back, `+` as `%20`, while the adapter handed
+  // upstreams to it as external rewrites; the adapter now fetches them itself.)
+  [NEXT, (p) => p.startsWith("/") && /\?.*%20/.test(p),
+    (mine, same) => (reachedUpstream(mine) && same !== null ? mine === upstreamQuery(same, (q) => q.replaceAll("%20", "+")) : undefined),
+    "Next hands middleware the query re-serialized as a form (`%20` as `+`): the gate judges that " +
+      "query and forwards it, which a form decoder (URLSearchParams, qs) reads as the same"],
   [NEXT, (p) => p.startsWith("/") && nextView(p) !== p,
     (mine, same, viewed) => (reachedUpstream(mine) && reachedUpstream(same) ? undefined : undata(mine) === viewed),
     "Next hands middleware the URL with `.rsc` stripped, `/_next/data/<build>/….json` unwrapped " +
