@@ -16,7 +16,9 @@ export type * from "./index.js";
  * refusal (redirect, 401, 403) is the response; a request its rule sends to an `upstream`
  * is answered by it (the decision's `destination`); the rest reach the app's handlers with
  * the gate's headers. The decision's `setCookies` go on whatever response goes out. The
- * decision is `c.get("edgegate")`. `options` and `host` may read bindings from `c.env`.
+ * decision is `c.get("edgegate")`. `options` and `host` may be functions of the
+ * environment: the bindings in `c.env` (Workers) over `process.env` (Node, where `c.env`
+ * holds none), read once, when the first request builds the gate.
  */
 export declare function edgeGate<Bindings extends object = {}>(
   options: Options | ((env: Bindings) => Options),

@@ -7,13 +7,23 @@ import { answer, applyCookies, fetchUpstream, judgedHeaders } from "./respond.js
 
 export { EdgeGateError, createGate, setSession, clearSession } from "./index.js";
 
+/**
+ * What `options` and `host` functions read: the bindings in `c.env` (Workers, or the env
+ * `app.fetch` was given), over the process environment (Node, Bun, Deno's compat), where
+ * `c.env` holds no bindings (@hono/node-server's `{ incoming, outgoing }`).
+ */
+const environment = (c) => ({ ...globalThis.process?.env, ...c.env });
+
 export function edgeGate(options, host) {
   let gate;
   return async function edgegate(c, next) {
-    gate ??= createGate(
-      typeof options === "function" ? options(c.env) : options,
-      typeof host === "function" ? host(c.env) : host,
-    );
+    if (!gate) {
+      const env = environment(c);
+      gate = createGate(
+        typeof options === "function" ? options(env) : options,
+        typeof host === "function" ? host(env) : host,
+      );
+    }
     const request = c.req.raw;
     const decision = await (await gate).decide(request);
     c.set("edgegate", decision);

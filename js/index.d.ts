@@ -325,9 +325,17 @@ export interface Options {
   providers?: Array<VerifyOptions & { issuer: string }>;
   /** Status when keys cannot be fetched: 503 (default) or 401 (pages: login redirect). */
   keysUnavailableStatus?: 503 | 401;
-  /** Where pages send visitors without a valid token. Default `"/login"`. */
+  /**
+   * Where pages send visitors without a valid token. Default `"/login"`, or the sign-in
+   * page of the `session` library (`"/api/auth/signin"` for Auth.js and next-auth,
+   * `"/auth/login"` for nextjs-auth0 4, `"/api/auth/login"` for nextjs-auth0 3 and Kinde).
+   */
   loginUrl?: string;
-  /** Query parameter carrying the original path. Default `"returnTo"`. */
+  /**
+   * Query parameter carrying the original path. Default `"returnTo"`, or the `session`
+   * library's (`"callbackUrl"` for Auth.js and next-auth, `"post_login_redirect_url"` for
+   * Kinde).
+   */
   returnToParam?: string;
   /** Where guest pages send signed-in visitors. Default `"/"`. */
   afterLoginUrl?: string;
@@ -336,7 +344,12 @@ export interface Options {
   refresh?: RefreshOptions;
   /** Hosted login at an OpenID Connect provider. */
   login?: LoginOptions;
-  /** Read the token from Auth.js, next-auth, nextjs-auth0 or Kinde's session cookie. */
+  /**
+   * Read the token from Auth.js, next-auth, nextjs-auth0 or Kinde's session cookie. The
+   * library's own routes (`/api/auth/*`; `/auth/*` for nextjs-auth0 4) are then left open,
+   * before the rules, and its sign-in page and return parameter are the defaults of
+   * `loginUrl` and `returnToParam`.
+   */
   session?: SessionOptions;
   /** Next's `basePath`. */
   basePath?: string;

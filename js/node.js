@@ -4,7 +4,7 @@
 // with exactly the headers and the path the gate judged.
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { createGate } from "./index.js";
+import { EdgeGateError, createGate } from "./index.js";
 import { applyCookies, fetchUpstream, toResponse, withCookies } from "./respond.js";
 
 export { EdgeGateError, createGate, setSession, clearSession } from "./index.js";
@@ -17,9 +17,15 @@ export function edgeGate(options, host) {
   };
 }
 
+// How the app is wired around the gate, wrongly: an error with a code for the app's own
+// error handler (`next(error)`), which decides what the client sees.
+const miswired = (why) => new EdgeGateError(`edgegate/node: ${why}`, "ERR_CONFIG_INVALID");
+
 async function decide(gate, req, res, next) {
   // Under a mount path Express hides its prefix from req.url: the gate would judge another path.
-  if (req.baseUrl) throw new Error("edgegate/node: use the gate at the root, app.use(edgeGate(options))");
+  if (req.baseUrl) {
+    throw miswired(`mounted under ${JSON.stringify(req.baseUrl)}, where the gate would judge the path without it: use it at the root, app.use(edgeGate(options))`);
+  }
   // The URL as WHATWG parses it (`\`, dot segments), so that the gate judges what the app
   // gets. The Host header sets only the authority: the URL setter stops at its first `/`.
   const url = new URL(`${req.socket.encrypted ? "https" : "http"}://localhost${req.url.startsWith("/") ? "" : "/"}${req.url}`);
@@ -30,6 +36,10 @@ async function decide(gate, req, res, next) {
   if (decision.passThrough) return next(); // on into the app as it came
   if (decision.destination) {
     const body = req.method === "GET" || req.method === "HEAD" ? null : req;
+    // A body parser before the gate has read the body it would forward.
+    if (body && (req.readableEnded || req.readableDidRead || req.body !== undefined)) {
+      throw miswired("the request body was read before the gate (a body parser ahead of it?): use the gate first, before any body parser");
+    }
     return send(res, withCookies(await fetchUpstream(decision, { method: req.method, body }), decision));
   }
   // On into the app with exactly the gate's headers, at the path it judged.

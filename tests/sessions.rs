@@ -283,3 +283,110 @@ fn library_cookies_never_reach_an_upstream() {
         assert_eq!(header(forwarded(&d), "cookie"), Some("theme=dark"), "{name}");
     }
 }
+
+/// Choosing a library's session is the whole migration: its own routes stay open (its
+/// sign-in, callback and sign-out handlers sit under the app's `/api/:path*`), pages send
+/// visitors to its sign-in page with its return parameter, and the configured rules keep
+/// their indices. Its routes are read as any public rule: exactly, so another spelling
+/// falls to the rules that protect.
+#[test]
+fn each_library_brings_its_routes_sign_in_and_return_parameter() {
+    use edgegate::{Action, RuleKind};
+    let cases = [
+        (
+            "authjs",
+            "/api/auth/callback/credentials",
+            "/api/auth/signin?callbackUrl=%2Fdashboard%3Ftab%3D2",
+        ),
+        (
+            "next-auth",
+            "/api/auth/session",
+            "/api/auth/signin?callbackUrl=%2Fdashboard%3Ftab%3D2",
+        ),
+        (
+            "auth0",
+            "/auth/callback",
+            "/auth/login?returnTo=%2Fdashboard%3Ftab%3D2",
+        ),
+        (
+            "auth0-v3",
+            "/api/auth/callback",
+            "/api/auth/login?returnTo=%2Fdashboard%3Ftab%3D2",
+        ),
+        (
+            "kinde",
+            "/api/auth/kinde_callback",
+            "/api/auth/login?post_login_redirect_url=%2Fdashboard%3Ftab%3D2",
+        ),
+    ];
+    for (format, route, sign_in) in cases {
+        let mut session = json!({ "format": format });
+        if format != "kinde" {
+            session["secret"] = json!(common::SECRET);
+        }
+        let rules = json!([
+            { "match": "/dashboard/:path*", "kind": "page" },
+            { "match": "/:path*", "kind": "api" },
+        ]);
+        let options = json!({
+            "rules": rules,
+            "verify": { "algorithms": ["HS256"], "keys": common::SECRET },
+            "session": session,
+        });
+        let g = common::gate(&options);
+        let open = g.decide(&get(&format!("https://app.example{route}?code=c"), &[]));
+        assert_eq!(
+            (open.code, open.kind),
+            ("OK_PUBLIC", Some(RuleKind::Public)),
+            "{format} {route}"
+        );
+        assert_eq!(
+            open.rule,
+            Some(2),
+            "{format}: the library's rule comes after the configured ones"
+        );
+        let page = g.decide(&get("https://app.example/dashboard?tab=2", &[]));
+        assert_eq!(
+            page.action,
+            Action::Redirect {
+                location: sign_in.into()
+            },
+            "{format}"
+        );
+        assert_eq!(page.rule, Some(0), "{format}");
+        // Other spellings of a library route are not its route: they stay protected.
+        let upper = route.replacen("auth", "AUTH", 1);
+        for spelling in [
+            upper.as_str(),
+            &format!("{route}/../../x"),
+            &format!("{route}%2f..%2f..%2fx"),
+        ] {
+            let d = g.decide(&get(&format!("https://app.example{spelling}"), &[]));
+            assert_ne!(d.code, "OK_PUBLIC", "{format}: {spelling}");
+        }
+
+        // The options named still win.
+        let mut own = options.clone();
+        own["loginUrl"] = json!("/signin");
+        own["returnToParam"] = json!("next");
+        let page = common::gate(&own).decide(&get("https://app.example/dashboard?tab=2", &[]));
+        assert_eq!(
+            page.action,
+            Action::Redirect {
+                location: "/signin?next=%2Fdashboard%3Ftab%3D2".into()
+            },
+            "{format}"
+        );
+    }
+    // Without a session, nothing of any library's.
+    let plain = common::gate(&json!({
+        "rules": [{ "match": "/:path*", "kind": "api" }],
+        "verify": { "algorithms": ["HS256"], "keys": common::SECRET },
+    }));
+    assert_eq!(
+        plain
+            .decide(&get("https://app.example/api/auth/signin", &[]))
+            .code,
+        "ERR_NO_TOKEN"
+    );
+}

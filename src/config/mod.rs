@@ -177,9 +177,11 @@ pub struct Options {
     /// Status when a provider's keys cannot be obtained: 503 (default: the gate is
     /// unavailable, not the user unauthenticated) or 401 (treated as an invalid token).
     pub keys_unavailable_status: u16,
-    /// Where pages send a visitor without a session. Default `/login`.
+    /// Where pages send a visitor without a session. Default `/login`, or the sign-in page
+    /// of the `session` library ([`SessionFormatOption::sign_in`]).
     pub login_url: String,
-    /// The query parameter that carries the page to return to. Default `returnTo`.
+    /// The query parameter that carries the page to return to. Default `returnTo`, or the
+    /// `session` library's ([`SessionFormatOption::return_to`]).
     pub return_to_param: String,
     /// Where guest pages send a visitor who has a session. Default `/`.
     pub after_login_url: String,
@@ -214,14 +216,19 @@ impl Options {
         let mut f = Fields::new(path, value, "Options")?;
         let rules = |path: &str, v| list(path, v, RuleOptions::read);
         let providers = |path: &str, v| list(path, v, VerifyOptions::read);
+        // A library's session brings its sign-in page and return parameter as defaults.
+        let session = f.opt("session", SessionOptions::read)?;
+        let format = session.as_ref().map(|s| s.format);
+        let sign_in = format.map_or("/login", SessionFormatOption::sign_in);
+        let return_to = format.map_or("returnTo", SessionFormatOption::return_to);
         let options = Options {
             rules: f.opt("rules", rules)?,
             token: f.or("token", TokenOptions::default(), TokenOptions::read)?,
             verify: f.opt("verify", VerifyOptions::read)?,
             providers: f.or("providers", Vec::new(), providers)?,
             keys_unavailable_status: f.or("keysUnavailableStatus", 503, status)?,
-            login_url: f.or("loginUrl", "/login".into(), string)?,
-            return_to_param: f.or("returnToParam", "returnTo".into(), string)?,
+            login_url: f.or("loginUrl", sign_in.into(), string)?,
+            return_to_param: f.or("returnToParam", return_to.into(), string)?,
             after_login_url: f.or("afterLoginUrl", "/".into(), string)?,
             upstream: f.or(
                 "upstream",
@@ -231,7 +238,7 @@ impl Options {
             csrf: f.or("csrf", CsrfOptions::default(), CsrfOptions::read)?,
             refresh: f.opt("refresh", RefreshOptions::read)?,
             login: f.opt("login", LoginOptions::read)?,
-            session: f.opt("session", SessionOptions::read)?,
+            session,
             base_path: f.opt("basePath", string)?,
             locales: f.or("locales", Vec::new(), strings)?,
             upstreams: f.or("upstreams", BTreeMap::new(), string_map)?,

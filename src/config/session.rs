@@ -88,6 +88,33 @@ impl PrecedenceOption {
 }
 
 impl SessionFormatOption {
+    /// The library's own routes (its sign-in, callback and sign-out handlers), which a
+    /// gate reading its session leaves open, read exactly as any public rule.
+    pub fn routes(self) -> &'static str {
+        match self {
+            SessionFormatOption::Auth0 => "/auth/:path*",
+            _ => "/api/auth/:path*",
+        }
+    }
+
+    /// Where the library signs a visitor in: the default `loginUrl`.
+    pub fn sign_in(self) -> &'static str {
+        match self {
+            SessionFormatOption::Authjs | SessionFormatOption::NextAuth => "/api/auth/signin",
+            SessionFormatOption::Auth0 => "/auth/login",
+            SessionFormatOption::Auth0V3 | SessionFormatOption::Kinde => "/api/auth/login",
+        }
+    }
+
+    /// The query parameter its sign-in returns to: the default `returnToParam`.
+    pub fn return_to(self) -> &'static str {
+        match self {
+            SessionFormatOption::Authjs | SessionFormatOption::NextAuth => "callbackUrl",
+            SessionFormatOption::Auth0 | SessionFormatOption::Auth0V3 => "returnTo",
+            SessionFormatOption::Kinde => "post_login_redirect_url",
+        }
+    }
+
     fn read(path: &str, value: Value) -> Result<SessionFormatOption> {
         use SessionFormatOption::*;
         let all = [Authjs, NextAuth, Auth0, Auth0V3, Kinde];

@@ -34,9 +34,14 @@ pub(crate) struct Rule {
 /// The rules of a gate, in order.
 #[derive(Debug, Clone)]
 pub(crate) struct RuleSet {
-    /// The configured rules, then the gate's own (matched by their routes, not here).
+    /// The configured rules, then the session library's routes, then the gate's own
+    /// (matched by their routes, not here).
     rules: Vec<Rule>,
     configured: usize,
+    /// Where the session library's routes are in `rules`: matched before the configured
+    /// rules (its handlers answer there), under indices after them, so a configured rule's
+    /// index is its place in `rules`.
+    library: std::ops::Range<usize>,
     /// Next's `basePath` (empty without one): where its `_next/data` forms start.
     base_path: String,
 }
@@ -99,8 +104,22 @@ impl RuleSet {
                 upstream,
             });
         }
+        let configured = rules.len();
+        // The library a session comes from answers its own routes (`/api/auth/*`): left
+        // open as a public rule is, read exactly.
+        if let Some(session) = &options.session {
+            let source = session.format.routes().to_owned();
+            rules.push(Rule {
+                matchers: vec![Matcher::new(&source, &site, Reading::Exact)?],
+                sources: vec![source],
+                kind: RuleKind::Public,
+                scopes: Vec::new(),
+                upstream: None,
+            });
+        }
         Ok(RuleSet {
-            configured: rules.len(),
+            library: configured..rules.len(),
+            configured,
             rules,
             base_path: site.base_path.unwrap_or_default(),
         })
@@ -186,7 +205,8 @@ impl RuleSet {
     }
 
     fn first_match(&self, path: &NormalizedPath) -> std::result::Result<Option<usize>, MatchError> {
-        for (index, rule) in self.rules[..self.configured].iter().enumerate() {
+        let order = self.library.clone().chain(0..self.configured);
+        for (index, rule) in order.map(|i| (i, &self.rules[i])) {
             if rule.kind.is_exception() && !path.canonical {
                 continue;
             }

@@ -81,10 +81,39 @@ test("a gate mounted under a path is refused, not run on the shortened path", as
   const app = express();
   app.use("/api", edgeGate({ verify: { algorithms: ["HS256"], keys: SECRET }, rules: [{ match: "/api/:path*", kind: "api" }] }, { now: NOW }));
   app.use((req, res) => res.send("reached"));
-  app.use((error, req, res, next) => res.status(500).send(error.message));
+  app.use((error, req, res, next) => res.status(500).send(`${error.code} ${error.message}`));
   const server = await listen(app);
   t.after(server.close);
   const r = await fetch(`${server.url}/api/x`);
   assert.equal(r.status, 500);
-  assert.match(await r.text(), /use the gate at the root/);
+  assert.match(await r.text(), /^ERR_CONFIG_INVALID edgegate\/node: mounted under "\/api".*use it at the root/);
+});
+
+// A body parser ahead of the gate leaves nothing to forward: refused with a code and the
+// reason, to the app's error handler (issue 27: a TypeError about a disturbed body).
+test("a body read before the gate is refused where the gate would forward it", async (t) => {
+  const seen = [];
+  const upstream = http.createServer((req, res) => {
+    seen.push(req.url);
+    res.end("upstream");
+  });
+  await new Promise((r) => upstream.listen(0, "127.0.0.1", r));
+  t.after(() => upstream.close());
+  const app = express();
+  app.use(express.json());
+  app.use(edgeGate({
+    verify: { algorithms: ["HS256"], keys: SECRET },
+    rules: [{ match: "/api/:path*", kind: "api", upstream: `http://127.0.0.1:${upstream.address().port}` }],
+  }, { now: NOW }));
+  app.use((error, req, res, next) => res.status(500).send(`${error.code} ${error.message}`));
+  const server = await listen(app);
+  t.after(server.close);
+  const token = jwt("HS256", SECRET, { sub: "w", exp: NOW + 60 });
+  const headers = { authorization: `Bearer ${token}`, "content-type": "application/json" };
+  const r = await fetch(`${server.url}/api/x`, { method: "POST", headers, body: "{}" });
+  assert.equal(r.status, 500);
+  assert.match(await r.text(), /^ERR_CONFIG_INVALID edgegate\/node: the request body was read before the gate/);
+  assert.deepEqual(seen, [], "nothing reached the upstream");
+  // A GET has no body to forward: it goes on.
+  assert.equal(await (await fetch(`${server.url}/api/x`, { headers })).text(), "upstream");
 });

@@ -67,6 +67,29 @@ test("options from the bindings, built into one gate per middleware", async () =
   assert.deepEqual(built, [SECRET], "options read once");
 });
 
+// The README's snippet on @hono/node-server, whose `c.env` is `{ incoming, outgoing }`, not
+// bindings: the options read the process environment there (issue 27: every request was 500).
+test("on @hono/node-server, options functions read process.env", { timeout: 30_000 }, async (t) => {
+  process.env.EDGEGATE_HONO_SECRET = SECRET;
+  t.after(() => delete process.env.EDGEGATE_HONO_SECRET);
+  const app = new Hono();
+  app.use("*", edgeGate((env) => ({
+    rules: [{ match: "/dashboard/:path*", kind: "page" }],
+    verify: { algorithms: ["HS256"], keys: env.EDGEGATE_HONO_SECRET },
+    upstream: { claimHeaders: { sub: "x-auth-sub" } },
+  }), { now: NOW }));
+  app.get("/dashboard", (c) => c.text(`hello ${c.req.header("x-auth-sub")}`));
+  const server = await new Promise((resolve) => {
+    const s = serve({ fetch: app.fetch, hostname: "127.0.0.1", port: 0 }, () => resolve(s));
+  });
+  t.after(() => new Promise((r) => server.close(r)));
+  const url = `http://127.0.0.1:${server.address().port}/dashboard`;
+  const token = jwt("HS256", SECRET, { sub: "nora", exp: NOW + 60 });
+  const page = await fetch(url, { headers: { cookie: `token=${token}` } });
+  assert.deepEqual([page.status, await page.text()], [200, "hello nora"]);
+  assert.equal((await fetch(url, { redirect: "manual" })).status, 307);
+});
+
 test("a cookie an outer middleware put on c.res does not push out the session's", async (t) => {
   // Hono's c.res setter gives a new response the old one's Set-Cookie in place of its own.
   const refused = http.createServer((req, res) => res.writeHead(400, { "content-type": "application/json" }).end('{"error":"invalid_grant"}'));
