@@ -22,14 +22,17 @@
 // dragon and grisu, ~18 KB raw). Meanwhile pass-through decisions and the cold-start split
 // took it to 301,172, over that line; then the options read by hand instead of serde's
 // derived visitors (src/config/read.rs; the float formatting went with their messages):
-// 731,623 → 683,079 raw, 301,172 → 283,493 gzipped. Now 278 KiB.
+// 731,623 → 683,079 raw, 301,172 → 283,493 gzipped: 278 KiB. Then 279 KiB, +1.2 KB, for
+// what first contact needed: each session library's routes, sign-in page and return
+// parameter, and the refusals of what unset environment variables leave in options (an
+// empty clientSecret, `undefined` in a URL): 283,493 → 284,649.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 
 const TARGET = 120 * 1024;
-const CEILING = 278 * 1024;
+const CEILING = 279 * 1024;
 
 test(`gzipped .wasm stays under ${CEILING} bytes (target ${TARGET})`, () => {
   const wasm = readFileSync(new URL("../../js/wasm/edgegate_bg.wasm", import.meta.url));
