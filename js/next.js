@@ -1,6 +1,8 @@
 // edgegate/next: `export default edgeGate(options)` in middleware.ts (Edge runtime), or
 // `export const proxy = edgeGate(options)` in a Next 16 proxy.ts (Node runtime).
-import { NextResponse } from "next/server";
+// With its extension: next has no "exports" map, so Node's own ESM resolver (next.config.ts,
+// a test, a script importing this entry) finds only the file; bundlers read it the same.
+import { NextResponse } from "next/server.js";
 import { createGate } from "./index.js";
 import { applyCookies, fetchUpstream, judgedHeaders, withCookies } from "./respond.js";
 

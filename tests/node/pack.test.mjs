@@ -64,6 +64,9 @@ before(async () => {
     cwd: project,
   });
   installed = join(project, "node_modules", "edgegate");
+  // next, for edgegate/next (a peer): the copy the example or the e2e tests installed.
+  const next = findNext();
+  if (next) await symlink(next, join(project, "node_modules", "next"), "dir");
 });
 
 after(async () => {
@@ -160,10 +163,32 @@ console.log(JSON.stringify({
   assert.deepEqual(out.denied, ["respond", 401, "ERR_NO_TOKEN"]);
   assert.deepEqual(out.bad, [true, "ERR_CONFIG_WEAK_KEY"]);
   assert.deepEqual(out.worker, [200, `handler saw Bearer ${token}`, 401]);
-  console.log(
-    "SKIPPED at runtime: edgegate/next (it imports next/server, which Node's ESM resolver " +
-      "cannot find without Next's bundler: next has no exports map); its types are checked by the tsc test",
+});
+
+// edgegate/next from plain Node ESM (next.config.ts, a script, a test), with Next's own
+// NextRequest: it resolved `next/server`, which Node cannot find without a bundler (issue 27).
+test("edgegate/next runs from plain Node ESM", async (t) => {
+  const next = findNext(); // linked into the project by before()
+  if (!next) {
+    t.skip("no next installed in examples/nextjs or tests/e2e (npm install there)");
+    return;
+  }
+  const token = jwt("HS256", SECRET, { sub: "n", exp: Math.floor(Date.now() / 1000) + 300 });
+  await writeFile(
+    join(project, "next-run.mjs"),
+    `import { edgeGate } from "edgegate/next";
+import { NextRequest } from "next/server.js";
+const proxy = edgeGate({ verify: { algorithms: ["HS256"], keys: process.argv[2] }, rules: [{ match: "/dashboard/:path*", kind: "page" }] });
+const page = await proxy(new NextRequest("https://app.example/dashboard?tab=1"));
+const passed = await proxy(new NextRequest("https://app.example/dashboard", { headers: { cookie: "__Host-token=" + process.argv[3] } }));
+console.log(JSON.stringify({ page: [page.status, page.headers.get("location")], passed: [passed.status, passed.headers.get("x-middleware-next")] }));
+`,
   );
+  const { stdout } = await must(process.execPath, ["next-run.mjs", SECRET, token], { cwd: project });
+  assert.deepEqual(JSON.parse(stdout), {
+    page: [307, "https://app.example/login?returnTo=%2Fdashboard%3Ftab%3D1"],
+    passed: [200, "1"],
+  });
 });
 
 // The TypeScript programs. `strict.mts` uses the main types with skipLibCheck off, so the
@@ -278,10 +303,8 @@ test("tsc: the declarations under moduleResolution bundler and node16", { concur
   } catch {
     assert.fail("typescript is not installed in tests/node: run npm install there (scripts/setup does)");
   }
-  const next = findNext();
-  if (next) {
-    await symlink(next, join(project, "node_modules", "next"), "dir");
-  } else {
+  const next = findNext(); // linked into the project by before()
+  if (!next) {
     console.log("SKIPPED: next.mts (no next installed in examples/nextjs or tests/e2e: npm install there); entries.mts still imports edgegate/next");
   }
   const manifest = JSON.parse(await readFile(join(installed, "package.json"), "utf8"));
