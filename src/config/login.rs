@@ -54,6 +54,7 @@ pub struct LoginOptions {
 }
 
 impl LoginOptions {
+    #[inline(never)]
     pub(super) fn read(path: &str, value: Value) -> Result<LoginOptions> {
         let mut f = Fields::new(path, value, "LoginOptions")?;
         let options = LoginOptions {

@@ -88,6 +88,10 @@ pub struct RuleOptions {
 }
 
 impl RuleOptions {
+    // Each options struct's reader stays a function of its own (so below): V8 compiles a
+    // wasm function whole on its first call, and a reader inlined into `Options::read` would
+    // be compiled for every gate, whether its options are given or not.
+    #[inline(never)]
     fn read(path: &str, value: Value) -> Result<RuleOptions> {
         let mut f = Fields::new(path, value, "RuleOptions")?;
         let options = RuleOptions {
@@ -113,6 +117,7 @@ pub struct UpstreamOptions {
 }
 
 impl UpstreamOptions {
+    #[inline(never)]
     fn read(path: &str, value: Value) -> Result<UpstreamOptions> {
         let mut f = Fields::new(path, value, "UpstreamOptions")?;
         let options = UpstreamOptions {
@@ -144,6 +149,7 @@ pub struct CsrfOptions {
 }
 
 impl CsrfOptions {
+    #[inline(never)]
     fn read(path: &str, value: Value) -> Result<CsrfOptions> {
         let mut f = Fields::new(path, value, "CsrfOptions")?;
         let options = CsrfOptions {

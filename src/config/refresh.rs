@@ -46,6 +46,7 @@ pub struct CoordinationOptions {
 }
 
 impl RefreshOptions {
+    #[inline(never)]
     pub(super) fn read(path: &str, value: Value) -> Result<RefreshOptions> {
         let mut f = Fields::new(path, value, "RefreshOptions")?;
         let options = RefreshOptions {
@@ -62,6 +63,7 @@ impl RefreshOptions {
 }
 
 impl CoordinationOptions {
+    #[inline(never)]
     fn read(path: &str, value: Value) -> Result<CoordinationOptions> {
         let mut f = Fields::new(path, value, "CoordinationOptions")?;
         let options = CoordinationOptions {

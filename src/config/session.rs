@@ -58,6 +58,7 @@ impl Default for TokenOptions {
 }
 
 impl TokenOptions {
+    #[inline(never)]
     pub(super) fn read(path: &str, value: Value) -> Result<TokenOptions> {
         let mut f = Fields::new(path, value, "TokenOptions")?;
         let d = TokenOptions::default();
@@ -124,6 +125,7 @@ impl SessionFormatOption {
 }
 
 impl SessionOptions {
+    #[inline(never)]
     pub(super) fn read(path: &str, value: Value) -> Result<SessionOptions> {
         let mut f = Fields::new(path, value, "SessionOptions")?;
         let options = SessionOptions {

@@ -59,6 +59,7 @@ pub struct RemoteOptions {
 }
 
 impl VerifyOptions {
+    #[inline(never)]
     pub(super) fn read(path: &str, value: Value) -> Result<VerifyOptions> {
         let mut f = Fields::new(path, value, "VerifyOptions")?;
         let options = VerifyOptions {
@@ -81,6 +82,7 @@ impl VerifyOptions {
 }
 
 impl RemoteOptions {
+    #[inline(never)]
     fn read(path: &str, value: Value) -> Result<RemoteOptions> {
         let mut f = Fields::new(path, value, "RemoteOptions")?;
         let options = RemoteOptions {

@@ -136,6 +136,9 @@ const RESERVED: [&str; 9] = [
 impl Login {
     /// The login of `options`. ID tokens are verified with `keys` when a provider of the
     /// gate already holds this issuer's keys, else with keys discovered from the issuer.
+    // Out of line, as the other optional parts' constructors: inlined into `Gate::build`,
+    // every gate's construction would compile it (bench/cold-functions.mjs).
+    #[inline(never)]
     pub(crate) fn new(options: &LoginOptions, keys: Option<Arc<dyn KeyResolver>>) -> Result<Login> {
         let timeout =
             Duration::within(options.timeout_duration.as_ref(), &durations::LOGIN_TIMEOUT)?;

@@ -44,6 +44,7 @@ pub(crate) struct Plan<'a> {
 
 impl Refresher {
     /// The refresher of the `refresh` options, checked: its own token endpoint and client.
+    #[inline(never)]
     pub fn new(options: &RefreshOptions) -> Result<Refresher> {
         let (Some(url), Some(id)) = (&options.token_endpoint, &options.client_id) else {
             return Err(Error::ConfigInvalid(
@@ -65,6 +66,7 @@ impl Refresher {
 
     /// The refresher of hosted login: its client, at the token endpoint its provider's
     /// discovery names; `options` may tune the timing, not name another client.
+    #[inline(never)]
     pub(crate) fn for_login(options: Option<&RefreshOptions>, client: Client) -> Result<Refresher> {
         let default = RefreshOptions::default();
         let options = options.unwrap_or(&default);

@@ -100,6 +100,7 @@ const ABSOLUTE: f64 = 7.0 * 24.0 * 3600.0;
 impl Unsealer {
     /// The unsealer of the `session` options: at least one secret of 32 bytes or more for
     /// the sealed formats, a well-formed token path, a valid cookie name.
+    #[inline(never)]
     pub fn new(options: &SessionOptions) -> Result<Unsealer> {
         let format = match options.format {
             SessionFormatOption::Authjs => Format::AuthJs,
