@@ -119,9 +119,18 @@ test("the tarball holds the package and nothing else", async () => {
   const expected = (f) =>
     /^[\w-]+\.(js|d\.ts)$/.test(f) ||
     /^load\/[\w-]+\.js$/.test(f) ||
-    /^wasm\/(edgegate\.js|edgegate\.d\.ts|edgegate_bg\.wasm|edgegate_bg\.wasm\.d\.ts|bytes\.js)$/.test(f) ||
+    /^wasm\/(edgegate\.js|edgegate_bg\.wasm|bytes\.js)$/.test(f) ||
     ["README.md", "LICENSE-MIT", "LICENSE-APACHE", "package.json"].includes(f);
   assert.deepEqual(files.filter((f) => !expected(f)), []);
+  // Every declaration file is one the package's types reach: an entry's `types`, or a file
+  // one of those imports (wasm-bindgen's own .d.ts and the `?module` shim typed nothing a
+  // user imports, issue 27).
+  const typed = new Set(entries.map(([, target]) => target.types.replace(/^\.\//, "")));
+  for (const file of [...typed]) {
+    const text = await readFile(join(installed, file), "utf8");
+    for (const [, to] of text.matchAll(/from "\.\/([\w/-]+)\.js"/g)) typed.add(`${to}.d.ts`);
+  }
+  assert.deepEqual(files.filter((f) => f.endsWith(".d.ts") && !typed.has(f)), [], "declarations no type reaches");
   assert.deepEqual(files.filter((f) => /(^|\/)(node_modules|tests?|scripts)\/|package-lock\.json|\.tgz$|\.map$/.test(f)), []);
 });
 
