@@ -145,7 +145,7 @@ function raw(base, path, headers) {
     const request = http.request(`${base}/`, { path, headers, agent: false }, (res) => {
       res.resume();
       // Next answers a data request's redirect with `x-nextjs-redirect` for its client router.
-      res.on("end", () => resolve({ status: res.statusCode, location: res.headers.location ?? res.headers["x-nextjs-redirect"] }));
+      res.on("end", () => resolve({ status: res.statusCode, location: res.headers.location ?? res.headers["x-nextjs-redirect"], headers: res.rawHeaders }));
     });
     request.on("error", (e) => (e.code === "ECONNRESET" ? resolve({ status: "reset" }) : reject(e)));
     request.end();
@@ -277,6 +277,11 @@ test("one judged path on every host", { timeout: 900_000 }, async (t) => {
   const spelled = [...PATHS.flatMap(spellings), ...EXTRA];
   const requests = [...new Set([...spelled, ...spelled.filter((p) => p.startsWith("/")).map(nextView)])];
   const results = new Map(); // `${path} ${token ? "[token]" : "[-]"}` → host → outcome
+  // The backend's and the recorder's addresses are the server's: no header of any answer
+  // may name them, on any host (issue 26: Next's external rewrite showed them).
+  const internal = [new URL(upstream.url).host, new URL(recorder.url).host];
+  const leaks = [];
+  let answers = 0;
   for (const host of hosts) {
     host.port = new URL(host.url).port;
     const valid = token({ sub: "conformance" });
@@ -285,6 +290,11 @@ test("one judged path on every host", { timeout: 900_000 }, async (t) => {
         const before = recorder.seen.length;
         const answer = await raw(host.url, path.replaceAll(BUILD, host.build), withToken ? { cookie: `${dev.cookie}=${valid}` } : {});
         const label = `${path} ${withToken ? "[token]" : "[-]"}`;
+        answers += 1;
+        for (let i = 0; i + 1 < (answer.headers?.length ?? 0); i += 2) {
+          const [name, value] = [answer.headers[i], answer.headers[i + 1]];
+          if (internal.some((h) => value.includes(h))) leaks.push(`${host.name}: ${label}: ${name}: ${value}`);
+        }
         if (!results.has(label)) results.set(label, { path, withToken, by: {} });
         results.get(label).by[host.name] = outcome(host, answer, recorder.seen.slice(before));
       }
@@ -343,6 +353,8 @@ test("one judged path on every host", { timeout: 900_000 }, async (t) => {
   console.log(differences.length ? table(["request", ...names], differences) : "(none)");
   if (problems.length) console.log(`\nproblems:\n  ${problems.join("\n  ")}`);
 
+  console.log(`\n${answers} answers, ${leaks.length} naming an internal address${leaks.length ? `:\n  ${leaks.slice(0, 20).join("\n  ")}` : ""}`);
+  assert.deepEqual(leaks, [], "an answer named the backend's or the recorder's address");
   assert.deepEqual(recorder.violations.map((v) => v.url), [], "the upstream got a request without a verified bearer");
   assert.deepEqual(problems, [], "a host answered other than listed, or the upstream saw a path the gate did not judge");
   assert.deepEqual(differences.map(([label]) => label), [], "the hosts disagree");
