@@ -346,9 +346,9 @@ export interface Options {
   login?: LoginOptions;
   /**
    * Read the token from Auth.js, next-auth, nextjs-auth0 or Kinde's session cookie. The
-   * library's own routes (`/api/auth/*`; `/auth/*` for nextjs-auth0 4) are then left open,
-   * before the rules, and its sign-in page and return parameter are the defaults of
-   * `loginUrl` and `returnToParam`.
+   * library's own routes (`/api/auth/signin`, `/api/auth/callback/:provider`, …; `/auth/login`,
+   * … for nextjs-auth0 4; the README lists them) are then left open, before the rules, and its
+   * sign-in page and return parameter are the defaults of `loginUrl` and `returnToParam`.
    */
   session?: SessionOptions;
   /** Next's `basePath`. */

@@ -354,6 +354,14 @@ fn each_library_brings_its_routes_sign_in_and_return_parameter() {
             "{format}"
         );
         assert_eq!(page.rule, Some(0), "{format}");
+        // An app's own route beside the library's is the app's: its rules protect it.
+        let own_route = if format == "auth0" {
+            "/auth/me"
+        } else {
+            "/api/auth/account"
+        };
+        let d = g.decide(&get(&format!("https://app.example{own_route}"), &[]));
+        assert_eq!(d.code, "ERR_NO_TOKEN", "{format}: {own_route}");
         // Other spellings of a library route are not its route: they stay protected.
         let upper = route.replacen("auth", "AUTH", 1);
         for spelling in [

@@ -90,11 +90,48 @@ impl PrecedenceOption {
 
 impl SessionFormatOption {
     /// The library's own routes (its sign-in, callback and sign-out handlers), which a
-    /// gate reading its session leaves open, read exactly as any public rule.
-    pub fn routes(self) -> &'static str {
+    /// gate reading its session leaves open, read exactly as any public rule. Named one by
+    /// one, not as `/api/auth/:path*`: an app's own route beside them (`/api/auth/me`, which
+    /// Next routes before the library's catch-all) stays under the app's rules.
+    pub fn routes(self) -> &'static [&'static str] {
         match self {
-            SessionFormatOption::Auth0 => "/auth/:path*",
-            _ => "/api/auth/:path*",
+            SessionFormatOption::Authjs | SessionFormatOption::NextAuth => &[
+                "/api/auth/session",
+                "/api/auth/csrf",
+                "/api/auth/providers",
+                "/api/auth/signin",
+                "/api/auth/signin/:provider",
+                "/api/auth/callback/:provider",
+                "/api/auth/signout",
+                "/api/auth/error",
+                "/api/auth/verify-request",
+                "/api/auth/webauthn-options/:provider",
+                "/api/auth/_log",
+            ],
+            SessionFormatOption::Auth0 => &[
+                "/auth/login",
+                "/auth/logout",
+                "/auth/callback",
+                "/auth/profile",
+                "/auth/access-token",
+                "/auth/backchannel-logout",
+            ],
+            SessionFormatOption::Auth0V3 => &[
+                "/api/auth/login",
+                "/api/auth/logout",
+                "/api/auth/callback",
+                "/api/auth/me",
+            ],
+            SessionFormatOption::Kinde => &[
+                "/api/auth/login",
+                "/api/auth/logout",
+                "/api/auth/register",
+                "/api/auth/kinde_callback",
+                "/api/auth/create_org",
+                "/api/auth/setup",
+                "/api/auth/health",
+                "/api/auth/portal",
+            ],
         }
     }
 

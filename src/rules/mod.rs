@@ -105,13 +105,16 @@ impl RuleSet {
             });
         }
         let configured = rules.len();
-        // The library a session comes from answers its own routes (`/api/auth/*`): left
-        // open as a public rule is, read exactly.
+        // The library a session comes from answers its own routes (`/api/auth/signin`, …):
+        // left open as a public rule is, read exactly.
         if let Some(session) = &options.session {
-            let source = session.format.routes().to_owned();
+            let sources: Vec<String> = session.format.routes().iter().map(|&r| r.into()).collect();
             rules.push(Rule {
-                matchers: vec![Matcher::new(&source, &site, Reading::Exact)?],
-                sources: vec![source],
+                matchers: sources
+                    .iter()
+                    .map(|source| Matcher::new(source, &site, Reading::Exact))
+                    .collect::<Result<_>>()?,
+                sources,
                 kind: RuleKind::Public,
                 scopes: Vec::new(),
                 upstream: None,

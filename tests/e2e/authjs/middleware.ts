@@ -4,7 +4,7 @@ import dev from "./dev-config.json";
 
 // The gate reads Auth.js's session cookie and forwards the backend token the jwt callback
 // stored in it (token.accessToken) as `Authorization: Bearer`, verified like any token.
-// The format is the whole migration: Auth.js's own routes (/api/auth/*) stay open, and pages
+// The format is the whole migration: Auth.js's own routes (/api/auth/signin, …) stay open, and pages
 // send visitors to its sign-in page with its callbackUrl, with no option for either.
 const options: Options = {
   rules: [
