@@ -360,14 +360,12 @@ pub mod shape {
         path: &str,
         read: impl Fn(&str, Value) -> crate::error::Result<T>,
     ) -> crate::error::Result<T> {
-        let mut last = None;
-        for value in [Value::Object(Map::new()), "1".into(), true.into(), 1.into()] {
-            match read(path, value) {
-                Ok(t) => return Ok(t),
-                Err(e) => last = Some(e),
-            }
-        }
-        Err(last.expect("four tries"))
+        let others: [Value; 3] = ["1".into(), true.into(), 1.into()];
+        others
+            .into_iter()
+            .fold(read(path, Value::Object(Map::new())), |tried, value| {
+                tried.or_else(|_| read(path, value))
+            })
     }
 
     pub(super) fn choice(path: &str, name: &'static str, variants: &[&'static str]) {
