@@ -45,7 +45,7 @@ rows.sort((a, b) => {
   return `${a.bundler} ${a.runtime}` < `${b.bundler} ${b.runtime}` ? -1 : 1;
 });
 
-const copies = (r) => (!r.bundle ? "no bundle: run from node_modules" : r.bundle.file.endsWith(".wasm") ? "1 `.wasm`" : "1, base64 in JS");
+const copies = (r) => (!r.bundle ? "no bundle: run from node_modules" : (r.bundle.copies ?? "1 `.wasm`"));
 const table = [
   "| host | bundler | runtime | wasm copies in the build | test |",
   "|---|---|---|---|---|",

@@ -9,9 +9,10 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import { tmpdir } from "node:os";
+import { relative } from "node:path";
 import { gzipSync } from "node:zlib";
 import { ROOT, freePort, start, startNext } from "./helpers.mjs";
 import { recordCompat } from "../compat.mjs";
@@ -118,6 +119,38 @@ async function startBackend() {
   return { url: `http://127.0.0.1:${server.address().port}`, seen, stop: () => server.close() };
 }
 
+/** The gate's basic verdicts on a running app; `backend.seen` is emptied first. */
+async function verdicts(url, backend) {
+  backend.seen.length = 0;
+  const page = await fetch(`${url}/dashboard`, { redirect: "manual" });
+  assert.equal(page.status, 307);
+  // The gate's location is relative; Next 16 keeps it so, Next 14 and 15 make it absolute
+  // on the origin they serve from, which `next start` spells localhost.
+  const login = new URL(page.headers.get("location"), url);
+  assert.equal(login.port, new URL(url).port);
+  assert.ok(["127.0.0.1", "localhost"].includes(login.hostname), login.href);
+  assert.equal(`${login.pathname}${login.search}`, "/login?returnTo=%2Fdashboard");
+
+  const denied = await fetch(`${url}/api/stocks`);
+  assert.equal(denied.status, 401);
+  assert.equal(denied.headers.get("www-authenticate"), "Bearer");
+  assert.equal(backend.seen.length, 0, "nothing reached the backend without a session");
+
+  const now = Math.floor(Date.now() / 1000);
+  const token = jwt("HS256", SECRET, { sub: "matrix", iat: now, exp: now + 300 });
+  const passed = await fetch(`${url}/api/stocks?x=1`, { headers: { cookie: `theme=dark; token=${token}` } });
+  assert.equal(passed.status, 200);
+  assert.deepEqual(await passed.json(), { from: "backend" });
+  assert.equal(backend.seen.length, 1);
+  assert.equal(backend.seen[0].url, "/api/stocks?x=1");
+  assert.equal(backend.seen[0].headers.authorization, `Bearer ${token}`);
+  assert.equal(backend.seen[0].headers.cookie, "theme=dark");
+
+  const home = await fetch(`${url}/`);
+  assert.equal(home.status, 200);
+  assert.match(await home.text(), /home/);
+}
+
 const checked = new Set();
 for (const cell of CELLS) {
   const name = `next${cell.next}-${cell.bundler}-${cell.runtime}`;
@@ -132,6 +165,12 @@ for (const cell of CELLS) {
     cpSync(`${HERE}app`, app, { recursive: true });
     const [file, body] = ENTRY[cell.runtime];
     writeFileSync(`${app}/${file}`, `import { edgeGate } from "edgegate/next";\nimport { options } from "./gate";\n\n${body}`);
+    const node = cell.runtime !== "edge";
+    if (node) {
+      // Node cells also build a standalone server (the Docker way), run below moved away.
+      const config = readFileSync(`${app}/next.config.ts`, "utf8");
+      writeFileSync(`${app}/next.config.ts`, config.replace("return {};", 'return { output: "standalone" };'));
+    }
     if (cell.next === 14) {
       // Next 14 reads no next.config.ts; its next.config.mjs cannot import gate.ts.
       rmSync(`${app}/next.config.ts`);
@@ -159,33 +198,35 @@ for (const cell of CELLS) {
     const next = await startNext(app, { env, bin: `${base}/node_modules/.bin/next` });
     t.after(() => next.stop());
 
-    const page = await fetch(`${next.url}/dashboard`, { redirect: "manual" });
-    assert.equal(page.status, 307);
-    // The gate's location is relative; Next 16 keeps it so, Next 14 and 15 make it absolute
-    // on the origin they serve from, which `next start` spells localhost.
-    const login = new URL(page.headers.get("location"), next.url);
-    assert.equal(login.port, new URL(next.url).port);
-    assert.ok(["127.0.0.1", "localhost"].includes(login.hostname), login.href);
-    assert.equal(`${login.pathname}${login.search}`, "/login?returnTo=%2Fdashboard");
+    await verdicts(next.url, backend);
+    await next.stop();
 
-    const denied = await fetch(`${next.url}/api/stocks`);
-    assert.equal(denied.status, 401);
-    assert.equal(denied.headers.get("www-authenticate"), "Bearer");
-    assert.equal(backend.seen.length, 0, "nothing reached the backend without a session");
-
-    const now = Math.floor(Date.now() / 1000);
-    const token = jwt("HS256", SECRET, { sub: "matrix", iat: now, exp: now + 300 });
-    const passed = await fetch(`${next.url}/api/stocks?x=1`, { headers: { cookie: `theme=dark; token=${token}` } });
-    assert.equal(passed.status, 200);
-    assert.deepEqual(await passed.json(), { from: "backend" });
-    assert.equal(backend.seen.length, 1);
-    assert.equal(backend.seen[0].url, "/api/stocks?x=1");
-    assert.equal(backend.seen[0].headers.authorization, `Bearer ${token}`);
-    assert.equal(backend.seen[0].headers.cookie, "theme=dark");
-
-    const home = await fetch(`${next.url}/`);
-    assert.equal(home.status, 200);
-    assert.match(await home.text(), /home/);
+    if (node) {
+      // The standalone server in another folder, the build's node_modules/edgegate gone (as
+      // in a Docker image): webpack fixed `import.meta.url` to that path, so the engine
+      // must come from the copy Next traced into the standalone folder.
+      const moved = `${WORK}/standalone-${name}`;
+      rmSync(moved, { recursive: true, force: true });
+      cpSync(`${app}/.next/standalone`, moved, { recursive: true });
+      // Next's server.js is CommonJS; the install's package.json says "type": "module".
+      writeFileSync(`${moved}/${relative(base, app)}/package.json`, '{ "type": "commonjs" }\n');
+      const away = `${base}/node_modules/edgegate.away`;
+      renameSync(`${base}/node_modules/edgegate`, away);
+      t.after(() => existsSync(away) && renameSync(away, `${base}/node_modules/edgegate`));
+      const port = await freePort();
+      // The standalone folder mirrors the tracing root (the install, whose node_modules the
+      // cells share), so server.js sits at the app's path inside it.
+      const server = await start("node", [`${moved}/${relative(base, app)}/server.js`], {
+        cwd: tmpdir(),
+        env: { ...env, PORT: String(port), HOSTNAME: "127.0.0.1", NEXT_TELEMETRY_DISABLED: "1" },
+        url: `http://127.0.0.1:${port}/`,
+      });
+      t.after(() => server.stop());
+      await verdicts(`http://127.0.0.1:${port}`, backend);
+      await server.stop();
+      renameSync(away, `${base}/node_modules/edgegate`);
+      rmSync(`${app}/.next/standalone`, { recursive: true, force: true });
+    }
 
     const { wasm, inlined } = wasmCopies(app);
     let size;
@@ -195,12 +236,16 @@ for (const cell of CELLS) {
       assert.equal(inlined.length, 0, `the base64 copy is in: ${inlined.join(", ")}`);
       size = readFileSync(wasm[0]);
     } else {
-      // Node reads the base64 module: one JS file holds it, and no .wasm is emitted.
-      assert.equal(wasm.length, 0, `wasm files in the build: ${wasm.join(", ")}`);
-      assert.equal(inlined.length, 1, `files holding the base64 wasm: ${inlined.join(", ")}`);
-      size = readFileSync(inlined[0]);
+      // Node reads the .wasm file, no copy in JS. Turbopack emits the file it reads; webpack
+      // emits one it never reads (its URL for it is public-path relative, not a file), and
+      // the server reads the one in node_modules.
+      assert.ok(wasm.length <= 1, `wasm files in the build: ${wasm.join(", ")}`);
+      assert.equal(inlined.length, 0, `a JS copy is in: ${inlined.join(", ")}`);
+      size = readFileSync(wasm[0] ?? `${base}/node_modules/edgegate/wasm/edgegate_bg.wasm`);
     }
-    const bundle = { file: (wasm[0] ?? inlined[0]).slice(app.length + 1), bytes: size.length, gzipped: gzipSync(size, { level: 9 }).length };
+    const copies = !node ? "1 `.wasm`" : wasm.length ? "1 `.wasm`, read from disk" : "none: reads node_modules' `.wasm`";
+    const copy = wasm[0]?.slice(app.length + 1) ?? "node_modules/edgegate/wasm/edgegate_bg.wasm";
+    const bundle = { file: copy, copies, bytes: size.length, gzipped: gzipSync(size, { level: 9 }).length };
     console.log(`${name} (next ${version}): built in ${buildSeconds.toFixed(1)} s; wasm copy ${bundle.file}: ${bundle.bytes} bytes, ${bundle.gzipped} gzipped`);
     recordCompat({ host: `Next ${version}`, bundler: cell.bundler, runtime: cell.runtime, test: "tests/e2e/matrix.test.mjs", bundle });
   });
@@ -258,8 +303,10 @@ test("Cloudflare Worker × wrangler", { timeout: 180_000 }, async (t) => {
   recordCompat({ host: `wrangler ${version("wrangler")}`, bundler: "esbuild (wrangler)", runtime: "worker", test: "tests/e2e/matrix.test.mjs", bundle });
 });
 
-// A Node server bundled whole, edgegate and its wasm included, by esbuild and by Vite (SSR,
-// nothing external), then run from a folder with no node_modules beside it.
+// A Node server bundled whole by esbuild and by Vite (SSR, nothing external), then run from
+// a folder with no node_modules beside it: the bundle and the .wasm copied beside it, as the
+// README's "Bundling a Node server" says. Without the copy, requests fail closed and the log
+// says what to copy where.
 for (const bundler of ["esbuild", "vite"]) {
   test(`Node server × ${bundler} bundle`, { timeout: 120_000 }, async (t) => {
     const { dir, version } = install("node-bundlers");
@@ -270,21 +317,30 @@ for (const bundler of ["esbuild", "vite"]) {
     else run(`${dir}/node_modules/.bin/esbuild`, ["server.mjs", "--bundle", "--platform=node", "--format=esm", `--outfile=${out}/server.js`, "--log-level=error"], dir);
     const { wasm, inlined } = wasmCopies(dir, out);
     assert.deepEqual(wasm, [], "no .wasm emitted beside the bundle");
-    assert.equal(inlined.length, 1, `files holding the base64 wasm: ${inlined.join(", ")}`);
+    assert.deepEqual(inlined, [], "no JS copy of the wasm in the bundle");
+    const bundled = files(out).filter((f) => /\.[cm]?js$/.test(f));
+    assert.equal(bundled.length, 1, `bundle files: ${bundled.join(", ")}`);
 
     const alone = `${WORK}/run-${bundler}`;
     rmSync(alone, { recursive: true, force: true });
     mkdirSync(alone);
-    cpSync(inlined[0], `${alone}/server.mjs`);
+    cpSync(bundled[0], `${alone}/server.mjs`);
     const backend = await startBackend();
     t.after(() => backend.stop());
-    const port = await freePort();
+    const env = { UPSTREAM_URL: backend.url, JWT_SECRET: SECRET };
+
+    let port = await freePort();
+    const missing = await start("node", ["server.mjs"], { cwd: alone, env: { ...env, PORT: String(port) }, url: `http://127.0.0.1:${port}/` });
+    t.after(() => missing.stop());
+    assert.equal((await fetch(`http://127.0.0.1:${port}/api/stocks`)).status, 500);
+    assert.match(missing.output(), /ERR_WASM_NOT_FOUND[^]*copy node_modules\/edgegate\/wasm\/edgegate_bg\.wasm beside the bundle/);
+    assert.equal(backend.seen.length, 0);
+    missing.stop();
+
+    cpSync(`${dir}/node_modules/edgegate/wasm/edgegate_bg.wasm`, `${alone}/edgegate_bg.wasm`);
+    port = await freePort();
     const url = `http://127.0.0.1:${port}`;
-    const server = await start("node", ["server.mjs"], {
-      cwd: alone,
-      env: { PORT: String(port), UPSTREAM_URL: backend.url, JWT_SECRET: SECRET },
-      url: `${url}/`,
-    });
+    const server = await start("node", ["server.mjs"], { cwd: alone, env: { ...env, PORT: String(port) }, url: `${url}/` });
     t.after(() => server.stop());
 
     const page = await fetch(`${url}/dashboard`, { redirect: "manual" });
@@ -299,8 +355,8 @@ for (const bundler of ["esbuild", "vite"]) {
     assert.equal(backend.seen[0].headers.cookie, "theme=dark");
     assert.equal(await (await fetch(`${url}/`)).text(), "home");
 
-    const bytes = readFileSync(inlined[0]);
-    const bundle = { file: inlined[0].slice(dir.length + 1), bytes: bytes.length, gzipped: gzipSync(bytes, { level: 9 }).length };
+    const bytes = readFileSync(`${alone}/edgegate_bg.wasm`);
+    const bundle = { file: "edgegate_bg.wasm", copies: "1 `.wasm`, copied beside the bundle", bytes: bytes.length, gzipped: gzipSync(bytes, { level: 9 }).length };
     console.log(`${bundler} ${version(bundler)}: wasm copy ${bundle.file}: ${bundle.bytes} bytes, ${bundle.gzipped} gzipped`);
     const name = bundler === "vite" ? "Vite" : "esbuild";
     recordCompat({ host: `Node ${process.versions.node}, Hono ${version("hono")}`, bundler: `${name} ${version(bundler)}`, runtime: "Node, `edgegate/hono`", test: "tests/e2e/matrix.test.mjs", bundle });

@@ -1,5 +1,5 @@
-// A Hono server for Node, gated by edgegate/hono: bundled whole (edgegate and its wasm
-// included) by esbuild or Vite, then run from a folder with no node_modules.
+// A Hono server for Node, gated by edgegate/hono: bundled whole by esbuild or Vite, then run
+// from a folder with no node_modules, the engine's .wasm copied beside the bundle.
 import { serve } from "@hono/node-server";
 import { Hono } from "hono";
 import { edgeGate } from "edgegate/hono";
