@@ -35,7 +35,7 @@ function nextResponse(decision, request) {
       break;
     }
     case "redirect":
-      response = NextResponse.redirect(new URL(decision.location, request.url), decision.status);
+      response = NextResponse.redirect(onClientOrigin(decision.location, request), decision.status);
       break;
     default:
       response = absoluteLocation(new NextResponse(decision.body || null, { status: decision.status, headers: decision.headers }), request);
@@ -51,8 +51,27 @@ function nextResponse(decision, request) {
  */
 function absoluteLocation(response, request) {
   const location = response.headers.get("location");
-  if (location?.startsWith("/")) response.headers.set("location", new URL(location, request.url).href);
+  if (location?.startsWith("/")) response.headers.set("location", onClientOrigin(location, request).href);
   return response;
+}
+
+// A Host header that is a host and an optional port, nothing else.
+const HOST = /^(?:[a-z0-9-]+(?:\.[a-z0-9-]+)*|\[[0-9a-f:.]+\])(?::\d{1,5})?$/i;
+
+/**
+ * The gate's same-origin `path` as the absolute URL Next wants, on the origin the client
+ * connected to: the request URL's scheme (Next applies `X-Forwarded-Proto`) with the `Host`
+ * header. The URL's own host is Next's idea of itself, `localhost:<port>`, which Next 14
+ * and 15 keep in an absolute Location: behind a reverse proxy, a redirect the client cannot
+ * follow and the server's address. Next serves a Location on its own host relative, so
+ * without a proxy nothing changes. A client picks its Host, so it can only send itself
+ * elsewhere (a 307 has no freshness a shared cache would keep).
+ */
+function onClientOrigin(path, request) {
+  const url = new URL(path, request.url);
+  const host = request.headers.get("host");
+  if (host && HOST.test(host)) url.host = host;
+  return url;
 }
 
 /**

@@ -68,12 +68,8 @@ impl Csrf {
         let origin = origin.trim().to_ascii_lowercase();
         // The request's own origin, from its URL or from its Host header (what the browser
         // connected to; Next rewrites 127.0.0.1 to localhost in the URL it hands over).
-        let from_host = match (request.url.split_once("://"), request.single("host")) {
-            (Some((scheme, _)), Some(host)) => origin_of(&format!("{scheme}://{}/", host.trim())),
-            _ => None,
-        };
         if origin_of(&request.url).is_some_and(|own| own == origin)
-            || from_host.is_some_and(|own| own == origin)
+            || request.host_origin().is_some_and(|own| own == origin)
             || self.allowed_origins.contains(&origin)
         {
             Ok(())

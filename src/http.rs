@@ -64,6 +64,19 @@ impl Request<'_> {
         secure_context(&self.url)
     }
 
+    /// The origin the client connected to: the URL's scheme with the `Host` header. Behind a
+    /// reverse proxy that passes the client's Host, it is the public one, where the URL holds
+    /// the host's idea of itself (Next: `localhost:<port>`). A client picks its Host: trust
+    /// it only to match an origin the options list, or the request's own.
+    pub(crate) fn host_origin(&self) -> Option<String> {
+        let (scheme, _) = self.url.split_once("://")?;
+        let host = self.single("host")?.trim();
+        if host.is_empty() || host.contains(['/', '?', '#', '@', '\\']) {
+            return None;
+        }
+        origin_of(&format!("{scheme}://{host}/"))
+    }
+
     /// The request came over https (auth libraries name their cookies by the scheme).
     pub(crate) fn https(&self) -> bool {
         self.url

@@ -553,6 +553,9 @@ fn a_cross_site_logout_changes_nothing() {
 #[test]
 fn the_provider_returns_only_to_the_apps_origins() {
     let navigate = |env: &Env, url: &str| env.decide(&get(url, &[("sec-fetch-mode", "navigate")]));
+    let navigate_host = |env: &Env, url: &str, host: &str| {
+        env.decide(&get(url, &[("sec-fetch-mode", "navigate"), ("host", host)]))
+    };
     let redirect_uri = |d: &Decision| {
         let location = header(response_headers(d), "location").unwrap().to_owned();
         form(location.split_once('?').unwrap().1)["redirect_uri"].clone()
@@ -577,8 +580,37 @@ fn the_provider_returns_only_to_the_apps_origins() {
         );
         assert!(d.set_cookies.is_empty(), "{url}");
     }
+    // Behind a TLS-terminating proxy the URL is the host's idea of itself (Next:
+    // https://localhost:<port>); the client's Host, passed on by the proxy, names the listed
+    // origin it came to. An unlisted Host names none, whatever the URL.
+    let proxied = |host: &str| {
+        env.decide(&get(
+            "https://localhost:3000/auth/login",
+            &[("sec-fetch-mode", "navigate"), ("host", host)],
+        ))
+    };
+    assert_eq!(
+        redirect_uri(&proxied("preview.app.example")),
+        "https://preview.app.example/auth/callback"
+    );
+    for host in [
+        "evil.example",
+        "app.example@evil.example",
+        "evil.example/app.example",
+        "",
+    ] {
+        let d = proxied(host);
+        assert_eq!(
+            (status(&d), d.code),
+            (503, "ERR_LOGIN_UNAVAILABLE"),
+            "{host}"
+        );
+    }
     // Without appBaseUrl only loopback builds them from the request (development).
     let dev = Env::new(json!({ "login": { "appBaseUrl": null } }));
+    // ...from its URL, never from an unlisted Host.
+    let d = navigate_host(&dev, "https://localhost:3000/auth/login", "evil.example");
+    assert_eq!(redirect_uri(&d), "https://localhost:3000/auth/callback");
     let d = navigate(&dev, "http://127.0.0.1:3000/auth/login");
     assert_eq!(redirect_uri(&d), "http://127.0.0.1:3000/auth/callback");
     let d = navigate(&dev, "https://app.example/auth/login");

@@ -277,17 +277,24 @@ impl Login {
         format!("{}/login", self.prefix)
     }
 
-    /// The app's public origin for a request: the listed one it came to (`appBaseUrl`), or
-    /// on loopback its own (development). Never one a client's `Host` or
+    /// The app's public origin for a request: the listed one it came to (`appBaseUrl`), by
+    /// its URL or, behind a reverse proxy that passes the client's `Host`, by that; or on
+    /// loopback its own URL's (development). Never an unlisted one a client's `Host` or
     /// `X-Forwarded-Host` chose: the provider would send the code there.
     pub(crate) fn app_origin(&self, request: &Request) -> Result<String> {
         let origin = origin_of(&request.url);
+        if let Some(listed) = [origin.clone(), request.host_origin()]
+            .into_iter()
+            .flatten()
+            .find(|o| self.app_origins.contains(o))
+        {
+            return Ok(listed);
+        }
         let loopback = |o: &str| {
             o.split_once("://")
                 .is_some_and(|(_, a)| is_loopback(&host(a)))
         };
         match origin {
-            Some(o) if self.app_origins.contains(&o) => Ok(o),
             Some(o) if self.app_origins.is_empty() && loopback(&o) => Ok(o),
             _ => Err(Error::Login(
                 LoginError::Unavailable,

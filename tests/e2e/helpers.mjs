@@ -57,7 +57,7 @@ export async function start(command, args, { cwd, env = {}, url, timeoutMs = 60_
     if (child.exitCode !== null) break;
     try {
       await fetch(url, { redirect: "manual" });
-      return { stop, output: () => output };
+      return { stop, output: () => output, pid: child.pid };
     } catch {
       await new Promise((r) => setTimeout(r, 200));
     }
@@ -299,14 +299,15 @@ export async function launchChromium(t) {
  * `{ url, ca, stop }`, or null with the skip printed and recorded when nginx or openssl is
  * absent.
  */
-export async function startTlsProxy(t, target) {
+export async function startTlsProxy(t, target, { port } = {}) {
+  const targets = [target].flat();
   const nginx = ["/usr/sbin/nginx", "/usr/bin/nginx"].find(existsSync);
   if (!nginx || !existsSync("/usr/bin/openssl")) {
     console.log("SKIPPED TLS proxy test: no nginx or openssl (scripts/setup installs them)");
     t.skip("no nginx or openssl");
     return null;
   }
-  const port = await freePort();
+  port ??= await freePort();
   const dir = mkdtempSync(`${tmpdir()}/edgegate-nginx-`);
   chmodSync(dir, 0o755); // nginx's workers (nobody, under root) make their temp folders here
   execFileSync("/usr/bin/openssl", [
@@ -327,12 +328,15 @@ http {
   fastcgi_temp_path ${dir}/fastcgi;
   uwsgi_temp_path ${dir}/uwsgi;
   scgi_temp_path ${dir}/scgi;
+  upstream app {
+${targets.map((url) => `    server ${new URL(url).host} max_fails=1 fail_timeout=5s;`).join("\n")}
+  }
   server {
     listen 127.0.0.1:${port} ssl;
     ssl_certificate ${dir}/cert.pem;
     ssl_certificate_key ${dir}/key.pem;
     location / {
-      proxy_pass ${target};
+      proxy_pass http://app;
       proxy_http_version 1.1;
       proxy_set_header Host $http_host;
       proxy_set_header X-Forwarded-Proto $scheme;

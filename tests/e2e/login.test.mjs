@@ -14,7 +14,7 @@ import { readFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { createGate } from "edgegate";
 import { jwt } from "../node/sign.mjs";
-import { browserRequest, buildTemplate, freePort, gateDecisions, launchChromium, startNext, startUpstream, startWorker } from "./helpers.mjs";
+import { browserRequest, buildTemplate, freePort, gateDecisions, launchChromium, startNext, startTlsProxy, startUpstream, startWorker } from "./helpers.mjs";
 import { startReferenceRp } from "./login-rp.mjs";
 import {
   RESOURCES, authorizeAtProvider, confirmLogoutAtProvider, loopbackOnly, signInAtProvider, startLoginProvider,
@@ -26,8 +26,10 @@ const jwtParts = (token) => token.split(".").slice(0, 2).map(b64json);
 // One port per app, chosen before the provider starts: each origin is registered there
 // (redirect and post-logout URIs) and baked into the apps' builds.
 const PORTS = {};
-for (const name of ["rp", "middleware", "proxy", "worker"]) PORTS[name] = await freePort();
+for (const name of ["rp", "middleware", "proxy", "worker", "tls"]) PORTS[name] = await freePort();
 const ORIGIN = Object.fromEntries(Object.entries(PORTS).map(([name, port]) => [name, `http://127.0.0.1:${port}`]));
+/** nginx terminating TLS in front of the proxy.ts app. */
+ORIGIN.tls = `https://127.0.0.1:${PORTS.tls}`;
 /** The app the Node tests decide requests for. */
 const APP = "https://app.edgegate.test";
 
@@ -492,7 +494,7 @@ for (const variant of ["middleware", "proxy"]) {
     const { dir, seconds } = buildTemplate("login", `login-${variant}`, {
       env: {
         UPSTREAM_URL: backend.url, LOGIN_ISSUER: op.issuer, LOGIN_CLIENT_ID: op.clientId, LOGIN_CLIENT_SECRET: op.clientSecret,
-        LOGIN_SECRET: SECRET, LOGIN_RESOURCE: RESOURCES.rs, APP_ORIGIN: origin,
+        LOGIN_SECRET: SECRET, LOGIN_RESOURCE: RESOURCES.rs, APP_ORIGIN: variant === "proxy" ? `${origin},${ORIGIN.tls}` : origin,
       },
       files: { [`${variant}.ts`]: readFileSync(new URL(`./login/variants/${variant}.ts`, import.meta.url), "utf8") },
     });
@@ -502,8 +504,59 @@ for (const variant of ["middleware", "proxy"]) {
     await hostScenarios(t, origin, { nextLinks: true, onFailure: (name) => printLog(next, name) });
     if (variant === "middleware") {
       await t.test("returnTo catalogue in Chromium: every login lands on this origin", (t) => returnToInBrowser(t, origin));
+    } else {
+      await t.test("behind nginx terminating TLS: login, session, backend and logout on the public origin", (t) => loginThroughTlsProxy(t, next));
     }
   });
+}
+
+/**
+ * Hosted login through nginx (TLS, `Host` and `X-Forwarded-Proto` passed on) in front of
+ * `next start`: every URL the gate writes is on the proxy's https origin, listed in
+ * `appBaseUrl`, though the URL Next hands the gate is `https://localhost:<port>`; the
+ * session cookies are `__Host-`; and no response names Next's own address.
+ */
+async function loginThroughTlsProxy(t, next) {
+  const tls = await startTlsProxy(t, next.url, { port: PORTS.tls });
+  if (!tls) return;
+  const origin = ORIGIN.tls;
+  const inner = `:${new URL(next.url).port}`;
+  const via = async (path, { headers = {}, ...init } = {}) => {
+    const answer = await browserRequest(`${origin}${path}`, { ca: tls.ca, headers, ...init });
+    for (const [name, value] of answer.headers) assert.ok(!value.includes(inner), `${path}: ${name}: ${value} names the server`);
+    return answer;
+  };
+  const page = await via("/dashboard", { headers: NAVIGATE });
+  assert.equal(page.status, 307);
+  assert.equal(page.headers.get("location"), `${origin}/auth/login?returnTo=%2Fdashboard`);
+
+  const start = await via("/auth/login?returnTo=%2Fdashboard", { headers: NAVIGATE });
+  assert.equal(start.status, 307);
+  const authorize = new URL(start.headers.get("location"));
+  assert.equal(authorize.searchParams.get("redirect_uri"), `${origin}/auth/callback`);
+  const tx = start.headers.getSetCookie().map((c) => c.split(";")[0]);
+  assert.ok(tx.length === 1 && tx[0].startsWith("__Host-edgegate-tx-"), tx.join());
+
+  const callback = new URL(await authorizeAtProvider(authorize.href, { login: "tess" }));
+  assert.equal(callback.origin, origin);
+  const done = await via(`${callback.pathname}${callback.search}`, { headers: { ...NAVIGATE, cookie: tx[0] } });
+  assert.equal(done.status, 303, await done.text());
+  assert.equal(new URL(done.headers.get("location"), origin).href, `${origin}/dashboard`);
+  const set = done.headers.getSetCookie();
+  for (const name of HOST_SESSION) assert.ok(set.some((c) => c.startsWith(`${name}=`) && /; Secure/i.test(c)), `${name}: ${set.join(" | ")}`);
+  const cookie = set.filter((c) => !/max-age=0/i.test(c)).map((c) => c.split(";")[0]).join("; ");
+
+  assert.equal((await via("/dashboard", { headers: { ...NAVIGATE, cookie } })).status, 200);
+  const api = await via("/api/whoami", { headers: { cookie } });
+  assert.equal(api.status, 200);
+  assert.equal((await api.json()).sub, "tess");
+
+  const out = await via("/auth/logout", { method: "POST", headers: { origin, cookie } });
+  assert.equal(out.status, 303);
+  const end = new URL(out.headers.get("location"));
+  assert.equal(end.origin + end.pathname, `${op.issuer}/session/end`);
+  assert.equal(end.searchParams.get("post_logout_redirect_uri"), `${origin}/`);
+  assert.doesNotMatch(next.output(), /Failed to proxy/);
 }
 
 test("hosted login in workerd (Miniflare), redirect and post-logout URIs from the request's origin", { timeout: 240_000 }, async (t) => {

@@ -14,7 +14,7 @@ import http from "node:http";
 import { tmpdir } from "node:os";
 import { relative } from "node:path";
 import { gzipSync } from "node:zlib";
-import { ROOT, freePort, start, startNext } from "./helpers.mjs";
+import { ROOT, browserRequest, freePort, start, startNext, startTlsProxy } from "./helpers.mjs";
 import { recordCompat } from "../compat.mjs";
 import { jwt } from "../node/sign.mjs";
 
@@ -151,6 +151,40 @@ async function verdicts(url, backend) {
   assert.match(await home.text(), /home/);
 }
 
+/**
+ * The same verdicts through nginx terminating TLS in front of `next start`: redirects go to
+ * the origin the client connected to, never to Next's own (`localhost:<port>`, where Next 14
+ * and 15 put an absolute Location), and no response names Next's address.
+ */
+async function behindTlsProxy(t, next, backend) {
+  const tls = await startTlsProxy(t, next.url);
+  if (!tls) return;
+  const inner = `:${new URL(next.url).port}`;
+  const via = async (path, headers = {}) => {
+    const answer = await browserRequest(`${tls.url}${path}`, { ca: tls.ca, headers });
+    for (const [name, value] of answer.headers) {
+      assert.ok(!value.includes(inner) && !value.includes("localhost"), `${path}: ${name}: ${value} names the server`);
+    }
+    return answer;
+  };
+  backend.seen.length = 0;
+  const page = await via("/dashboard");
+  assert.equal(page.status, 307);
+  const login = new URL(page.headers.get("location"), tls.url);
+  assert.equal(login.origin, new URL(tls.url).origin, page.headers.get("location"));
+  assert.equal(`${login.pathname}${login.search}`, "/login?returnTo=%2Fdashboard");
+  assert.equal((await via("/api/stocks")).status, 401);
+  const now = Math.floor(Date.now() / 1000);
+  const token = jwt("HS256", SECRET, { sub: "matrix", iat: now, exp: now + 300 });
+  // Over https the session cookie carries the __Host- prefix (a plain-named one is refused).
+  assert.equal((await via("/api/stocks", { cookie: `token=${token}` })).status, 401);
+  const passed = await via("/api/stocks?tls=1", { cookie: `__Host-token=${token}` });
+  assert.equal(passed.status, 200);
+  assert.deepEqual(backend.seen.map((s) => [s.url, s.headers.authorization, s.headers["x-forwarded-proto"]]), [["/api/stocks?tls=1", `Bearer ${token}`, "https"]]);
+  assert.equal((await via("/")).status, 200);
+  tls.stop();
+}
+
 const checked = new Set();
 for (const cell of CELLS) {
   const name = `next${cell.next}-${cell.bundler}-${cell.runtime}`;
@@ -199,6 +233,7 @@ for (const cell of CELLS) {
     t.after(() => next.stop());
 
     await verdicts(next.url, backend);
+    await behindTlsProxy(t, next, backend);
     await next.stop();
 
     if (node) {

@@ -17,9 +17,9 @@ export const gateOptions: Options = {
     clientSecret: env.LOGIN_CLIENT_SECRET!,
     secret: env.LOGIN_SECRET!,
     resource: env.LOGIN_RESOURCE!,
-    // Next shows the gate loopback hosts as `localhost`: name the origin the browser uses.
-    redirectUri: `${env.APP_ORIGIN}/auth/callback`,
-    postLogoutRedirectUri: `${env.APP_ORIGIN}/`,
+    // The origins the browser uses (the app's, and a TLS proxy's in front of it): the gate
+    // matches the client's Host against them, as Next names every loopback `localhost`.
+    appBaseUrl: env.APP_ORIGIN!.split(","),
     sessionClaims: ["email", "name"],
     // oidc-provider issues refresh tokens (offline_access) only with an explicit consent.
     authorizationParams: { prompt: "consent" },
