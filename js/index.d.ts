@@ -323,7 +323,11 @@ export interface Options {
    * names and is fully verified there; other issuers are refused (`ERR_JWT_ISSUER_UNKNOWN`).
    */
   providers?: Array<VerifyOptions & { issuer: string }>;
-  /** Status when keys cannot be fetched: 503 (default) or 401 (pages: login redirect). */
+  /**
+   * Status when the provider is unavailable (its keys cannot be fetched, or its token
+   * endpoint cannot be reached to refresh an expired token): 503 (default) or 401 (pages:
+   * login redirect).
+   */
   keysUnavailableStatus?: 503 | 401;
   /**
    * Where pages send visitors without a valid token. Default `"/login"`, or the sign-in

@@ -72,7 +72,7 @@ impl Answers {
         path: &NormalizedPath,
     ) -> Action {
         let api = kind != RuleKind::Page;
-        let unavailable = e.is_keys_unavailable()
+        let unavailable = e.is_provider_unavailable()
             && self.keys_unavailable_status == 503
             && matches!(kind, RuleKind::Page | RuleKind::Api);
         match e {

@@ -164,13 +164,13 @@ pub enum Error {
     SessionTokenExpired,
     /// A valid session without a usable access token where the format keeps it.
     SessionNoToken(&'static str),
-    /// The access token could not be refreshed; `definitive` when the provider refused the
-    /// refresh token (the session is over), not when it was merely unreachable.
+    /// The access token could not be refreshed; `failure` says what that means for the
+    /// session and the answer.
     RefreshFailed {
         /// Why, for logs.
         reason: String,
-        /// The provider refused the refresh token for good: the session is over.
-        definitive: bool,
+        /// Refused for good, unreachable for now, or answered with nothing usable.
+        failure: RefreshFailure,
     },
     /// Not a refusal: a refresh meant to be coordinated across instances ran in this one
     /// alone (the store failed, was slow, answered garbage or nothing in time). Carried by
@@ -187,6 +187,21 @@ pub enum Error {
     SealInvalid,
     /// The host has no source of randomness (the gate never falls back to a weak one).
     RandomUnavailable,
+}
+
+/// Why a refresh failed, which decides what becomes of the session and the request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RefreshFailure {
+    /// The provider refused the refresh token (HTTP 400 or 401): the session is over, its
+    /// cookies cleared.
+    Refused,
+    /// The provider could not be reached or did not answer in time (a network error, a
+    /// 5xx, too many refreshes in flight): the session is kept, the request answered as
+    /// unavailable, and the refresh tried again seconds later.
+    Unreachable,
+    /// The provider answered, with nothing usable as a bearer (no access token, a DPoP
+    /// one): the session is kept, the request refused.
+    Unusable,
 }
 
 impl Error {
@@ -249,6 +264,21 @@ impl Error {
             self,
             Error::JwksTimeout | Error::JwksInvalid(_) | Error::JwksUnavailable(_)
         )
+    }
+
+    /// True when the provider, not the request, is at fault: its keys cannot be had, or its
+    /// token endpoint could not be reached to refresh an expired token. Such a request is
+    /// answered as unavailable (`keysUnavailableStatus`), its session kept: a 401 or a
+    /// login redirect would tell a signed-in user they are not.
+    pub fn is_provider_unavailable(&self) -> bool {
+        self.is_keys_unavailable()
+            || matches!(
+                self,
+                Error::RefreshFailed {
+                    failure: RefreshFailure::Unreachable,
+                    ..
+                }
+            )
     }
 
     /// True for errors raised while building the gate.

@@ -136,7 +136,7 @@ pub use clock::SystemClock;
 pub use clock::{Clock, FixedClock};
 pub use config::{Options, RuleKind};
 pub use decision::{Action, Decision, HeaderChanges, Route};
-pub use error::{Error, LoginError, Passed, Result};
+pub use error::{Error, LoginError, Passed, RefreshFailure, Result};
 pub use extract::TokenSource;
 pub use fetch::{Fetch, Fetched, Progress};
 pub use forward::ALWAYS_STRIPPED;

@@ -448,7 +448,7 @@ fn an_owner_that_cannot_reach_the_endpoint_releases_and_a_refusal_is_shared() {
     let (store, ep) = (Store::new(clock.clone()), Endpoint::default());
     *ep.answer.borrow_mut() = Some((503, "busy".into()));
     let d = drive(&isolate(&clock), &store, &ep, &request("rt-0"));
-    assert_eq!((status(&d), d.code), (401, "ERR_REFRESH_FAILED"));
+    assert_eq!((status(&d), d.code), (503, "ERR_REFRESH_FAILED"));
     assert_eq!(store.count(StoreAction::Release), 1);
     assert!(
         store.entries.borrow().is_empty(),

@@ -8,7 +8,7 @@ use super::Gate;
 use crate::answer;
 use crate::config::RuleKind;
 use crate::decision::{Action, Decision, Under};
-use crate::error::{Error, Passed, Result};
+use crate::error::{Error, Passed, RefreshFailure, Result};
 use crate::extract::TokenSource;
 use crate::forward::Auth;
 use crate::http::Request;
@@ -49,7 +49,7 @@ impl Gate {
         {
             // `<prefix>/session`: a profile, or `authenticated: false`; never a token.
             return match verified {
-                Err(e) if e.is_keys_unavailable() => Decision::refused(
+                Err(e) if e.is_provider_unavailable() => Decision::refused(
                     e.clone(),
                     self.answers.denial(rule.kind, &e, &[], path),
                     under,
@@ -147,7 +147,7 @@ impl Gate {
             None if matches!(
                 d.error,
                 Some(Error::RefreshFailed {
-                    definitive: true,
+                    failure: RefreshFailure::Refused,
                     ..
                 })
             ) =>

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use super::{Gate, Pending, Step, Then, MAX_FETCH_ROUNDS};
 use crate::answer;
 use crate::decision::{Decision, Under};
-use crate::error::{Error, Passed, Result};
+use crate::error::{Error, Passed, RefreshFailure, Result};
 use crate::fetch::Progress;
 use crate::http::Request;
 use crate::login::{Checker, HostCheck, Login, Route};
@@ -32,11 +32,11 @@ impl Gate {
             Some(Ok(Progress::NeedsFetch(f))) => Progress::NeedsFetch(f),
             Some(Err(e)) => Progress::Done(Err(Error::RefreshFailed {
                 reason: e.to_string(),
-                definitive: false,
+                failure: RefreshFailure::Unreachable,
             })),
             None => Progress::Done(Err(Error::RefreshFailed {
                 reason: "no token endpoint".into(),
-                definitive: false,
+                failure: RefreshFailure::Unreachable,
             })),
         }
     }

@@ -9,7 +9,7 @@ use super::{Gate, Pending, Step, Then, MAX_FETCH_ROUNDS};
 use crate::answer;
 use crate::config::RuleKind;
 use crate::decision::{Decision, Under};
-use crate::error::{Error, Passed, Result};
+use crate::error::{Error, Passed, RefreshFailure, Result};
 use crate::extract::{Found, TokenSource};
 use crate::fetch::Progress;
 use crate::http::Request;
@@ -288,7 +288,7 @@ impl Gate {
             o.inconclusive();
             Err(Error::RefreshFailed {
                 reason: "explain does not refresh".into(),
-                definitive: false,
+                failure: RefreshFailure::Unreachable,
             })
         } else {
             let op = refresher.coordinate(&refresh_token, now);
@@ -302,7 +302,7 @@ impl Gate {
                 Progress::Done(outcome) => outcome,
                 Progress::NeedsFetch(_) => Err(Error::RefreshFailed {
                     reason: "no answer within the fetch rounds".into(),
-                    definitive: false,
+                    failure: RefreshFailure::Unreachable,
                 }),
             }
         };

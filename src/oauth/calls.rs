@@ -44,7 +44,8 @@ pub(crate) struct Calls<T> {
 struct State<T> {
     in_flight: HashMap<Key, (u64, f64)>,
     by_id: HashMap<u64, Key>,
-    done: HashMap<Key, (T, f64)>,
+    /// Outcomes with when they arrived and how long they are handed out (seconds).
+    done: HashMap<Key, (T, f64, f64)>,
 }
 
 /// Where a call stands.
@@ -80,7 +81,7 @@ impl<T: Clone> Calls<T> {
     pub(crate) fn call(&self, key: Key, now: f64) -> Call<T> {
         let mut s = self.lock();
         match s.done.get(&key) {
-            Some((outcome, at)) if now - at <= self.grace => return Call::Done(outcome.clone()),
+            Some((outcome, at, keep)) if now - at <= *keep => return Call::Done(outcome.clone()),
             Some(_) => {
                 s.done.remove(&key);
             }
@@ -127,36 +128,43 @@ impl<T: Clone> Calls<T> {
         self.lock()
             .done
             .get(&key)
-            .is_some_and(|(_, at)| now - at <= self.grace)
+            .is_some_and(|(_, at, keep)| now - at <= *keep)
     }
 
     /// Remembers `outcome` under `key` as it arrived at `at` from elsewhere (another
     /// instance's call, through a shared store): handed out as if the call had been made here.
     pub(crate) fn remember(&self, key: Key, outcome: T, at: f64, now: f64) {
-        self.keep(&mut self.lock(), key, outcome, at, now);
+        self.keep(&mut self.lock(), key, (outcome, at, self.grace), now);
     }
 
-    /// Records the outcome of ticket `id`; false for an unknown or finished id.
+    /// Records the outcome of ticket `id`, handed out for the grace period; false for an
+    /// unknown or finished id.
     pub(crate) fn complete(&self, id: u64, outcome: T, now: f64) -> bool {
+        self.complete_for(id, outcome, now, self.grace)
+    }
+
+    /// [`Calls::complete`], the outcome handed out for `keep` seconds at most (a transient
+    /// failure: shared by the requests that waited on the call, then tried again).
+    pub(crate) fn complete_for(&self, id: u64, outcome: T, now: f64, keep: f64) -> bool {
         let mut s = self.lock();
         let Some(key) = s.by_id.remove(&id) else {
             return false;
         };
         s.in_flight.remove(&key);
-        self.keep(&mut s, key, outcome, now, now);
+        let keep = keep.min(self.grace);
+        self.keep(&mut s, key, (outcome, now, keep), now);
         true
     }
 
-    /// Keeps an outcome that arrived at `at`, within the bound on outcomes remembered.
-    fn keep(&self, s: &mut State<T>, key: Key, outcome: T, at: f64, now: f64) {
+    /// Keeps an outcome, within the bound on outcomes remembered.
+    fn keep(&self, s: &mut State<T>, key: Key, entry: (T, f64, f64), now: f64) {
         if s.done.len() >= MAX_REMEMBERED {
-            let grace = self.grace;
-            s.done.retain(|_, (_, at)| now - *at <= grace);
+            s.done.retain(|_, (_, at, keep)| now - *at <= *keep);
             if s.done.len() >= MAX_REMEMBERED {
                 s.done.clear();
             }
         }
-        s.done.insert(key, (outcome, at));
+        s.done.insert(key, entry);
     }
 }
 

@@ -33,7 +33,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use crate::config::{durations, CoordinationOptions, Duration};
-use crate::error::{Error, Result};
+use crate::error::{Error, RefreshFailure, Result};
 use crate::fetch::fresh_fetch_id;
 use crate::oauth::calls::{Calls, Key};
 use crate::oauth::client::Tokens;
@@ -355,7 +355,8 @@ impl Coordinator {
                 plain.extend(t.refresh_token.as_deref().unwrap_or_default().as_bytes());
             }
             Err(Error::RefreshFailed {
-                definitive: true, ..
+                failure: RefreshFailure::Refused,
+                ..
             }) => {
                 plain.push(b'0');
                 plain.extend(at.to_be_bytes());
@@ -398,7 +399,7 @@ impl Coordinator {
             }
             (b'0', None, _) => Err(Error::RefreshFailed {
                 reason: "the token endpoint refused the refresh token (HTTP 400 or 401, to another instance)".into(),
-                definitive: true,
+                failure: RefreshFailure::Refused,
             }),
             _ => return Err(garbage),
         };
@@ -537,20 +538,20 @@ mod tests {
         let key = c.store_key("rt");
         let unreachable = Err(Error::RefreshFailed {
             reason: "down".into(),
-            definitive: false,
+            failure: RefreshFailure::Unreachable,
         });
         assert_eq!(c.seal(&key, &unreachable, at(0.0)), None);
         assert_eq!(c.seal(&key, &tokens("with\nnewline"), at(0.0)), None);
         let refused = Err(Error::RefreshFailed {
             reason: "no".into(),
-            definitive: true,
+            failure: RefreshFailure::Refused,
         });
         let sealed = c.seal(&key, &refused, at(0.0)).unwrap();
         assert!(matches!(
             c.open(&key, &sealed, at(1.0)),
             Ok((
                 Err(Error::RefreshFailed {
-                    definitive: true,
+                    failure: RefreshFailure::Refused,
                     ..
                 }),
                 _

@@ -11,3 +11,5 @@ pub use cookies::Session;
 pub(crate) use cookies::SessionCookies;
 pub use coordinate::{StoreAction, StoreOp, Stored};
 pub use refresh::Refresher;
+#[cfg(feature = "_integration_test")]
+pub use refresh::RETRY_AFTER_UNREACHABLE;

@@ -2,7 +2,7 @@
 
 use super::coordinate::{Coordinator, StoreOp, Stored};
 use crate::config::{durations, Duration, RefreshOptions, RuleKind};
-use crate::error::{Error, Result};
+use crate::error::{Error, RefreshFailure, Result};
 use crate::extract::{Found, TokenSource};
 use crate::fetch::{Fetched, Progress};
 use crate::oauth::calls::{self, Calls, Key};
@@ -17,6 +17,15 @@ use crate::verify::jws;
 /// Single-flight per refresh token: concurrent requests carrying the same refresh token
 /// share one call (providers that rotate refresh tokens treat a second use as theft and
 /// revoke the whole grant — the `invalid_grant` storms Auth0 and next-auth users report).
+/// Seconds left below which an access token is refreshed before it is forwarded, as an
+/// expired one is: it could expire on its way to the backend, whose check would then
+/// answer 401 (seen in the chaos run, with the provider down and early refreshes failing).
+pub(crate) const EXPIRING: f64 = 2.0;
+
+/// Seconds a token endpoint that could not be reached is not called again for the same
+/// refresh token: the requests that waited on the call share its failure, later ones retry.
+pub const RETRY_AFTER_UNREACHABLE: f64 = 2.0;
+
 /// The outcome is remembered for `grace` seconds under the *old* refresh token, so requests
 /// already in flight with it get the same new tokens instead of a logout.
 pub struct Refresher {
@@ -127,7 +136,7 @@ impl Refresher {
             Ok(f) if f.source == TokenSource::Cookie => {
                 // Read unverified, only to time the refresh; verification follows either way.
                 let exp = jws::unverified_exp(&f.token)?;
-                if now >= exp {
+                if now >= exp - EXPIRING {
                     true
                 } else if exp - now < self.window {
                     false
@@ -151,7 +160,7 @@ impl Refresher {
             || {
                 Err(Error::RefreshFailed {
                     reason: "too many refreshes in flight".into(),
-                    definitive: false,
+                    failure: RefreshFailure::Unreachable,
                 })
             },
             |id| {
@@ -173,26 +182,39 @@ impl Refresher {
 
     /// Applies the token endpoint's answer to ticket `id`. Returns true on new tokens.
     pub fn complete(&self, id: u64, fetched: Fetched, now: f64) -> bool {
-        let failed = |reason: String, definitive: bool| Error::RefreshFailed { reason, definitive };
+        let failed = |reason: String, failure| Error::RefreshFailed { reason, failure };
         let mut outcome = match fetched {
-            Fetched::Response { status: 200, body } => {
-                parse_tokens(&body).map_err(|why| failed(format!("token response {why}"), false))
-            }
+            Fetched::Response { status: 200, body } => parse_tokens(&body)
+                .map_err(|why| failed(format!("token response {why}"), RefreshFailure::Unusable)),
             // RFC 6749 §5.2: 400 (invalid_grant, ...) and 401 (invalid_client) are final.
             Fetched::Response {
                 status: status @ (400 | 401),
                 ..
             } => Err(failed(
                 format!("the token endpoint refused the refresh token (HTTP {status})"),
-                true,
+                RefreshFailure::Refused,
             )),
-            other => Err(failed(unreachable_reason(&other), false)),
+            other => Err(failed(
+                unreachable_reason(&other),
+                RefreshFailure::Unreachable,
+            )),
         };
         if let (Some(c), Some(key)) = (&self.coordinator, self.calls.key_of(id)) {
             c.completed(key, &mut outcome, now);
         }
         let ok = outcome.is_ok();
-        self.calls.complete(id, outcome, now) && ok
+        // A refusal or new tokens hold for the grace period: requests still carrying the old
+        // refresh token get them without spending it again. A provider that could not be
+        // reached is tried again soon after, or its session would fail for the whole grace
+        // period after the provider is back.
+        let keep = match &outcome {
+            Err(Error::RefreshFailed {
+                failure: RefreshFailure::Unreachable,
+                ..
+            }) => RETRY_AFTER_UNREACHABLE,
+            _ => f64::INFINITY,
+        };
+        self.calls.complete_for(id, outcome, now, keep) && ok
     }
 
     /// With `refresh.coordination`: the store operation a request refreshing with
