@@ -56,13 +56,16 @@ const basic = (id, secret) => `Basic ${Buffer.from(`${encodeURIComponent(id)}:${
  * Starts the provider. `appOrigins` are the origins of the apps under test: each gets
  * `<origin>/auth/callback` as a redirect URI and `<origin>/` as a post-logout redirect URI
  * for every client (a 127.0.0.1 origin also under its `localhost` twin, the name Next
- * gives loopback hosts). `host` is the name the provider is addressed by.
+ * gives loopback hosts). `host` is the name the provider is addressed by. `port`, `keys`
+ * (private JWKs, the first signs), `accessTokenTTL` (seconds), `middleware` (Koa, run
+ * first) and `adapter` (its storage: each instance has its own otherwise) let a test
+ * restart it in place with rotated keys and its grants, and put faults in its way.
  */
-export async function startLoginProvider({ appOrigins = [], host = "localhost" } = {}) {
-  const port = await freePort();
+export async function startLoginProvider({ appOrigins = [], host = "localhost", port, keys, accessTokenTTL, middleware, adapter } = {}) {
+  port ??= await freePort();
   const issuer = `http://${host}:${port}`;
   const origins = [...new Set(appOrigins.flatMap((o) => [o, o.replace("//127.0.0.1:", "//localhost:")]))];
-  const signing = privateJwk("rsa", { modulusLength: 2048 }, "RS256");
+  const signing = keys?.[0] ?? privateJwk("rsa", { modulusLength: 2048 }, "RS256");
   const clients = Object.values(CLIENTS).map((c) => ({
     ...c,
     ...(c.token_endpoint_auth_method === "none" ? {} : { client_secret: CLIENT_SECRET }),
@@ -72,8 +75,9 @@ export async function startLoginProvider({ appOrigins = [], host = "localhost" }
     post_logout_redirect_uris: origins.map((o) => `${o}/`),
   }));
   const provider = new Provider(issuer, {
+    ...(adapter ? { adapter } : {}),
     clients,
-    jwks: { keys: [signing, privateJwk("ec", { namedCurve: "P-256" }, "ES256")] },
+    jwks: { keys: keys ?? [signing, privateJwk("ec", { namedCurve: "P-256" }, "ES256")] },
     cookies: { keys: [randomBytes(32).toString("base64url")] },
     async findAccount(ctx, id) {
       return { accountId: id, claims: async () => profile(id) };
@@ -102,7 +106,7 @@ export async function startLoginProvider({ appOrigins = [], host = "localhost" }
       // `resource` may be sent at the authorization endpoint, the token endpoint, both or
       // neither (Auth0's `audience` is not a parameter oidc-provider knows): the backend's
       // API is the default.
-      resourceIndicators: resourceIndicators((ctx, client, oneOf) => oneOf ?? RESOURCES.rs),
+      resourceIndicators: resourceIndicators((ctx, client, oneOf) => oneOf ?? RESOURCES.rs, { accessTokenTTL }),
     },
   });
   provider.proxy = false;
@@ -135,6 +139,8 @@ export async function startLoginProvider({ appOrigins = [], host = "localhost" }
   });
   provider.on("grant.revoked", () => (counts.grantsRevoked += 1));
   provider.on("end_session.success", () => (counts.endSessionConfirmed += 1));
+  // A test's own middleware first (the chaos run's faults), then the counting.
+  if (middleware) provider.use(middleware);
   provider.use(async (ctx, next) => {
     const path = ctx.path;
     if (path === "/.well-known/openid-configuration") counts.discovery += 1;

@@ -27,7 +27,7 @@ export function privateJwk(type, options, alg) {
  * JWT access tokens signed with its own algorithm; `defaultResource(ctx, client, oneOf)`
  * names the one used when a request names none.
  */
-export function resourceIndicators(defaultResource) {
+export function resourceIndicators(defaultResource, { accessTokenTTL } = {}) {
   return {
     enabled: true,
     defaultResource,
@@ -37,7 +37,7 @@ export function resourceIndicators(defaultResource) {
       return {
         scope: "read:stocks",
         audience: resource,
-        accessTokenTTL: resource === RESOURCES.short ? 1 : 300,
+        accessTokenTTL: accessTokenTTL ?? (resource === RESOURCES.short ? 1 : 300),
         accessTokenFormat: "jwt",
         jwt: { sign: { alg: ALG[resource] } },
       };

@@ -10,16 +10,17 @@ import { freePort } from "./net.mjs";
 const BINARY = process.env.REDIS_SERVER ?? "redis-server";
 
 /**
- * Starts redis-server for the test `t` and resolves `{ url, port }`; or null, with the skip
+ * Starts redis-server for the test `t` (on `port`, else a free one) and resolves
+ * `{ url, port, stop }`; or null, with the skip
  * printed and recorded, when the binary is not installed.
  */
-export async function startRedis(t) {
+export async function startRedis(t, { port } = {}) {
   if (spawnSync(BINARY, ["--version"]).error) {
     console.log(`SKIPPED Redis test: no ${BINARY} (Debian package redis-server; scripts/setup installs it)`);
     t.skip(`no ${BINARY}`);
     return null;
   }
-  const port = await freePort();
+  port ??= await freePort();
   const child = spawn(BINARY, ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "yes"], {
     stdio: ["ignore", "pipe", "pipe"],
   });
