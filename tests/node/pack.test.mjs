@@ -5,34 +5,17 @@
 // "files", a broken exports map or declarations that only resolve in this tree.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
-import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
-import { dirname, join, relative, sep } from "node:path";
+import { join, relative, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { jwt } from "./sign.mjs";
+import { ROOT, findNext, must, packedProject, run } from "./packed.mjs";
 
-const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const JS = join(ROOT, "js");
 const require = createRequire(import.meta.url);
 const SECRET = "an-hmac-secret-of-at-least-32-bytes!!";
-
-/** Runs a command; resolves with its exit code and output (never rejects on exit code). */
-function run(file, args, options = {}) {
-  return new Promise((resolve, reject) => {
-    execFile(file, args, { maxBuffer: 64 * 1024 * 1024, ...options }, (error, stdout, stderr) => {
-      if (error && typeof error.code !== "number") return reject(error);
-      resolve({ code: error ? error.code : 0, stdout, stderr });
-    });
-  });
-}
-
-async function must(file, args, options) {
-  const result = await run(file, args, options);
-  assert.equal(result.code, 0, `${file} ${args.join(" ")} failed:\n${result.stdout}\n${result.stderr}`);
-  return result;
-}
 
 /** Every file under `dir`, relative, with `/` separators. */
 async function listFiles(dir) {
@@ -50,23 +33,11 @@ let installed; // node_modules/edgegate in it
 
 before(async () => {
   tmp = await mkdtemp(join(tmpdir(), "edgegate-pack-"));
-  const { stdout } = await must("npm", ["pack", "--json", "--pack-destination", tmp], { cwd: JS });
-  [packed] = JSON.parse(stdout);
+  ({ packed, project, installed } = await packedProject(tmp));
   console.log(
     `npm pack: ${packed.filename}, ${packed.size} bytes packed, ${packed.unpackedSize} unpacked, ` +
       `${packed.entryCount} files`,
   );
-  project = join(tmp, "project");
-  await mkdir(project);
-  await writeFile(join(project, "package.json"), JSON.stringify({ name: "uses-edgegate", private: true, type: "module" }));
-  // edgegate has no dependencies (next is an optional peer), so nothing is fetched.
-  await must("npm", ["install", join(tmp, packed.filename), "--offline", "--no-audit", "--no-fund", "--loglevel=error"], {
-    cwd: project,
-  });
-  installed = join(project, "node_modules", "edgegate");
-  // next, for edgegate/next (a peer): the copy the example or the e2e tests installed.
-  const next = findNext();
-  if (next) await symlink(next, join(project, "node_modules", "next"), "dir");
 });
 
 after(async () => {
@@ -305,14 +276,6 @@ proxy(42);
 `;
 
 /** Where this repository has `next` installed (its types are checked against edgegate/next). */
-function findNext() {
-  for (const dir of ["examples/nextjs", "tests/e2e"]) {
-    try {
-      return dirname(createRequire(join(ROOT, dir, "package.json")).resolve("next/package.json"));
-    } catch {}
-  }
-  return null;
-}
 
 test("tsc: the declarations under moduleResolution bundler and node16", { concurrency: true }, async (t) => {
   let tsc;
