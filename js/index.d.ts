@@ -375,6 +375,26 @@ interface DecisionBase {
   message?: string;
   /** `Set-Cookie` values to add to the response (a refreshed or cleared session). */
   setCookies?: string[];
+  /**
+   * The claims of the token the gate verified (its JWT payload), decoded on first read
+   * (nothing is decoded for a decision whose claims nobody reads). Only on a decision that
+   * authenticated the request (`OK_AUTHENTICATED`, `OK_REFRESHED`); undefined elsewhere,
+   * and for a token that is not a JWT.
+   */
+  readonly claims?: Claims;
+}
+
+/** A verified token's claims, as jose's `JWTPayload` types them. */
+export interface Claims {
+  iss?: string;
+  sub?: string;
+  aud?: string | string[];
+  exp?: number;
+  nbf?: number;
+  iat?: number;
+  jti?: string;
+  scope?: string;
+  [claim: string]: unknown;
 }
 
 export type Decision =

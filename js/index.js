@@ -4,7 +4,7 @@
 // operations in store.js, host signature checks in crypto.js.
 import { loadWasm } from "#wasm";
 import { initSync, resetWasm, Gate as WasmGate } from "./wasm/edgegate.js";
-import { flatFields, flatRequest, readAnswer } from "./wire.js";
+import { asDecision, flatFields, flatRequest, readAnswer } from "./wire.js";
 import { runFetch } from "./fetch.js";
 import { runStore } from "./store.js";
 import { HostCrypto } from "./crypto.js";
@@ -280,7 +280,7 @@ class Gate {
       if (length > 0) return this.#read(length, request);
     }
     // Headers the shim cannot flatten (or holding a NUL): the engine reads the object.
-    return this.#inner.decide({ method: request.method, url: request.url, headers: request.headers }, round);
+    return asDecision(this.#inner.decide({ method: request.method, url: request.url, headers: request.headers }, round), request);
   }
 
   // A decision as it is, or after the fetches, store operations and signature checks it

@@ -14,4 +14,16 @@ export type * from "./index.js";
  */
 export declare function edgeGate(options: Options, host?: HostOptions): (request: NextRequest) => Promise<Response>;
 
+/**
+ * The verified claims the gate put in the request's headers (`upstream.claimHeaders`), for
+ * route handlers and server components: `gateClaims(await headers(), options)`. Values as
+ * the gate wrote them: strings as they are, other JSON values as JSON text. The gate strips
+ * these headers from every request it decides, so on a path its `matcher` covers they are
+ * its own; undefined where it authenticated nothing.
+ */
+export declare function gateClaims<Claim extends string = string>(
+  headers: { get(name: string): string | null },
+  options: Options & { upstream?: { claimHeaders?: Record<Claim, string> } },
+): Partial<Record<Claim, string>> | undefined;
+
 export declare function toNextResponse(decision: Decision, request: NextRequest): Promise<NextResponse | Response>;

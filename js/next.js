@@ -89,6 +89,20 @@ function inApp(path, request) {
   return url;
 }
 
+/**
+ * The verified claims the gate put in the request's headers (`upstream.claimHeaders`), by
+ * claim name; undefined when there are none. The gate strips those headers from every
+ * request it decides, so where it runs they are its own.
+ */
+export function gateClaims(headers, options) {
+  let claims;
+  for (const [claim, header] of Object.entries(options?.upstream?.claimHeaders ?? {})) {
+    const value = headers.get(header);
+    if (value !== null) (claims ??= {})[claim] = value;
+  }
+  return claims;
+}
+
 export function edgeGate(options, host = {}) {
   if ("rewrite" in host) {
     // Routing by host code read the raw path, not the one the gate judged: removed.

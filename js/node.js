@@ -17,6 +17,20 @@ export function edgeGate(options, host) {
   };
 }
 
+// `req.auth`: the verified token's claims, as express-jwt names them. A getter on the
+// prototype Express gives its requests (`app.request`), defined once: a request whose
+// handlers never read it decodes nothing. Elsewhere (Connect, plain http) on the request.
+const auth = {
+  configurable: true,
+  get() {
+    return this.edgegate?.claims;
+  },
+};
+function exposeAuth(req) {
+  const target = req.app ? Object.getPrototypeOf(req) : req;
+  if (!Object.hasOwn(target, "auth")) Object.defineProperty(target, "auth", auth);
+}
+
 // How the app is wired around the gate, wrongly: an error with a code for the app's own
 // error handler (`next(error)`), which decides what the client sees.
 const miswired = (why) => new EdgeGateError(`edgegate/node: ${why}`, "ERR_CONFIG_INVALID");
@@ -33,6 +47,8 @@ async function decide(gate, req, res, next) {
   // Headers as sent, repeats and all: two Authorization headers are refused, not one taken.
   const decision = await gate.decide({ method: req.method, url: url.href, headers: pairs(req.rawHeaders) });
   if (decision.action !== "continue") return send(res, toResponse(decision));
+  req.edgegate = decision;
+  exposeAuth(req);
   if (decision.passThrough) return next(); // on into the app as it came
   if (decision.destination) {
     const body = req.method === "GET" || req.method === "HEAD" ? null : req;

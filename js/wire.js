@@ -77,8 +77,17 @@ export function readAnswer(text, bytes, end, request) {
     case Tag.Respond:
       return readDecision(text, request);
     default:
-      return JSON.parse(text);
+      return asDecision(JSON.parse(text), request);
   }
+}
+
+/**
+ * An answer the engine gave as an object (JSON: a decision that sets cookies, or any answer
+ * to headers the shim could not flatten): a continuing decision gets the same class as a
+ * positional one, so its `claims` read the same.
+ */
+export function asDecision(answer, request) {
+  return answer?.action === "continue" ? Object.assign(new Continuing(request), answer) : answer;
 }
 
 /**
@@ -143,6 +152,7 @@ export function readDecision(text, request) {
 class Continuing {
   #request;
   #headers;
+  #claims;
   constructor(request) {
     this.action = "continue";
     this.#request = request;
@@ -153,9 +163,36 @@ class Continuing {
   set requestHeaders(list) {
     this.#headers = list;
   }
+  /**
+   * The claims of the token the gate verified for this request (its JWT payload), read on
+   * first use from the bearer the gate forwards: nothing is decoded for a decision whose
+   * claims nobody reads. Undefined where the gate authenticated nothing (a public or guest
+   * route, where an Authorization header the client sent is not the gate's) or where the
+   * token is not a JWT.
+   */
+  get claims() {
+    if (this.#claims === undefined) this.#claims = verifiedClaims(this) ?? null;
+    return this.#claims ?? undefined;
+  }
   /** As data, the list included (logs, `structuredClone` of `toJSON()`). */
   toJSON() {
     return { ...this, requestHeaders: this.requestHeaders };
+  }
+}
+
+// The payload of the bearer an authenticated decision forwards: the gate sets that header
+// itself, from whichever source it verified the token.
+function verifiedClaims(decision) {
+  if (decision.code !== "OK_AUTHENTICATED" && decision.code !== "OK_REFRESHED") return undefined;
+  const authorization = decision.headerChanges.added.find(([name]) => name === "authorization")?.[1];
+  const payload = /^Bearer [\w-]+\.([\w-]+)\.[\w-]+$/.exec(authorization ?? "")?.[1];
+  if (payload === undefined) return undefined;
+  try {
+    const bytes = Uint8Array.from(atob(payload.replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0));
+    const claims = JSON.parse(new TextDecoder().decode(bytes));
+    return claims !== null && typeof claims === "object" && !Array.isArray(claims) ? claims : undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -14,9 +14,12 @@ const sign = (claims) => jwt("HS256", SECRET, { iss: "iss", aud: "aud", exp: NOW
 /** The cookie the app's `/api/own-cookie` handler sets itself, with a plain Set-Cookie header. */
 export const OWN_COOKIE = "theme=light; Path=/";
 
-/** What a handler answers (and keeps in `reached`): the request as it reached the app. */
-export function echo(route, { method, url, headers }, code = null) {
-  return { route, method, url, headers: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v])), code };
+/**
+ * What a handler answers (and keeps in `reached`): the request as it reached the app, and
+ * the verified claims as the framework's handlers get them.
+ */
+export function echo(route, { method, url, headers }, code = null, claims = null) {
+  return { route, method, url, headers: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v])), code, claims: claims ?? null };
 }
 
 /** Is `authorization` a bearer this gate verified (HS256 with SECRET, unexpired at NOW)? */
@@ -143,10 +146,13 @@ export async function adapterScenarios(t, start, { decisionCode = false } = {}) 
     assert.equal(seen.headers["x-auth-sub"], "alice", "the client's copy was replaced");
     assert.equal(seen.headers.x_auth_sub, undefined);
     if (decisionCode) assert.equal(seen.code, "OK_AUTHENTICATED");
+    assert.deepEqual(seen.claims, { iss: "iss", aud: "aud", exp: NOW + 300, sub: "alice" }, "the verified claims");
     assert.deepEqual(r.headers.getSetCookie(), [], "nothing to refresh");
     const bearer = await get("/api/stocks", { authorization: `Bearer ${alice}` });
     assert.equal(bearer.status, 200);
-    assert.equal((await bearer.json()).headers["x-auth-sub"], "alice");
+    const api = await bearer.json();
+    assert.equal(api.headers["x-auth-sub"], "alice");
+    assert.equal(api.claims.sub, "alice");
   });
 
   await t.test("a client's claim headers are dropped where no token is needed", async () => {
@@ -158,6 +164,9 @@ export async function adapterScenarios(t, start, { decisionCode = false } = {}) 
       assert.equal(seen.headers["x-auth-sub"], undefined, path);
       assert.equal(seen.headers.x_auth_sub, undefined, path);
       assert.equal(seen.headers.authorization, undefined, path);
+      // A bearer the client sends where the gate checks nothing is not the gate's claims.
+      const sent = await (await get(path, { authorization: `Bearer ${jwt("HS256", "another-secret-that-is-long-enough!!", { sub: "admin" })}` })).json();
+      assert.equal(sent.claims, null, path);
     }
   });
 
@@ -209,6 +218,7 @@ export async function adapterScenarios(t, start, { decisionCode = false } = {}) 
       const [r, access] = await refreshed("/dashboard", "good-page");
       const seen = await r.json();
       assert.equal(seen.headers.authorization, `Bearer ${access}`, "the handler got the new token");
+      assert.equal(seen.claims.sub, "refreshed-good-page", "and its claims, not the expired one's");
       if (decisionCode) assert.equal(seen.code, "OK_REFRESHED");
     });
     await t.test("through a handler that sets a cookie of its own", async () => {

@@ -22,7 +22,7 @@ async function start(options, host) {
   const app = express();
   app.use(edgeGate(options, host));
   const report = (route) => (req, res) => {
-    const seen = echo(route, req);
+    const seen = echo(route, req, null, req.auth);
     reached.push(seen);
     res.json(seen);
   };

@@ -16,7 +16,8 @@ async function start(options, host) {
   app.use("*", edgeGate(options, host));
   const report = (route, c) => {
     const { pathname, search } = new URL(c.req.url);
-    const seen = echo(route, { method: c.req.method, url: pathname + search, headers: c.req.header() }, c.get("edgegate").code);
+    const decision = c.get("edgegate");
+    const seen = echo(route, { method: c.req.method, url: pathname + search, headers: c.req.header() }, decision.code, decision.claims);
     reached.push(seen);
     return seen;
   };

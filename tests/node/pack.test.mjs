@@ -165,18 +165,22 @@ test("edgegate/next runs from plain Node ESM", async (t) => {
   const token = jwt("HS256", SECRET, { sub: "n", exp: Math.floor(Date.now() / 1000) + 300 });
   await writeFile(
     join(project, "next-run.mjs"),
-    `import { edgeGate } from "edgegate/next";
+    `import { edgeGate, gateClaims } from "edgegate/next";
 import { NextRequest } from "next/server.js";
 const proxy = edgeGate({ verify: { algorithms: ["HS256"], keys: process.argv[2] }, rules: [{ match: "/dashboard/:path*", kind: "page" }] });
 const page = await proxy(new NextRequest("https://app.example/dashboard?tab=1"));
 const passed = await proxy(new NextRequest("https://app.example/dashboard", { headers: { cookie: "__Host-token=" + process.argv[3] } }));
-console.log(JSON.stringify({ page: [page.status, page.headers.get("location")], passed: [passed.status, passed.headers.get("x-middleware-next")] }));
+const options = { upstream: { claimHeaders: { sub: "x-auth-sub", email: "x-auth-email" } } };
+const claims = [gateClaims(new Headers({ "x-auth-sub": "n" }), options), gateClaims(new Headers(), options)];
+console.log(JSON.stringify({ page: [page.status, page.headers.get("location")], passed: [passed.status, passed.headers.get("x-middleware-next")], claims }));
 `,
   );
   const { stdout } = await must(process.execPath, ["next-run.mjs", SECRET, token], { cwd: project });
   assert.deepEqual(JSON.parse(stdout), {
     page: [307, "https://app.example/login?returnTo=%2Fdashboard%3Ftab%3D1"],
     passed: [200, "1"],
+    // gateClaims reads the claim headers the gate set, by claim name; none: undefined.
+    claims: [{ sub: "n" }, null],
   });
 });
 
