@@ -309,7 +309,16 @@ impl Verifier {
         let jws = jws::parse(token).inspect_err(|e| o.error("parse", e))?;
         let h = &jws.header;
         o.step("parse", true, || {
-            format!("alg {:?}, kid {:?}, typ {:?}", h.alg, h.kid, h.typ)
+            let named = |name: &str, value: &Option<String>| match value {
+                Some(v) => format!(", {name} {v:?}"),
+                None => format!(", no {name}"),
+            };
+            format!(
+                "alg {:?}{}{}",
+                h.alg,
+                named("kid", &h.kid),
+                named("typ", &h.typ)
+            )
         });
         let Some(alg) = Alg::from_name(&h.alg).filter(|a| self.algorithms.contains(a)) else {
             o.error("algorithm", &Error::AlgNotAllowed);

@@ -182,6 +182,10 @@ console.log(JSON.stringify({ page: [page.status, page.headers.get("location")], 
     // gateClaims reads the claim headers the gate set, by claim name; none: undefined.
     claims: [{ sub: "n" }, null],
   });
+  // The CLI as `npx edgegate` finds it: the package's bin, on an options module.
+  await writeFile(join(project, "gate.mjs"), `export const options = { verify: { algorithms: ["HS256"], keys: "${SECRET}" }, rules: [{ match: "/dashboard/:path*", kind: "page" }] };\n`);
+  const bin = await must(join(project, "node_modules", ".bin", "edgegate"), ["explain", "gate.mjs", "https://app.example/dashboard"], { cwd: project });
+  assert.match(bin.stdout, /\nERR_NO_TOKEN: 307 → \/login\?returnTo=%2Fdashboard\n$/);
 });
 
 // The TypeScript programs. `strict.mts` uses the main types with skipLibCheck off, so the
