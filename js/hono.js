@@ -3,7 +3,7 @@
 // requests it routes, and the rest go on to the app's handlers with the gate's headers. The
 // decision is `c.get("edgegate")`.
 import { createGate } from "./index.js";
-import { answer, applyCookies, fetchUpstream, judgedHeaders } from "./respond.js";
+import { answer, applyCookies, drawRefusal, fetchUpstream, judgedHeaders } from "./respond.js";
 
 export { EdgeGateError, createGate, setSession, clearSession } from "./index.js";
 
@@ -16,19 +16,19 @@ const environment = (c) => ({ ...globalThis.process?.env, ...c.env });
 
 export function edgeGate(options, host) {
   let gate;
+  let render;
   return async function edgegate(c, next) {
     if (!gate) {
       const env = environment(c);
-      gate = createGate(
-        typeof options === "function" ? options(env) : options,
-        typeof host === "function" ? host(env) : host,
-      );
+      const own = typeof host === "function" ? host(env) : host;
+      render = own?.render;
+      gate = createGate(typeof options === "function" ? options(env) : options, own);
     }
     const request = c.req.raw;
     const decision = await (await gate).decide(request);
     c.set("edgegate", decision);
     if (decision.action !== "continue") {
-      c.res = answer(decision);
+      c.res = (await drawRefusal(decision, request, render)) ?? answer(decision);
     } else if (decision.passThrough) {
       await next();
     } else if (decision.destination) {

@@ -528,6 +528,17 @@ export interface HostOptions {
    * middleware, Workers, browsers).
    */
   crypto?: "node" | "webcrypto";
+  /**
+   * Draws a refusal your way: a JSON 401 of your own, a login page instead of the redirect.
+   * Called with each refusing decision (an `ERR_*` code; never the gate's own login and
+   * logout answers) and the request; what it returns is the response, with the decision's
+   * `Set-Cookie` added; `undefined` keeps the gate's. It decides how a refusal looks, never
+   * whether: the request reaches neither your handlers nor an upstream, whatever it returns.
+   */
+  render?: (
+    refusal: Extract<Decision, { action: "redirect" | "respond" }>,
+    request: Request,
+  ) => Response | undefined | Promise<Response | undefined>;
 }
 
 export interface LogEntry {

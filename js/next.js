@@ -4,7 +4,7 @@
 // a test, a script importing this entry) finds only the file; bundlers read it the same.
 import { NextResponse } from "next/server.js";
 import { createGate } from "./index.js";
-import { applyCookies, fetchUpstream, judgedHeaders, withCookies } from "./respond.js";
+import { applyCookies, drawRefusal, fetchUpstream, judgedHeaders, withCookies } from "./respond.js";
 
 export { EdgeGateError, createGate, setSession, clearSession } from "./index.js";
 
@@ -115,6 +115,11 @@ export function edgeGate(options, host = {}) {
       gate ??= createGate(options, host);
       built = await gate;
     }
-    return nextResponse(await built.decide(request), request);
+    const decision = await built.decide(request);
+    if (host.render && decision.action !== "continue") {
+      const drawn = await drawRefusal(decision, request, host.render);
+      if (drawn) return absoluteLocation(withCookies(drawn, decision), request);
+    }
+    return nextResponse(decision, request);
   };
 }

@@ -5,7 +5,7 @@
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { EdgeGateError, createGate } from "./index.js";
-import { applyCookies, fetchUpstream, toResponse, withCookies } from "./respond.js";
+import { applyCookies, drawRefusal, fetchUpstream, toResponse, withCookies } from "./respond.js";
 
 export { EdgeGateError, createGate, setSession, clearSession } from "./index.js";
 
@@ -13,7 +13,7 @@ export function edgeGate(options, host) {
   let gate;
   return function edgegate(req, res, next) {
     gate ??= createGate(options, host);
-    gate.then((gate) => decide(gate, req, res, next)).catch(next);
+    gate.then((gate) => decide(gate, req, res, next, host?.render)).catch(next);
   };
 }
 
@@ -35,7 +35,7 @@ function exposeAuth(req) {
 // error handler (`next(error)`), which decides what the client sees.
 const miswired = (why) => new EdgeGateError(`edgegate/node: ${why}`, "ERR_CONFIG_INVALID");
 
-async function decide(gate, req, res, next) {
+async function decide(gate, req, res, next, render) {
   // Under a mount path Express hides its prefix from req.url: the gate would judge another path.
   if (req.baseUrl) {
     throw miswired(`mounted under ${JSON.stringify(req.baseUrl)}, where the gate would judge the path without it: use it at the root, app.use(edgeGate(options))`);
@@ -46,7 +46,11 @@ async function decide(gate, req, res, next) {
   url.host = req.headers.host ?? "";
   // Headers as sent, repeats and all: two Authorization headers are refused, not one taken.
   const decision = await gate.decide({ method: req.method, url: url.href, headers: pairs(req.rawHeaders) });
-  if (decision.action !== "continue") return send(res, toResponse(decision));
+  if (decision.action !== "continue") {
+    // `render` sees the request as a WHATWG Request (made only when there is a `render`).
+    const drawn = render && (await drawRefusal(decision, new Request(url, { method: req.method, headers: pairs(req.rawHeaders) }), render));
+    return send(res, drawn ? withCookies(drawn, decision) : toResponse(decision));
+  }
   req.edgegate = decision;
   exposeAuth(req);
   if (decision.passThrough) return next(); // on into the app as it came

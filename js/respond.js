@@ -9,6 +9,18 @@ export function answer(decision) {
     : new Response(decision.body, { status: decision.status, headers: decision.headers });
 }
 
+/**
+ * A refusal as the host's `render` draws it (`HostOptions.render`: the 401 body, a login
+ * page instead of the redirect), without its cookies; undefined when there is no `render`,
+ * it draws nothing, or the decision is no refusal (an ERR_* code): the gate's own login and
+ * logout answers are never redrawn. It decides how a refusal looks, never whether: the
+ * request reaches neither the app nor an upstream, whatever it returns.
+ */
+export async function drawRefusal(decision, request, render) {
+  if (!render || decision.action === "continue" || !decision.code.startsWith("ERR_")) return undefined;
+  return (await render(decision, request)) ?? undefined;
+}
+
 /** `answer(decision)` with the decision's `setCookies`. */
 export function toResponse(decision) {
   return withCookies(answer(decision), decision);

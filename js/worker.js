@@ -4,21 +4,26 @@
 // the gate's headers; the rest get the redirect or 401. `RefreshCoordinator` and
 // `durableRefreshStore` coordinate refreshes across isolates on a Durable Object.
 import { createGate } from "./index.js";
-import { fetchUpstream, judgedHeaders, toResponse, withCookies } from "./respond.js";
+import { drawRefusal, fetchUpstream, judgedHeaders, toResponse, withCookies } from "./respond.js";
 
 export { EdgeGateError, createGate, setSession, clearSession, redisRefreshStore } from "./index.js";
 export { toResponse } from "./respond.js";
 
 export function gateWorker(options, handler, host) {
   let gate;
+  let render;
   return {
     async fetch(request, env, ctx) {
-      gate ??= createGate(
-        typeof options === "function" ? options(env) : options,
-        typeof host === "function" ? host(env) : host,
-      );
+      if (!gate) {
+        const own = typeof host === "function" ? host(env) : host;
+        render = own?.render;
+        gate = createGate(typeof options === "function" ? options(env) : options, own);
+      }
       const decision = await (await gate).decide(request);
-      if (decision.action !== "continue") return toResponse(decision);
+      if (decision.action !== "continue") {
+        const drawn = await drawRefusal(decision, request, render);
+        return drawn ? withCookies(drawn, decision) : toResponse(decision);
+      }
       const { destination, rewrite } = decision;
       let response;
       if (destination) {

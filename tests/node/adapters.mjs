@@ -283,4 +283,37 @@ export async function adapterScenarios(t, start, { decisionCode = false } = {}) 
     assert.deepEqual(open, ["other /elsewhere", "other /elsewhere", "other /elsewhere", "public /api/public"]);
     console.log(`${base}: ${outcomes.length} spellings, none reached a protected handler without a bearer`);
   });
+
+  await t.test("render draws refusals the app's way, and lets nobody through", async (t) => {
+    const drawn = [];
+    const render = (refusal, request) => {
+      drawn.push([refusal.code, new URL(request.url).pathname]);
+      if (refusal.action === "redirect") {
+        return new Response(`<h1>Sign in</h1><a href="${refusal.location}">continue</a>`, { status: 401, headers: { "content-type": "text/html" } });
+      }
+      if (refusal.code === "ERR_JWT_EXPIRED") return undefined; // the gate's own answer
+      return Response.json({ message: "please sign in", code: refusal.code }, { status: refusal.status });
+    };
+    const drawing = await start(options, { now: NOW, render });
+    t.after(drawing.close);
+    const at = (path, headers = {}) => fetch(`${drawing.url}${path}`, { headers, redirect: "manual" });
+    const page = await at("/dashboard/x");
+    assert.equal(page.status, 401);
+    assert.equal(await page.text(), '<h1>Sign in</h1><a href="/login?returnTo=%2Fdashboard%2Fx">continue</a>');
+    const api = await at("/api/stocks");
+    assert.deepEqual([api.status, await api.json()], [401, { message: "please sign in", code: "ERR_NO_TOKEN" }]);
+    const expiredOne = await at("/api/stocks", { authorization: `Bearer ${expired}` });
+    assert.equal(expiredOne.status, 401);
+    assert.match(expiredOne.headers.get("www-authenticate"), /error="invalid_token"/, "undefined keeps the gate's answer");
+    // A refused refresh: drawn, and the session cleared all the same.
+    const revoked = await at("/api/stocks", { cookie: `token=${expired}; refreshToken=revoked` });
+    assert.equal((await revoked.json()).code, "ERR_REFRESH_FAILED");
+    assert.ok(revoked.headers.getSetCookie().some((c) => /^refreshToken=;.*Max-Age=0/.test(c)), revoked.headers.getSetCookie().join(" | "));
+    assert.equal(revoked.headers.get("cache-control"), "private, no-store");
+    // Passed requests are not its to draw.
+    const passed = await at("/api/stocks", { authorization: `Bearer ${alice}` });
+    assert.equal((await passed.json()).route, "api");
+    assert.deepEqual(drawn.map(([code]) => code), ["ERR_NO_TOKEN", "ERR_NO_TOKEN", "ERR_JWT_EXPIRED", "ERR_REFRESH_FAILED"]);
+    assert.deepEqual(drawing.reached.filter((e) => e.route !== "api" || !verifiedBearer(e.headers.authorization)), [], "no refused request reached a handler");
+  });
 }

@@ -170,9 +170,11 @@ import { NextRequest } from "next/server.js";
 const proxy = edgeGate({ verify: { algorithms: ["HS256"], keys: process.argv[2] }, rules: [{ match: "/dashboard/:path*", kind: "page" }] });
 const page = await proxy(new NextRequest("https://app.example/dashboard?tab=1"));
 const passed = await proxy(new NextRequest("https://app.example/dashboard", { headers: { cookie: "__Host-token=" + process.argv[3] } }));
+const drawing = edgeGate({ verify: { algorithms: ["HS256"], keys: process.argv[2] }, rules: [{ match: "/dashboard/:path*", kind: "page" }] }, { render: (refusal) => new Response("sign in first: " + refusal.code, { status: 401 }) });
+const drawn = await drawing(new NextRequest("https://app.example/dashboard"));
 const options = { upstream: { claimHeaders: { sub: "x-auth-sub", email: "x-auth-email" } } };
 const claims = [gateClaims(new Headers({ "x-auth-sub": "n" }), options), gateClaims(new Headers(), options)];
-console.log(JSON.stringify({ page: [page.status, page.headers.get("location")], passed: [passed.status, passed.headers.get("x-middleware-next")], claims }));
+console.log(JSON.stringify({ page: [page.status, page.headers.get("location")], passed: [passed.status, passed.headers.get("x-middleware-next")], claims, drawn: [drawn.status, await drawn.text()] }));
 `,
   );
   const { stdout } = await must(process.execPath, ["next-run.mjs", SECRET, token], { cwd: project });
@@ -181,6 +183,8 @@ console.log(JSON.stringify({ page: [page.status, page.headers.get("location")], 
     passed: [200, "1"],
     // gateClaims reads the claim headers the gate set, by claim name; none: undefined.
     claims: [{ sub: "n" }, null],
+    // A host's render draws the refusal.
+    drawn: [401, "sign in first: ERR_NO_TOKEN"],
   });
   // The CLI as `npx edgegate` finds it: the package's bin, on an options module.
   await writeFile(join(project, "gate.mjs"), `export const options = { verify: { algorithms: ["HS256"], keys: "${SECRET}" }, rules: [{ match: "/dashboard/:path*", kind: "page" }] };\n`);
