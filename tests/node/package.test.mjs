@@ -2,6 +2,7 @@
 // shape hosts pass, and recovery when the instance fails.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { createGate, EdgeGateError } from "edgegate";
 import { b64, jwt } from "./sign.mjs";
 
@@ -231,4 +232,22 @@ test("explain traces a decision; log writes one entry per decision", async () =>
       kind: "api", tokenSource: "cookie", reason: d.message, ms: "number" },
   );
   assert.ok(!JSON.stringify(entry).includes(expired) && !JSON.stringify(entry).includes("secret"));
+});
+
+// A host with no source of randomness (Node 18 without --experimental-global-webcrypto had
+// none for wasm): a gate that needs it (hosted login's state, nonce and PKCE) is refused at
+// construction with its own code, never built to fail at the first login.
+test("no crypto on the host: ERR_RANDOM_UNAVAILABLE when the gate is built", async () => {
+  const script = `
+    Object.defineProperty(globalThis, "crypto", { value: undefined, configurable: true });
+    const { createGate } = await import("edgegate");
+    const login = { issuer: "https://id.example", clientId: "app", clientSecret: "s", secret: "a-login-secret-of-at-least-32-bytes!" };
+    try {
+      await createGate({ rules: [{ match: "/dashboard/:path*", kind: "page" }], verify: { algorithms: ["RS256"], issuer: "https://id.example" }, login });
+      console.log("built");
+    } catch (error) {
+      console.log(JSON.stringify([error.name, error.code, error.message]));
+    }`;
+  const out = execFileSync(process.execPath, ["--input-type=module", "-e", script], { cwd: new URL(".", import.meta.url), encoding: "utf8" });
+  assert.deepEqual(JSON.parse(out), ["EdgeGateError", "ERR_RANDOM_UNAVAILABLE", "the host has no source of randomness"]);
 });

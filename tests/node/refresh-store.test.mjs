@@ -182,6 +182,35 @@ test("Redis: the adapter on a real redis-server", { timeout: 60_000 }, async (t)
     console.log(`redis: 2 gates x 50 requests -> 1 token-endpoint call; store: ${keys.length} key, sealed value of ${values[0].length} chars, PTTL ${ttl} ms`);
   });
 
+  await t.test("the README's node-redis and ioredis adapters: two gates, each its own client, one call", async (t) => {
+    const { createClient } = await import("redis");
+    const { Redis: IORedis } = await import("ioredis");
+    const { url } = redis;
+    // As in the README, "Refresh across instances": one line per client.
+    const adapters = {
+      "node-redis": async () => {
+        const redis = await createClient({ url }).connect();
+        t.after(() => redis.destroy());
+        return redisRefreshStore((args) => redis.sendCommand(args));
+      },
+      ioredis: async () => {
+        const ioredis = new IORedis(url);
+        t.after(() => ioredis.disconnect());
+        return redisRefreshStore(([command, ...args]) => ioredis.call(command, ...args));
+      },
+    };
+    for (const [name, adapter] of Object.entries(adapters)) {
+      const [a, b] = [await adapter(), await adapter()];
+      assert.equal(await a.claim(`${name}-k`, "claimed", 500), null, `${name}: set, the claim is ours`);
+      assert.equal(await b.claim(`${name}-k`, "claimed", 500), "claimed", `${name}: taken`);
+      const before = op.counts.calls;
+      const gates = [await createGate(options(op), { refreshStore: a }), await createGate(options(op), { refreshStore: b })];
+      const decisions = await burst(gates, op.grant());
+      assert.deepEqual([...new Set(decisions.map((d) => `${d.code} ${d.message}`))], ["OK_REFRESHED undefined"], name);
+      assert.equal(op.counts.calls - before, 1, `${name}: one token-endpoint call`);
+    }
+  });
+
   await t.test("the README's HTTP store: Upstash's REST shape, in front of the same Redis", async () => {
     // Upstash's REST API: POST a command as a JSON array, bearer token, answer { result } or { error }.
     const front = http.createServer(async (req, res) => {
