@@ -8,9 +8,9 @@
 //   ```ts options    members of the options object, checked as `Partial<Options>`.
 // A block whose first line names a file (`// proxy.ts`, `// app/api/login/route.ts`) is
 // written there, beside the README's own `gate.ts` block, which is what `./gate` imports.
-// Entries that a user runs as written are also run: the quick start's proxy.ts and the
-// Hono app answer their documented statuses here; the Worker runs under wrangler in
-// tests/e2e/matrix.test.mjs.
+// Entries that a user runs as written are also run: the quick start's proxy.ts, the Hono
+// app and the Express app answer their documented statuses here; the Worker runs under
+// wrangler in tests/e2e/matrix.test.mjs.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { generateKeyPairSync } from "node:crypto";
@@ -131,12 +131,14 @@ test("every README block type-checks under strict against the packed package", a
 });
 
 /** A block as JavaScript the test can import (type-checked above; here only run). */
-async function runnable(block, name, extra = "") {
+async function runnable(block, name, extra = "", given = "") {
   const ts = (await import(join(project, "node_modules", "typescript", "lib", "typescript.js"))).default;
   const js = ts.transpileModule(asFile(block) + extra, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText;
+  // What a fragment takes from its surroundings at run time (`given`) goes after its imports.
+  const at = js.lastIndexOf("\nimport ") >= 0 ? js.indexOf("\n", js.lastIndexOf("\nimport ") + 1) + 1 : 0;
   const path = join(project, "docs-run", name);
   await mkdir(dirname(path), { recursive: true });
-  await writeFile(path, js);
+  await writeFile(path, js.slice(0, at) + given + js.slice(at));
   return import(`${path}?${Date.now()}`);
 }
 
@@ -192,4 +194,24 @@ test("the Hono snippet answers as the README says", async (t) => {
   const passed = await app.request("/api/stocks", { headers: { cookie: `token=${token}` } }, env);
   assert.deepEqual(await passed.json(), { from: "backend" });
   assert.equal(api.seen[0].authorization, `Bearer ${token}`);
+});
+
+test("the Express snippet answers as the README says", async (t) => {
+  const snippet = all.find((b) => b.file === "README.md" && b.text.includes('from "edgegate/node"') && b.text.includes("express()"));
+  assert.ok(snippet, "README.md's Express block");
+  const secret = "an-express-secret-of-at-least-32-bytes";
+  // The fragment's `options`, as a user's gate.ts would give them.
+  const options = { rules: [{ match: "/dashboard/:path*", kind: "page" }], verify: { algorithms: ["HS256"], keys: secret } };
+  const { app } = await runnable(snippet, "express.mjs", "\nexport { app };\n", `const options = ${JSON.stringify(options)};\n`);
+  const server = await new Promise((resolve) => {
+    const s = app.listen(0, "127.0.0.1", () => resolve(s));
+  });
+  t.after(() => server.close());
+  const url = `http://127.0.0.1:${server.address().port}`;
+  const page = await fetch(`${url}/dashboard`, { redirect: "manual" });
+  assert.deepEqual([page.status, page.headers.get("location")], [307, "/login?returnTo=%2Fdashboard"]);
+  const now = Math.floor(Date.now() / 1000);
+  const token = jwt("HS256", secret, { sub: "express-reader", iat: now, exp: now + 300 });
+  const hello = await fetch(`${url}/dashboard`, { headers: { cookie: `token=${token}` } });
+  assert.equal(await hello.text(), "hello express-reader");
 });
