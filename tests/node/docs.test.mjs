@@ -9,8 +9,9 @@
 // A block whose first line names a file (`// proxy.ts`, `// app/api/login/route.ts`) is
 // written there, beside the README's own `gate.ts` block, which is what `./gate` imports.
 // Entries that a user runs as written are also run: the quick start's proxy.ts, the Hono
-// app and the Express app answer their documented statuses here; the Worker runs under
-// wrangler in tests/e2e/matrix.test.mjs.
+// and Express apps, next.config.ts over the README's gate.ts, and the hosted-login
+// middleware.ts answer their documented statuses here; the Worker runs under wrangler in
+// tests/e2e/matrix.test.mjs.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { generateKeyPairSync } from "node:crypto";
@@ -131,14 +132,17 @@ test("every README block type-checks under strict against the packed package", a
 });
 
 /** A block as JavaScript the test can import (type-checked above; here only run). */
-async function runnable(block, name, extra = "", given = "") {
+async function runnable(block, name, extra = "", given = "", rename = {}) {
   const ts = (await import(join(project, "node_modules", "typescript", "lib", "typescript.js"))).default;
   const js = ts.transpileModule(asFile(block) + extra, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText;
   // What a fragment takes from its surroundings at run time (`given`) goes after its imports.
   const at = js.lastIndexOf("\nimport ") >= 0 ? js.indexOf("\n", js.lastIndexOf("\nimport ") + 1) + 1 : 0;
   const path = join(project, "docs-run", name);
   await mkdir(dirname(path), { recursive: true });
-  await writeFile(path, js.slice(0, at) + given + js.slice(at));
+  let code = js.slice(0, at) + given + js.slice(at);
+  // Relative imports of other blocks, as the compiled files are named here.
+  for (const [from, to] of Object.entries(rename)) code = code.replaceAll(`from "${from}"`, `from "${to}"`);
+  await writeFile(path, code);
   return import(`${path}?${Date.now()}`);
 }
 
@@ -214,4 +218,34 @@ test("the Express snippet answers as the README says", async (t) => {
   const token = jwt("HS256", secret, { sub: "express-reader", iat: now, exp: now + 300 });
   const hello = await fetch(`${url}/dashboard`, { headers: { cookie: `token=${token}` } });
   assert.equal(await hello.text(), "hello express-reader");
+});
+
+test("the next.config.ts and the hosted-login middleware.ts answer as the README says", async () => {
+  const gate = all.find((b) => b.file === "README.md" && fileName(b) === "gate.ts");
+  const config = all.find((b) => b.file === "README.md" && fileName(b) === "next.config.ts");
+  const auth0 = all.find((b) => b.file === "README.md" && fileName(b) === "middleware.ts" && b.text.includes("login: {"));
+  assert.ok(gate && config && auth0, "README.md's gate.ts, next.config.ts and hosted-login middleware.ts");
+  const { NextRequest } = await import(join(project, "node_modules", "next", "server.js"));
+
+  // next.config.ts awaits check(options): unset secrets fail the build with their code.
+  // (gate.ts reads the environment when it loads: one compiled copy per environment.)
+  process.env.BACKEND_URL = "http://127.0.0.1:9";
+  process.env.AUTH_SECRET = "an-auth-js-secret-of-at-least-32-bytes";
+  delete process.env.BACKEND_JWT_SECRET;
+  await runnable(gate, "gate-unset.mjs");
+  const unset = await runnable(config, "next.config-unset.mjs", "", "", { "./gate": "./gate-unset.mjs" });
+  await assert.rejects(unset.default(), (e) => e.code === "ERR_CONFIG_INVALID" && /verify\.keys is undefined/.test(e.message));
+  process.env.BACKEND_JWT_SECRET = "a-backend-secret-of-at-least-32-bytes!";
+  await runnable(gate, "gate-set.mjs");
+  const set = await runnable(config, "next.config-set.mjs", "", "", { "./gate": "./gate-set.mjs" });
+  assert.deepEqual(await set.default(), {});
+
+  // Hosted login: a page without a session goes to the gate's own /auth/login, which no
+  // provider is needed for.
+  Object.assign(process.env, { AUTH0_CLIENT_ID: "app", AUTH0_CLIENT_SECRET: "an-auth0-client-secret", EDGEGATE_SECRET: "an-edgegate-secret-of-at-least-32-bytes", APP_BASE_URL: "https://app.example" });
+  const { default: middleware } = await runnable(auth0, "middleware.mjs");
+  const page = await middleware(new NextRequest("https://app.example/dashboard?tab=2", { headers: { "sec-fetch-mode": "navigate" } }));
+  assert.equal(page.status, 307);
+  assert.equal(page.headers.get("location"), "https://app.example/auth/login?returnTo=%2Fdashboard%3Ftab%3D2");
+  assert.equal((await middleware(new NextRequest("https://app.example/api/stocks"))).status, 401);
 });
