@@ -230,8 +230,10 @@ test("chaos: two next start behind nginx, Redis, a provider that slows, fails an
   const refused = tokenCalls.filter((c) => !c.ok);
   const inProviderFault = (s) => windows.some((x) => x.provider && s >= x.from && s <= x.to + RECOVERY);
   const unexpected = log.filter((r) => r.status !== 200 && !(r.status === 503 && inProviderFault(r.at)));
-  const recovery = windows.map((x) => {
-    const late = log.filter((r) => r.status !== 200 && r.at > x.to && r.at < x.to + 2 * STEP);
+  // Recovery: the last answer other than 200 after a fault ended, before the next began.
+  const recovery = windows.map((x, i) => {
+    const until = Math.min(x.to + 2 * STEP, windows[i + 1]?.from ?? Infinity);
+    const late = log.filter((r) => r.status !== 200 && r.at > x.to && r.at < until);
     return late.length ? Math.max(...late.map((r) => r.at)) - x.to : 0;
   });
   const count = (status) => log.filter((r) => r.status === status).length;
