@@ -1,6 +1,6 @@
 // What naming `login`, `session` or `refresh.coordination` adds to building a gate, against
 // an HS256 gate alone. Each sample is a fresh node process that instantiates js/wasm
-// (untimed) and times `new Gate(options)`, as cold-login.mjs does; 9 samples per kind, the
+// (untimed) and times `new Gate(options)`, as cold-login.mjs does; 21 samples per kind, the
 // kinds alternating (and which goes first); medians in ms. An option set the engine refuses
 // fails the run rather than being timed. goals.mjs runs it; alone: node bench/cold-options.mjs
 import { execFileSync } from "node:child_process";
@@ -26,7 +26,7 @@ console.log(performance.now() - t0);`;
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /** Median ms of `new Gate(options)` in a fresh process, per kind of `KINDS`. */
-export function coldOptions(samples = 9) {
+export function coldOptions(samples = 21) {
   const kinds = Object.keys(KINDS);
   const runs = Object.fromEntries(kinds.map((k) => [k, []]));
   for (let i = 0; i < samples; i++) {

@@ -82,6 +82,6 @@ for (const r of rows) {
   console.log(`| ${r.goal} | ${measured} | ${r.atLeast ? "≥" : "≤"} ${UNITS[r.unit](r.target)} | ${verdict(r)} |`);
 }
 const sources = Object.fromEntries(FILES.map((f, i) => [f, [node, workerd, coldWorkerd, app][i]?.date ?? null]));
-console.log(`\nfrom ${Object.entries(sources).map(([f, d]) => `${f} (${d ?? "not run"})`).join(", ")}; cold builds: fresh processes, median of 9`);
+console.log(`\nfrom ${Object.entries(sources).map(([f, d]) => `${f} (${d ?? "not run"})`).join(", ")}; cold builds: fresh processes, median of 21`);
 writeFileSync(here("results-goals.json"), `${JSON.stringify({ rows, coldOptionsMs: cold, sources, date: new Date().toISOString() }, null, 2)}\n`);
 console.log("wrote bench/results-goals.json");
