@@ -28,7 +28,7 @@ export function edgeGate(options, host) {
     const decision = await (await gate).decide(request);
     c.set("edgegate", decision);
     if (decision.action !== "continue") {
-      c.res = (await drawRefusal(decision, request, render)) ?? answer(decision);
+      c.res = (render && (await drawRefusal(decision, request, render))) || answer(decision);
     } else if (decision.passThrough) {
       await next();
     } else if (decision.destination) {

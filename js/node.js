@@ -45,10 +45,11 @@ async function decide(gate, req, res, next, render) {
   const url = new URL(`${req.socket.encrypted ? "https" : "http"}://localhost${req.url.startsWith("/") ? "" : "/"}${req.url}`);
   url.host = req.headers.host ?? "";
   // Headers as sent, repeats and all: two Authorization headers are refused, not one taken.
-  const decision = await gate.decide({ method: req.method, url: url.href, headers: pairs(req.rawHeaders) });
+  const headers = pairs(req.rawHeaders);
+  const decision = await gate.decide({ method: req.method, url: url.href, headers });
   if (decision.action !== "continue") {
     // `render` sees the request as a WHATWG Request (made only when there is a `render`).
-    const drawn = render && (await drawRefusal(decision, new Request(url, { method: req.method, headers: pairs(req.rawHeaders) }), render));
+    const drawn = render && (await drawRefusal(decision, new Request(url, { method: req.method, headers }), render));
     return send(res, drawn ? withCookies(drawn, decision) : toResponse(decision));
   }
   req.edgegate = decision;

@@ -11,13 +11,13 @@ export function answer(decision) {
 
 /**
  * A refusal as the host's `render` draws it (`HostOptions.render`: the 401 body, a login
- * page instead of the redirect), without its cookies; undefined when there is no `render`,
- * it draws nothing, or the decision is no refusal (an ERR_* code): the gate's own login and
+ * page instead of the redirect), without its cookies; undefined when it draws nothing or
+ * the decision is no refusal (an ERR_* code): the gate's own login and
  * logout answers are never redrawn. It decides how a refusal looks, never whether: the
  * request reaches neither the app nor an upstream, whatever it returns.
  */
 export async function drawRefusal(decision, request, render) {
-  if (!render || decision.action === "continue" || !decision.code.startsWith("ERR_")) return undefined;
+  if (decision.action === "continue" || !decision.code.startsWith("ERR_")) return undefined;
   return (await render(decision, request)) ?? undefined;
 }
 

@@ -21,7 +21,7 @@ export function gateWorker(options, handler, host) {
       }
       const decision = await (await gate).decide(request);
       if (decision.action !== "continue") {
-        const drawn = await drawRefusal(decision, request, render);
+        const drawn = render && (await drawRefusal(decision, request, render));
         return drawn ? withCookies(drawn, decision) : toResponse(decision);
       }
       const { destination, rewrite } = decision;

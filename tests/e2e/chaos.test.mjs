@@ -32,31 +32,19 @@ const NAVIGATE = { "sec-fetch-mode": "navigate", "sec-fetch-site": "none", "sec-
 const STORE_SECRET = "chaos-coordination-secret-of-32-bytes-or-more";
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+// The login template's options (tests/e2e/login/gate.ts), with refresh coordinated.
 const GATE = `import type { Options } from "edgegate";
+import { gateOptions as login } from "./gate";
 
-const env = process.env;
 export const gateOptions: Options = {
-  rules: [
-    { match: "/dashboard/:path*", kind: "page" },
-    { match: "/api/:path*", kind: "api", upstream: env.UPSTREAM_URL! },
-  ],
-  verify: { algorithms: ["RS256"], issuer: env.LOGIN_ISSUER!, audience: env.LOGIN_RESOURCE!, typ: "at+jwt" },
-  login: {
-    issuer: env.LOGIN_ISSUER!,
-    clientId: env.LOGIN_CLIENT_ID!,
-    clientSecret: env.LOGIN_CLIENT_SECRET!,
-    secret: env.LOGIN_SECRET!,
-    resource: env.LOGIN_RESOURCE!,
-    appBaseUrl: env.APP_ORIGIN!.split(","),
-    authorizationParams: { prompt: "consent" },
-  },
+  ...login,
   refresh: { window: ${JSON.stringify(WINDOW)}, coordination: { secret: ${JSON.stringify(STORE_SECRET)} } },
 };
 `;
 const PROXY = `import { edgeGate } from "edgegate/next";
 import { redisRefreshStore } from "edgegate";
 import { redisCommand } from "edgegate/redis";
-import { gateOptions } from "./gate";
+import { gateOptions } from "./chaos-gate";
 
 export const proxy = edgeGate(gateOptions, { refreshStore: redisRefreshStore(redisCommand(process.env.REDIS_URL!)), log: true });
 export const config = { matcher: ["/((?!_next/static|_next/image|favicon.ico).*)"] };
@@ -103,7 +91,7 @@ test("chaos: two next start behind nginx, Redis, a provider that slows, fails an
       UPSTREAM_URL: backend.url, LOGIN_ISSUER: op.issuer, LOGIN_CLIENT_ID: op.clientId, LOGIN_CLIENT_SECRET: op.clientSecret,
       LOGIN_SECRET: "chaos-login-secret-of-at-least-32-bytes!", LOGIN_RESOURCE: RESOURCES.rs, APP_ORIGIN: origin,
     },
-    files: { "gate.ts": GATE, "proxy.ts": PROXY },
+    files: { "chaos-gate.ts": GATE, "proxy.ts": PROXY },
   });
   console.log(`next build of the chaos app: ${seconds.toFixed(1)} s`);
   const env = { REDIS_URL: redis.url };
@@ -170,51 +158,42 @@ test("chaos: two next start behind nginx, Redis, a provider that slows, fails an
   const memory = [];
   const sampler = setInterval(() => memory.push(rssMb(servers[0].pid)), 1000);
 
-  // The faults, on a timetable; each window is when the fault is on.
+  // The faults, on a timetable; each window is when the fault is on: from `step`, until
+  // `apply` returns.
   const windows = [];
   const at = (s) => sleep(Math.max(0, s * 1000 - (performance.now() - t0)));
-  await at(STEP);
+  const inject = async (step, fault, apply, provider = false) => {
+    await at(step);
+    const w = { fault, from: now(), provider };
+    await apply();
+    windows.push({ ...w, to: now() });
+  };
+  const toggle = (name, until) => async () => {
+    fault[name] = true;
+    await at(until);
+    fault[name] = false;
+  };
 
-  let w = { fault: "Redis restarted", from: now() };
-  redis.stop();
-  await sleep(500);
-  const again = await startRedis(t, { port: redis.port });
-  w.to = now();
-  windows.push(w);
-
-  await at(2 * STEP);
-  w = { fault: `token endpoint slow (${SLOW_MS} ms)`, from: now() };
-  fault.slow = true;
-  await at(3 * STEP);
-  fault.slow = false;
-  w.to = now();
-  windows.push(w);
-
+  let again;
+  await inject(STEP, "Redis restarted", async () => {
+    redis.stop();
+    await sleep(500);
+    again = await startRedis(t, { port: redis.port });
+  });
+  await inject(2 * STEP, `token endpoint slow (${SLOW_MS} ms)`, toggle("slow", 3 * STEP));
   // Longer than the refresh window: some access tokens expire while it lasts.
-  await at(4 * STEP);
-  w = { fault: "token endpoint unreachable", from: now(), provider: true };
-  fault.down = true;
-  await at(6 * STEP);
-  fault.down = false;
-  w.to = now();
-  windows.push(w);
-
-  await at(7 * STEP);
-  w = { fault: "signing key rotated (provider restarted)", from: now(), provider: true };
-  await provider().stop();
-  keys = [privateJwk("rsa", { modulusLength: 2048 }, "RS256"), ...keys];
-  await startProvider();
-  w.to = now();
-  windows.push(w);
-
-  await at(8 * STEP);
-  w = { fault: "one Next process restarted", from: now() };
-  servers[1].stop();
-  await sleep(1000);
-  servers[1] = await startNext(dir, { env, port: ports[1] });
-  restarted.push(servers[1]);
-  w.to = now();
-  windows.push(w);
+  await inject(4 * STEP, "token endpoint unreachable", toggle("down", 6 * STEP), true);
+  await inject(7 * STEP, "signing key rotated (provider restarted)", async () => {
+    await provider().stop();
+    keys = [privateJwk("rsa", { modulusLength: 2048 }, "RS256"), ...keys];
+    await startProvider();
+  }, true);
+  await inject(8 * STEP, "one Next process restarted", async () => {
+    servers[1].stop();
+    await sleep(1000);
+    servers[1] = await startNext(dir, { env, port: ports[1] });
+    restarted.push(servers[1]);
+  });
 
   await at(10 * STEP);
   clearInterval(sampler);

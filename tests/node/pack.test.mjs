@@ -170,11 +170,18 @@ import { NextRequest } from "next/server.js";
 const proxy = edgeGate({ verify: { algorithms: ["HS256"], keys: process.argv[2] }, rules: [{ match: "/dashboard/:path*", kind: "page" }] });
 const page = await proxy(new NextRequest("https://app.example/dashboard?tab=1"));
 const passed = await proxy(new NextRequest("https://app.example/dashboard", { headers: { cookie: "__Host-token=" + process.argv[3] } }));
+// Redirects on the origin the client connected to (its Host, as a reverse proxy passes it
+// on); a Host that is not host[:port] leaves the URL's own origin.
+const hosts = [];
+for (const host of ["app.example:8443", "a@evil.example", "evil.example/x", "evil.example:80:80", ""]) {
+  const r = await proxy(new NextRequest("https://app.example/dashboard", { headers: { host } }));
+  hosts.push(r.headers.get("location"));
+}
 const drawing = edgeGate({ verify: { algorithms: ["HS256"], keys: process.argv[2] }, rules: [{ match: "/dashboard/:path*", kind: "page" }] }, { render: (refusal) => new Response("sign in first: " + refusal.code, { status: 401 }) });
 const drawn = await drawing(new NextRequest("https://app.example/dashboard"));
 const options = { upstream: { claimHeaders: { sub: "x-auth-sub", email: "x-auth-email" } } };
 const claims = [gateClaims(new Headers({ "x-auth-sub": "n" }), options), gateClaims(new Headers(), options)];
-console.log(JSON.stringify({ page: [page.status, page.headers.get("location")], passed: [passed.status, passed.headers.get("x-middleware-next")], claims, drawn: [drawn.status, await drawn.text()] }));
+console.log(JSON.stringify({ page: [page.status, page.headers.get("location")], passed: [passed.status, passed.headers.get("x-middleware-next")], claims, drawn: [drawn.status, await drawn.text()], hosts }));
 `,
   );
   const { stdout } = await must(process.execPath, ["next-run.mjs", SECRET, token], { cwd: project });
@@ -185,6 +192,10 @@ console.log(JSON.stringify({ page: [page.status, page.headers.get("location")], 
     claims: [{ sub: "n" }, null],
     // A host's render draws the refusal.
     drawn: [401, "sign in first: ERR_NO_TOKEN"],
+    hosts: [
+      "https://app.example:8443/login?returnTo=%2Fdashboard",
+      ...Array(4).fill("https://app.example/login?returnTo=%2Fdashboard"),
+    ],
   });
   // The CLI as `npx edgegate` finds it: the package's bin, on an options module.
   await writeFile(join(project, "gate.mjs"), `export const options = { verify: { algorithms: ["HS256"], keys: "${SECRET}" }, rules: [{ match: "/dashboard/:path*", kind: "page" }] };\n`);
