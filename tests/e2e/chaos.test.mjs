@@ -96,7 +96,9 @@ test("chaos: two next start behind nginx, Redis, a provider that slows, fails an
   console.log(`next build of the chaos app: ${seconds.toFixed(1)} s`);
   const env = { REDIS_URL: redis.url };
   const ports = [await freePort(), await freePort()];
+  const phase = (what) => console.log(`chaos: ${what} (${(performance.now() / 1000).toFixed(1)} s)`);
   const servers = await Promise.all(ports.map((port) => startNext(dir, { env, port })));
+  phase("two next start up");
   const restarted = [];
   t.after(() => [...servers, ...restarted].forEach((s) => s.stop()));
   const tls = await startTlsProxy(t, servers.map((s) => s.url), { port: tlsPort });
@@ -112,9 +114,12 @@ test("chaos: two next start behind nginx, Redis, a provider that slows, fails an
         res.on("end", () => resolve({ status: res.statusCode, setCookies: res.headers["set-cookie"] ?? [], location: res.headers.location }));
       });
       req.on("error", reject);
+      // A request nobody answers is a finding, not a hang of the whole run.
+      req.setTimeout(20_000, () => req.destroy(Object.assign(new Error("no answer in 20 s"), { code: "TIMEOUT" })));
       req.end();
     });
 
+  phase("nginx up");
   // Sign the users in through the proxy: the gate's login, the provider's pages, the callback.
   const users = [];
   for (let i = 0; i < USERS; i++) {
@@ -130,6 +135,7 @@ test("chaos: two next start behind nginx, Redis, a provider that slows, fails an
     users.push({ name: `chaos-${i}`, jar, lost: null });
   }
 
+  phase(`${USERS} users signed in`);
   // The load: each user keeps IN_FLIGHT requests going, sharing its cookies as a browser does.
   const log = []; // { at, status, user, path }
   const t0 = performance.now();
@@ -165,6 +171,7 @@ test("chaos: two next start behind nginx, Redis, a provider that slows, fails an
   const inject = async (step, fault, apply, provider = false) => {
     await at(step);
     const w = { fault, from: now(), provider };
+    phase(fault);
     await apply();
     windows.push({ ...w, to: now() });
   };
@@ -198,6 +205,7 @@ test("chaos: two next start behind nginx, Redis, a provider that slows, fails an
   await at(10 * STEP);
   clearInterval(sampler);
   running = false;
+  phase("load stopped");
   await Promise.all(loops);
   again.stop();
 

@@ -56,7 +56,8 @@ export async function start(command, args, { cwd, env = {}, url, timeoutMs = 60_
   while (Date.now() < deadline) {
     if (child.exitCode !== null) break;
     try {
-      await fetch(url, { redirect: "manual" });
+      // A port that accepts and never answers must not hold the poll (undici waits 300 s).
+      await fetch(url, { redirect: "manual", signal: AbortSignal.timeout(5000) });
       return { stop, output: () => output, pid: child.pid };
     } catch {
       await new Promise((r) => setTimeout(r, 200));

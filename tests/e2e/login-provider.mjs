@@ -223,7 +223,7 @@ export async function authorizeAtProvider(authorizeUrl, { login = "alice", deny 
   const origin = new URL(authorizeUrl).origin;
   const send = async (url, init = {}) => {
     const cookie = [...jar].map(([k, v]) => `${k}=${v}`).join("; ");
-    const res = await fetch(url, { ...init, redirect: "manual", headers: { ...init.headers, ...(cookie ? { cookie } : {}) } });
+    const res = await fetch(url, { signal: AbortSignal.timeout(20_000), ...init, redirect: "manual", headers: { ...init.headers, ...(cookie ? { cookie } : {}) } });
     for (const line of res.headers.getSetCookie()) {
       const [pair, ...attributes] = line.split(";");
       const name = pair.slice(0, pair.indexOf("="));
