@@ -30,6 +30,14 @@ const BACKTRACK_LIMIT: usize = 100_000;
 const NEXT_DATA_PREFIX: &str = "/:nextData(_next/data/[^/]{1,})?";
 const TRANSPORT_SUFFIX: &str = r"\.rsc|\.segments/.+\.segment\.rsc";
 
+/// The characters of path-to-regexp's syntax: a source without them is a plain path.
+const SPECIAL: &[char] = &['*', '+', '?', '\\', '{', '}', ':', '('];
+
+fn is_plain(s: &str) -> bool {
+    s.bytes()
+        .all(|b| b.is_ascii() && !SPECIAL.contains(&char::from(b)))
+}
+
 /// Where a Next app is mounted: its `basePath` and i18n locales, if any.
 #[derive(Debug, Clone, Default)]
 pub struct Site {
@@ -87,8 +95,45 @@ pub enum Reading {
 /// One compiled matcher source.
 #[derive(Debug, Clone)]
 pub struct Matcher {
-    regex: Regex,
-    shortcut: Option<Shortcut>,
+    test: Test,
+}
+
+#[derive(Debug, Clone)]
+enum Test {
+    /// An exact reading of a plain path (`/login`), or of a plain path and one `:name`
+    /// segment (`/api/auth/signin/:provider`): decided by comparison, with no regex to
+    /// compile. Most exceptions, and every session library's routes, are of this form.
+    Literal { path: String, segment: bool },
+    Pattern {
+        regex: Regex,
+        shortcut: Option<Shortcut>,
+    },
+}
+
+impl Test {
+    /// The [`Test::Literal`] of `source` read exactly under `site`, if it has that form.
+    fn literal(source: &str, site: &Site) -> Option<Test> {
+        let base = site.base_path.as_deref().unwrap_or_default();
+        if source == "/" || !is_plain(base) {
+            return None;
+        }
+        let (lead, segment) = match source.split_once("/:") {
+            // path-to-regexp's parameter names are `[0-9A-Za-z_]+`; anything after the
+            // name (a modifier, a pattern, more path) is not this form.
+            Some((lead, name))
+                if !name.is_empty()
+                    && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') =>
+            {
+                (lead, true)
+            }
+            Some(_) => return None,
+            None => (source, false),
+        };
+        is_plain(lead).then(|| Test::Literal {
+            path: format!("{base}{lead}"),
+            segment,
+        })
+    }
 }
 
 /// What the literal start of a source proves without running the regex, which takes ~0.8 µs
@@ -110,11 +155,9 @@ impl Shortcut {
     /// `None` where the wrapping is not a plain literal start (locales, a base path with
     /// pattern syntax, a source that starts with a parameter).
     fn new(source: &str, site: &Site, reading: Reading) -> Option<Shortcut> {
-        const SPECIAL: &[char] = &['*', '+', '?', '\\', '{', '}', ':', '('];
-        let literal = |s: &str| s.is_ascii() && !s.contains(SPECIAL);
         let base = site.base_path.as_deref().unwrap_or_default();
         // The root's wrapping makes its `/` the prefix of an optional group.
-        if source == "/" || !site.locales.is_empty() || !literal(base) {
+        if source == "/" || !site.locales.is_empty() || !is_plain(base) {
             return None;
         }
         let end = source.find(|c: char| SPECIAL.contains(&c) || !c.is_ascii());
@@ -191,6 +234,11 @@ impl Matcher {
                 "a matcher must start with \"/\"".into(),
             ));
         }
+        if reading == Reading::Exact {
+            if let Some(test) = Test::literal(source, site) {
+                return Ok(Matcher { test });
+            }
+        }
         // Validate the source alone first so errors point into what the user wrote.
         path_to_regexp(source).map_err(|reason| pattern_error(source, reason))?;
         let regex_source = match reading {
@@ -199,18 +247,35 @@ impl Matcher {
         }
         .map_err(|reason| pattern_error(source, reason))?;
         Ok(Matcher {
-            regex: compile_regex(&regex_source, reading == Reading::Wide)
-                .map_err(|reason| pattern_error(source, reason))?,
-            shortcut: Shortcut::new(source, site, reading),
+            test: Test::Pattern {
+                regex: compile_regex(&regex_source, reading == Reading::Wide)
+                    .map_err(|reason| pattern_error(source, reason))?,
+                shortcut: Shortcut::new(source, site, reading),
+            },
         })
     }
 
     /// Tests a normalized path. Hitting the backtracking bound is an error, never a miss.
     pub fn is_match(&self, path: &str) -> Result<bool> {
-        if let Some(answer) = self.shortcut.as_ref().and_then(|s| s.decide(path)) {
-            return Ok(answer);
+        match &self.test {
+            // What `^lead(?:\/([^\/#\?]+?))$` (or `^lead$`), case-sensitive, accepts.
+            Test::Literal {
+                path: lead,
+                segment,
+            } => Ok(match path.strip_prefix(lead.as_str()) {
+                Some(rest) if *segment => rest
+                    .strip_prefix('/')
+                    .is_some_and(|name| !name.is_empty() && !name.contains(['/', '#', '?'])),
+                Some(rest) => rest.is_empty(),
+                None => false,
+            }),
+            Test::Pattern { regex, shortcut } => {
+                if let Some(answer) = shortcut.as_ref().and_then(|s| s.decide(path)) {
+                    return Ok(answer);
+                }
+                regex.is_match(path).map_err(|_| Error::MatcherLimit)
+            }
         }
-        self.regex.is_match(path).map_err(|_| Error::MatcherLimit)
     }
 }
 
@@ -355,6 +420,12 @@ mod tests {
             "/",
             "/:locale/settings",
             "/((?!api|_next/static).*)",
+            "/api/auth/signin/:provider",
+            "/api/auth/session",
+            "/api/:id/x",
+            "/api/:id?",
+            "/api/:id_2",
+            "/:name",
         ];
         let paths = [
             "/",
@@ -398,6 +469,21 @@ mod tests {
             "/api/a?b",
             "/api/a#b",
             "/api/%2F",
+            "/api/auth/signin/google",
+            "/api/auth/signin/",
+            "/api/auth/signin",
+            "/api/auth/signin/a/b",
+            "/api/auth/signin/a#",
+            "/api/auth/signin/a?b",
+            "/api/auth/signin/A",
+            "/api/auth/Signin/a",
+            "/api/auth/session",
+            "/api/auth/session/",
+            "/api/auth/sessions",
+            "/api/7/x",
+            "/api/7",
+            "/api/a\nb",
+            "/api//",
             "",
         ];
         let sites = [
@@ -411,12 +497,18 @@ mod tests {
             for source in sources {
                 for reading in [Reading::Wide, Reading::Exact] {
                     let matcher = Matcher::new(source, site, reading).unwrap();
+                    let regex = match reading {
+                        Reading::Wide => wide(source, site),
+                        Reading::Exact => super::exact(source, site),
+                    }
+                    .and_then(|js| compile_regex(&js, reading == Reading::Wide))
+                    .unwrap();
                     for path in paths {
                         let base = site.base_path.as_deref().unwrap_or_default();
                         for path in [path.to_string(), format!("{base}{path}")] {
                             assert_eq!(
                                 matcher.is_match(&path).ok(),
-                                matcher.regex.is_match(&path).ok(),
+                                regex.is_match(&path).ok(),
                                 "{source} {reading:?} on {path:?} (base {base:?})"
                             );
                         }
@@ -425,11 +517,29 @@ mod tests {
             }
         }
         // The shortcut is taken where it should be: these never reach the regex.
-        let api = m("/api/:path*");
-        let shortcut = api.shortcut.as_ref().unwrap();
+        let Test::Pattern {
+            shortcut: Some(shortcut),
+            ..
+        } = m("/api/:path*").test
+        else {
+            panic!("a shortcut for /api/:path*")
+        };
         assert_eq!(shortcut.decide("/api/stocks"), Some(true));
         assert_eq!(shortcut.decide("/dashboard"), Some(false));
         assert_eq!(shortcut.decide("/_next/data/b/api.json"), None);
+        // And exact plain paths compile no regex at all.
+        for source in ["/login", "/api/auth/signin/:provider", "/dashboard/"] {
+            assert!(
+                matches!(exact(source).test, Test::Literal { .. }),
+                "{source}"
+            );
+        }
+        for source in ["/", "/api/:id/x", "/api/:id?", "/x/:p*", "/a(b)"] {
+            assert!(
+                matches!(exact(source).test, Test::Pattern { .. }),
+                "{source}"
+            );
+        }
     }
 
     #[test]
