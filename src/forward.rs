@@ -16,7 +16,7 @@ use crate::config::UpstreamOptions;
 use crate::decision::{Action, HeaderChanges, Route};
 use crate::error::{Error, Result};
 use crate::extract::Extractor;
-use crate::http::{header_key, is_header_name, joined, same_header, Request};
+use crate::http::{header_key, is_header_name, joined, same_header, same_name, Request};
 use crate::normalize::NormalizedPath;
 use crate::random::random_bytes;
 use crate::rules::RuleSet;
@@ -248,9 +248,7 @@ impl Forwarder {
             // Compared in place (case and `_` folded byte by byte): browsers send 15-20
             // headers, and an allocation per header per request shows in wasm.
             let dropped = stripped.iter().any(|s| same_header(s, name))
-                || credentials
-                    && (name.eq_ignore_ascii_case("authorization")
-                        || name.eq_ignore_ascii_case("cookie"));
+                || credentials && (same_name(name, "authorization") || same_name(name, "cookie"));
             if dropped {
                 remove(name);
             } else {
@@ -301,7 +299,7 @@ fn forwarded_for(url: &str, add: &mut impl FnMut(&str, String)) {
         return;
     };
     // An origin-form URL may hold `://` in its query: no scheme, no host.
-    if !(scheme.eq_ignore_ascii_case("https") || scheme.eq_ignore_ascii_case("http")) {
+    if !(same_name(scheme, "https") || same_name(scheme, "http")) {
         return;
     }
     let host = rest.split(['/', '\\', '?', '#']).next().unwrap_or_default();

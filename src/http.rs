@@ -79,9 +79,7 @@ impl Request<'_> {
 
     /// The request came over https (auth libraries name their cookies by the scheme).
     pub(crate) fn https(&self) -> bool {
-        self.url
-            .get(..8)
-            .is_some_and(|s| s.eq_ignore_ascii_case("https://"))
+        self.url.get(..8).is_some_and(|s| same_name(s, "https://"))
     }
 }
 
@@ -92,8 +90,15 @@ pub(crate) type Headers<'a> = [(Cow<'a, str>, Cow<'a, str>)];
 pub(crate) fn values<'a>(headers: &'a Headers<'_>, name: &'a str) -> impl Iterator<Item = &'a str> {
     headers
         .iter()
-        .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
+        .filter(move |(n, _)| same_name(n, name))
         .map(|(_, v)| v.as_ref())
+}
+
+/// `a` and `b` equal in any ASCII case. Out of line: inlined, the unrolled comparison is
+/// copied into every caller (`is_navigation` alone grew to 5 KB of wasm).
+#[inline(never)]
+pub(crate) fn same_name(a: &str, b: &str) -> bool {
+    a.eq_ignore_ascii_case(b)
 }
 
 /// Every value of header `name` joined by `sep`; borrowed when there is one (the common
@@ -141,7 +146,7 @@ pub fn secure_context(url: &str) -> bool {
     let Some((scheme, rest)) = url.split_once("://") else {
         return false;
     };
-    if !scheme.eq_ignore_ascii_case("http") {
+    if !same_name(scheme, "http") {
         return true;
     }
     !is_loopback(&host(authority(rest)).to_ascii_lowercase())

@@ -121,7 +121,7 @@ impl Login {
 pub(super) fn is_navigation(request: &Request) -> bool {
     let navigate = request
         .single("sec-fetch-mode")
-        .is_some_and(|m| m.trim().eq_ignore_ascii_case("navigate"));
+        .is_some_and(|m| crate::http::same_name(m.trim(), "navigate"));
     let prefetch = ["sec-purpose", "purpose", "next-router-prefetch", "rsc"]
         .iter()
         .any(|h| request.values(h).next().is_some());

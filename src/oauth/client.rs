@@ -173,7 +173,7 @@ pub(crate) fn parse_tokens(body: &str) -> std::result::Result<Tokens, &'static s
             .filter(|t| !t.is_empty())
     };
     let access_token = text("access_token").ok_or("lacks access_token")?.to_owned();
-    if !text("token_type").is_some_and(|t| t.eq_ignore_ascii_case("bearer")) {
+    if !text("token_type").is_some_and(|t| crate::http::same_name(t, "bearer")) {
         return Err("is not a Bearer token");
     }
     Ok(Tokens {

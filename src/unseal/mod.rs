@@ -252,7 +252,7 @@ impl Unsealer {
         };
         if token_type
             .and_then(Value::as_str)
-            .is_some_and(|t| t.eq_ignore_ascii_case("dpop"))
+            .is_some_and(|t| crate::http::same_name(t, "dpop"))
         {
             return Err(Error::SessionNoToken(
                 "a DPoP-bound token is never sent as a bearer",

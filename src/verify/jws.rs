@@ -10,6 +10,7 @@ use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
+use crate::http::same_name;
 
 /// The JOSE header members the gate acts on. `jku`, `x5u`, `x5c` and `jwk` are read by
 /// nobody: keys come only from configuration.
@@ -90,7 +91,7 @@ fn read_header(h: &Map<String, Value>) -> Result<Header> {
         }
     };
     if let Some(cty) = text("cty")? {
-        if cty.eq_ignore_ascii_case("JWT") || cty.eq_ignore_ascii_case("application/jwt") {
+        if same_name(&cty, "JWT") || same_name(&cty, "application/jwt") {
             return Err(Error::JoseNotSupported("nested JWT"));
         }
     }

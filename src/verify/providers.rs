@@ -208,7 +208,7 @@ fn algorithms(names: &[String]) -> Result<Vec<Alg>> {
     }
     let mut out = Vec::new();
     for name in names {
-        if name.eq_ignore_ascii_case("none") {
+        if crate::http::same_name(name, "none") {
             return Err(Error::ConfigAlgorithms("\"none\" is never allowed".into()));
         }
         let alg = Alg::from_name(name).ok_or_else(|| {
