@@ -150,11 +150,11 @@ export interface TokenOptions {
   header?: boolean;
   /** Which source wins when both carry a token. Default `"cookie"`. */
   precedence?: "cookie" | "header";
-  /** Most cookie chunks joined. Default 10. */
+  /** Most cookie chunks (`token.0`, `token.1`, …) read or written. Default 10. */
   maxChunks?: number;
-  /** Default 8192. */
+  /** Longest `Cookie` header read; no session is written past it. Default 16384. */
   maxCookieHeaderBytes?: number;
-  /** Default 8192. */
+  /** Longest token read or written. Default 12288. */
   maxTokenBytes?: number;
 }
 
@@ -447,27 +447,38 @@ export interface Gate {
    * put it there.
    */
   explain(request: RequestView | Request): Promise<Trace>;
-  /** `Set-Cookie` values storing a session, for a response to a request at `url`. */
-  sessionCookies(url: string, session: Session): string[];
-  /** `Set-Cookie` values removing the session. */
-  clearSessionCookies(url: string): string[];
+  /**
+   * `Set-Cookie` values storing a session, for a response to a request at `url`: one cookie,
+   * or chunks `token.0`, `token.1`, … for a token one cookie cannot hold. Pass the request's
+   * `Cookie` header so only the chunks it holds are removed (without it, every possible one).
+   */
+  sessionCookies(url: string, session: Session, cookie?: string | null): string[];
+  /** `Set-Cookie` values removing the session, chunks included. */
+  clearSessionCookies(url: string, cookie?: string | null): string[];
 }
 
 interface HasHeaders { headers: { append(name: string, value: string): void } }
 
+/** The request a session is written for: its URL (the scheme) and cookies (stale chunks). */
+interface SessionRequest {
+  url: string;
+  headers?: { get(name: string): string | null } | { cookie?: string };
+}
+
 /**
  * Stores a session on `response`: HttpOnly, SameSite=Lax, Path=/ cookies named as the gate
  * reads them (`__Host-` and Secure except on plain http on loopback), Max-Age from the
- * token's lifetime. Pass the gate's `options`, and the `request` so the scheme is known
- * (without it the cookies are Secure).
+ * token's lifetime; a token one cookie cannot hold in chunks `token.0`, `token.1`, ….
+ * Pass the gate's `options`, and the `request` so the scheme is known (without it the
+ * cookies are Secure) and only the chunks it holds are removed.
  */
 export declare function setSession<R extends HasHeaders>(
-  response: R, session: Session, init: { options: Options; request?: { url: string } },
+  response: R, session: Session, init: { options: Options; request?: SessionRequest },
 ): Promise<R>;
 
-/** Removes the session cookies on `response`. */
+/** Removes the session cookies (chunks included) on `response`. */
 export declare function clearSession<R extends HasHeaders>(
-  response: R, init: { options: Options; request?: { url: string } },
+  response: R, init: { options: Options; request?: SessionRequest },
 ): Promise<R>;
 
 /** Persists fetched keys where memory does not outlive a request (Workers KV, Cache API). */

@@ -249,18 +249,21 @@ class Gate {
     };
   }
 
-  /** `Set-Cookie` values storing a session, for a response to a request at `url`. */
-  sessionCookies(url, session) {
+  /**
+   * `Set-Cookie` values storing a session, for a response to a request at `url` whose
+   * `Cookie` header is `cookie` (its stale chunks removed; every possible one without it).
+   */
+  sessionCookies(url, session, cookie) {
     try {
-      return this.#current().sessionCookies(url, session);
+      return this.#current().sessionCookies(url, session, cookie ?? undefined);
     } catch (error) {
       rethrow(error);
     }
   }
 
   /** `Set-Cookie` values removing the session, for a response to a request at `url`. */
-  clearSessionCookies(url) {
-    return this.#current().clearSessionCookies(url);
+  clearSessionCookies(url, cookie) {
+    return this.#current().clearSessionCookies(url, cookie ?? undefined);
   }
 
   #current() {
@@ -385,13 +388,23 @@ function helperGate(options) {
  */
 export async function setSession(response, session, { options, request } = {}) {
   const gate = await helperGate(options);
-  applyCookies(response.headers, gate.sessionCookies(request?.url ?? "https://unknown.invalid/", session));
+  applyCookies(response.headers, gate.sessionCookies(urlOf(request), session, cookieOf(request)));
   return response;
 }
 
-/** Removes the session cookies (both names) on `response`, made `private, no-store`. */
+/** Removes the session cookies (both names, and chunks) on `response`, made `private, no-store`. */
 export async function clearSession(response, { options, request } = {}) {
   const gate = await helperGate(options);
-  applyCookies(response.headers, gate.clearSessionCookies(request?.url ?? "https://unknown.invalid/"));
+  applyCookies(response.headers, gate.clearSessionCookies(urlOf(request), cookieOf(request)));
   return response;
 }
+
+const urlOf = (request) => request?.url ?? "https://unknown.invalid/";
+// The request's cookies name the chunks a shorter session leaves stale; Express's
+// `req.headers` is a plain object, a Fetch request's a `Headers`.
+const cookieOf = (request) => {
+  const headers = request?.headers;
+  if (!headers) return undefined;
+  const value = typeof headers.get === "function" ? headers.get("cookie") : headers.cookie;
+  return typeof value === "string" ? value : "";
+};

@@ -274,7 +274,7 @@ impl Extractor {
         let Some((scheme, credentials)) = value.split_once(' ') else {
             return Ok(None);
         };
-        if !scheme.eq_ignore_ascii_case("bearer") {
+        if !crate::http::same_name(scheme, "bearer") {
             return Ok(None); // Basic and others are not ours to judge.
         }
         let token = credentials.trim_start_matches(' ');
@@ -321,6 +321,20 @@ impl Extractor {
             self.refresh_cookie.as_deref()?,
             self.host_prefix && secure,
         ))
+    }
+
+    /// The cookies of `header` the reader takes as the gate's own token cookie `name`: the
+    /// whole one, its chunks, and any other `name.…` (refused as junk). A writer replacing
+    /// the token removes those it does not set again, since a whole cookie beside chunks, a
+    /// gap between chunks or a junk suffix would make the new session unreadable.
+    pub(crate) fn token_family<'h>(&self, name: &str, header: &'h str) -> Vec<&'h str> {
+        pairs(header)
+            .map(|p| p.name)
+            .filter(|&candidate| {
+                candidate == name
+                    || matches!(chunk_index(name, candidate, (".", 0)), Ok(Some(_)) | Err(_))
+            })
+            .collect()
     }
 
     /// True for the auth and refresh cookies under either name, the auth cookie's chunks and

@@ -1,6 +1,7 @@
 //! The gate writing the session cookies, as setSession / clearSession do: secure
-//! attributes, `__Host-` names off loopback, Max-Age from the token's lifetime. Reading
-//! them: `cookies_read.rs`.
+//! attributes, `__Host-` names off loopback, Max-Age from the token's lifetime, chunks for
+//! tokens one cookie cannot hold (and the stale ones removed). Reading them:
+//! `cookies_read.rs`.
 mod common;
 
 use common::*;
@@ -17,7 +18,7 @@ fn session_cookies_have_secure_defaults() {
         expires_at: None,
     };
     let prod = gate
-        .session_cookies("https://app.example/api/login", &session)
+        .session_cookies("https://app.example/api/login", Some(""), &session)
         .unwrap();
     assert_eq!(
         prod,
@@ -28,7 +29,7 @@ fn session_cookies_have_secure_defaults() {
         ]
     );
     let dev = gate
-        .session_cookies("http://localhost:3000/api/login", &session)
+        .session_cookies("http://localhost:3000/api/login", Some(""), &session)
         .unwrap();
     assert_eq!(
         dev[0],
@@ -39,12 +40,18 @@ fn session_cookies_have_secure_defaults() {
         expires_at: Some(NOW + 60.0),
         ..session.clone()
     };
-    assert!(gate.session_cookies("https://a.example/", &given).unwrap()[0].ends_with("Max-Age=60"));
+    assert!(gate
+        .session_cookies("https://a.example/", Some(""), &given)
+        .unwrap()[0]
+        .ends_with("Max-Age=60"));
     let past = Session {
         expires_at: Some(NOW - 60.0),
         ..session.clone()
     };
-    assert!(gate.session_cookies("https://a.example/", &past).unwrap()[0].ends_with("Max-Age=0"));
+    assert!(gate
+        .session_cookies("https://a.example/", Some(""), &past)
+        .unwrap()[0]
+        .ends_with("Max-Age=0"));
     // What the gate then reads back from the browser is what it wrote.
     let stored = prod[0].split(';').next().unwrap().to_string();
     let d = gate.decide(&get("https://app.example/api/x", &[("cookie", &stored)]));
@@ -55,14 +62,14 @@ fn session_cookies_have_secure_defaults() {
 fn clearing_expires_both_cookies() {
     let gate = hs_gate();
     assert_eq!(
-        gate.clear_session_cookies("https://app.example/api/logout"),
+        gate.clear_session_cookies("https://app.example/api/logout", Some("theme=dark")),
         [
             "__Host-token=; Path=/; HttpOnly; SameSite=Lax; Secure; Max-Age=0",
             "__Host-refreshToken=; Path=/; HttpOnly; SameSite=Lax; Secure; Max-Age=0",
         ]
     );
     assert_eq!(
-        gate.clear_session_cookies("http://127.0.0.1:3000/api/logout")[0],
+        gate.clear_session_cookies("http://127.0.0.1:3000/api/logout", Some(""))[0],
         "token=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"
     );
 }
@@ -70,21 +77,13 @@ fn clearing_expires_both_cookies() {
 #[test]
 fn values_that_would_break_the_header_are_refused() {
     let gate = hs_gate();
-    for bad in [
-        "",
-        "a;b",
-        "a b",
-        "a\r\nSet-Cookie: x=1",
-        "\"q\"",
-        "a,b",
-        &"x".repeat(5000),
-    ] {
+    for bad in ["", "a;b", "a b", "a\r\nSet-Cookie: x=1", "\"q\"", "a,b"] {
         let session = Session {
             access_token: bad.to_string(),
             ..Default::default()
         };
         let err = gate
-            .session_cookies("https://a.example/", &session)
+            .session_cookies("https://a.example/", Some(""), &session)
             .unwrap_err();
         assert_eq!(err.code(), "ERR_SESSION_INVALID", "{bad:.20}");
     }
@@ -94,6 +93,194 @@ fn values_that_would_break_the_header_are_refused() {
         expires_at: None,
     };
     assert!(gate
-        .session_cookies("https://a.example/", &session)
+        .session_cookies("https://a.example/", Some(""), &session)
         .is_err());
+}
+
+/// A browser's cookie jar, enough for these tests: `Set-Cookie` values applied in order
+/// (`Max-Age=0` removes), read back as the `Cookie` header it would send.
+#[derive(Default)]
+struct Jar(Vec<(String, String)>);
+
+impl Jar {
+    fn apply(&mut self, set_cookies: &[String]) {
+        for set in set_cookies {
+            assert!(
+                set.len() <= 4096,
+                "a browser keeps this cookie: {} bytes",
+                set.len()
+            );
+            let (pair, attributes) = set.split_once("; ").unwrap();
+            let (name, value) = pair.split_once('=').unwrap();
+            self.0.retain(|(n, _)| n != name);
+            if !attributes.ends_with("Max-Age=0") {
+                self.0.push((name.to_owned(), value.to_owned()));
+            }
+        }
+    }
+
+    fn header(&self) -> String {
+        let pairs: Vec<String> = self.0.iter().map(|(n, v)| format!("{n}={v}")).collect();
+        pairs.join("; ")
+    }
+
+    fn names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self.0.iter().map(|(n, _)| n.as_str()).collect();
+        names.sort();
+        names
+    }
+}
+
+/// A valid HS256 token of about `bytes` bytes (a `groups` claim, as Entra's).
+fn token_of(bytes: usize) -> String {
+    let base = token("HS256", &hmac_key(), &claims(json!({})));
+    let pad = (bytes.saturating_sub(base.len() + 20)) * 3 / 4;
+    let t = token(
+        "HS256",
+        &hmac_key(),
+        &claims(json!({ "groups": "g".repeat(pad) })),
+    );
+    assert!(t.len().abs_diff(bytes) < 40, "{} for {bytes}", t.len());
+    t
+}
+
+fn session_of(access_token: String) -> Session {
+    Session {
+        access_token,
+        refresh_token: Some("r-1".into()),
+        expires_at: None,
+    }
+}
+
+/// The token that reaches the upstream for a browser holding `jar`.
+fn forwarded_token(gate: &edgegate::Gate, jar: &Jar) -> String {
+    let d = gate.decide(&get(
+        "https://app.example/api/x",
+        &[("cookie", &jar.header())],
+    ));
+    assert_eq!(d.code, "OK_AUTHENTICATED", "{d:?}");
+    let headers = forwarded(&d);
+    assert_eq!(
+        header(headers, "cookie"),
+        None,
+        "no session cookie goes upstream"
+    );
+    header(headers, "authorization").unwrap()["Bearer ".len()..].to_owned()
+}
+
+#[test]
+fn tokens_past_one_cookie_are_chunked_and_read_back() {
+    let gate = hs_gate();
+    for kb in [3, 5, 8, 12] {
+        let access = token_of(kb * 1024);
+        let mut jar = Jar::default();
+        let set = gate
+            .session_cookies(
+                "https://app.example/api/login",
+                Some(""),
+                &session_of(access.clone()),
+            )
+            .unwrap();
+        jar.apply(&set);
+        let expected: Vec<String> = match kb {
+            3 => vec!["__Host-token".into()],
+            _ => (0..(access.len() + 4000) / 4000)
+                .map(|i| format!("__Host-token.{i}"))
+                .collect(),
+        };
+        let mut names = jar.names();
+        names.retain(|n| *n != "__Host-refreshToken");
+        assert_eq!(names, expected, "{kb} KB");
+        assert_eq!(forwarded_token(&gate, &jar), access, "{kb} KB");
+        // The budget: the whole Cookie header stays under Node's 16 KB for all headers.
+        assert!(
+            jar.header().len() < 12 * 1024 + 200,
+            "{kb} KB: {}",
+            jar.header().len()
+        );
+    }
+}
+
+#[test]
+fn a_session_that_grows_or_shrinks_leaves_no_stale_chunk() {
+    let gate = hs_gate();
+    let url = "https://app.example/api/login";
+    let mut jar = Jar::default();
+    for kb in [3, 12, 5, 8, 3, 3, 12, 2] {
+        let access = token_of(kb * 1024);
+        let set = gate
+            .session_cookies(url, Some(&jar.header()), &session_of(access.clone()))
+            .unwrap();
+        jar.apply(&set);
+        assert_eq!(forwarded_token(&gate, &jar), access, "after {kb} KB");
+    }
+    // Without the request's cookies, every chunk a reader could find is removed.
+    let mut big = Jar::default();
+    big.apply(
+        &gate
+            .session_cookies(url, None, &session_of(token_of(12 * 1024)))
+            .unwrap(),
+    );
+    big.apply(
+        &gate
+            .session_cookies(url, None, &session_of(token_of(1024)))
+            .unwrap(),
+    );
+    assert_eq!(big.names(), ["__Host-refreshToken", "__Host-token"]);
+    // Clearing removes the chunks the browser holds, and the junk a reader refuses.
+    jar.apply(
+        &gate
+            .session_cookies(url, Some(""), &session_of(token_of(9 * 1024)))
+            .unwrap(),
+    );
+    jar.0.push(("__Host-token.x".into(), "junk".into()));
+    jar.0.push(("theme".into(), "dark".into()));
+    jar.apply(&gate.clear_session_cookies(url, Some(&jar.header())));
+    assert_eq!(jar.names(), ["theme"]);
+}
+
+#[test]
+fn a_session_the_reader_would_refuse_is_not_written() {
+    let gate = hs_gate();
+    let too_long = gate
+        .session_cookies(
+            "https://a.example/",
+            Some(""),
+            &session_of(token_of(13 * 1024)),
+        )
+        .unwrap_err();
+    assert_eq!(too_long.code(), "ERR_TOO_LARGE");
+    // Tighter limits are held to as the reader holds them.
+    let small = gate_with_token(json!({ "maxChunks": 2 }));
+    let three_chunks = session_of(token_of(9 * 1024));
+    let e = small
+        .session_cookies("https://a.example/", Some(""), &three_chunks)
+        .unwrap_err();
+    assert_eq!(e.code(), "ERR_TOO_LARGE");
+    let tight = gate_with_token(json!({ "maxCookieHeaderBytes": 6000 }));
+    let e = tight
+        .session_cookies(
+            "https://a.example/",
+            Some(""),
+            &session_of(token_of(7 * 1024)),
+        )
+        .unwrap_err();
+    assert_eq!(e.code(), "ERR_TOO_LARGE");
+    // A refresh token one cookie cannot hold is refused, not chunked.
+    let session = Session {
+        refresh_token: Some("r".repeat(5000)),
+        ..session_of(token_of(1024))
+    };
+    let e = gate
+        .session_cookies("https://a.example/", Some(""), &session)
+        .unwrap_err();
+    assert_eq!(e.code(), "ERR_TOO_LARGE");
+}
+
+fn gate_with_token(token: serde_json::Value) -> edgegate::Gate {
+    gate(&options(
+        &["HS256"],
+        json!(SECRET),
+        json!({ "token": token }),
+    ))
 }

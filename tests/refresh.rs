@@ -448,3 +448,72 @@ fn made_up_refresh_tokens_cannot_flood_the_provider() {
         tickets.len()
     );
 }
+
+/// An Entra-sized token from the refresh: stored in chunks, read back from them on the next
+/// request; a smaller one later removes the chunks the browser held.
+#[test]
+fn a_refresh_that_grows_or_shrinks_the_token_rewrites_its_chunks() {
+    let (gate, clock) = refresh_gate(Some("s"), json!({}));
+    let ep = Endpoint::new();
+    let sized = |groups: usize, rt: &str| {
+        let now = clock.now();
+        let claims =
+            claims(json!({ "iat": now, "exp": now + 900.0, "groups": "g".repeat(groups) }));
+        let access = token("HS256", &hmac_key(), &claims);
+        let body = json!({ "access_token": access, "token_type": "Bearer", "refresh_token": rt, "expires_in": 900 });
+        *ep.answer.borrow_mut() = Some((200, body.to_string()));
+        access
+    };
+    // Each step: the cookies the browser holds after applying the last `Set-Cookie`s.
+    let mut jar: Vec<(String, String)> = vec![("__Host-refreshToken".into(), "rt-0".into())];
+    let mut step = |d: &Decision| {
+        for set in &d.set_cookies {
+            let (pair, attributes) = set.split_once("; ").unwrap();
+            let (name, value) = pair.split_once('=').unwrap();
+            jar.retain(|(n, _)| n != name);
+            if !attributes.ends_with("Max-Age=0") {
+                jar.push((name.into(), value.into()));
+            }
+        }
+        let mut names: Vec<String> = jar.iter().map(|(n, _)| n.clone()).collect();
+        names.sort();
+        let header: Vec<String> = jar.iter().map(|(n, v)| format!("{n}={v}")).collect();
+        (names, header.join("; "))
+    };
+    let big = sized(7000, "rt-1");
+    let d = run(
+        &gate,
+        &ep,
+        &clock,
+        &request("/api/x", "__Host-refreshToken=rt-0"),
+    );
+    assert_eq!(d.code, "OK_REFRESHED", "{d:?}");
+    let (names, cookie) = step(&d);
+    assert_eq!(
+        names,
+        [
+            "__Host-refreshToken",
+            "__Host-token.0",
+            "__Host-token.1",
+            "__Host-token.2"
+        ]
+    );
+    let again = run(&gate, &ep, &clock, &request("/api/x", &cookie));
+    assert_eq!(again.code, "OK_AUTHENTICATED", "{again:?}");
+    assert_eq!(
+        header(forwarded(&again), "authorization"),
+        Some(&*format!("Bearer {big}"))
+    );
+    // The token runs out; the provider's next one is small again.
+    clock.advance(1000.0);
+    let small = sized(10, "rt-2");
+    let d = run(&gate, &ep, &clock, &request("/api/x", &cookie));
+    assert_eq!(d.code, "OK_REFRESHED", "{d:?}");
+    let (names, cookie) = step(&d);
+    assert_eq!(names, ["__Host-refreshToken", "__Host-token"]);
+    let again = run(&gate, &ep, &clock, &request("/api/x", &cookie));
+    assert_eq!(
+        header(forwarded(&again), "authorization"),
+        Some(&*format!("Bearer {small}"))
+    );
+}

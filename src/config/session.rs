@@ -35,9 +35,11 @@ pub struct TokenOptions {
     pub precedence: PrecedenceOption,
     /// Most chunks (`token.0`, `token.1`, …) joined into one token. Default 10.
     pub max_chunks: usize,
-    /// Longest `Cookie` header read, in bytes. Default 8 KiB.
+    /// Longest `Cookie` header read, in bytes. Default 16 KiB (Node's limit for all of a
+    /// request's headers).
     pub max_cookie_header_bytes: usize,
-    /// Longest token read, in bytes. Default 8 KiB.
+    /// Longest token read (or written), in bytes. Default 12 KiB: an Entra token with group
+    /// claims runs to 5–8 KB.
     pub max_token_bytes: usize,
 }
 
@@ -51,8 +53,8 @@ impl Default for TokenOptions {
             header: true,
             precedence: PrecedenceOption::Cookie,
             max_chunks: 10,
-            max_cookie_header_bytes: 8 * 1024,
-            max_token_bytes: 8 * 1024,
+            max_cookie_header_bytes: 16 * 1024,
+            max_token_bytes: 12 * 1024,
         }
     }
 }

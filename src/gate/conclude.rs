@@ -124,11 +124,14 @@ impl Gate {
         &self,
         mut d: Decision,
         refreshed: Option<&(Session, Option<&'static str>)>,
-        url: &str,
+        request: &Request,
     ) -> Decision {
+        let (url, present) = (&request.url, request.cookies());
+        let present = present.as_deref();
         let passed = d.error.is_none();
         match refreshed {
-            Some((session, warning)) if passed => match self.session_cookies(url, session) {
+            Some((session, warning)) if passed => match self.session_cookies(url, present, session)
+            {
                 Ok(cookies) => {
                     d.code = Passed::Refreshed.code();
                     d.set_cookies = cookies;
@@ -139,11 +142,11 @@ impl Gate {
                     d.action = answer::bad_gateway();
                     d.code = e.code();
                     d.error = Some(e);
-                    d.set_cookies = self.session.clear(url);
+                    d.set_cookies = self.session.clear(url, present);
                 }
             },
             // The provider's own new token failed verification: the session is unusable.
-            Some(_) => d.set_cookies = self.session.clear(url),
+            Some(_) => d.set_cookies = self.session.clear(url, present),
             None if matches!(
                 d.error,
                 Some(Error::RefreshFailed {
@@ -152,7 +155,7 @@ impl Gate {
                 })
             ) =>
             {
-                d.set_cookies = self.session.clear(url)
+                d.set_cookies = self.session.clear(url, present)
             }
             None => {}
         }

@@ -243,20 +243,26 @@ impl Gate {
         })
     }
 
-    /// `Set-Cookie` values storing `session` for a response to a request at `url`.
-    pub fn session_cookies(&self, url: &str, session: &Session) -> Result<Vec<String>> {
+    /// `Set-Cookie` values storing `session` for a response to a request at `url` whose
+    /// `Cookie` header is `present` (its stale chunks removed; all of them when unknown).
+    pub fn session_cookies(
+        &self,
+        url: &str,
+        present: Option<&str>,
+        session: &Session,
+    ) -> Result<Vec<String>> {
         if self.unsealer.is_some() {
             return Err(Error::SessionInvalid(
                 "the session is the auth library's to write",
             ));
         }
-        self.session.set(url, session, self.clock.now())
+        self.session.set(url, present, session, self.clock.now())
     }
 
     /// `Set-Cookie` values removing the session for a response to a request at `url`
-    /// (with hosted login, its ID-token cookie too).
-    pub fn clear_session_cookies(&self, url: &str) -> Vec<String> {
-        let mut cookies = self.session.clear(url);
+    /// whose `Cookie` header is `present` (with hosted login, its ID-token cookie too).
+    pub fn clear_session_cookies(&self, url: &str, present: Option<&str>) -> Vec<String> {
+        let mut cookies = self.session.clear(url, present);
         if self.login.is_some() {
             cookies.push(crate::login::clear_id_cookie(crate::http::secure_context(
                 url,

@@ -80,7 +80,7 @@ impl Gate {
         let source = Some(found.source);
         let decide = |verified, o: &mut Observer| {
             let d = self.conclude(request, &path, index, source, verified, o);
-            Step::Decided(self.with_session(d, refreshed.as_ref(), &request.url))
+            Step::Decided(self.with_session(d, refreshed.as_ref(), request))
         };
         let Some(providers) = &self.providers else {
             return decide(self.vouched(found, o), o);
@@ -268,7 +268,7 @@ impl Gate {
         let Token { found, plan, .. } = token;
         let conclude = |e, source, o: &mut Observer| {
             let d = self.conclude(request, path, index, source, Err(e), o);
-            Step::Decided(self.with_session(d, None, &request.url))
+            Step::Decided(self.with_session(d, None, request))
         };
         let (Some(refresher), Some((refresh_token, mandatory))) = (&self.refresher, plan) else {
             return match found {
@@ -380,7 +380,7 @@ impl Gate {
             None => Err(Error::SignatureInvalid),
         };
         let d = self.conclude(&request, &path, rule, Some(source), verified, o);
-        Step::Decided(self.with_session(d, refreshed.as_ref(), &request.url))
+        Step::Decided(self.with_session(d, refreshed.as_ref(), &request))
     }
 
     /// The access token inside an auth library's session cookie (`session` options); a

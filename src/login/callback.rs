@@ -162,17 +162,20 @@ impl Login {
                     .map(|v| cookie(&id_cookie_name(secure), &v, secure, session.lifetime()))
                     .filter(|c| c.len() <= 4096)
             });
-        let cookies = session.set(&request.url, &stored, now).and_then(|mut c| {
-            // Without a new one, an older session's ID token (another account's) goes too.
-            c.push(id_cookie?.unwrap_or_else(|| clear_id_cookie(secure)));
-            // A login replaces the whole session: without a refresh token of its own, the
-            // one before it (another login's, perhaps another account's) must not stay and
-            // later refresh this browser into that session.
-            if stored.refresh_token.is_none() {
-                c.extend(session.clear_refresh(&request.url));
-            }
-            Ok(c)
-        });
+        let present = request.cookies();
+        let cookies = session
+            .set(&request.url, present.as_deref(), &stored, now)
+            .and_then(|mut c| {
+                // Without a new one, an older session's ID token (another account's) goes too.
+                c.push(id_cookie?.unwrap_or_else(|| clear_id_cookie(secure)));
+                // A login replaces the whole session: without a refresh token of its own, the
+                // one before it (another login's, perhaps another account's) must not stay and
+                // later refresh this browser into that session.
+                if stored.refresh_token.is_none() {
+                    c.extend(session.clear_refresh(&request.url));
+                }
+                Ok(c)
+            });
         match cookies {
             Ok(mut set) => {
                 // The code's tokens went to one session: a replay of this callback gets none.

@@ -82,7 +82,7 @@ impl Login {
             Under::NONE,
             None,
         );
-        d.set_cookies = session.clear(&request.url);
+        d.set_cookies = session.clear(&request.url, request.cookies().as_deref());
         d.set_cookies.push(clear_id_cookie(secure));
         Progress::Done(d)
     }

@@ -2,6 +2,13 @@
 //! default: `HttpOnly` (no script reads the token), `SameSite=Lax` (not sent on cross-site
 //! subrequests), `Path=/`, no `Domain` (this host only), `Secure` with the `__Host-` name
 //! everywhere except plain http on loopback, and `Max-Age` from the token's lifetime.
+//!
+//! An access token too long for one cookie (a browser keeps 4,096 bytes of it and its
+//! attributes: an Entra token with group claims runs to 5–8 KB) is written in chunks,
+//! `token.0`, `token.1`, …, which the extractor joins. What the extractor would refuse
+//! (more than `token.maxChunks` chunks, a token over `token.maxTokenBytes`, cookies over
+//! `token.maxCookieHeaderBytes`) is refused here too, as `ERR_TOO_LARGE`, rather than
+//! written into a session that never reads back.
 
 use std::sync::Arc;
 
@@ -49,8 +56,16 @@ impl SessionCookies {
         })
     }
 
-    /// The `Set-Cookie` values that store `session` for a request to `url`.
-    pub(crate) fn set(&self, url: &str, session: &Session, now: f64) -> Result<Vec<String>> {
+    /// The `Set-Cookie` values that store `session` for a request to `url` whose `Cookie`
+    /// header is `present` (`None` when unknown: then every chunk the reader could find is
+    /// removed, whatever the browser holds).
+    pub(crate) fn set(
+        &self,
+        url: &str,
+        present: Option<&str>,
+        session: &Session,
+        now: f64,
+    ) -> Result<Vec<String>> {
         let secure = secure_context(url);
         let mut out = Vec::new();
         if let Some(name) = self.names.cookie_name(secure) {
@@ -61,13 +76,20 @@ impl SessionCookies {
                 None => jws::unverified_exp(&session.access_token),
             };
             let max_age = expires_at.map(|t| t - now);
-            out.push(cookie(&name, &session.access_token, secure, max_age)?);
+            let written = self.token_cookies(&name, &session.access_token, secure, max_age)?;
+            out = self.removals(&name, present, &written, secure);
+            out.extend(written);
         }
         if let (Some(name), Some(refresh)) = (
             self.names.refresh_cookie_name(secure),
             &session.refresh_token,
         ) {
-            out.push(cookie(&name, refresh, secure, Some(self.refresh_max_age))?);
+            let header = cookie(&name, refresh, secure, Some(self.refresh_max_age))?;
+            // Refresh tokens are short (opaque, or a small JWT): one cookie holds them.
+            if header.len() > MAX_COOKIE_BYTES {
+                return Err(Error::TooLarge("the refresh token's cookie"));
+            }
+            out.push(header);
         }
         Ok(out)
     }
@@ -84,17 +106,90 @@ impl SessionCookies {
         Some(cookie::set_cookie(&name, "", secure, Some(0)))
     }
 
-    /// The `Set-Cookie` values that remove the session for a request to `url`.
-    pub(crate) fn clear(&self, url: &str) -> Vec<String> {
+    /// The `Set-Cookie` values that remove the session, chunks included, for a request to
+    /// `url` whose `Cookie` header is `present` (`None` when unknown).
+    pub(crate) fn clear(&self, url: &str, present: Option<&str>) -> Vec<String> {
         let secure = secure_context(url);
-        [
-            self.names.cookie_name(secure),
-            self.names.refresh_cookie_name(secure),
-        ]
-        .into_iter()
-        .flatten()
-        .map(|name| cookie::set_cookie(&name, "", secure, Some(0)))
-        .collect()
+        let mut out = match self.names.cookie_name(secure) {
+            Some(name) => self.removals(&name, present, &[], secure),
+            None => Vec::new(),
+        };
+        let refresh = self.names.refresh_cookie_name(secure);
+        out.extend(refresh.map(|name| cookie::set_cookie(&name, "", secure, Some(0))));
+        out
+    }
+
+    /// `token` under `name` whole, or in chunks `name.0`, `name.1`, … where one cookie
+    /// would pass [`MAX_COOKIE_BYTES`].
+    fn token_cookies(
+        &self,
+        name: &str,
+        token: &str,
+        secure: bool,
+        max_age: Option<f64>,
+    ) -> Result<Vec<String>> {
+        let limits = &*self.names;
+        if token.len() > limits.max_token_bytes {
+            return Err(Error::TooLarge(
+                "the session's access token (token.maxTokenBytes)",
+            ));
+        }
+        let whole = cookie(name, token, secure, max_age)?;
+        let mut written = Vec::new();
+        if whole.len() <= MAX_COOKIE_BYTES {
+            written.push(whole);
+        } else {
+            // Pieces sized for the longest chunk name this gate may write; `cookie` admits
+            // only ASCII, so every byte offset is a character boundary.
+            let longest = format!("{name}.{}", limits.max_chunks - 1);
+            let room = MAX_COOKIE_BYTES - cookie(&longest, "x", secure, max_age)?.len() + 1;
+            let count = token.len().div_ceil(room);
+            // Each `name.i=piece; ` in the Cookie header: at most 3 digits of index.
+            if count > limits.max_chunks
+                || token.len() + count * (name.len() + 7) > limits.max_cookie_header_bytes
+            {
+                return Err(Error::TooLarge(
+                    "the session's cookies (token.maxChunks, token.maxCookieHeaderBytes)",
+                ));
+            }
+            for i in 0..count {
+                let piece = &token[i * room..token.len().min((i + 1) * room)];
+                written.push(cookie(&format!("{name}.{i}"), piece, secure, max_age)?);
+            }
+        }
+        Ok(written)
+    }
+
+    /// Removals for the cookies under `name` the reader would find beside `written` (a
+    /// whole cookie beside chunks, a gap, a junk suffix: a session it refuses): the whole
+    /// one and the chunks of `present`, or every possible chunk when `present` is unknown.
+    fn removals(
+        &self,
+        name: &str,
+        present: Option<&str>,
+        written: &[String],
+        secure: bool,
+    ) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut remove = |stale: &str| {
+            let kept = written
+                .iter()
+                .any(|w| w.split_once('=').is_some_and(|(n, _)| n == stale));
+            let header = cookie::set_cookie(stale, "", secure, Some(0));
+            if !kept && !out.contains(&header) {
+                out.push(header);
+            }
+        };
+        remove(name);
+        match present {
+            Some(header) => self
+                .names
+                .token_family(name, header)
+                .into_iter()
+                .for_each(remove),
+            None => (0..self.names.max_chunks).for_each(|i| remove(&format!("{name}.{i}"))),
+        }
+        out
     }
 }
 
@@ -105,9 +200,5 @@ fn cookie(name: &str, value: &str, secure: bool, max_age: Option<f64>) -> Result
         return Err(Error::SessionInvalid("a token is empty or not cookie-safe"));
     }
     let max_age = max_age.map(|s| s.clamp(0.0, MAX_AGE_CAP).floor() as i64);
-    let header = cookie::set_cookie(name, value, secure, max_age);
-    if header.len() > MAX_COOKIE_BYTES {
-        return Err(Error::SessionInvalid("a token is too large for a cookie"));
-    }
-    Ok(header)
+    Ok(cookie::set_cookie(name, value, secure, max_age))
 }

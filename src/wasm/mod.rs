@@ -295,9 +295,15 @@ impl JsGate {
     }
 
     /// `Set-Cookie` values storing `{ accessToken, refreshToken?, expiresAt? }` for a
-    /// response to a request at `url`; throws `EdgeGateError` (`ERR_SESSION_INVALID`).
+    /// response to a request at `url` carrying the `Cookie` header `cookie`; throws
+    /// `EdgeGateError` (`ERR_SESSION_INVALID`, `ERR_TOO_LARGE`).
     #[wasm_bindgen(js_name = sessionCookies)]
-    pub fn session_cookies(&self, url: &str, session: JsValue) -> Result<Array, JsValue> {
+    pub fn session_cookies(
+        &self,
+        url: &str,
+        session: JsValue,
+        cookie: Option<String>,
+    ) -> Result<Array, JsValue> {
         let get = |name: &str| Reflect::get(&session, &name.into()).unwrap_or(JsValue::UNDEFINED);
         let access_token = get("accessToken")
             .as_string()
@@ -308,16 +314,17 @@ impl JsGate {
             expires_at: get("expiresAt").as_f64(),
         };
         self.inner
-            .session_cookies(url, &session)
+            .session_cookies(url, cookie.as_deref(), &session)
             .map(|list| list.iter().map(|c| JsValue::from(c.as_str())).collect())
             .map_err(|e| js_error(&e))
     }
 
-    /// `Set-Cookie` values removing the session for a response to a request at `url`.
+    /// `Set-Cookie` values removing the session for a response to a request at `url`
+    /// carrying the `Cookie` header `cookie`.
     #[wasm_bindgen(js_name = clearSessionCookies)]
-    pub fn clear_session_cookies(&self, url: &str) -> Array {
+    pub fn clear_session_cookies(&self, url: &str, cookie: Option<String>) -> Array {
         self.inner
-            .clear_session_cookies(url)
+            .clear_session_cookies(url, cookie.as_deref())
             .iter()
             .map(|c| JsValue::from(c.as_str()))
             .collect()

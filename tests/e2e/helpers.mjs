@@ -332,6 +332,8 @@ http {
   upstream app {
 ${targets.map((url) => `    server ${new URL(url).host} max_fails=1 fail_timeout=5s;`).join("\n")}
   }
+  # What the README asks of nginx for chunked sessions: its default is 8 KB a header line.
+  large_client_header_buffers 4 16k;
   server {
     listen 127.0.0.1:${port} ssl;
     ssl_certificate ${dir}/cert.pem;

@@ -87,6 +87,10 @@ export async function startLoginProvider({ appOrigins = [], host = "localhost", 
     // Profile claims in the ID token itself, as hosted providers (Auth0, Google, Okta) put
     // them; oidc-provider's default keeps them for userinfo when an access token is issued.
     conformIdTokenClaims: false,
+    // Accounts named `groups-…` get an Entra-sized access token: 150 group ids, about 8 KB,
+    // more than one cookie holds.
+    extraTokenClaims: (ctx, token) =>
+      token.accountId?.startsWith("groups-") ? { groups: Array.from({ length: 150 }, (_, i) => `00000000-0000-4000-8000-${String(i).padStart(12, "0")}`) } : undefined,
     pkce: { required: () => true },
     ttl: {
       AccessToken: (ctx, token) => token.resourceServer?.accessTokenTTL ?? 300,

@@ -83,11 +83,19 @@ export async function startReferenceRp({ port, op, backend, resource, errorUrl }
   const NO_STORE = { "cache-control": "private, no-store" };
   const cookie = (name, value, maxAge) => `${name}=${value}; Path=/; HttpOnly; SameSite=Lax; Max-Age=${maxAge}`;
   const clear = (...names) => names.map((name) => cookie(name, "", 0));
+  // A token one cookie cannot hold goes in chunks token.0, token.1, …, as the gate writes it.
+  const CHUNKS = ["token.0", "token.1", "token.2", "token.3"];
+  const tokenCookies = (value, maxAge) =>
+    value.length <= 3800
+      ? [cookie("token", value, maxAge), ...clear(...CHUNKS)]
+      : [...clear("token"), ...value.match(/.{1,3800}/g).map((piece, i) => cookie(`token.${i}`, piece, maxAge))];
+  const tokenOf = (cookies) => cookies.token ?? (cookies["token.0"] && CHUNKS.map((n) => cookies[n] ?? "").join(""));
 
   async function route(req, res) {
     const url = new URL(req.url, origin);
     const cookies = Object.fromEntries((req.headers.cookie ?? "").split(/;\s*/).filter(Boolean).map((c) => [c.slice(0, c.indexOf("=")), c.slice(c.indexOf("=") + 1)]));
-    const access = cookies.token && b64json(cookies.token.split(".")[1] ?? "e30");
+    const token = tokenOf(cookies);
+    const access = token && b64json(token.split(".")[1] ?? "e30");
     const signedIn = access?.exp > Date.now() / 1000;
     const site = req.headers["sec-fetch-site"];
     switch (url.pathname) {
@@ -133,7 +141,7 @@ export async function startReferenceRp({ port, op, backend, resource, errorUrl }
         }
         state.tokens = tokens;
         const sessionCookies = [
-          cookie("token", tokens.access_token, tokens.expires_in),
+          ...tokenCookies(tokens.access_token, tokens.expires_in),
           cookie("refreshToken", tokens.refresh_token, 86_400),
           cookie("idToken", seal({ idToken: tokens.id_token, claims }), 86_400),
         ];
@@ -152,7 +160,7 @@ export async function startReferenceRp({ port, op, backend, resource, errorUrl }
         const to = new URL(discovery.end_session_endpoint);
         const hint = open(cookies.idToken)?.idToken;
         to.search = new URLSearchParams({ ...(hint ? { id_token_hint: hint } : {}), client_id: op.clientId, post_logout_redirect_uri: `${origin}/` });
-        return res.writeHead(303, { location: to.href, ...NO_STORE, "set-cookie": clear("token", "refreshToken", "idToken") }).end();
+        return res.writeHead(303, { location: to.href, ...NO_STORE, "set-cookie": clear("token", ...CHUNKS, "refreshToken", "idToken") }).end();
       }
       case "/dashboard":
         if (!signedIn) return res.writeHead(307, { location: "/auth/login?returnTo=%2Fdashboard" }).end();
@@ -164,7 +172,7 @@ export async function startReferenceRp({ port, op, backend, resource, errorUrl }
     }
     if (url.pathname.startsWith("/api/")) {
       if (!signedIn) return json(res, 401, { error: "invalid_token" }, { "www-authenticate": "Bearer" });
-      const answer = await fetch(`${backend}${url.pathname}`, { headers: { authorization: `Bearer ${cookies.token}` } });
+      const answer = await fetch(`${backend}${url.pathname}`, { headers: { authorization: `Bearer ${token}` } });
       return json(res, answer.status, await answer.json());
     }
     res.writeHead(404, { "content-type": "text/plain" }).end("not found");

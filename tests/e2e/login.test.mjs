@@ -272,6 +272,28 @@ async function hostScenarios(t, origin, { nextLinks = false, errorUrl = false, o
     signedIn = { context, page };
   });
 
+  await step("an 8 KB access token (150 group claims, as Entra's): chunked cookies, the dashboard, the whole bearer at the backend", async (t) => {
+    if (!browser) return t.skip("no Chromium");
+    const { context, page } = await open();
+    await page.goto(`${origin}/dashboard`);
+    await signInAtProvider(page, op.issuer, { login: "groups-gil" });
+    // The backend verifies the bearer and answers with its `sub`: it got the token whole.
+    await expectDashboard(page, origin, "groups-gil");
+    const cookies = byName(await context.cookies(origin));
+    const chunks = Object.keys(cookies).filter((n) => /^token\.\d+$/.test(n)).sort();
+    assert.deepEqual(chunks, ["token.0", "token.1", "token.2"], Object.keys(cookies).join());
+    assert.ok(!cookies.token, "no whole cookie beside the chunks");
+    for (const name of chunks) {
+      assert.ok(cookies[name].httpOnly && cookies[name].sameSite === "Lax", name);
+      assert.ok(name.length + cookies[name].value.length <= 4096, `${name}: ${cookies[name].value.length}`);
+    }
+    const token = chunks.map((n) => cookies[n].value).join("");
+    assert.ok(token.length > 8000, `${token.length} bytes`);
+    const [, access] = jwtParts(token);
+    assert.equal(access.groups.length, 150);
+    await context.close();
+  });
+
   await step("/auth/session: the profile from the ID token, no tokens, no-store", async (st) => {
     if (needs(st, signedIn)) return;
     const { page, context } = signedIn;
@@ -550,6 +572,18 @@ async function loginThroughTlsProxy(t, next) {
   const api = await via("/api/whoami", { headers: { cookie } });
   assert.equal(api.status, 200);
   assert.equal((await api.json()).sub, "tess");
+
+  // An 8 KB token in chunks through the proxy (with the README's large_client_header_buffers).
+  const big = await via("/auth/login?returnTo=%2Fdashboard", { headers: NAVIGATE });
+  const bigTx = big.headers.getSetCookie()[0].split(";")[0];
+  const bigCallback = new URL(await authorizeAtProvider(big.headers.get("location"), { login: "groups-tess" }));
+  const bigDone = await via(`${bigCallback.pathname}${bigCallback.search}`, { headers: { ...NAVIGATE, cookie: bigTx } });
+  assert.equal(bigDone.status, 303, await bigDone.text());
+  const bigSet = bigDone.headers.getSetCookie().filter((c) => !/max-age=0/i.test(c)).map((c) => c.split(";")[0]);
+  assert.ok(bigSet.some((c) => c.startsWith("__Host-token.2=")), bigSet.map((c) => c.split("=")[0]).join());
+  const bigApi = await via("/api/whoami", { headers: { cookie: bigSet.join("; ") } });
+  assert.equal(bigApi.status, 200);
+  assert.equal((await bigApi.json()).sub, "groups-tess");
 
   const out = await via("/auth/logout", { method: "POST", headers: { origin, cookie } });
   assert.equal(out.status, 303);

@@ -198,19 +198,65 @@ test("setSession / clearSession write the cookies the gate reads", async () => {
   assert.doesNotMatch(dev.headers.get("set-cookie"), /Secure|__Host-/);
   // Without the request the scheme is unknown: Secure.
   const unknown = await setSession(new Response(null), { accessToken: access }, { options });
-  assert.match(unknown.headers.get("set-cookie"), /^__Host-token=.*; Secure/);
+  assert.match(unknown.headers.getSetCookie().find((c) => c.startsWith("__Host-token=")), /^__Host-token=\w.*; Secure/);
   const gate = await createGate(options);
   const back = await gate.decide({ url: "https://app.example/api/x", headers: { cookie: cookies[0].split(";")[0] } });
   assert.equal(back.code, "OK_AUTHENTICATED");
-  const cleared = await clearSession(new Response(null), { options, request: { url: "https://app.example/api/logout" } });
+  const logout = new Request("https://app.example/api/logout", { method: "POST", headers: { cookie: "theme=dark" } });
+  const cleared = await clearSession(new Response(null), { options, request: logout });
   assert.deepEqual(cleared.headers.getSetCookie(), [
     "__Host-token=; Path=/; HttpOnly; SameSite=Lax; Secure; Max-Age=0",
     "__Host-refreshToken=; Path=/; HttpOnly; SameSite=Lax; Secure; Max-Age=0",
   ]);
   assert.equal(cleared.headers.get("cache-control"), "private, no-store");
+  // Without the request's cookies, every chunk the gate could read is removed too.
+  const blind = await clearSession(new Response(null), { options, request: { url: "https://app.example/api/logout" } });
+  assert.deepEqual(blind.headers.getSetCookie().map((c) => c.split("=")[0]), [
+    "__Host-token", ...Array.from({ length: 10 }, (_, i) => `__Host-token.${i}`), "__Host-refreshToken",
+  ]);
   await assert.rejects(
     setSession(new Response(null), { accessToken: "a;b" }, { options }),
     (e) => e instanceof EdgeGateError && e.code === "ERR_SESSION_INVALID",
+  );
+});
+
+test("setSession chunks a token one cookie cannot hold; a smaller session and clearSession remove the chunks", async () => {
+  const { setSession, clearSession } = await import("edgegate");
+  const exp = Math.floor(Date.now() / 1000) + 600;
+  const big = sign({ sub: "u1", iss: "iss", aud: "aud", exp, scope: "read", groups: Array.from({ length: 180 }, (_, i) => `group-${i}-0000-4000-8000-000000000000`) });
+  assert.ok(big.length > 9000 && big.length < 12_000, `${big.length}`);
+  const jar = new Map([["theme", "dark"]]);
+  const header = () => [...jar].map(([n, v]) => `${n}=${v}`).join("; ");
+  const apply = (response) => {
+    for (const line of response.headers.getSetCookie()) {
+      assert.ok(line.length <= 4096, `a browser keeps it: ${line.length}`);
+      const [pair] = line.split(";");
+      const at = pair.indexOf("=");
+      if (/Max-Age=0$/.test(line)) jar.delete(pair.slice(0, at));
+      else jar.set(pair.slice(0, at), pair.slice(at + 1));
+    }
+  };
+  const request = (path) => new Request(`https://app.example${path}`, { method: "POST", headers: { cookie: header() } });
+  apply(await setSession(new Response(null), { accessToken: big }, { options, request: request("/api/login") }));
+  assert.deepEqual([...jar.keys()].sort(), ["__Host-token.0", "__Host-token.1", "__Host-token.2", "theme"]);
+  const gate = await createGate(options);
+  const read = await gate.decide({ url: "https://app.example/api/x", headers: { cookie: header() } });
+  assert.equal(read.code, "OK_AUTHENTICATED");
+  const forwarded = new Headers(read.requestHeaders);
+  assert.equal(forwarded.get("authorization"), `Bearer ${big}`);
+  assert.equal(forwarded.get("cookie"), "theme=dark");
+
+  const small = sign({ sub: "u1", iss: "iss", aud: "aud", exp, scope: "read" });
+  apply(await setSession(new Response(null), { accessToken: small }, { options, request: request("/api/login") }));
+  assert.deepEqual([...jar.keys()].sort(), ["__Host-token", "theme"]);
+  apply(await setSession(new Response(null), { accessToken: big }, { options, request: request("/api/login") }));
+  apply(await clearSession(new Response(null), { options, request: request("/api/logout") }));
+  assert.deepEqual([...jar.keys()], ["theme"]);
+
+  const huge = sign({ sub: "u1", exp, groups: "g".repeat(12_000) });
+  await assert.rejects(
+    setSession(new Response(null), { accessToken: huge }, { options, request: request("/api/login") }),
+    (e) => e instanceof EdgeGateError && e.code === "ERR_TOO_LARGE",
   );
 });
 
