@@ -13,6 +13,7 @@ import { readFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import { EXAMPLE, buildTemplate, freePort, gateDecisions, launchChromium, start, startRecorder, startUpstream, verifiedBearer } from "./helpers.mjs";
 import { recordCompat, versionOf } from "../compat.mjs";
+import { blocks, fileName } from "../readme.mjs";
 
 // Auth.js names its cookie by the scheme: `__Secure-authjs.session-token` over https; here
 // (http on loopback) `authjs.session-token`, and the name is also the HKDF salt of its key.
@@ -247,4 +248,62 @@ test("Next 16 + Auth.js v5: the backend's token from the Auth.js session, as a b
     test: "tests/e2e/authjs.test.mjs",
     bundle: { file: `.next/${wasm[0].filePath}` },
   });
+});
+
+// The README's "Coming from next-auth" section is the whole migration: its gate.ts and
+// proxy.ts, copied as written into the Auth.js app (in place of the test's middleware.ts),
+// with only the environment values set.
+test("the README's next-auth migration as written: its gate.ts and proxy.ts in the Auth.js v5 app", { timeout: 300_000 }, async (t) => {
+  const readme = blocks(readFileSync(new URL("../../README.md", import.meta.url), "utf8"), "README.md");
+  const gate = readme.find((b) => fileName(b) === "gate.ts" && b.text.includes('format: "authjs"'));
+  const proxy = readme.find((b) => fileName(b) === "proxy.ts" && b.line > gate?.line);
+  assert.ok(gate && proxy, "the section's gate.ts and the proxy.ts after it");
+  const upstream = await startUpstream();
+  t.after(() => upstream.stop());
+  const recorder = await startRecorder(upstream.url, {
+    exempt: ({ method, url }) => method === "POST" && url === "/auth/login",
+  });
+  t.after(() => recorder.stop());
+  const dev = JSON.parse(readFileSync(`${EXAMPLE}dev-config.json`, "utf8"));
+  const env = {
+    BACKEND_URL: recorder.url, BACKEND_JWT_SECRET: dev.secret, AUTH_SECRET: randomBytes(32).toString("base64url"),
+    UPSTREAM_URL: recorder.url, // the app's own auth.ts: where authorize() signs in
+  };
+  const { dir, seconds } = buildTemplate("authjs", "authjs-readme", {
+    env,
+    omit: ["middleware.ts"],
+    files: { "dev-config.json": JSON.stringify(dev), "gate.ts": gate.text, "proxy.ts": proxy.text },
+  });
+  console.log(`next build of the Auth.js app with the README's gate.ts (line ${gate.line}) and proxy.ts (line ${proxy.line}): ${seconds.toFixed(1)} s`);
+  const port = await freePort();
+  const url = `http://localhost:${port}`; // see the test above: Auth.js wants localhost
+  const next = await start(`${dir}/node_modules/.bin/next`, ["start", "-p", String(port), "-H", "127.0.0.1"], {
+    cwd: dir,
+    env: { NEXT_TELEMETRY_DISABLED: "1", ...env },
+    url,
+  });
+  t.after(() => next.stop());
+  const get = (path, cookie) => fetch(`${url}${path}`, { headers: cookie ? { cookie } : {}, redirect: "manual" });
+
+  const page = await get("/dashboard");
+  assert.equal(page.status, 307);
+  assert.equal(page.headers.get("location"), "/api/auth/signin?callbackUrl=%2Fdashboard");
+  assert.equal((await get("/api/whoami")).status, 401);
+  const signin = await get("/api/auth/signin?callbackUrl=%2Fdashboard");
+  assert.equal(signin.status, 200, "Auth.js's own routes are open");
+  assert.match(await signin.text(), /name="name"/);
+
+  const signedIn = await signInByFetch(url, "carol", "carol-password");
+  assert.equal(signedIn.status, 302, JSON.stringify(signedIn));
+  const session = signedIn.cookies.filter((c) => c.name === SESSION);
+  assert.equal(session.length, 1);
+  const inside = await decode({ token: session[0].value, secret: env.AUTH_SECRET, salt: SESSION });
+  const api = await get("/api/whoami", `theme=dark; ${cookieHeader(session)}`);
+  assert.equal(api.status, 200);
+  const view = await api.json();
+  assert.equal(view.sub, "carol");
+  assert.equal(view.authorization, `Bearer ${inside.accessToken}`);
+  assert.equal(view.cookie, "theme=dark", "the session cookie stays at the edge");
+  assert.equal((await get("/dashboard", cookieHeader(session))).status, 200);
+  assert.deepEqual(recorder.violations, []);
 });

@@ -120,12 +120,14 @@ function nextBuild(dir, env) {
 
 /**
  * Copies the app `template` (a folder of tests/e2e/) to target/next-<name>/ (inside the
- * repository, as Turbopack requires), adds `files` (path → text), and builds it with `env`.
+ * repository, as Turbopack requires), removes `omit`, adds `files` (path → text), and
+ * builds it with `env`.
  */
-export function buildTemplate(template, name, { env = {}, files = {} } = {}) {
+export function buildTemplate(template, name, { env = {}, files = {}, omit = [] } = {}) {
   const dir = `${ROOT}target/next-${name}`;
   rmSync(dir, { recursive: true, force: true });
   cpSync(`${ROOT}tests/e2e/${template}`, dir, { recursive: true });
+  for (const path of omit) rmSync(`${dir}/${path}`);
   for (const [path, text] of Object.entries(files)) writeFileSync(`${dir}/${path}`, text);
   return { dir, seconds: nextBuild(dir, env) };
 }

@@ -22,19 +22,9 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ROOT, packedProject, run } from "./packed.mjs";
 import { jwt } from "./sign.mjs";
+import { blocks, fileName } from "../readme.mjs";
 
 const HERE = fileURLToPath(new URL(".", import.meta.url));
-
-/** The ```ts blocks of a Markdown file: `{ file, line, kind, text }`. */
-export function blocks(markdown, file) {
-  const found = [];
-  for (const m of markdown.matchAll(/^```ts([^\n]*)\n([^]*?)^```$/gm)) {
-    const kind = m[1].trim() || "file";
-    assert.ok(["file", "fragment", "options"].includes(kind), `${file}: an unknown block kind "${kind}"`);
-    found.push({ file, line: markdown.slice(0, m.index).split("\n").length, kind, text: m[2] });
-  }
-  return found;
-}
 
 /** What a fragment may use without defining it, each with the line that provides it. */
 const PRELUDE = [
@@ -59,18 +49,13 @@ const PRELUDE = [
 ];
 
 /** `text` as a file: a fragment gets the prelude lines for the names it uses and lacks. */
-export function asFile({ kind, text }) {
+function asFile({ kind, text }) {
   if (kind === "options") return `import type { Options } from "edgegate";\nexport const part = {\n${text}} satisfies Partial<Options>;\n`;
   if (kind === "file") return text;
   const defines = (name) =>
     new RegExp(`(import[^;]*\\b${name}\\b[^;]*from|\\b(const|let|var|function|class|interface|type)\\s+${name}\\b)`).test(text);
   const lines = PRELUDE.filter(([name]) => new RegExp(`\\b${name}\\b`).test(text) && !defines(name)).map(([, line]) => line);
   return `${lines.join("\n")}\n${text}\nexport {};\n`;
-}
-
-/** Where a block goes: the file its first line names, else snippet.ts. */
-export function fileName({ text }) {
-  return /^\/\/ ([\w./[\]-]+\.tsx?)\b/.exec(text)?.[1] ?? "snippet.ts";
 }
 
 let tmp;
