@@ -334,8 +334,13 @@ http {
   upstream app {
 ${targets.map((url) => `    server ${new URL(url).host} max_fails=1 fail_timeout=5s;`).join("\n")}
   }
-  # What the README asks of nginx for chunked sessions: its default is 8 KB a header line.
+  # What the README asks of nginx for chunked sessions: room for a Cookie header over 8 KB
+  # (else 400) and for a response setting 12 KB of cookies (else "upstream sent too big
+  # header", 502).
   large_client_header_buffers 4 16k;
+  proxy_buffer_size 32k;
+  proxy_buffers 8 32k;
+  proxy_busy_buffers_size 64k;
   server {
     listen 127.0.0.1:${port} ssl;
     ssl_certificate ${dir}/cert.pem;
