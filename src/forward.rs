@@ -248,7 +248,9 @@ impl Forwarder {
             // Compared in place (case and `_` folded byte by byte): browsers send 15-20
             // headers, and an allocation per header per request shows in wasm.
             let dropped = stripped.iter().any(|s| same_header(s, name))
-                || credentials && (same_name(name, "authorization") || same_name(name, "cookie"));
+                || credentials
+                    && (name.eq_ignore_ascii_case("authorization")
+                        || name.eq_ignore_ascii_case("cookie"));
             if dropped {
                 remove(name);
             } else {

@@ -90,7 +90,8 @@ pub(crate) type Headers<'a> = [(Cow<'a, str>, Cow<'a, str>)];
 pub(crate) fn values<'a>(headers: &'a Headers<'_>, name: &'a str) -> impl Iterator<Item = &'a str> {
     headers
         .iter()
-        .filter(move |(n, _)| same_name(n, name))
+        // The length first: most names differ in it, and skip the call.
+        .filter(move |(n, _)| n.len() == name.len() && same_name(n, name))
         .map(|(_, v)| v.as_ref())
 }
 

@@ -126,6 +126,16 @@ impl Gate {
         refreshed: Option<&(Session, Option<&'static str>)>,
         request: &Request,
     ) -> Decision {
+        let refused_for_good = matches!(
+            d.error,
+            Some(Error::RefreshFailed {
+                failure: RefreshFailure::Refused,
+                ..
+            })
+        );
+        if refreshed.is_none() && !refused_for_good {
+            return d; // nearly every decision: no session cookie to write
+        }
         let (url, present) = (&request.url, request.cookies());
         let present = present.as_deref();
         let passed = d.error.is_none();
@@ -147,17 +157,7 @@ impl Gate {
             },
             // The provider's own new token failed verification: the session is unusable.
             Some(_) => d.set_cookies = self.session.clear(url, present),
-            None if matches!(
-                d.error,
-                Some(Error::RefreshFailed {
-                    failure: RefreshFailure::Refused,
-                    ..
-                })
-            ) =>
-            {
-                d.set_cookies = self.session.clear(url, present)
-            }
-            None => {}
+            None => d.set_cookies = self.session.clear(url, present),
         }
         d
     }
