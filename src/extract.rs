@@ -333,6 +333,8 @@ impl Extractor {
             .filter(|&candidate| {
                 candidate == name
                     || matches!(chunk_index(name, candidate, (".", 0)), Ok(Some(_)) | Err(_))
+                        // Echoed into a Set-Cookie: never a name that is not one.
+                        && crate::http::is_cookie_name(candidate)
             })
             .collect()
     }
