@@ -29,7 +29,7 @@ export declare class EdgeGateError extends Error {
 
 export type Algorithm =
   | "HS256" | "HS384" | "HS512" | "RS256" | "RS384" | "RS512"
-  | "PS256" | "PS384" | "PS512" | "ES256" | "EdDSA";
+  | "PS256" | "PS384" | "PS512" | "ES256" | "ES384" | "ES512" | "EdDSA";
 
 /** Seconds, or a duration such as `"60s"`, `"5 minutes"`, `"2h"`, `"1d"`. */
 export type Duration = number | string;

@@ -104,10 +104,24 @@ fn refused_configurations() {
         ),
         ("PEM for HS256", hs(json!(RSA_PUB)), "ERR_CONFIG_KEY", "RSA"),
         (
-            "P-384 key",
+            "P-384 key for ES256",
             verify(json!({"algorithms": ["ES256"], "keys": P384_PUB})),
             "ERR_CONFIG_KEY",
-            "P-256",
+            "P-384",
+        ),
+        (
+            "P-521 key for ES384",
+            verify(json!({"algorithms": ["ES384"], "keys": P521_PUB})),
+            "ERR_CONFIG_KEY",
+            "P-521",
+        ),
+        (
+            "P-521 JWK with P-384 sized coordinates",
+            verify(
+                json!({"algorithms": ["ES512"], "keys": {"kty": "EC", "crv": "P-521", "x": b64([1; 48]), "y": b64([1; 48])}}),
+            ),
+            "ERR_CONFIG_KEY",
+            "66 bytes",
         ),
         (
             "certificate",
@@ -145,7 +159,7 @@ fn refused_configurations() {
         ),
         (
             "JWKS with no usable key",
-            rs(json!({"keys": [{"kty": "EC", "crv": "P-521", "x": "AA", "y": "AA"}]})),
+            rs(json!({"keys": [{"kty": "EC", "crv": "secp256k1", "x": "AA", "y": "AA"}]})),
             "ERR_CONFIG_KEY",
             "JWKS",
         ),
@@ -347,12 +361,14 @@ fn accepted_key_forms() {
     ok("RS256", json!(RSA_PKCS1_PUB));
     ok("RS256", json!([RSA_PUB, RSA2_PUB]));
     ok("ES256", json!(EC_PUB));
+    ok("ES384", json!(P384_PUB));
+    ok("ES512", json!(P521_PUB));
     ok("EdDSA", json!(ED25519_PUB));
     // A JWKS keeps the keys that fit and skips the rest (providers publish several kinds).
     ok(
         "RS256",
         json!({"keys": [
-            {"kty": "EC", "crv": "P-521", "x": "AA", "y": "AA", "kid": "other"},
+            {"kty": "EC", "crv": "secp256k1", "x": "AA", "y": "AA", "kid": "other"},
             {"kty": "RSA", "use": "enc", "n": "AQAB", "e": "AQAB", "kid": "enc"},
             {"kty": "RSA", "kid": "sig", "n": b64(rsa_modulus()), "e": "AQAB"}
         ]}),

@@ -214,6 +214,8 @@ fn every_algorithm_passes_end_to_end() {
         ("PS384", rsa_key(), json!(RSA_PUB)),
         ("PS512", rsa_key(), json!(RSA_PUB)),
         ("ES256", ec_key(), json!(EC_PUB)),
+        ("ES384", p384_key(), ec_jwk(&p384_key())),
+        ("ES512", p521_key(), ec_jwk(&p521_key())),
         ("EdDSA", ed_key(), json!(ED25519_PUB)),
     ];
     for (alg, key, keys) in cases {

@@ -227,3 +227,75 @@ fn sealed_values_cross_hosts() {
             .unwrap()
     );
 }
+
+/// The browser's WebCrypto with the parameters the engine hands every host (`hostParams`):
+/// for ES256, ES384 and ES512 (P-521) a signature the browser made verifies, and a flipped
+/// bit, swapped `r` and `s`, or a short signature do not. (The engine's own verdicts are
+/// held to node:crypto, WebCrypto and workerd's in tests/node/webcrypto.test.mjs and
+/// tests/e2e/worker.test.mjs.)
+#[wasm_bindgen_test]
+async fn the_browser_checks_ecdsa_with_the_engines_parameters() {
+    use wasm_bindgen_futures::JsFuture;
+    let subtle = get(&get(&js_sys::global(), "crypto"), "subtle");
+    let call = |name: &str, args: Array| {
+        let f: js_sys::Function = get(&subtle, name).unchecked_into();
+        let promise: js_sys::Promise = f.apply(&subtle, &args).unwrap().unchecked_into();
+        JsFuture::from(promise)
+    };
+    for (alg, curve, hash) in [
+        ("ES256", "P-256", "SHA-256"),
+        ("ES384", "P-384", "SHA-384"),
+        ("ES512", "P-521", "SHA-512"),
+    ] {
+        let params = js(&edgegate::wasm::host_params_json(alg).expect("a host checks ECDSA"));
+        let web = get(&params, "webCrypto");
+        let (import, check) = (get(&web, "import"), get(&web, "verify"));
+        assert_eq!(text(&import, "namedCurve"), curve, "{alg}");
+        assert_eq!(text(&check, "hash"), hash, "{alg}: RFC 7518 §3.4");
+        let generate = js(&format!(r#"{{"name":"ECDSA","namedCurve":"{curve}"}}"#));
+        let usages = js(r#"["sign","verify"]"#);
+        let pair = call("generateKey", Array::of3(&generate, &true.into(), &usages))
+            .await
+            .unwrap();
+        let jwk = call(
+            "exportKey",
+            Array::of2(&"jwk".into(), &get(&pair, "publicKey")),
+        )
+        .await
+        .unwrap();
+        let key = call(
+            "importKey",
+            Array::of5(
+                &"jwk".into(),
+                &jwk,
+                &import,
+                &false.into(),
+                &js(r#"["verify"]"#),
+            ),
+        )
+        .await
+        .unwrap();
+        let data = js_sys::Uint8Array::from(&b"eyJhbGciOiJFUzM4NCJ9.eyJzdWIiOiJ1In0"[..]);
+        let signed = call("sign", Array::of3(&check, &get(&pair, "privateKey"), &data))
+            .await
+            .unwrap();
+        let sig = js_sys::Uint8Array::new(&signed).to_vec();
+        let half = sig.len() / 2;
+        let mut flipped = sig.clone();
+        flipped[0] ^= 1;
+        let swapped = [&sig[half..], &sig[..half]].concat();
+        for (name, bytes, want) in [
+            ("valid", sig.clone(), true),
+            ("flipped", flipped, false),
+            ("r and s swapped", swapped, false),
+            ("short", sig[1..].to_vec(), false),
+        ] {
+            let signature = js_sys::Uint8Array::from(&bytes[..]);
+            let verdict = call("verify", Array::of4(&check, &key, &signature, &data))
+                .await
+                .map(|v| v.as_bool() == Some(true))
+                .unwrap_or(false);
+            assert_eq!(verdict, want, "{alg} {name}");
+        }
+    }
+}

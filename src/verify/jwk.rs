@@ -11,7 +11,7 @@ use base64ct::{Base64UrlUnpadded, Encoding};
 use serde_json::{Map, Value};
 
 use super::pubkey::{pem_body, pkcs1, spki, PemKey};
-pub use super::pubkey::{EcKey, EdKey, RsaKey};
+pub use super::pubkey::{Curve, EcKey, EdKey, RsaKey};
 
 use crate::error::{Error, Result};
 
@@ -29,12 +29,14 @@ pub enum Alg {
     Ps384,
     Ps512,
     Es256,
+    Es384,
+    Es512,
     EdDsa,
 }
 
 impl Alg {
     /// Every algorithm, in the order errors list them.
-    pub const ALL: [Alg; 11] = [
+    pub const ALL: [Alg; 13] = [
         Alg::Hs256,
         Alg::Hs384,
         Alg::Hs512,
@@ -45,6 +47,8 @@ impl Alg {
         Alg::Ps384,
         Alg::Ps512,
         Alg::Es256,
+        Alg::Es384,
+        Alg::Es512,
         Alg::EdDsa,
     ];
 
@@ -66,7 +70,19 @@ impl Alg {
             Alg::Ps384 => "PS384",
             Alg::Ps512 => "PS512",
             Alg::Es256 => "ES256",
+            Alg::Es384 => "ES384",
+            Alg::Es512 => "ES512",
             Alg::EdDsa => "EdDSA",
+        }
+    }
+
+    /// The curve of ES256, ES384 and ES512.
+    pub fn curve(self) -> Option<Curve> {
+        match self {
+            Alg::Es256 => Some(Curve::P256),
+            Alg::Es384 => Some(Curve::P384),
+            Alg::Es512 => Some(Curve::P521),
+            _ => None,
         }
     }
 
@@ -99,8 +115,8 @@ pub enum Material {
     Hmac(Vec<u8>),
     /// An RSA public key (2048 bits or more, no ROCA fingerprint).
     Rsa(RsaKey),
-    /// A P-256 public key.
-    P256(EcKey),
+    /// A P-256, P-384 or P-521 public key.
+    Ec(EcKey),
     /// An Ed25519 public key (not of small order).
     Ed25519(EdKey),
 }
@@ -114,7 +130,11 @@ impl Material {
         match self {
             Material::Hmac(_) => "HMAC secret",
             Material::Rsa(_) => "RSA key",
-            Material::P256(_) => "P-256 key",
+            Material::Ec(k) => match k.curve() {
+                Curve::P256 => "P-256 key",
+                Curve::P384 => "P-384 key",
+                Curve::P521 => "P-521 key",
+            },
             Material::Ed25519(_) => "Ed25519 key",
         }
     }
@@ -130,8 +150,8 @@ impl Material {
             Material::Rsa(k) => serde_json::json!({
                 "kty": "RSA", "n": b64(k.n()), "e": b64(k.e()),
             }),
-            Material::P256(k) => serde_json::json!({
-                "kty": "EC", "crv": "P-256", "x": b64(k.x()), "y": b64(k.y()),
+            Material::Ec(k) => serde_json::json!({
+                "kty": "EC", "crv": k.curve().name(), "x": b64(k.x()), "y": b64(k.y()),
             }),
             Material::Ed25519(k) => {
                 serde_json::json!({ "kty": "OKP", "crv": "Ed25519", "x": b64(k.as_bytes()) })
@@ -141,15 +161,15 @@ impl Material {
 }
 
 impl Material {
-    /// A public key from a DER `SubjectPublicKeyInfo` (RSA, P-256 or Ed25519), read and
+    /// A public key from a DER `SubjectPublicKeyInfo` (RSA, P-256, P-384, P-521 or Ed25519), read and
     /// checked as a PEM `PUBLIC KEY` is.
     pub fn from_spki_der(der: &[u8]) -> Result<Material> {
         match spki(der, MIN_RSA_BITS)? {
             Some(PemKey::Rsa(k)) => Ok(Material::Rsa(k)),
-            Some(PemKey::Ec(k)) => Ok(Material::P256(k)),
+            Some(PemKey::Ec(k)) => Ok(Material::Ec(k)),
             Some(PemKey::Ed(k)) => Ok(Material::Ed25519(k)),
             None => Err(Error::ConfigKey(
-                "PEM public key is malformed or not RSA, P-256 or Ed25519".into(),
+                "PEM public key is malformed or not RSA, P-256, P-384, P-521 or Ed25519".into(),
             )),
         }
     }
@@ -200,7 +220,8 @@ impl Key {
                 Material::Rsa(_),
                 Alg::Rs256 | Alg::Rs384 | Alg::Rs512 | Alg::Ps256 | Alg::Ps384 | Alg::Ps512,
             ) => true,
-            (Material::P256(_), Alg::Es256) | (Material::Ed25519(_), Alg::EdDsa) => true,
+            (Material::Ec(k), _) => alg.curve() == Some(k.curve()),
+            (Material::Ed25519(_), Alg::EdDsa) => true,
             _ => false,
         }
     }
@@ -212,7 +233,7 @@ impl Key {
             && match (&self.material, &other.material) {
                 (Material::Hmac(a), Material::Hmac(b)) => a == b,
                 (Material::Rsa(a), Material::Rsa(b)) => a == b,
-                (Material::P256(a), Material::P256(b)) => a == b,
+                (Material::Ec(a), Material::Ec(b)) => a == b,
                 (Material::Ed25519(a), Material::Ed25519(b)) => a == b,
                 _ => false,
             }
@@ -260,7 +281,7 @@ pub(crate) fn from_pem(pem: &str) -> Result<Material> {
         "PUBLIC KEY" => match pem_body(pem, label) {
             Some(der) => Material::from_spki_der(&der),
             None => Err(Error::ConfigKey(
-                "PEM public key is malformed or not RSA, P-256 or Ed25519".into(),
+                "PEM public key is malformed or not RSA, P-256, P-384, P-521 or Ed25519".into(),
             )),
         },
         "RSA PUBLIC KEY" => pem_body(pem, label)
@@ -338,11 +359,11 @@ pub fn from_jwk(jwk: &Map<String, Value>, lone: bool) -> Result<Option<Key>> {
         }
         Some("RSA") => Material::Rsa(RsaKey::new(&field("n")?, &field("e")?, MIN_RSA_BITS)?),
         Some("EC") => {
-            if text("crv")? != Some("P-256") {
-                return Ok(None); // P-384, P-521, secp256k1: not supported here
-            }
+            let Some(curve) = text("crv")?.and_then(Curve::from_name) else {
+                return Ok(None); // secp256k1 and others: not supported here
+            };
             let (x, y) = (field("x")?, field("y")?);
-            Material::P256(EcKey::new(&x, &y)?)
+            Material::Ec(EcKey::new(curve, &x, &y)?)
         }
         Some("OKP") => {
             if text("crv")? != Some("Ed25519") {
@@ -380,8 +401,9 @@ mod tests {
     fn algorithm_names_are_exact() {
         assert_eq!(Alg::from_name("RS256"), Some(Alg::Rs256));
         assert_eq!(Alg::from_name("EdDSA"), Some(Alg::EdDsa));
+        assert_eq!(Alg::from_name("ES512"), Some(Alg::Es512));
         for bad in [
-            "none", "None", "NONE", "nOnE", "rs256", "HS256 ", "ES512", "",
+            "none", "None", "NONE", "nOnE", "rs256", "HS256 ", "ES521", "ES256K", "es512", "",
         ] {
             assert_eq!(Alg::from_name(bad), None, "{bad}");
         }

@@ -1,9 +1,10 @@
-//! Public keys as bytes: RSA `n` and `e`, a P-256 point's `x` and `y`, an Ed25519 point,
+//! Public keys as bytes: RSA `n` and `e`, a P-256, P-384 or P-521 point's `x` and `y`, an
+//! Ed25519 point,
 //! read from PEM (SPKI, PKCS#1) and checked without a big-integer or curve library, so the
 //! default wasm build needs neither. Builds with the pure-Rust signature path
 //! (`cfg(rust_crypto)`: native builds always, wasm32 with the `rust-crypto` feature) also
 //! parse each key with the crate that checks its signatures, which validates points too.
-//! Without it, a P-256 or Ed25519 point that is not on its curve is left to the host's
+//! Without it, an EC or Ed25519 point that is not on its curve is left to the host's
 //! `importKey`, which refuses it, and a signature the host cannot check is invalid.
 
 use base64ct::{Base64, Encoding};
@@ -19,13 +20,58 @@ pub struct RsaKey {
     pub(crate) engine: rsa::RsaPublicKey,
 }
 
-/// A P-256 point, uncompressed.
+/// The NIST curves of ES256, ES384 and ES512 (RFC 7518 §3.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Curve {
+    P256,
+    P384,
+    P521,
+}
+
+impl Curve {
+    /// The JWK `crv` name, which is also WebCrypto's `namedCurve`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Curve::P256 => "P-256",
+            Curve::P384 => "P-384",
+            Curve::P521 => "P-521",
+        }
+    }
+
+    /// The curve of a JWK `crv`; `None` for any other (secp256k1, …).
+    pub(crate) fn from_name(crv: &str) -> Option<Curve> {
+        [Curve::P256, Curve::P384, Curve::P521]
+            .into_iter()
+            .find(|c| c.name() == crv)
+    }
+
+    /// Bytes of a coordinate, and of each half of a signature (`r`, `s`).
+    pub fn coordinate_len(self) -> usize {
+        match self {
+            Curve::P256 => 32,
+            Curve::P384 => 48,
+            Curve::P521 => 66,
+        }
+    }
+}
+
+/// A P-256, P-384 or P-521 point, uncompressed.
 #[derive(Clone)]
 pub struct EcKey {
-    x: [u8; 32],
-    y: [u8; 32],
+    curve: Curve,
+    x: Vec<u8>,
+    y: Vec<u8>,
     #[cfg(rust_crypto)]
-    pub(crate) engine: p256::ecdsa::VerifyingKey,
+    pub(crate) engine: EcEngine,
+}
+
+/// The point as the crate that checks its signatures holds it.
+#[cfg(rust_crypto)]
+#[derive(Clone)]
+pub(crate) enum EcEngine {
+    P256(p256::ecdsa::VerifyingKey),
+    P384(p384::ecdsa::VerifyingKey),
+    P521(p521::ecdsa::VerifyingKey),
 }
 
 /// An Ed25519 public key, as encoded (RFC 8032).
@@ -43,7 +89,7 @@ impl PartialEq for RsaKey {
 }
 impl PartialEq for EcKey {
     fn eq(&self, other: &Self) -> bool {
-        self.x == other.x && self.y == other.y
+        self.curve == other.curve && self.x == other.x && self.y == other.y
     }
 }
 impl PartialEq for EdKey {
@@ -146,55 +192,80 @@ fn check_rsa(n: &[u8], e: &[u8], min_bits: usize) -> Result<()> {
 }
 
 impl EcKey {
-    /// A P-256 point from its affine coordinates. Checked to be on the curve where the
+    /// A point of `curve` from its affine coordinates. Checked to be on the curve where the
     /// engine can check signatures; elsewhere by the host's `importKey`.
-    pub fn new(x: &[u8], y: &[u8]) -> Result<EcKey> {
-        let (Ok(x), Ok(y)) = (<[u8; 32]>::try_from(x), <[u8; 32]>::try_from(y)) else {
-            return Err(Error::ConfigKey(
-                "P-256 JWK coordinates must be 32 bytes".into(),
-            ));
-        };
+    pub fn new(curve: Curve, x: &[u8], y: &[u8]) -> Result<EcKey> {
+        let len = curve.coordinate_len();
+        if x.len() != len || y.len() != len {
+            return Err(Error::ConfigKey(format!(
+                "{} JWK coordinates must be {len} bytes",
+                curve.name()
+            )));
+        }
         Ok(EcKey {
             #[cfg(rust_crypto)]
             engine: {
-                let mut sec1 = [4u8; 65];
-                sec1[1..33].copy_from_slice(&x);
-                sec1[33..].copy_from_slice(&y);
-                p256::ecdsa::VerifyingKey::from_sec1_bytes(&sec1)
-                    .map_err(|_| Error::ConfigKey("P-256 key is not a point on the curve".into()))?
+                let sec1 = [&[4u8][..], x, y].concat();
+                let off_curve = |_| {
+                    Error::ConfigKey(format!("{} key is not a point on the curve", curve.name()))
+                };
+                match curve {
+                    Curve::P256 => EcEngine::P256(
+                        p256::ecdsa::VerifyingKey::from_sec1_bytes(&sec1).map_err(off_curve)?,
+                    ),
+                    Curve::P384 => EcEngine::P384(
+                        p384::ecdsa::VerifyingKey::from_sec1_bytes(&sec1).map_err(off_curve)?,
+                    ),
+                    Curve::P521 => EcEngine::P521(
+                        p521::ecdsa::VerifyingKey::from_sec1_bytes(&sec1).map_err(off_curve)?,
+                    ),
+                }
             },
-            x,
-            y,
+            curve,
+            x: x.to_vec(),
+            y: y.to_vec(),
         })
     }
 
-    /// From a SEC1 encoding: uncompressed everywhere, compressed only where the engine
-    /// has curve arithmetic to decompress it.
-    fn from_sec1(sec1: &[u8]) -> Result<EcKey> {
+    /// From a SEC1 encoding: uncompressed everywhere; compressed only for P-256 where the
+    /// engine has its arithmetic to decompress it.
+    fn from_sec1(curve: Curve, sec1: &[u8]) -> Result<EcKey> {
+        let len = curve.coordinate_len();
         match sec1 {
-            [4, point @ ..] if point.len() == 64 => EcKey::new(&point[..32], &point[32..]),
-            #[cfg(rust_crypto)]
-            [2 | 3, rest @ ..] if rest.len() == 32 => {
-                let key = p256::ecdsa::VerifyingKey::from_sec1_bytes(sec1)
-                    .map_err(|_| Error::ConfigKey("P-256 key is not a point on the curve".into()))?;
-                let point = key.to_encoded_point(false);
-                EcKey::new(point.as_bytes()[1..33].as_ref(), point.as_bytes()[33..].as_ref())
+            [4, point @ ..] if point.len() == 2 * len => {
+                EcKey::new(curve, &point[..len], &point[len..])
             }
-            [2 | 3, ..] => Err(Error::ConfigKey(
-                "compressed P-256 points are not supported in this build; give the uncompressed key"
-                    .into(),
-            )),
-            _ => Err(Error::ConfigKey("malformed P-256 point".into())),
+            #[cfg(rust_crypto)]
+            [2 | 3, rest @ ..] if curve == Curve::P256 && rest.len() == 32 => {
+                let key = p256::ecdsa::VerifyingKey::from_sec1_bytes(sec1).map_err(|_| {
+                    Error::ConfigKey("P-256 key is not a point on the curve".into())
+                })?;
+                let point = key.to_encoded_point(false);
+                EcKey::new(curve, &point.as_bytes()[1..33], &point.as_bytes()[33..])
+            }
+            [2 | 3, ..] => Err(Error::ConfigKey(format!(
+                "compressed {} points are not supported in this build; give the uncompressed key",
+                curve.name()
+            ))),
+            _ => Err(Error::ConfigKey(format!(
+                "malformed {} point",
+                curve.name()
+            ))),
         }
     }
 
+    /// The curve.
+    pub fn curve(&self) -> Curve {
+        self.curve
+    }
+
     /// The affine x coordinate.
-    pub fn x(&self) -> &[u8; 32] {
+    pub fn x(&self) -> &[u8] {
         &self.x
     }
 
     /// The affine y coordinate.
-    pub fn y(&self) -> &[u8; 32] {
+    pub fn y(&self) -> &[u8] {
         &self.y
     }
 }
@@ -357,6 +428,8 @@ const NULL: u8 = 0x05;
 const RSA_ENCRYPTION: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01];
 const EC_PUBLIC_KEY: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01];
 const PRIME256V1: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
+const SECP384R1: &[u8] = &[0x2b, 0x81, 0x04, 0x00, 0x22];
+const SECP521R1: &[u8] = &[0x2b, 0x81, 0x04, 0x00, 0x23];
 const ED25519: &[u8] = &[0x2b, 0x65, 0x70];
 
 /// PKCS#1 `RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER }`.
@@ -372,7 +445,7 @@ pub(crate) fn pkcs1(der: &[u8], min_bits: usize) -> Result<RsaKey> {
     RsaKey::new(n, e, min_bits)
 }
 
-/// `SubjectPublicKeyInfo` (RFC 5280) of an RSA, P-256 or Ed25519 key. `Ok(None)` for
+/// `SubjectPublicKeyInfo` (RFC 5280) of an RSA, P-256, P-384, P-521 or Ed25519 key. `Ok(None)` for
 /// well-formed DER of another algorithm, or malformed DER.
 pub(crate) fn spki(der: &[u8], min_bits: usize) -> Result<Option<PemKey>> {
     let parsed = (|| {
@@ -391,8 +464,14 @@ pub(crate) fn spki(der: &[u8], min_bits: usize) -> Result<Option<PemKey>> {
         RSA_ENCRYPTION if params.is_empty() || only(params, NULL) == Some(&[]) => {
             PemKey::Rsa(pkcs1(key, min_bits)?)
         }
-        EC_PUBLIC_KEY if only(params, OID) == Some(PRIME256V1) => {
-            PemKey::Ec(EcKey::from_sec1(key)?)
+        EC_PUBLIC_KEY => {
+            let curve = match only(params, OID) {
+                Some(PRIME256V1) => Curve::P256,
+                Some(SECP384R1) => Curve::P384,
+                Some(SECP521R1) => Curve::P521,
+                _ => return Ok(None),
+            };
+            PemKey::Ec(EcKey::from_sec1(curve, key)?)
         }
         ED25519 if params.is_empty() => {
             let bytes: [u8; 32] = key

@@ -119,7 +119,20 @@ pub fn check_signature(alg: Alg, key: &Material, message: &[u8], signature: &[u8
             run(rsa, &k.engine, message, signature)
         }
         #[cfg(rust_crypto)]
-        (Alg::Es256, Material::P256(k)) => run(Es256, &k.engine, message, signature),
+        (Alg::Es256 | Alg::Es384 | Alg::Es512, Material::Ec(k)) => {
+            use super::pubkey::EcEngine;
+            use p256::ecdsa::signature::Verifier;
+            // Each curve's `verify` hashes with its own digest: SHA-256, SHA-384, SHA-512
+            // (RFC 7518 §3.4), and `from_slice` takes exactly the JOSE `r || s` length.
+            match (alg, &k.engine) {
+                (Alg::Es256, EcEngine::P256(key)) => run(Es256, key, message, signature),
+                (Alg::Es384, EcEngine::P384(key)) => p384::ecdsa::Signature::from_slice(signature)
+                    .is_ok_and(|s| key.verify(message, &s).is_ok()),
+                (Alg::Es512, EcEngine::P521(key)) => p521::ecdsa::Signature::from_slice(signature)
+                    .is_ok_and(|s| key.verify(message, &s).is_ok()),
+                _ => false,
+            }
+        }
         #[cfg(rust_crypto)]
         (Alg::EdDsa, Material::Ed25519(k)) => run(Ed25519, &k.engine, message, signature),
         // Without the pure-Rust path (the default wasm build) only the host checks these.

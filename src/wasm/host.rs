@@ -32,8 +32,8 @@ impl HostParams {
         let (hash, digest, salt) = match alg {
             Alg::Hs256 | Alg::Hs384 | Alg::Hs512 => return None,
             Alg::Rs256 | Alg::Ps256 | Alg::Es256 => ("SHA-256", "sha256", 32),
-            Alg::Rs384 | Alg::Ps384 => ("SHA-384", "sha384", 48),
-            Alg::Rs512 | Alg::Ps512 => ("SHA-512", "sha512", 64),
+            Alg::Rs384 | Alg::Ps384 | Alg::Es384 => ("SHA-384", "sha384", 48),
+            Alg::Rs512 | Alg::Ps512 | Alg::Es512 => ("SHA-512", "sha512", 64),
             Alg::EdDsa => {
                 let ed = r#"{"name":"Ed25519"}"#;
                 return Some(HostParams {
@@ -56,8 +56,12 @@ impl HostParams {
                 format!(r#"{{"name":"RSA-PSS","saltLength":{salt}}}"#),
                 format!(r#"{{"padding":6,"saltLength":{salt}}}"#),
             ),
+            // ES512 is P-521 with SHA-512 (RFC 7518 §3.4), the curve from the algorithm.
             _ => (
-                r#"{"name":"ECDSA","namedCurve":"P-256"}"#.into(),
+                format!(
+                    r#"{{"name":"ECDSA","namedCurve":"{}"}}"#,
+                    alg.curve().map_or("", |c| c.name())
+                ),
                 format!(r#"{{"name":"ECDSA","hash":"{hash}"}}"#),
                 r#"{"dsaEncoding":"ieee-p1363"}"#.into(),
             ),

@@ -20,6 +20,7 @@ use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
 use crate::{Clock, Error, Fetched, FixedClock, Gate, Options, Pending, Step, Stored};
+pub use host::host_params_json;
 use host::HostParams;
 use read::{read_request, type_error};
 use wire::{fetch_json, store_json, to_json, to_wire};

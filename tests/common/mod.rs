@@ -39,6 +39,7 @@ pub const RSA1024_PUB: &str = include_str!("../keys/rsa1024.pub");
 pub const EC_PUB: &str = include_str!("../keys/ec.pub");
 pub const EC_CERT: &str = include_str!("../keys/ec.crt");
 pub const P384_PUB: &str = include_str!("../keys/p384.pub");
+pub const P521_PUB: &str = include_str!("../keys/p521.pub");
 pub const ED25519_PUB: &str = include_str!("../keys/ed25519.pub");
 pub const SECRET: &str = "an-hmac-secret-of-at-least-32-bytes!!";
 
@@ -50,6 +51,8 @@ pub enum SignKey {
     Hmac(Vec<u8>),
     Rsa(rsa::RsaPrivateKey),
     Ec(p256::ecdsa::SigningKey),
+    Ec384(p384::ecdsa::SigningKey),
+    Ec521(p521::ecdsa::SigningKey),
     Ed(ed25519_dalek::SigningKey),
 }
 
@@ -64,6 +67,30 @@ pub fn rsa2_key() -> SignKey {
 pub fn ec_key() -> SignKey {
     use p256::pkcs8::DecodePrivateKey;
     SignKey::Ec(p256::ecdsa::SigningKey::from_pkcs8_pem(include_str!("../keys/ec.key")).unwrap())
+}
+/// An ES384 key from a fixed scalar (the tests need no key file for it).
+pub fn p384_key() -> SignKey {
+    SignKey::Ec384(p384::ecdsa::SigningKey::from_slice(&[3; 48]).unwrap())
+}
+/// An ES512 key (P-521) from a fixed scalar.
+pub fn p521_key() -> SignKey {
+    SignKey::Ec521(p521::ecdsa::SigningKey::from_slice(&[1; 66]).unwrap())
+}
+/// The public JWK of [`p384_key`] or [`p521_key`].
+pub fn ec_jwk(key: &SignKey) -> Value {
+    let (crv, point) = match key {
+        SignKey::Ec384(k) => ("P-384", k.verifying_key().to_encoded_point(false)),
+        SignKey::Ec521(k) => {
+            let public = p521::ecdsa::VerifyingKey::from(k);
+            return ec_point_jwk("P-521", public.to_encoded_point(false).as_bytes());
+        }
+        _ => panic!("ec_jwk takes a P-384 or P-521 key"),
+    };
+    ec_point_jwk(crv, point.as_bytes())
+}
+fn ec_point_jwk(crv: &str, sec1: &[u8]) -> Value {
+    let half = (sec1.len() - 1) / 2;
+    json!({ "kty": "EC", "crv": crv, "x": b64(&sec1[1..=half]), "y": b64(&sec1[1 + half..]) })
 }
 pub fn ed_key() -> SignKey {
     use ed25519_dalek::pkcs8::DecodePrivateKey;
@@ -111,6 +138,16 @@ pub fn signature(alg: &str, key: &SignKey, msg: &[u8]) -> Vec<u8> {
         ("PS384", SignKey::Rsa(k)) => s(Rsa::ps384(), k, msg),
         ("PS512", SignKey::Rsa(k)) => s(Rsa::ps512(), k, msg),
         ("ES256", SignKey::Ec(k)) => s(Es256, k, msg),
+        ("ES384", SignKey::Ec384(k)) => {
+            use p384::ecdsa::signature::Signer;
+            let sig: p384::ecdsa::Signature = k.sign(msg);
+            sig.to_bytes().to_vec()
+        }
+        ("ES512", SignKey::Ec521(k)) => {
+            use p521::ecdsa::signature::Signer;
+            let sig: p521::ecdsa::Signature = k.sign(msg);
+            sig.to_bytes().to_vec()
+        }
         ("EdDSA", SignKey::Ed(k)) => s(Ed25519, k, msg),
         _ => panic!("no signer for {alg}"),
     }

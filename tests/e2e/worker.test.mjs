@@ -45,7 +45,7 @@ test("Hono on Cloudflare Workers (edgegate/hono in Miniflare / workerd)", { time
 
 // The engine's own RSA, ECDSA and Ed25519 are not in the package (only in the rust-crypto
 // build scripts/build makes as pkg/reference): workerd's WebCrypto is held to it in Node.
-test("workerd's WebCrypto and the engine agree on RS256, PS256, ES256 and EdDSA", { timeout: 120_000 }, async (t) => {
+test("workerd's WebCrypto and the engine agree on RS256, PS256, ES256, ES384, ES512 and EdDSA", { timeout: 120_000 }, async (t) => {
   const { Gate: ReferenceGate } = createRequire(import.meta.url)(new URL("../../pkg/reference/edgegate.js", import.meta.url).pathname);
   const mf = await startWorker(new URL("./worker/decide.ts", import.meta.url).pathname, "worker-decide");
   t.after(() => mf.dispose());
@@ -53,6 +53,8 @@ test("workerd's WebCrypto and the engine agree on RS256, PS256, ES256 and EdDSA"
     RS256: ["rsa", { modulusLength: 2048 }],
     PS256: ["rsa", { modulusLength: 2048 }],
     ES256: ["ec", { namedCurve: "P-256" }],
+    ES384: ["ec", { namedCurve: "P-384" }],
+    ES512: ["ec", { namedCurve: "P-521" }],
     EdDSA: ["ed25519", {}],
   };
   const now = Math.floor(Date.now() / 1000);
@@ -65,9 +67,14 @@ test("workerd's WebCrypto and the engine agree on RS256, PS256, ES256 and EdDSA"
     const [input, sig] = signParts(alg, privateKey, { alg }, { sub: "w", exp: now + 300 });
     const forged = Buffer.from(sig);
     forged[0] ^= 1;
+    const half = sig.length / 2;
     for (const [name, token, want] of [
       ["valid", `${input}.${sig.toString("base64url")}`, "OK_AUTHENTICATED"],
       ["forged", `${input}.${forged.toString("base64url")}`, "ERR_JWS_SIGNATURE_VERIFICATION_FAILED"],
+      ["truncated", `${input}.${sig.subarray(1).toString("base64url")}`, "ERR_JWS_SIGNATURE_VERIFICATION_FAILED"],
+      ...(alg.startsWith("ES")
+        ? [["r and s swapped", `${input}.${Buffer.concat([sig.subarray(half), sig.subarray(0, half)]).toString("base64url")}`, "ERR_JWS_SIGNATURE_VERIFICATION_FAILED"]]
+        : []),
     ]) {
       const options = (webCrypto) => ({ verify: { algorithms: [alg], keys: publicKey, webCrypto, cacheSize: 0 }, rules: [{ match: "/api/:path*", kind: "api" }] });
       const r = await mf.dispatchFetch("http://w.example/", { method: "POST", body: JSON.stringify({ options: options(true), token }) });

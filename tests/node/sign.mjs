@@ -22,6 +22,8 @@ export const SIGNING = {
   PS384: ["sha384", { padding: 6, saltLength: 48 }],
   PS512: ["sha512", { padding: 6, saltLength: 64 }],
   ES256: ["sha256", { dsaEncoding: "ieee-p1363" }],
+  ES384: ["sha384", { dsaEncoding: "ieee-p1363" }],
+  ES512: ["sha512", { dsaEncoding: "ieee-p1363" }],
   EdDSA: [null, {}],
 };
 

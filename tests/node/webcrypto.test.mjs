@@ -36,6 +36,8 @@ const families = {
   PS384: ["rsa", { modulusLength: 2048 }],
   PS512: ["rsa", { modulusLength: 2048 }],
   ES256: ["ec", { namedCurve: "P-256" }],
+  ES384: ["ec", { namedCurve: "P-384" }],
+  ES512: ["ec", { namedCurve: "P-521" }],
   EdDSA: ["ed25519", {}],
 };
 
@@ -48,7 +50,12 @@ function keypair(alg) {
   });
 }
 
-const P256_N = BigInt("0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551");
+/** Each curve's group order n, and the bytes of r and of s. */
+const ORDER = {
+  ES256: [BigInt("0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551"), 32],
+  ES384: [BigInt("0xffffffffffffffffffffffffffffffffffffffffffffffffc7634d81f4372ddf581a0db248b0a77aecec196accc52973"), 48],
+  ES512: [BigInt("0x01ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffa51868783bf2f966b7fcc0148f709a5d03bb5c9b8899c47aebb6fb71e91386409"), 66],
+};
 
 function mutations(alg, input, sig, other) {
   const t = (s) => `${input}.${Buffer.from(s).toString("base64url")}`;
@@ -68,12 +75,14 @@ function mutations(alg, input, sig, other) {
     "all zero": t(Buffer.alloc(sig.length)),
     "another key's signature": other,
   };
-  if (alg === "ES256") {
-    const r = sig.subarray(0, 32);
-    const s = BigInt(`0x${sig.subarray(32).toString("hex")}`);
-    const high = Buffer.from((P256_N - s).toString(16).padStart(64, "0"), "hex");
-    out["high S (malleated)"] = t(Buffer.concat([r, high]));
-    out["s = n"] = t(Buffer.concat([r, Buffer.from(P256_N.toString(16), "hex")]));
+  if (ORDER[alg]) {
+    const [n, len] = ORDER[alg];
+    const bytes = (v) => Buffer.from(v.toString(16).padStart(2 * len, "0"), "hex");
+    const r = sig.subarray(0, len);
+    const s = BigInt(`0x${sig.subarray(len).toString("hex")}`);
+    out["high S (malleated)"] = t(Buffer.concat([r, bytes(n - s)]));
+    out["s = n"] = t(Buffer.concat([r, bytes(n)]));
+    out["r and s swapped"] = t(Buffer.concat([sig.subarray(len), r]));
   }
   return out;
 }
@@ -130,7 +139,7 @@ test("every algorithm: node:crypto, WebCrypto and the engine agree on every muta
     }
   }
   const used = { node: calls.node - before.node, web: calls.web - before.web };
-  console.log(`host crypto: ${cases} token mutations over 8 algorithms, identical verdicts on ${HOSTS.join(", ")} and the engine (${used.node} node:crypto checks, ${used.web} WebCrypto checks)`);
+  console.log(`host crypto: ${cases} token mutations over ${Object.keys(families).length} algorithms, identical verdicts on ${HOSTS.join(", ")} and the engine (${used.node} node:crypto checks, ${used.web} WebCrypto checks)`);
   // RSA, ECDSA and Ed25519 go to the host on both paths: every mutation that reaches a
   // signature check is checked by each.
   if (nodeCrypto) assert.ok(used.node >= 70, `node:crypto used ${used.node} times`);
@@ -172,6 +181,8 @@ test("keys only curve arithmetic refuses: the package takes them, its hosts refu
   ed[0] = 2; // y = 2: no x on Ed25519
   const offCurve = {
     ES256: { kty: "EC", crv: "P-256", x: Buffer.alloc(32, 1).toString("base64url"), y: Buffer.alloc(32, 1).toString("base64url") },
+    ES384: { kty: "EC", crv: "P-384", x: Buffer.alloc(48, 1).toString("base64url"), y: Buffer.alloc(48, 1).toString("base64url") },
+    ES512: { kty: "EC", crv: "P-521", x: Buffer.alloc(66, 1).toString("base64url"), y: Buffer.alloc(66, 1).toString("base64url") },
     EdDSA: { kty: "OKP", crv: "Ed25519", x: ed.toString("base64url") },
   };
   let cases = 0;
