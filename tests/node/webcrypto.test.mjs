@@ -10,6 +10,7 @@ import { generateKeyPairSync } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { createGate } from "edgegate";
+import * as jose from "jose";
 import { signParts } from "./sign.mjs";
 
 const reference = new URL("../../pkg/reference/edgegate.js", import.meta.url);
@@ -123,7 +124,13 @@ async function decideAll({ hosts, engine }, token, label) {
   return reference;
 }
 
-test("every algorithm: node:crypto, WebCrypto and the engine agree on every mutation", async () => {
+/** jose's verdict on `token` under `publicKey` (PEM), as jwtVerify gives it at NOW. */
+async function joseAccepts(alg, publicKey, token) {
+  const key = await jose.importSPKI(publicKey, alg);
+  return jose.jwtVerify(token, key, { algorithms: [alg], currentDate: new Date(NOW * 1000) }).then(() => true, () => false);
+}
+
+test("every algorithm: node:crypto, WebCrypto, the engine and jose agree on every mutation", async () => {
   let cases = 0;
   const before = { ...calls };
   for (const alg of Object.keys(families)) {
@@ -135,11 +142,12 @@ test("every algorithm: node:crypto, WebCrypto and the engine agree on every muta
     for (const [name, token] of Object.entries(mutations(alg, input, sig, `${otherInput}.${otherSig.toString("base64url")}`))) {
       const code = await decideAll(both, token, `${alg} ${name}`);
       if (name === "valid") assert.equal(code, "OK_AUTHENTICATED", alg);
+      assert.equal(code === "OK_AUTHENTICATED", await joseAccepts(alg, publicKey, token), `${alg} ${name}: jose's verdict`);
       cases += 1;
     }
   }
   const used = { node: calls.node - before.node, web: calls.web - before.web };
-  console.log(`host crypto: ${cases} token mutations over ${Object.keys(families).length} algorithms, identical verdicts on ${HOSTS.join(", ")} and the engine (${used.node} node:crypto checks, ${used.web} WebCrypto checks)`);
+  console.log(`host crypto: ${cases} token mutations over ${Object.keys(families).length} algorithms, identical verdicts on ${HOSTS.join(", ")}, the engine and jose (${used.node} node:crypto checks, ${used.web} WebCrypto checks, jose's among them)`);
   // RSA, ECDSA and Ed25519 go to the host on both paths: every mutation that reaches a
   // signature check is checked by each.
   if (nodeCrypto) assert.ok(used.node >= 70, `node:crypto used ${used.node} times`);
