@@ -1,7 +1,7 @@
 // A real OpenID Connect provider (npm oidc-provider) on 127.0.0.1 for the end-to-end tests.
 // It issues JWT access tokens (RFC 9068, `typ: at+jwt`) through client credentials with
 // resource indicators (RFC 8707): the resource becomes the `aud`, and each resource has its
-// signing algorithm, so one provider issues RS256 and ES256 tokens. It counts the JWKS
+// signing algorithm, so one provider issues RS256, ES256, ES384 and ES512 tokens. It counts the JWKS
 // requests it serves, which the tests compare against what the gate should fetch.
 import Provider from "oidc-provider";
 import { generateKeyPairSync } from "node:crypto";
@@ -10,11 +10,16 @@ import { freePort } from "./helpers.mjs";
 export const RESOURCES = {
   rs: "https://api.edgegate.test/rs",
   es: "https://api.edgegate.test/es",
+  es384: "https://api.edgegate.test/es384",
+  es512: "https://api.edgegate.test/es512",
   other: "https://other.edgegate.test/",
   /** RS256 tokens that expire after one second, to have expired sessions. */
   short: "https://api.edgegate.test/short",
 };
-const ALG = { [RESOURCES.rs]: "RS256", [RESOURCES.es]: "ES256", [RESOURCES.other]: "RS256", [RESOURCES.short]: "RS256" };
+const ALG = {
+  [RESOURCES.rs]: "RS256", [RESOURCES.es]: "ES256", [RESOURCES.es384]: "ES384", [RESOURCES.es512]: "ES512",
+  [RESOURCES.other]: "RS256", [RESOURCES.short]: "RS256",
+};
 
 /** A fresh private signing key as a JWK with `alg`, `use` and a random `kid`. */
 export function privateJwk(type, options, alg) {
@@ -64,6 +69,8 @@ export async function startOidc({ clientId = "edgegate-e2e", clientSecret = "e2e
       keys: [
         privateJwk("rsa", { modulusLength: 2048 }, "RS256"),
         privateJwk("ec", { namedCurve: "P-256" }, "ES256"),
+        privateJwk("ec", { namedCurve: "P-384" }, "ES384"),
+        privateJwk("ec", { namedCurve: "P-521" }, "ES512"),
       ],
     },
     scopes: ["openid", "offline_access", "read:stocks"],

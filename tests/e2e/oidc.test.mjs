@@ -1,5 +1,5 @@
-// Remote keys for real: a real OIDC provider (oidc-provider) on 127.0.0.1 issuing RS256 and
-// ES256 JWT access tokens; edgegate finding its keys by discovery in the example app under
+// Remote keys for real: a real OIDC provider (oidc-provider) on 127.0.0.1 issuing RS256,
+// ES256, ES384 and ES512 JWT access tokens; edgegate finding its keys by discovery in the example app under
 // `next start` (Edge middleware) and in workerd (Miniflare); and the Express upstream
 // verifying the forwarded bearer itself with express-jwt + jwks-rsa.
 import { test } from "node:test";
@@ -8,12 +8,13 @@ import { createGate } from "edgegate";
 import { buildNext, startNext, startUpstream, startWorker } from "./helpers.mjs";
 import { RESOURCES, startOidc } from "./oidc.mjs";
 
-const AUDIENCE = [RESOURCES.rs, RESOURCES.es];
+const AUDIENCE = [RESOURCES.rs, RESOURCES.es, RESOURCES.es384, RESOURCES.es512];
+const ALGORITHMS = ["RS256", "ES256", "ES384", "ES512"];
 
 /** The outcomes every host must show with the same provider and upstream. */
 async function oidcScenarios(t, base, op, stranger) {
   const whoami = (headers) => fetch(`${base}/api/whoami`, { headers, redirect: "manual" });
-  for (const [name, resource] of [["RS256", RESOURCES.rs], ["ES256", RESOURCES.es]]) {
+  for (const [name, resource] of [["RS256", RESOURCES.rs], ["ES256", RESOURCES.es], ["ES384", RESOURCES.es384], ["ES512", RESOURCES.es512]]) {
     await t.test(`${name} access token: accepted at the edge and by express-jwt + jwks-rsa`, async () => {
       const token = await op.token(resource);
       assert.equal(JSON.parse(Buffer.from(token.split(".")[0], "base64url")).alg, name);
@@ -58,7 +59,7 @@ test("OIDC provider: discovery and JWKS at the edge, jwks-rsa upstream", { timeo
     const gateSource = `import type { Options } from "edgegate";
 export const gateOptions: Options = {
   rules: [{ match: "/dashboard/:path*", kind: "page" }, { match: "/api/:path*", kind: "api", upstream: process.env.UPSTREAM_URL }],
-  verify: { algorithms: ["RS256", "ES256"], issuer: ${JSON.stringify(op.issuer)}, audience: ${JSON.stringify(AUDIENCE)}, typ: "at+jwt" },
+  verify: { algorithms: ${JSON.stringify(ALGORITHMS)}, issuer: ${JSON.stringify(op.issuer)}, audience: ${JSON.stringify(AUDIENCE)}, typ: "at+jwt" },
   upstream: { claimHeaders: { sub: "x-auth-sub" } },
 };
 `;

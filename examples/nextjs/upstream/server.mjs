@@ -19,7 +19,7 @@ async function verifier() {
   const discovery = await (await fetch(`${issuer}/.well-known/openid-configuration`)).json();
   return expressjwt({
     secret: jwksRsa.expressJwtSecret({ jwksUri: discovery.jwks_uri, cache: true, rateLimit: true }),
-    algorithms: ["RS256", "ES256"],
+    algorithms: ["RS256", "ES256", "ES384", "ES512"],
     issuer,
     audience: process.env.OIDC_AUDIENCE.split(","),
   });

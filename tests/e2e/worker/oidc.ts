@@ -14,7 +14,7 @@ export interface Env {
 export default gateWorker<Env>(
   (env) => ({
     rules: [{ match: "/api/:path*", kind: "api", upstream: env.UPSTREAM }],
-    verify: { algorithms: ["RS256", "ES256"], issuer: env.ISSUER, audience: env.AUDIENCE.split(","), typ: "at+jwt" },
+    verify: { algorithms: ["RS256", "ES256", "ES384", "ES512"], issuer: env.ISSUER, audience: env.AUDIENCE.split(","), typ: "at+jwt" },
     refresh: { tokenEndpoint: `${env.ISSUER}/token`, clientId: env.CLIENT_ID, clientSecret: env.CLIENT_SECRET },
   }),
   () => new Response("not found", { status: 404 }),
