@@ -31,11 +31,15 @@ const NEXT_DATA_PREFIX: &str = "/:nextData(_next/data/[^/]{1,})?";
 const TRANSPORT_SUFFIX: &str = r"\.rsc|\.segments/.+\.segment\.rsc";
 
 /// The characters of path-to-regexp's syntax: a source without them is a plain path.
-const SPECIAL: &[char] = &['*', '+', '?', '\\', '{', '}', ':', '('];
+const SPECIAL: &[u8] = b"*+?\\{}:(";
 
 fn is_plain(s: &str) -> bool {
-    s.bytes()
-        .all(|b| b.is_ascii() && !SPECIAL.contains(&char::from(b)))
+    s.bytes().all(plain_byte)
+}
+
+/// ASCII and no syntax (a byte of a non-ASCII character is never plain).
+fn plain_byte(b: u8) -> bool {
+    b.is_ascii() && !SPECIAL.contains(&b)
 }
 
 /// Where a Next app is mounted: its `basePath` and i18n locales, if any.
@@ -160,7 +164,7 @@ impl Shortcut {
         if source == "/" || !site.locales.is_empty() || !is_plain(base) {
             return None;
         }
-        let end = source.find(|c: char| SPECIAL.contains(&c) || !c.is_ascii());
+        let end = source.bytes().position(|b| !plain_byte(b));
         let mut lead = &source[..end.unwrap_or(source.len())];
         if end.is_some() {
             // The `/` or `.` before a parameter is the parameter's optional prefix; dropping
