@@ -404,7 +404,8 @@ const urlOf = (request) => request?.url ?? "https://unknown.invalid/";
 // `req.headers` is a plain object, a Fetch request's a `Headers`.
 const cookieOf = (request) => {
   const headers = request?.headers;
-  if (!headers) return undefined;
-  const value = typeof headers.get === "function" ? headers.get("cookie") : headers.cookie;
-  return typeof value === "string" ? value : "";
+  if (typeof headers?.get === "function") return headers.get("cookie") ?? "";
+  // A plain object (Express's req.headers) says nothing about cookies unless it has the
+  // lowercase string: anything else is unknown, and every chunk name is then removed.
+  return typeof headers?.cookie === "string" ? headers.cookie : undefined;
 };

@@ -328,6 +328,12 @@ impl Extractor {
     /// the token removes those it does not set again, since a whole cookie beside chunks, a
     /// gap between chunks or a junk suffix would make the new session unreadable.
     pub(crate) fn token_family<'h>(&self, name: &str, header: &'h str) -> Vec<&'h str> {
+        // A header the reader refuses unread is not read here either; and however many junk
+        // names it carries, a handful of removals is enough (they only spoil the sender's own
+        // session).
+        if header.len() > self.max_cookie_header_bytes {
+            return Vec::new();
+        }
         pairs(header)
             .map(|p| p.name)
             .filter(|&candidate| {
@@ -336,6 +342,7 @@ impl Extractor {
                         // Echoed into a Set-Cookie: never a name that is not one.
                         && crate::http::is_cookie_name(candidate)
             })
+            .take(2 * self.max_chunks + 1)
             .collect()
     }
 

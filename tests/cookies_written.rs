@@ -59,15 +59,22 @@ fn session_cookies_have_secure_defaults() {
 }
 
 #[test]
-fn clearing_expires_both_cookies() {
+fn clearing_expires_both_cookies_and_every_chunk() {
     let gate = hs_gate();
-    assert_eq!(
-        gate.clear_session_cookies("https://app.example/api/logout", Some("theme=dark")),
-        [
-            "__Host-token=; Path=/; HttpOnly; SameSite=Lax; Secure; Max-Age=0",
-            "__Host-refreshToken=; Path=/; HttpOnly; SameSite=Lax; Secure; Max-Age=0",
-        ]
-    );
+    let removed =
+        |name: &str| format!("{name}=; Path=/; HttpOnly; SameSite=Lax; Secure; Max-Age=0");
+    // Every chunk name the reader could join goes, whatever the request shows: a logout
+    // whose request lost its cookies on the way must not leave a chunked session readable.
+    let mut expected = vec![removed("__Host-token")];
+    expected.extend((0..10).map(|i| removed(&format!("__Host-token.{i}"))));
+    expected.push(removed("__Host-refreshToken"));
+    for present in [Some("theme=dark"), Some(""), None] {
+        assert_eq!(
+            gate.clear_session_cookies("https://app.example/api/logout", present),
+            expected,
+            "{present:?}"
+        );
+    }
     assert_eq!(
         gate.clear_session_cookies("http://127.0.0.1:3000/api/logout", Some(""))[0],
         "token=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"
@@ -258,6 +265,27 @@ fn a_session_the_reader_would_refuse_is_not_written() {
     let three_chunks = session_of(token_of(9 * 1024));
     let e = small
         .session_cookies("https://a.example/", Some(""), &three_chunks)
+        .unwrap_err();
+    assert_eq!(e.code(), "ERR_TOO_LARGE");
+    // The budget counts what the browser sends beside the chunks: an 11 KB token fits
+    // alone, not beside 6 KB of other cookies the reader would then refuse with it.
+    let eleven = session_of(token_of(11 * 1024));
+    assert!(gate
+        .session_cookies("https://a.example/", Some(""), &eleven)
+        .is_ok());
+    let crowded = format!("prefs={}", "p".repeat(6000));
+    let e = gate
+        .session_cookies("https://a.example/", Some(&crowded), &eleven)
+        .unwrap_err();
+    assert_eq!(e.code(), "ERR_TOO_LARGE");
+    // A cookie name so long that a chunk would hold little is refused, never sliced thin.
+    let long_name = gate_with_token(json!({ "cookie": "t".repeat(3500) }));
+    let e = long_name
+        .session_cookies(
+            "https://a.example/",
+            Some(""),
+            &session_of(token_of(5 * 1024)),
+        )
         .unwrap_err();
     assert_eq!(e.code(), "ERR_TOO_LARGE");
     let tight = gate_with_token(json!({ "maxCookieHeaderBytes": 6000 }));

@@ -76,8 +76,21 @@ impl SessionCookies {
                 None => jws::unverified_exp(&session.access_token),
             };
             let max_age = expires_at.map(|t| t - now);
-            let written = self.token_cookies(&name, &session.access_token, secure, max_age)?;
-            out = self.removals(&name, present, &written, secure);
+            // What else the browser will send beside the chunks: its other cookies and the
+            // refresh cookie, new or kept. The reader caps the whole Cookie header.
+            let mine = |n: &str| {
+                n.strip_prefix(name.as_str())
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+            };
+            let beside: usize = present.map_or(0, |h| {
+                crate::extract::cookie_pairs(h)
+                    .filter(|(n, _)| !mine(n))
+                    .map(|(n, v)| n.len() + v.len() + 3)
+                    .sum()
+            }) + session.refresh_token.as_ref().map_or(0, |r| r.len() + 32);
+            let token = &session.access_token;
+            let written = self.token_cookies(&name, token, secure, max_age, beside)?;
+            out = self.removals(&name, present, &written, secure, false);
             out.extend(written);
         }
         if let (Some(name), Some(refresh)) = (
@@ -106,12 +119,14 @@ impl SessionCookies {
         Some(cookie::set_cookie(&name, "", secure, Some(0)))
     }
 
-    /// The `Set-Cookie` values that remove the session, chunks included, for a request to
-    /// `url` whose `Cookie` header is `present` (`None` when unknown).
+    /// The `Set-Cookie` values that remove the session for a request to `url` whose
+    /// `Cookie` header is `present`: every chunk name the reader could join, whatever the
+    /// request shows (a logout that missed one would leave the session readable), and the
+    /// junk names `present` carries.
     pub(crate) fn clear(&self, url: &str, present: Option<&str>) -> Vec<String> {
         let secure = secure_context(url);
         let mut out = match self.names.cookie_name(secure) {
-            Some(name) => self.removals(&name, present, &[], secure),
+            Some(name) => self.removals(&name, present, &[], secure, true),
             None => Vec::new(),
         };
         let refresh = self.names.refresh_cookie_name(secure);
@@ -121,12 +136,14 @@ impl SessionCookies {
 
     /// `token` under `name` whole, or in chunks `name.0`, `name.1`, … where one cookie
     /// would pass [`MAX_COOKIE_BYTES`].
+    /// `beside`: bytes of the other cookies the browser sends with them.
     fn token_cookies(
         &self,
         name: &str,
         token: &str,
         secure: bool,
         max_age: Option<f64>,
+        beside: usize,
     ) -> Result<Vec<String>> {
         let limits = &*self.names;
         if token.len() > limits.max_token_bytes {
@@ -142,11 +159,15 @@ impl SessionCookies {
             // Pieces sized for the longest chunk name this gate may write; `cookie` admits
             // only ASCII, so every byte offset is a character boundary.
             let longest = format!("{name}.{}", limits.max_chunks - 1);
-            let room = MAX_COOKIE_BYTES - cookie(&longest, "x", secure, max_age)?.len() + 1;
+            let probe = cookie(&longest, "x", secure, max_age)?.len() - 1;
+            // A cookie name so long that a chunk would hold little is refused, not sliced
+            // into thousands of pieces (or none).
+            let room = MAX_COOKIE_BYTES.saturating_sub(probe).max(1);
             let count = token.len().div_ceil(room);
             // Each `name.i=piece; ` in the Cookie header: at most 3 digits of index.
-            if count > limits.max_chunks
-                || token.len() + count * (name.len() + 7) > limits.max_cookie_header_bytes
+            if room < 1024
+                || count > limits.max_chunks
+                || token.len() + count * (name.len() + 7) + beside > limits.max_cookie_header_bytes
             {
                 return Err(Error::TooLarge(
                     "the session's cookies (token.maxChunks, token.maxCookieHeaderBytes)",
@@ -169,6 +190,7 @@ impl SessionCookies {
         present: Option<&str>,
         written: &[String],
         secure: bool,
+        every_chunk: bool,
     ) -> Vec<String> {
         let mut out = Vec::new();
         let mut remove = |stale: &str| {
@@ -181,13 +203,11 @@ impl SessionCookies {
             }
         };
         remove(name);
-        match present {
-            Some(header) => self
-                .names
-                .token_family(name, header)
-                .into_iter()
-                .for_each(remove),
-            None => (0..self.names.max_chunks).for_each(|i| remove(&format!("{name}.{i}"))),
+        if every_chunk || present.is_none() {
+            (0..self.names.max_chunks).for_each(|i| remove(&format!("{name}.{i}")));
+        }
+        if let Some(header) = present {
+            (self.names.token_family(name, header).into_iter()).for_each(remove);
         }
         out
     }

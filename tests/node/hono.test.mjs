@@ -108,9 +108,11 @@ test("a cookie an outer middleware put on c.res does not push out the session's"
   }, { now: NOW }));
   const r = await app.request("http://127.0.0.1/api/x", { headers: { cookie: "refreshToken=revoked" } });
   assert.equal(r.status, 401);
+  const removed = (name) => `${name}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0`;
   assert.deepEqual(r.headers.getSetCookie(), [
     "outer=1",
-    "token=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0",
-    "refreshToken=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0",
+    removed("token"),
+    ...Array.from({ length: 10 }, (_, i) => removed(`token.${i}`)),
+    removed("refreshToken"),
   ]);
 });
