@@ -336,11 +336,10 @@ impl Extractor {
         }
         pairs(header)
             .map(|p| p.name)
+            // Echoed into a Set-Cookie: never a name that is not one.
             .filter(|&candidate| {
-                candidate == name
-                    || matches!(chunk_index(name, candidate, (".", 0)), Ok(Some(_)) | Err(_))
-                        // Echoed into a Set-Cookie: never a name that is not one.
-                        && crate::http::is_cookie_name(candidate)
+                in_token_family(name, candidate)
+                    && (candidate == name || crate::http::is_cookie_name(candidate))
             })
             .take(2 * self.max_chunks + 1)
             .collect()
@@ -412,6 +411,12 @@ fn join(first: &str, chunks: &[Option<&str>]) -> Result<String> {
         joined.push_str(chunk.ok_or(Error::CookieChunks)?);
     }
     Ok(joined)
+}
+
+/// Does the reader take `candidate` as part of the gate's own token cookie `name`: the
+/// whole one, a chunk `name.n`, or a junk `name.…` it refuses?
+pub(crate) fn in_token_family(name: &str, candidate: &str) -> bool {
+    candidate == name || matches!(chunk_index(name, candidate, (".", 0)), Ok(Some(_)) | Err(_))
 }
 
 /// `Some(n)` for `name.n` (the separator and first index of `style`), counted from the first

@@ -104,40 +104,6 @@ fn values_that_would_break_the_header_are_refused() {
         .is_err());
 }
 
-/// A browser's cookie jar, enough for these tests: `Set-Cookie` values applied in order
-/// (`Max-Age=0` removes), read back as the `Cookie` header it would send.
-#[derive(Default)]
-struct Jar(Vec<(String, String)>);
-
-impl Jar {
-    fn apply(&mut self, set_cookies: &[String]) {
-        for set in set_cookies {
-            assert!(
-                set.len() <= 4096,
-                "a browser keeps this cookie: {} bytes",
-                set.len()
-            );
-            let (pair, attributes) = set.split_once("; ").unwrap();
-            let (name, value) = pair.split_once('=').unwrap();
-            self.0.retain(|(n, _)| n != name);
-            if !attributes.ends_with("Max-Age=0") {
-                self.0.push((name.to_owned(), value.to_owned()));
-            }
-        }
-    }
-
-    fn header(&self) -> String {
-        let pairs: Vec<String> = self.0.iter().map(|(n, v)| format!("{n}={v}")).collect();
-        pairs.join("; ")
-    }
-
-    fn names(&self) -> Vec<&str> {
-        let mut names: Vec<&str> = self.0.iter().map(|(n, _)| n.as_str()).collect();
-        names.sort();
-        names
-    }
-}
-
 /// A valid HS256 token of about `bytes` bytes (a `groups` claim, as Entra's).
 fn token_of(bytes: usize) -> String {
     let base = token("HS256", &hmac_key(), &claims(json!({})));
@@ -249,63 +215,52 @@ fn a_session_that_grows_or_shrinks_leaves_no_stale_chunk() {
     assert_eq!(jar.names(), ["theme"]);
 }
 
+/// `session` written for a request with the cookies `present` is refused as too large.
+fn refused(gate: &edgegate::Gate, present: &str, session: &Session) {
+    let e = gate
+        .session_cookies("https://a.example/", Some(present), session)
+        .unwrap_err();
+    assert_eq!(e.code(), "ERR_TOO_LARGE");
+}
+
 #[test]
 fn a_session_the_reader_would_refuse_is_not_written() {
     let gate = hs_gate();
-    let too_long = gate
-        .session_cookies(
-            "https://a.example/",
-            Some(""),
-            &session_of(token_of(13 * 1024)),
-        )
-        .unwrap_err();
-    assert_eq!(too_long.code(), "ERR_TOO_LARGE");
+    refused(&gate, "", &session_of(token_of(13 * 1024)));
     // Tighter limits are held to as the reader holds them.
-    let small = gate_with_token(json!({ "maxChunks": 2 }));
     let three_chunks = session_of(token_of(9 * 1024));
-    let e = small
-        .session_cookies("https://a.example/", Some(""), &three_chunks)
-        .unwrap_err();
-    assert_eq!(e.code(), "ERR_TOO_LARGE");
+    refused(
+        &gate_with_token(json!({ "maxChunks": 2 })),
+        "",
+        &three_chunks,
+    );
     // The budget counts what the browser sends beside the chunks: an 11 KB token fits
     // alone, not beside 6 KB of other cookies the reader would then refuse with it.
     let eleven = session_of(token_of(11 * 1024));
     assert!(gate
         .session_cookies("https://a.example/", Some(""), &eleven)
         .is_ok());
-    let crowded = format!("prefs={}", "p".repeat(6000));
-    let e = gate
-        .session_cookies("https://a.example/", Some(&crowded), &eleven)
-        .unwrap_err();
-    assert_eq!(e.code(), "ERR_TOO_LARGE");
+    refused(&gate, &format!("prefs={}", "p".repeat(6000)), &eleven);
+    // A new refresh token replaces the old one in the budget, never counted beside it.
+    let rotated = Session {
+        refresh_token: Some("n".repeat(3000)),
+        ..eleven.clone()
+    };
+    let old = format!("__Host-refreshToken={}", "o".repeat(3000));
+    assert!(gate
+        .session_cookies("https://a.example/", Some(&old), &rotated)
+        .is_ok());
     // A cookie name so long that a chunk would hold little is refused, never sliced thin.
     let long_name = gate_with_token(json!({ "cookie": "t".repeat(3500) }));
-    let e = long_name
-        .session_cookies(
-            "https://a.example/",
-            Some(""),
-            &session_of(token_of(5 * 1024)),
-        )
-        .unwrap_err();
-    assert_eq!(e.code(), "ERR_TOO_LARGE");
+    refused(&long_name, "", &session_of(token_of(5 * 1024)));
     let tight = gate_with_token(json!({ "maxCookieHeaderBytes": 6000 }));
-    let e = tight
-        .session_cookies(
-            "https://a.example/",
-            Some(""),
-            &session_of(token_of(7 * 1024)),
-        )
-        .unwrap_err();
-    assert_eq!(e.code(), "ERR_TOO_LARGE");
+    refused(&tight, "", &session_of(token_of(7 * 1024)));
     // A refresh token one cookie cannot hold is refused, not chunked.
     let session = Session {
         refresh_token: Some("r".repeat(5000)),
         ..session_of(token_of(1024))
     };
-    let e = gate
-        .session_cookies("https://a.example/", Some(""), &session)
-        .unwrap_err();
-    assert_eq!(e.code(), "ERR_TOO_LARGE");
+    refused(&gate, "", &session);
 }
 
 fn gate_with_token(token: serde_json::Value) -> edgegate::Gate {

@@ -465,22 +465,7 @@ fn a_refresh_that_grows_or_shrinks_the_token_rewrites_its_chunks() {
         *ep.answer.borrow_mut() = Some((200, body.to_string()));
         access
     };
-    // Each step: the cookies the browser holds after applying the last `Set-Cookie`s.
-    let mut jar: Vec<(String, String)> = vec![("__Host-refreshToken".into(), "rt-0".into())];
-    let mut step = |d: &Decision| {
-        for set in &d.set_cookies {
-            let (pair, attributes) = set.split_once("; ").unwrap();
-            let (name, value) = pair.split_once('=').unwrap();
-            jar.retain(|(n, _)| n != name);
-            if !attributes.ends_with("Max-Age=0") {
-                jar.push((name.into(), value.into()));
-            }
-        }
-        let mut names: Vec<String> = jar.iter().map(|(n, _)| n.clone()).collect();
-        names.sort();
-        let header: Vec<String> = jar.iter().map(|(n, v)| format!("{n}={v}")).collect();
-        (names, header.join("; "))
-    };
+    let mut jar = Jar(vec![("__Host-refreshToken".into(), "rt-0".into())]);
     let big = sized(7000, "rt-1");
     let d = run(
         &gate,
@@ -489,9 +474,10 @@ fn a_refresh_that_grows_or_shrinks_the_token_rewrites_its_chunks() {
         &request("/api/x", "__Host-refreshToken=rt-0"),
     );
     assert_eq!(d.code, "OK_REFRESHED", "{d:?}");
-    let (names, cookie) = step(&d);
+    jar.apply(&d.set_cookies);
+    let cookie = jar.header();
     assert_eq!(
-        names,
+        jar.names(),
         [
             "__Host-refreshToken",
             "__Host-token.0",
@@ -510,8 +496,9 @@ fn a_refresh_that_grows_or_shrinks_the_token_rewrites_its_chunks() {
     let small = sized(10, "rt-2");
     let d = run(&gate, &ep, &clock, &request("/api/x", &cookie));
     assert_eq!(d.code, "OK_REFRESHED", "{d:?}");
-    let (names, cookie) = step(&d);
-    assert_eq!(names, ["__Host-refreshToken", "__Host-token"]);
+    jar.apply(&d.set_cookies);
+    let cookie = jar.header();
+    assert_eq!(jar.names(), ["__Host-refreshToken", "__Host-token"]);
     let again = run(&gate, &ep, &clock, &request("/api/x", &cookie));
     assert_eq!(
         header(forwarded(&again), "authorization"),

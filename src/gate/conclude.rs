@@ -155,9 +155,9 @@ impl Gate {
                     d.set_cookies = self.session.clear(url, present);
                 }
             },
-            // The provider's own new token failed verification: the session is unusable.
-            Some(_) => d.set_cookies = self.session.clear(url, present),
-            None => d.set_cookies = self.session.clear(url, present),
+            // The provider's own new token failed verification, or the refresh was refused
+            // for good: the session is unusable.
+            _ => d.set_cookies = self.session.clear(url, present),
         }
         d
     }

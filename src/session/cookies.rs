@@ -15,7 +15,7 @@ use std::sync::Arc;
 use crate::config::{durations, Duration, TokenOptions};
 use crate::cookie::{self, MAX_COOKIE_BYTES};
 use crate::error::{Error, Result};
-use crate::extract::Extractor;
+use crate::extract::{in_token_family, Extractor};
 use crate::http::secure_context;
 use crate::verify::jws;
 
@@ -76,15 +76,17 @@ impl SessionCookies {
                 None => jws::unverified_exp(&session.access_token),
             };
             let max_age = expires_at.map(|t| t - now);
-            // What else the browser will send beside the chunks: its other cookies and the
-            // refresh cookie, new or kept. The reader caps the whole Cookie header.
-            let mine = |n: &str| {
-                n.strip_prefix(name.as_str())
-                    .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+            // What else the browser will send beside the chunks: its other cookies, and the
+            // refresh cookie (the new one in place of the old). The reader caps the whole
+            // Cookie header.
+            let refresh_name = self.names.refresh_cookie_name(secure);
+            let replaced = |n: &str| {
+                in_token_family(&name, n)
+                    || session.refresh_token.is_some() && refresh_name.as_deref() == Some(n)
             };
             let beside: usize = present.map_or(0, |h| {
                 crate::extract::cookie_pairs(h)
-                    .filter(|(n, _)| !mine(n))
+                    .filter(|(n, _)| !replaced(n))
                     .map(|(n, v)| n.len() + v.len() + 3)
                     .sum()
             }) + session.refresh_token.as_ref().map_or(0, |r| r.len() + 32);
@@ -183,7 +185,8 @@ impl SessionCookies {
 
     /// Removals for the cookies under `name` the reader would find beside `written` (a
     /// whole cookie beside chunks, a gap, a junk suffix: a session it refuses): the whole
-    /// one and the chunks of `present`, or every possible chunk when `present` is unknown.
+    /// one and those of `present`, and every possible chunk with `every_chunk` or when
+    /// `present` is unknown.
     fn removals(
         &self,
         name: &str,

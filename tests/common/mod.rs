@@ -309,3 +309,37 @@ pub fn session_format(vector: &str) -> &'static str {
         other => panic!("unknown format {other}"),
     }
 }
+
+/// A browser's cookie jar, enough for these tests: `Set-Cookie` values applied in order
+/// (`Max-Age=0` removes), read back as the `Cookie` header it would send.
+#[derive(Default)]
+pub struct Jar(pub Vec<(String, String)>);
+
+impl Jar {
+    pub fn apply(&mut self, set_cookies: &[String]) {
+        for set in set_cookies {
+            assert!(
+                set.len() <= 4096,
+                "a browser keeps this cookie: {} bytes",
+                set.len()
+            );
+            let (pair, attributes) = set.split_once("; ").unwrap();
+            let (name, value) = pair.split_once('=').unwrap();
+            self.0.retain(|(n, _)| n != name);
+            if !attributes.ends_with("Max-Age=0") {
+                self.0.push((name.to_owned(), value.to_owned()));
+            }
+        }
+    }
+
+    pub fn header(&self) -> String {
+        let pairs: Vec<String> = self.0.iter().map(|(n, v)| format!("{n}={v}")).collect();
+        pairs.join("; ")
+    }
+
+    pub fn names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self.0.iter().map(|(n, _)| n.as_str()).collect();
+        names.sort();
+        names
+    }
+}
