@@ -510,12 +510,29 @@ export interface RefreshStore {
 /** Sends one Redis command (`["SET", key, value, "NX", "PX", "10000"]`) and resolves with its reply. */
 export type RedisCommand = (args: string[]) => Promise<unknown>;
 
+/** node-redis: `createClient()` from `redis` (connected on first use if it is not yet). */
+export interface NodeRedisClient {
+  sendCommand(args: string[]): Promise<unknown>;
+}
+
+/** ioredis: `new Redis()` or `new Cluster()` from `ioredis`. */
+export interface IORedisClient {
+  call(command: string, ...args: string[]): Promise<unknown>;
+}
+
+/** @upstash/redis: `new Redis({ url, token })` or `Redis.fromEnv()`, over HTTPS (Edge runtimes). */
+export interface UpstashRedisClient {
+  set(key: string, value: string, options: { nx: true; px: number } | { px: number }): Promise<unknown>;
+  get(key: string): Promise<unknown>;
+  del(key: string): Promise<unknown>;
+}
+
 /**
- * A `RefreshStore` on Redis (`SET NX PX`, `SET PX`, `GET`, `DEL`) through any client:
- * `redisCommand(url)` from `edgegate/redis` on Node, `(args) => client.sendCommand(args)`
- * (node-redis), `(args) => client.call(...args)` (ioredis), or Upstash's REST API.
+ * A `RefreshStore` on Redis (`SET NX PX`, `SET PX`, `GET`, `DEL`) through the app's own
+ * client: node-redis, ioredis, @upstash/redis, or a function sending one command. A client
+ * without an `error` listener gets one that logs (a Redis restart must not crash the server).
  */
-export declare function redisRefreshStore(command: RedisCommand): RefreshStore;
+export declare function redisRefreshStore(client: NodeRedisClient | IORedisClient | UpstashRedisClient | RedisCommand): RefreshStore;
 
 export interface HostOptions {
   /** Fixes the clock (seconds since the epoch), for tests. */

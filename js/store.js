@@ -78,15 +78,20 @@ export async function runStore(op, engine, store) {
 }
 
 /**
- * A refresh store on Redis, through `command(args)`: a function sending one command (an
- * array of strings) and resolving with its reply. `SET NX PX` claims, `SET PX` publishes,
- * `GET` reads and `DEL` releases, so any Redis-speaking client fits: `redisCommand(url)`
- * from `edgegate/redis` on Node, `(args) => client.sendCommand(args)` (node-redis),
- * `(args) => client.call(...args)` (ioredis), or Upstash's REST API through `fetch` on
- * Edge runtimes (README, "Refresh across instances").
+ * A refresh store on Redis, through the client the app already has:
+ * - node-redis (`createClient()` from `redis`), connected on first use if it is not yet;
+ * - ioredis (`new Redis()`, `new Cluster()`);
+ * - @upstash/redis (`new Redis({ url, token })`, `Redis.fromEnv()`), over HTTPS on Edge;
+ * - or `command(args)`, a function sending one command (an array of strings) and resolving
+ *   with its reply, for any other client.
+ * `SET NX PX` claims, `SET PX` publishes, `GET` reads and `DEL` releases, so instances on
+ * different clients share one Redis. A client that emits errors and has no listener for
+ * them gets one that logs, so a Redis restart cannot crash the server (node-redis throws
+ * an unhandled `error` event); a command that fails or stalls costs coordination for that
+ * request only: the gate refreshes on its own (the engine bounds every wait).
  */
-export function redisRefreshStore(command) {
-  if (typeof command !== "function") throw new TypeError("redisRefreshStore(command): command must be a function");
+export function redisRefreshStore(client) {
+  const command = commandOf(client);
   return {
     async claim(key, value, ttlMs) {
       const set = await command(["SET", key, value, "NX", "PX", String(ttlMs)]);
@@ -104,3 +109,61 @@ export function redisRefreshStore(command) {
     },
   };
 }
+
+// One Redis command as `(args) => Promise<reply>`, over whichever client this is. The
+// order matters: ioredis has a `sendCommand` of its own that takes no array.
+function commandOf(client) {
+  if (typeof client === "function") return client;
+  if (client == null || typeof client !== "object") throw notAClient();
+  logErrors(client);
+  if (typeof client.call === "function") return ([name, ...args]) => client.call(name, ...args);
+  if (typeof client.sendCommand === "function") {
+    let connecting;
+    return (args) => {
+      if (client.isOpen === false && !connecting) {
+        // Not awaited: commands wait in the client's offline queue, bounded by the engine.
+        try {
+          connecting = client.connect().catch(() => (connecting = undefined));
+        } catch {
+          connecting = undefined;
+        }
+      }
+      return client.sendCommand(args);
+    };
+  }
+  if (["set", "get", "del"].every((m) => typeof client[m] === "function")) return upstash(client);
+  throw notAClient();
+}
+
+// @upstash/redis has no raw command: its typed ones. Its `get` may parse a value as JSON;
+// the store's values (`claimed`, base64url) never parse, and a value that did would not be
+// a string, which the store reports as a failure rather than misread.
+const upstash = (redis) => (args) => {
+  const [name, key, value, ...rest] = args;
+  switch (name) {
+    case "SET": {
+      const px = Number(rest[rest.indexOf("PX") + 1]);
+      return redis.set(key, value, rest.includes("NX") ? { nx: true, px } : { px });
+    }
+    case "GET":
+      return redis.get(key);
+    case "DEL":
+      return redis.del(key);
+  }
+  throw new TypeError(`redisRefreshStore: no ${name} on @upstash/redis`);
+};
+
+function logErrors(client) {
+  if (typeof client.on !== "function" || typeof client.listenerCount !== "function") return;
+  if (client.listenerCount("error") > 0) return;
+  let last = 0;
+  client.on("error", (error) => {
+    // Reconnecting clients repeat the same error; once every 10 s is enough to see it.
+    if (Date.now() - last < 10_000) return;
+    last = Date.now();
+    console.warn(`edgegate: the refresh store's Redis client: ${error?.message ?? error}`);
+  });
+}
+
+const notAClient = () =>
+  new TypeError("redisRefreshStore(client): expected a node-redis, ioredis or @upstash/redis client, or a function sending one command");

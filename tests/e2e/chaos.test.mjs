@@ -43,10 +43,10 @@ export const gateOptions: Options = {
 `;
 const PROXY = `import { edgeGate } from "edgegate/next";
 import { redisRefreshStore } from "edgegate";
-import { redisCommand } from "edgegate/redis";
+import { createClient } from "redis";
 import { gateOptions } from "./chaos-gate";
 
-export const proxy = edgeGate(gateOptions, { refreshStore: redisRefreshStore(redisCommand(process.env.REDIS_URL!)), log: true });
+export const proxy = edgeGate(gateOptions, { refreshStore: redisRefreshStore(createClient({ url: process.env.REDIS_URL })), log: true });
 export const config = { matcher: ["/((?!_next/static|_next/image|favicon.ico).*)"] };
 `;
 

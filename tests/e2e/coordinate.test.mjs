@@ -12,7 +12,7 @@ import { Miniflare } from "miniflare";
 import { buildNext, bundleWorker, freePort, startNext, startUpstream } from "./helpers.mjs";
 import { RESOURCES, startOidc } from "./oidc.mjs";
 import { assertNoTokens, startRedis } from "../node/stores.mjs";
-import { redisCommand } from "edgegate/redis";
+import { createClient } from "redis";
 
 const STORE_SECRET = "e2e-coordination-secret-of-32-bytes-or-more";
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -80,11 +80,11 @@ export const gateOptions: Options = {
     // The store is the host's: Redis when REDIS_URL is set when the server starts, else none.
     const proxy = `import { edgeGate } from "edgegate/next";
 import { redisRefreshStore } from "edgegate";
-import { redisCommand } from "edgegate/redis";
+import { createClient } from "redis";
 import { gateOptions } from "./gate";
 
 const url = process.env.REDIS_URL;
-export const proxy = edgeGate(gateOptions, { refreshStore: url ? redisRefreshStore(redisCommand(url)) : undefined, log: true });
+export const proxy = edgeGate(gateOptions, { refreshStore: url ? redisRefreshStore(createClient({ url })) : undefined, log: true });
 
 export const config = { matcher: ["/api/:path*"] };
 `;
@@ -95,8 +95,9 @@ export const config = { matcher: ["/api/:path*"] };
       return list;
     };
     const senders = (list) => list.map((s) => (headers) => fetch(`${s.url}/api/whoami`, { headers, redirect: "manual" }));
-    const command = redisCommand(redis.url);
-    t.after(() => command.close());
+    const client = await createClient({ url: redis.url }).connect();
+    t.after(() => client.destroy());
+    const command = (args) => client.sendCommand(args);
 
     const shared = await servers(2, { REDIS_URL: redis.url });
     await t.test("with Redis: 1 call, 100 x 200, the grant still good, nothing usable in Redis", async () => {

@@ -1,6 +1,6 @@
 // The README doc-tests: every ```ts block of README.md and js/README.md, type-checked under
-// `strict` against the packed tarball in a fresh project (next, hono, express, node-redis
-// and ioredis with their real types), the way Rust runs its doc-tests: a snippet that
+// `strict` against the packed tarball in a fresh project (next, hono, express, node-redis,
+// ioredis and @upstash/redis with their real types), the way Rust runs its doc-tests: a snippet that
 // drifts from the package fails the build. A block is a whole file unless its fence says
 // otherwise:
 //   ```ts fragment   lines of a file: what it uses but does not define (`options`, `request`,
@@ -41,8 +41,6 @@ const PRELUDE = [
   ["request", "declare const request: Request;"],
   ["decision", 'declare const decision: import("edgegate").Decision;'],
   ["handler", "declare const handler: (request: Request) => Response | Promise<Response>;"],
-  ["redis", 'declare const redis: ReturnType<typeof import("redis").createClient>;'],
-  ["ioredis", 'declare const ioredis: import("ioredis").Redis;'],
   ["Env", 'interface Env { REFRESH: import("edgegate/worker").RefreshNamespace; KEYS: import("edgegate").KeyStore }'],
   ["get", "declare const get: (key: string) => Promise<string | null>;"],
   ["put", "declare const put: (key: string, value: string) => Promise<void>;"],
@@ -68,7 +66,7 @@ before(async () => {
   ({ project } = await packedProject(tmp));
   // The frameworks and clients the snippets use, with their own types: the copies
   // tests/node installed, and the example's next.
-  for (const name of ["hono", "@hono/node-server", "express", "@types/express", "@types/node", "redis", "ioredis", "typescript"]) {
+  for (const name of ["hono", "@hono/node-server", "express", "@types/express", "@types/node", "redis", "ioredis", "@upstash/redis", "typescript"]) {
     await mkdir(dirname(join(project, "node_modules", name)), { recursive: true });
     await symlink(join(HERE, "node_modules", name), join(project, "node_modules", name), "dir");
   }
