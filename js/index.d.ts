@@ -469,8 +469,9 @@ interface SessionRequest {
  * Stores a session on `response`: HttpOnly, SameSite=Lax, Path=/ cookies named as the gate
  * reads them (`__Host-` and Secure except on plain http on loopback), Max-Age from the
  * token's lifetime; a token one cookie cannot hold in chunks `token.0`, `token.1`, ….
- * Pass the gate's `options`, and the `request` so the scheme is known (without it the
- * cookies are Secure) and only the chunks it holds are removed.
+ * Pass the gate's `options`, and the `request` (a Fetch `Request`, or Node's and Express's
+ * `req`, read as edgegate/node reads it) so the scheme is known (without it the cookies are
+ * Secure) and only the chunks it holds are removed.
  */
 export declare function setSession<R extends HasHeaders>(
   response: R, session: Session, init: { options: Options; request?: SessionRequest },

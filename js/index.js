@@ -9,6 +9,7 @@ import { runFetch } from "./fetch.js";
 import { runStore } from "./store.js";
 import { HostCrypto } from "./crypto.js";
 import { applyCookies } from "./respond.js";
+import { nodeUrl } from "./node-url.js";
 
 export { redisRefreshStore } from "./store.js";
 
@@ -399,7 +400,14 @@ export async function clearSession(response, { options, request } = {}) {
   return response;
 }
 
-const urlOf = (request) => request?.url ?? "https://unknown.invalid/";
+// A Node request's `url` is a path: made absolute as edgegate/node makes it for its
+// decisions, so the names agree. Anything else without a scheme: the secure names.
+const urlOf = (request) => {
+  const url = request?.url;
+  if (typeof url === "string" && /^[a-z][a-z\d+.-]*:\/\//i.test(url)) return url;
+  if (typeof url === "string" && request.socket) return nodeUrl(request).href;
+  return "https://unknown.invalid/";
+};
 // The request's cookies name the chunks a shorter session leaves stale; Express's
 // `req.headers` is a plain object, a Fetch request's a `Headers`.
 const cookieOf = (request) => {

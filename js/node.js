@@ -5,6 +5,7 @@
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { EdgeGateError, createGate } from "./index.js";
+import { nodeUrl } from "./node-url.js";
 import { applyCookies, drawRefusal, fetchUpstream, toResponse, withCookies } from "./respond.js";
 
 export { EdgeGateError, createGate, setSession, clearSession } from "./index.js";
@@ -40,10 +41,7 @@ async function decide(gate, req, res, next, render) {
   if (req.baseUrl) {
     throw miswired(`mounted under ${JSON.stringify(req.baseUrl)}, where the gate would judge the path without it: use it at the root, app.use(edgeGate(options))`);
   }
-  // The URL as WHATWG parses it (`\`, dot segments), so that the gate judges what the app
-  // gets. The Host header sets only the authority: the URL setter stops at its first `/`.
-  const url = new URL(`${req.socket.encrypted ? "https" : "http"}://localhost${req.url.startsWith("/") ? "" : "/"}${req.url}`);
-  url.host = req.headers.host ?? "";
+  const url = nodeUrl(req);
   // Headers as sent, repeats and all: two Authorization headers are refused, not one taken.
   const headers = pairs(req.rawHeaders);
   const decision = await gate.decide({ method: req.method, url: url.href, headers });

@@ -117,3 +117,40 @@ test("a body read before the gate is refused where the gate would forward it", a
   // A GET has no body to forward: it goes on.
   assert.equal(await (await fetch(`${server.url}/api/x`, { headers })).text(), "upstream");
 });
+
+test("setSession given Express's req names cookies as the gate behind it reads them", async (t) => {
+  const { setSession } = await import("edgegate/node");
+  const options = { verify: { algorithms: ["HS256"], keys: SECRET }, rules: [{ match: "/api/:path*", kind: "api" }] };
+  const token = jwt("HS256", SECRET, { sub: "signed-in", exp: Math.floor(Date.now() / 1000) + 300 });
+  const app = express();
+  // A login route before the gate writes the session; req.url is a path ("/login").
+  app.post("/login", async (req, res) => {
+    const stored = await setSession(new Response(null), { accessToken: token }, { options, request: req });
+    res.setHeader("set-cookie", stored.headers.getSetCookie()).end();
+  });
+  app.use(edgeGate(options));
+  app.get("/api/me", (req, res) => res.json({ sub: req.auth?.sub }));
+  const server = await listen(app);
+  t.after(server.close);
+  // fetch cannot set Host: node:http can, as a proxy terminating TLS passes the public one.
+  const send = (method, path, headers) =>
+    new Promise((resolve, reject) => {
+      const req = http.request(`${server.url}${path}`, { method, headers }, (res) => {
+        let body = "";
+        res.on("data", (d) => (body += d)).on("end", () => resolve({ status: res.statusCode, cookies: res.headers["set-cookie"] ?? [], body }));
+      });
+      req.on("error", reject).end();
+    });
+  for (const [host, name, secure] of [["app.example", "__Host-token", true], [new URL(server.url).host, "token", false]]) {
+    const login = await send("POST", "/login", { host });
+    const cookie = login.cookies.find((c) => !c.includes("Max-Age=0"));
+    assert.ok(cookie?.startsWith(`${name}=${token};`), `${host}: ${cookie}`);
+    assert.equal(/; Secure/.test(cookie), secure, `${host}: ${cookie}`);
+    const me = await send("GET", "/api/me", { host, cookie: cookie.split(";")[0] });
+    assert.equal(me.status, 200, host);
+    assert.deepEqual(JSON.parse(me.body), { sub: "signed-in" }, `${host}: the gate reads the session setSession wrote`);
+  }
+  // A request whose URL has no scheme and no socket to tell: the secure names.
+  const written = (await setSession(new Response(null), { accessToken: token }, { options, request: { url: "/login", headers: {} } })).headers.getSetCookie();
+  assert.ok(written.find((c) => !c.includes("Max-Age=0"))?.startsWith("__Host-token="), written.join("\n"));
+});
