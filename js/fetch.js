@@ -34,9 +34,32 @@ async function readCapped(response, max) {
   return new TextDecoder().decode(bytes);
 }
 
+// private_key_jwt: the imported signing keys, by JWK (one per gate's options), not
+// extractable.
+const signingKeys = new Map();
+
+/**
+ * The engine's client assertion (`{ signingInput, jwk, webCrypto }`), signed with the host's
+ * WebCrypto by the parameters the engine chose: the compact JWS the body ends with.
+ */
+async function signAssertion({ signingInput, jwk, webCrypto }) {
+  const subtle = globalThis.crypto.subtle;
+  const id = JSON.stringify(jwk);
+  let key = signingKeys.get(id);
+  if (!key) {
+    key = subtle.importKey("jwk", jwk, webCrypto.import, false, ["sign"]);
+    key.catch(() => signingKeys.delete(id));
+    signingKeys.set(id, key);
+  }
+  const signature = new Uint8Array(await subtle.sign(webCrypto.verify, await key, new TextEncoder().encode(signingInput)));
+  let binary = "";
+  for (const byte of signature) binary += String.fromCharCode(byte);
+  return `${signingInput}.${btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "")}`;
+}
+
 /**
  * Performs the engine's fetch `ticket` (`{ id, method, url, headers, body, timeoutMs,
- * maxBytes, mayUseStored }`) and reports to `engine()` with `fetchedStored`, `fetched` or
+ * maxBytes, mayUseStored, assertion? }`: src/wasm/wire.rs `fetch_json`) and reports to `engine()` with `fetchedStored`, `fetched` or
  * `fetchFailed`. `engine` returns the instance that issued the ticket, and throws when a
  * trap replaced it while the fetch was in flight: the report is then never made, and the
  * promise rejects with what it threw. `fetch` replaces `globalThis.fetch`; `store`
@@ -54,10 +77,11 @@ export async function runFetch(ticket, engine, { fetch: hostFetch, store }) {
   }
   const fetch = hostFetch ?? globalThis.fetch;
   try {
+    const sent = ticket.assertion ? ticket.body + (await signAssertion(ticket.assertion)) : ticket.body;
     const response = await fetch(ticket.url, {
       method: ticket.method,
       headers: ticket.headers,
-      body: ticket.body,
+      body: sent,
       redirect: "manual",
       signal: AbortSignal.timeout(ticket.timeoutMs),
     });

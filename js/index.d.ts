@@ -268,14 +268,29 @@ export interface SessionOptions {
  * same-origin GET) and `/session` itself. Page rules without a session redirect to its
  * login route. The session is the gate's usual cookies plus a sealed ID-token cookie.
  */
+/** A private JSON Web Key (RFC 7517): `kty`, its public members and `d`. */
+export type PrivateJwk = { kty: string; [member: string]: unknown };
+
 export interface LoginOptions {
   /** The provider's issuer; its endpoints come from OIDC discovery. */
   issuer: string;
   clientId: string;
   /** A confidential client's secret; omit for a public client. */
   clientSecret?: string;
-  /** Default `"client_secret_basic"` with a secret, `"none"` without. */
-  tokenEndpointAuthMethod?: "client_secret_basic" | "client_secret_post" | "none";
+  /**
+   * Default `"client_secret_basic"` with a secret, `"private_key_jwt"` with a
+   * `clientAssertionSigningKey`, `"none"` without either.
+   */
+  tokenEndpointAuthMethod?: "client_secret_basic" | "client_secret_post" | "private_key_jwt" | "none";
+  /**
+   * `private_key_jwt` (RFC 7523): the client's private JWK, or its JSON text (an environment
+   * variable). RSA ≥ 2048 bits (RS256, or its `alg`: RS/PS 256–512), EC P-256/384/521
+   * (ES256/384/512) or Ed25519 (EdDSA). The host's WebCrypto signs a fresh assertion for
+   * each token, refresh and revocation request; the key is never logged or shown in errors.
+   */
+  clientAssertionSigningKey?: PrivateJwk | string;
+  /** The assertions' `aud`: the token endpoint's URL (default), or the issuer (Auth0). */
+  clientAssertionAudience?: "tokenEndpoint" | "issuer";
   /** Seals the transaction and ID-token cookies: ≥ 32 bytes (`openssl rand -base64 32`). */
   secret?: string;
   /** Several secrets, newest first, while one is rotated out. */

@@ -9,6 +9,7 @@ use std::sync::OnceLock;
 use crate::error::Result;
 use crate::http::{authority, host, is_loopback};
 use crate::random::random_u64;
+use crate::Alg;
 
 /// What the host must fetch. Requests that get a ticket with the same `id` share one fetch.
 #[derive(Debug, Clone, PartialEq)]
@@ -30,6 +31,21 @@ pub struct Fetch {
     /// The gate holds no keys yet: a copy the host persisted earlier may answer instead of
     /// the network (see [`Fetched::Stored`]).
     pub may_use_stored: bool,
+    /// `private_key_jwt`: the client assertion for the host to sign and append to the
+    /// body, which ends with `client_assertion=` (see [`Assertion`]).
+    pub assertion: Option<Box<Assertion>>,
+}
+
+/// A client assertion (`private_key_jwt`) for the host to sign with its crypto: the JWS
+/// signing input, the private key and the algorithm (`hostParams(alg)` says how).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Assertion {
+    /// `alg` of the JWS.
+    pub alg: Alg,
+    /// The private JWK (JSON) to import.
+    pub jwk: String,
+    /// `base64url(header).base64url(payload)`: the host appends `.` and the signature.
+    pub signing_input: String,
 }
 
 /// How a fetch ended, as the host reports it.

@@ -136,7 +136,7 @@ fn request(refresh_token: &str) -> Request<'static> {
 /// fetch (the test performs them when it pleases).
 enum Waiting {
     Store(StoreOp),
-    Fetch(Fetch),
+    Fetch(Box<Fetch>),
 }
 
 /// Runs `r` on `gate` from `round` until it is decided or waits.
@@ -150,7 +150,7 @@ fn step(gate: &Gate, r: &Request, round: &mut u8) -> Result<Decision, Waiting> {
             Ok(gate.resume(p, valid))
         }
         Step::NeedsStore(op) => Err(Waiting::Store(op)),
-        Step::NeedsFetch(f) => Err(Waiting::Fetch(f)),
+        Step::NeedsFetch(f) => Err(Waiting::Fetch(Box::new(f))),
     }
 }
 

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::read::{duration, one_or_many, string, string_map, strings, Fields};
+use super::read::{any, choice, duration, one_or_many, string, string_map, strings, Fields};
 use super::{Duration, OneOrMany};
 use crate::error::Result;
 
@@ -18,8 +18,14 @@ pub struct LoginOptions {
     pub client_id: String,
     /// A confidential client's secret; omit for a public client.
     pub client_secret: Option<String>,
-    /// `client_secret_basic` (default with a secret), `client_secret_post` or `none`.
+    /// `client_secret_basic` (default with a secret), `client_secret_post`,
+    /// `private_key_jwt` (default with a signing key) or `none`.
     pub token_endpoint_auth_method: Option<String>,
+    /// `private_key_jwt`: the client's private JWK (or its JSON text), which the host's
+    /// crypto signs the client assertions with.
+    pub client_assertion_signing_key: Option<Value>,
+    /// The assertions' `aud`: 0, the token endpoint (default); 1, the issuer (Auth0).
+    pub client_assertion_audience: Option<usize>,
     /// Seals the login transaction and ID-token cookies: at least 32 bytes.
     pub secret: Option<String>,
     /// Several secrets, newest first, while one is rotated out.
@@ -62,6 +68,15 @@ impl LoginOptions {
             client_id: f.required("clientId", string)?,
             client_secret: f.opt("clientSecret", string)?,
             token_endpoint_auth_method: f.opt("tokenEndpointAuthMethod", string)?,
+            client_assertion_signing_key: f.opt("clientAssertionSigningKey", any)?,
+            client_assertion_audience: f.opt("clientAssertionAudience", |p, v| {
+                choice(
+                    p,
+                    v,
+                    "ClientAssertionAudience",
+                    &["tokenEndpoint", "issuer"],
+                )
+            })?,
             secret: f.opt("secret", string)?,
             secrets: f.or("secrets", Vec::new(), strings)?,
             scope: f.opt("scope", string)?,

@@ -117,6 +117,8 @@ impl Login {
                 self.client.post(
                     id,
                     &metadata.token_endpoint,
+                    &metadata.token_endpoint,
+                    now,
                     &[
                         ("grant_type", "authorization_code"),
                         ("code", code),

@@ -176,6 +176,7 @@ impl Discovery {
             timeout_ms: self.timeout_ms,
             max_bytes: MAX_BYTES,
             may_use_stored: false,
+            assertion: None,
         }
     }
 }

@@ -37,6 +37,7 @@ use crate::error::{Error, LoginError, Passed, Result};
 use crate::fetch::{Fetched, Progress};
 use crate::http::{encode_uri_component, host, is_local_path, is_loopback, origin_of, Request};
 use crate::normalize::{normalize, NormalizedPath};
+use crate::oauth::assertion::{AssertionKey, Audience};
 use crate::oauth::calls::{self, Calls};
 use crate::oauth::client::{parse_tokens, Client, Tokens};
 use crate::oauth::unreachable_reason;
@@ -142,11 +143,23 @@ impl Login {
     pub(crate) fn new(options: &LoginOptions, keys: Option<Arc<dyn KeyResolver>>) -> Result<Login> {
         let timeout =
             Duration::within(options.timeout_duration.as_ref(), &durations::LOGIN_TIMEOUT)?;
+        let key = match &options.client_assertion_signing_key {
+            Some(jwk) => Some(AssertionKey::new(
+                "login.clientAssertionSigningKey",
+                jwk,
+                match options.client_assertion_audience {
+                    Some(1) => Audience::Issuer(options.issuer.clone()),
+                    _ => Audience::TokenEndpoint,
+                },
+            )?),
+            None => None,
+        };
         let client = Client::new(
             "login",
             &options.client_id,
             options.client_secret.as_deref(),
             options.token_endpoint_auth_method.as_deref(),
+            key,
             timeout,
         )?;
         let mut secrets = options.secrets.clone();

@@ -1,12 +1,15 @@
 //! This app as an OAuth client at its provider's endpoints: how it authenticates (RFC 6749
-//! §2.3: `client_secret_basic`, `client_secret_post`, or a public client), the form bodies
-//! and tickets of its token, refresh and revocation requests, and the token response.
+//! §2.3: `client_secret_basic`, `client_secret_post`, a public client, or RFC 7523's
+//! `private_key_jwt`), the form bodies and tickets of its token, refresh and revocation
+//! requests, and the token response.
 
 use base64ct::{Base64, Encoding};
 use serde_json::{Map, Value};
 
+use super::assertion::AssertionKey;
 use crate::error::{Error, Result};
 use crate::fetch::{check_url, Fetch, Fetched, USER_AGENT};
+use crate::random::random_token;
 use crate::verify::jws::parse_object;
 
 /// How the client authenticates at the token and revocation endpoints.
@@ -18,6 +21,8 @@ pub(crate) enum AuthMethod {
     Post,
     /// A public client: `client_id` in the body, no secret (PKCE protects the code).
     None,
+    /// A JWT signed with the client's private key, by the host (RFC 7523 §2.2).
+    PrivateKeyJwt,
 }
 
 /// The client: its id, its secret, how it sends them, and the request timeout.
@@ -26,19 +31,22 @@ pub(crate) struct Client {
     pub(crate) id: String,
     secret: Option<String>,
     method: AuthMethod,
+    /// The signing key of `private_key_jwt`.
+    key: Option<AssertionKey>,
     /// Milliseconds.
     pub(crate) timeout_ms: u64,
 }
 
 impl Client {
     /// A client named `what` in errors (`refresh`, `login`). `method` is the OIDC
-    /// registration name (`tokenEndpointAuthMethod`); by default Basic with a secret, none
-    /// without one.
+    /// registration name (`tokenEndpointAuthMethod`); by default Basic with a secret,
+    /// `private_key_jwt` with a signing `key`, none without either.
     pub(crate) fn new(
         what: &str,
         id: &str,
         secret: Option<&str>,
         method: Option<&str>,
+        key: Option<AssertionKey>,
         timeout: f64,
     ) -> Result<Client> {
         if id.is_empty() {
@@ -55,24 +63,40 @@ impl Client {
             }
             secret => secret,
         };
-        let method = match (method, secret) {
-            (None | Some("client_secret_basic"), Some(_)) => AuthMethod::Basic,
-            (Some("client_secret_post"), Some(_)) => AuthMethod::Post,
-            (None | Some("none"), None) => AuthMethod::None,
-            (Some("none"), Some(_)) => {
+        let method = match (method, secret, &key) {
+            (None | Some("private_key_jwt"), None, Some(_)) => AuthMethod::PrivateKeyJwt,
+            (_, Some(_), Some(_)) => {
+                return Err(Error::ConfigInvalid(format!(
+                    "{what}: give clientSecret or clientAssertionSigningKey, not both"
+                )))
+            }
+            (Some("private_key_jwt"), _, None) => {
+                return Err(Error::ConfigInvalid(format!(
+                    "{what}: private_key_jwt needs a clientAssertionSigningKey"
+                )))
+            }
+            (Some(m), None, Some(_)) => {
+                return Err(Error::ConfigInvalid(format!(
+                    "{what}: a clientAssertionSigningKey is for private_key_jwt, not {m}"
+                )))
+            }
+            (None | Some("client_secret_basic"), Some(_), None) => AuthMethod::Basic,
+            (Some("client_secret_post"), Some(_), None) => AuthMethod::Post,
+            (None | Some("none"), None, None) => AuthMethod::None,
+            (Some("none"), Some(_), None) => {
                 return Err(Error::ConfigInvalid(format!(
                     "{what}: tokenEndpointAuthMethod \"none\" takes no clientSecret"
                 )))
             }
-            (Some(m @ ("client_secret_basic" | "client_secret_post")), None) => {
+            (Some(m @ ("client_secret_basic" | "client_secret_post")), None, None) => {
                 return Err(Error::ConfigInvalid(format!(
                     "{what}: {m} needs a clientSecret"
                 )))
             }
-            (Some(m), _) => {
+            (Some(m), _, None) => {
                 return Err(Error::ConfigInvalid(format!(
                     "{what}.tokenEndpointAuthMethod {m:?}: use client_secret_basic, \
-                     client_secret_post or none"
+                     client_secret_post, private_key_jwt or none"
                 )))
             }
         };
@@ -85,12 +109,21 @@ impl Client {
             id: id.to_owned(),
             secret: secret.map(str::to_owned),
             method,
+            key,
             timeout_ms: (timeout * 1000.0) as u64,
         })
     }
 
-    /// A form POST of `params` to `url` (ticket `id`), authenticated as this client.
-    pub(crate) fn post(&self, id: u64, url: &str, params: &[(&str, &str)]) -> Fetch {
+    /// A form POST of `params` to `url` (ticket `id`) at `now`, authenticated as this
+    /// client at the provider whose token endpoint is `token_endpoint`.
+    pub(crate) fn post(
+        &self,
+        id: u64,
+        url: &str,
+        token_endpoint: &str,
+        now: f64,
+        params: &[(&str, &str)],
+    ) -> Fetch {
         let mut body = String::new();
         let mut add = |name: &str, value: &str| {
             if !body.is_empty() {
@@ -128,6 +161,15 @@ impl Client {
             }
             _ => add("client_id", &self.id),
         }
+        // The host appends the signed assertion to the body: it must end with its name.
+        // Without randomness for a unique `jti` there is no assertion, and the provider
+        // refuses the unauthenticated request.
+        let assertion = self.key.as_ref().and_then(|key| {
+            let jti = random_token::<16>().ok()?;
+            add("client_assertion_type", JWT_BEARER);
+            add("client_assertion", "");
+            Some(Box::new(key.assertion(&self.id, token_endpoint, now, &jti)))
+        });
         Fetch {
             id,
             method: "POST",
@@ -137,9 +179,13 @@ impl Client {
             timeout_ms: self.timeout_ms,
             max_bytes: 64 * 1024,
             may_use_stored: false,
+            assertion,
         }
     }
 }
+
+/// RFC 7523 §2.2's `client_assertion_type`.
+const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
 /// An endpoint URL from options or discovery: https, or http on loopback.
 pub(crate) fn endpoint(url: &str, what: &str) -> Result<String> {
@@ -217,14 +263,18 @@ mod tests {
     use super::*;
 
     fn client(secret: Option<&str>, method: Option<&str>) -> Result<Client> {
-        Client::new("login", "app", secret, method, 5.0)
+        Client::new("login", "app", secret, method, None, 5.0)
     }
 
     #[test]
     fn authentication_methods() {
-        let basic = client(Some("s:é"), None)
-            .unwrap()
-            .post(1, "https://id/t", &[("a", "b c")]);
+        let basic = client(Some("s:é"), None).unwrap().post(
+            1,
+            "https://id/t",
+            "https://id/t",
+            0.0,
+            &[("a", "b c")],
+        );
         assert_eq!(basic.body.as_deref(), Some("a=b+c"));
         let auth = basic
             .headers
@@ -235,14 +285,18 @@ mod tests {
             auth.1,
             format!("Basic {}", Base64::encode_string(b"app:s%3A%C3%A9"))
         );
-        let post =
-            client(Some("s"), Some("client_secret_post"))
-                .unwrap()
-                .post(1, "https://id/t", &[]);
+        let post = client(Some("s"), Some("client_secret_post")).unwrap().post(
+            1,
+            "https://id/t",
+            "https://id/t",
+            0.0,
+            &[],
+        );
         assert_eq!(post.body.as_deref(), Some("client_id=app&client_secret=s"));
-        let public = client(None, None)
-            .unwrap()
-            .post(1, "https://id/t", &[("x", "1")]);
+        let public =
+            client(None, None)
+                .unwrap()
+                .post(1, "https://id/t", "https://id/t", 0.0, &[("x", "1")]);
         assert_eq!(public.body.as_deref(), Some("x=1&client_id=app"));
         assert!(public.headers.iter().all(|(n, _)| n != "authorization"));
         // An empty secret is an unset variable, unless the client is declared public.
@@ -254,7 +308,7 @@ mod tests {
             client(Some("s"), Some("none")),
             client(None, Some("client_secret_post")),
             client(Some("s"), Some("private_key_jwt")),
-            Client::new("login", "", None, None, 5.0),
+            Client::new("login", "", None, None, None, 5.0),
         ] {
             assert_eq!(bad.unwrap_err().code(), "ERR_CONFIG_INVALID");
         }

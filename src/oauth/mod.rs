@@ -1,7 +1,8 @@
 //! This app as an OAuth client ([`client`]: how it authenticates, its requests, the token
-//! response) and its single-flight calls to the provider ([`calls`]): below both the
+//! response; [`assertion`]: its `private_key_jwt` assertions) and its single-flight calls to the provider ([`calls`]): below both the
 //! session's refresh and hosted login, which make those calls.
 
+pub(crate) mod assertion;
 pub(crate) mod calls;
 pub(crate) mod client;
 

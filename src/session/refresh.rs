@@ -67,6 +67,7 @@ impl Refresher {
             id,
             options.client_secret.as_deref(),
             None,
+            None,
             timeout,
         )?;
         let endpoint = endpoint(url, "refresh.tokenEndpoint")?;
@@ -167,6 +168,8 @@ impl Refresher {
                 self.client.post(
                     id,
                     endpoint,
+                    endpoint,
+                    now,
                     &[
                         ("grant_type", "refresh_token"),
                         ("refresh_token", refresh_token),

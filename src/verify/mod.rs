@@ -26,6 +26,7 @@ use crate::fetch::Progress;
 use crate::trace::Observer;
 pub use cache::{CacheStats, TokenCache};
 pub use claims::{scopes_of, ClaimsPolicy};
+pub(crate) use jwk::MIN_RSA_BITS as MIN_RSA_KEY_BITS;
 pub use jwk::{Alg, Key, Material};
 pub use jws::Jws;
 pub use keys::{Candidates, KeyResolver, KeySet};

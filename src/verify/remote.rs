@@ -402,6 +402,7 @@ impl RemoteKeys {
             timeout_ms: (self.policy.timeout * 1000.0) as u64,
             max_bytes: self.policy.max_bytes,
             may_use_stored: f.may_use_stored,
+            assertion: None,
         }
     }
 }

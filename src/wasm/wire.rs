@@ -98,7 +98,10 @@ pub(super) fn verify(id: u32, u: &Unverified, params: &HostParams, positional: b
 }
 
 /// A fetch request as JSON: `{ action: "fetch", id, method, url, headers, body?,
-/// timeoutMs, maxBytes, mayUseStored }`.
+/// timeoutMs, maxBytes, mayUseStored, assertion? }`. `assertion` (`private_key_jwt`):
+/// `{ signingInput, jwk, alg, webCrypto: { import, verify } }`: the host signs the input
+/// with the JWK by those parameters (`verify`'s are `sign`'s) and appends `signingInput`,
+/// `.` and the base64url signature to the body, which ends with `client_assertion=`.
 pub(super) fn fetch_json(f: &Fetch) -> String {
     #[derive(Serialize)]
     #[serde(rename_all = "camelCase")]
@@ -130,7 +133,23 @@ pub(super) fn fetch_json(f: &Fetch) -> String {
         may_use_stored: f.may_use_stored,
     };
     // Serializing strings, numbers and booleans to JSON cannot fail.
-    serde_json::to_string(&out).unwrap_or_default()
+    let mut json = serde_json::to_string(&out).unwrap_or_default();
+    // Asymmetric algorithms all have host parameters; the JWK is JSON already, the signing
+    // input base64url: nothing to escape.
+    if let Some((a, params)) = f
+        .assertion
+        .as_ref()
+        .and_then(|a| Some((a, HostParams::of(a.alg)?)))
+    {
+        json.pop();
+        json.push_str(&format!(
+            r#","assertion":{{"signingInput":"{}","jwk":{},{}}}}}"#,
+            a.signing_input,
+            a.jwk,
+            params.members()
+        ));
+    }
+    json
 }
 
 /// A store operation as JSON: `{ action: "store", id, op, key, value, ttlMs, waitMs,

@@ -41,9 +41,19 @@ export const CLIENTS = {
   basic: { client_id: "edgegate-app", token_endpoint_auth_method: "client_secret_basic" },
   post: { client_id: "edgegate-post", token_endpoint_auth_method: "client_secret_post" },
   public: { client_id: "edgegate-public", token_endpoint_auth_method: "none" },
+  /** RFC 7523: the provider holds the public halves of ASSERTION_KEYS. */
+  privateKeyJwt: { client_id: "edgegate-pkjwt", token_endpoint_auth_method: "private_key_jwt" },
   /** Another relying party of the same provider (its ID tokens are not for edgegate-app). */
   other: { client_id: "other-app", token_endpoint_auth_method: "client_secret_basic" },
 };
+
+/** The private_key_jwt client's signing keys (private JWKs with `alg` and `kid`), by alg. */
+export const ASSERTION_KEYS = {
+  RS256: privateJwk("rsa", { modulusLength: 2048 }, "RS256"),
+  ES256: privateJwk("ec", { namedCurve: "P-256" }, "ES256"),
+  EdDSA: privateJwk("ed25519", {}, "EdDSA"),
+};
+const publicJwk = ({ d, p, q, dp, dq, qi, ...rest }) => rest;
 export const CLIENT_SECRET = "login-e2e-client-secret-0123456789abcdef";
 
 /** The profile the provider holds for the account `id` (any login signs in as itself). */
@@ -68,7 +78,11 @@ export async function startLoginProvider({ appOrigins = [], host = "localhost", 
   const signing = keys?.[0] ?? privateJwk("rsa", { modulusLength: 2048 }, "RS256");
   const clients = Object.values(CLIENTS).map((c) => ({
     ...c,
-    ...(c.token_endpoint_auth_method === "none" ? {} : { client_secret: CLIENT_SECRET }),
+    ...(c.token_endpoint_auth_method === "none"
+      ? {}
+      : c.token_endpoint_auth_method === "private_key_jwt"
+        ? { jwks: { keys: Object.values(ASSERTION_KEYS).map(publicJwk) } }
+        : { client_secret: CLIENT_SECRET }),
     grant_types: ["authorization_code", "refresh_token"],
     response_types: ["code"],
     redirect_uris: origins.map((o) => `${o}/auth/callback`),

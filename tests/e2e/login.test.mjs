@@ -16,8 +16,9 @@ import { createGate } from "edgegate";
 import { jwt } from "../node/sign.mjs";
 import { browserRequest, buildTemplate, freePort, gateDecisions, launchChromium, startNext, startTlsProxy, startUpstream, startWorker } from "./helpers.mjs";
 import { startReferenceRp } from "./login-rp.mjs";
+import { privateJwk } from "./oidc.mjs";
 import {
-  RESOURCES, authorizeAtProvider, confirmLogoutAtProvider, loopbackOnly, signInAtProvider, startLoginProvider,
+  ASSERTION_KEYS, CLIENTS, RESOURCES, authorizeAtProvider, confirmLogoutAtProvider, loopbackOnly, signInAtProvider, startLoginProvider,
 } from "./login-provider.mjs";
 
 const b64json = (part) => JSON.parse(Buffer.from(part, "base64url"));
@@ -158,7 +159,7 @@ async function expectDashboard(page, origin, login) {
  * `errorUrl` when it sends refused callbacks to /login-error; `onFailure(name)` is told
  * which step failed (to print the host's log).
  */
-async function hostScenarios(t, origin, { nextLinks = false, errorUrl = false, onFailure = () => {} } = {}) {
+async function hostScenarios(t, origin, { nextLinks = false, errorUrl = false, onFailure = () => {}, client = { id: op.clientId, authMethod: "client_secret_basic" } } = {}) {
   const get = (path, headers = {}) => browserRequest(`${origin}${path}`, { headers });
   // One browser for the host; each step opens its own context.
   const browser = await launchChromium(t);
@@ -194,7 +195,7 @@ async function hostScenarios(t, origin, { nextLinks = false, errorUrl = false, o
     assert.equal(to.origin + to.pathname, `${op.issuer}/auth`);
     const q = Object.fromEntries(to.searchParams);
     assert.equal(q.response_type, "code");
-    assert.equal(q.client_id, op.clientId);
+    assert.equal(q.client_id, client.id);
     assert.equal(q.redirect_uri, `${origin}/auth/callback`);
     assert.equal(q.code_challenge_method, "S256");
     assert.match(q.code_challenge, /^[\w-]{43}$/);
@@ -267,7 +268,7 @@ async function hostScenarios(t, origin, { nextLinks = false, errorUrl = false, o
     assert.ok(!cookies.idToken.value.startsWith("eyJ"), "the ID token is kept sealed");
     assert.equal(op.counts.token.authorization_code - (before.authorization_code ?? 0), 1, "one code exchange");
     const exchange = op.seen.tokenRequests.findLast((r) => r.grantType === "authorization_code");
-    assert.deepEqual([exchange.ok, exchange.client, exchange.authMethod], [true, op.clientId, "client_secret_basic"]);
+    assert.deepEqual([exchange.ok, exchange.client, exchange.authMethod], [true, client.id, client.authMethod]);
     assert.match(exchange.params.code_verifier, /^[\w~.-]{43,128}$/);
     signedIn = { context, page };
   });
@@ -398,10 +399,10 @@ async function hostScenarios(t, origin, { nextLinks = false, errorUrl = false, o
 
     const end = op.seen.endSessions.at(-1);
     assert.equal(op.counts.endSession - counts.endSession, 1);
-    assert.equal(end.query.client_id, op.clientId);
+    assert.equal(end.query.client_id, client.id);
     assert.equal(end.query.post_logout_redirect_uri, `${origin}/`);
     const [, hint] = jwtParts(end.query.id_token_hint);
-    assert.deepEqual([hint.sub, hint.aud, hint.iss], ["alice", op.clientId, op.issuer], "the ID token as id_token_hint");
+    assert.deepEqual([hint.sub, hint.aud, hint.iss], ["alice", client.id, op.issuer], "the ID token as id_token_hint");
 
     assert.equal(op.counts.revocations - counts.revocations, 1, "one revocation");
     const revocation = op.seen.revocations.at(-1);
@@ -593,14 +594,17 @@ async function loginThroughTlsProxy(t, next) {
   assert.doesNotMatch(next.output(), /Failed to proxy/);
 }
 
-test("hosted login in workerd (Miniflare), redirect and post-logout URIs from the request's origin", { timeout: 240_000 }, async (t) => {
+test("hosted login in workerd (Miniflare), redirect and post-logout URIs from the request's origin, private_key_jwt", { timeout: 240_000 }, async (t) => {
+  // This host's client authenticates with private_key_jwt (EdDSA), signed by workerd's
+  // WebCrypto; the Node hosts use a client secret.
+  const client = CLIENTS.privateKeyJwt.client_id;
   const mf = await startWorker(new URL("./worker/login.ts", import.meta.url).pathname, "worker-login", {
-    ISSUER: op.issuer, CLIENT_ID: op.clientId, CLIENT_SECRET: op.clientSecret, LOGIN_SECRET: SECRET,
+    ISSUER: op.issuer, CLIENT_ID: client, CLIENT_KEY: JSON.stringify(ASSERTION_KEYS.EdDSA), LOGIN_SECRET: SECRET,
     RESOURCE: RESOURCES.rs, UPSTREAM: backend.url,
   }, { host: "127.0.0.1", port: PORTS.worker });
   t.after(() => mf.dispose());
   assert.equal((await mf.ready).origin, ORIGIN.worker);
-  await hostScenarios(t, ORIGIN.worker, { errorUrl: true });
+  await hostScenarios(t, ORIGIN.worker, { errorUrl: true, client: { id: client, authMethod: "private_key_jwt" } });
 });
 
 // ---------------------------------------------------------------------------------------
@@ -977,5 +981,91 @@ test("logins side by side, secret rotation, client authentication methods, Auth0
     assert.equal(authorize.searchParams.get("audience"), RESOURCES.rs);
     assert.equal(authorize.searchParams.get("resource"), null);
     assert.equal(done.status, 303, JSON.stringify(done));
+  });
+});
+
+test("private_key_jwt (RFC 7523): each token, refresh and revocation request signed by the host's crypto", { timeout: 120_000 }, async (t) => {
+  const client = CLIENTS.privateKeyJwt.client_id;
+  const tokenEndpoint = `${op.issuer}/token`;
+  const options = (key, login = {}) => loginOptions({ clientId: client, clientSecret: undefined, clientAssertionSigningKey: key, ...login });
+  /** The assertion a request to the provider carried: its header and claims. */
+  const assertionOf = (params) => {
+    assert.equal(params.client_assertion_type, "urn:ietf:params:oauth:client-assertion-type:jwt-bearer");
+    assert.equal(params.client_secret, undefined);
+    return jwtParts(params.client_assertion);
+  };
+  const lastExchange = () => op.seen.tokenRequests.findLast((r) => r.grantType === "authorization_code");
+
+  for (const [alg, key] of Object.entries(ASSERTION_KEYS)) {
+    await t.test(`${alg}: the code exchange authenticates with a fresh assertion, aud the token endpoint`, async () => {
+      const { done } = await login(await createGate(options(key)));
+      assert.equal(done.status, 303, JSON.stringify(done));
+      const exchange = lastExchange();
+      assert.deepEqual([exchange.ok, exchange.client, exchange.authMethod], [true, client, "private_key_jwt"]);
+      const [header, claims] = assertionOf(exchange.params);
+      assert.deepEqual(header, { alg, kid: key.kid });
+      assert.deepEqual([claims.iss, claims.sub, claims.aud], [client, client, tokenEndpoint]);
+      assert.equal(claims.exp - claims.iat, 60);
+      assert.ok(Math.abs(claims.iat - Date.now() / 1000) < 5, "iat is now");
+      assert.match(claims.jti, /^[A-Za-z0-9_-]{22}$/);
+    });
+  }
+
+  await t.test("the key as JSON text (an environment variable), aud the issuer (Auth0's convention)", async () => {
+    const { done } = await login(await createGate(options(JSON.stringify(ASSERTION_KEYS.ES256), { clientAssertionAudience: "issuer" })));
+    assert.equal(done.status, 303, JSON.stringify(done));
+    assert.equal(assertionOf(lastExchange().params)[1].aud, op.issuer);
+  });
+
+  await t.test("refresh and logout's revocation sign too, each assertion with its own jti", async () => {
+    // Access tokens for `short` live one second: the next request refreshes.
+    const base = options(ASSERTION_KEYS.EdDSA, { resource: RESOURCES.short });
+    const gate = await createGate({ ...base, verify: { ...base.verify, audience: RESOURCES.short } });
+    const { done } = await login(gate);
+    assert.equal(done.status, 303, JSON.stringify(done));
+    await new Promise((r) => setTimeout(r, 1_100));
+    const api = await gate.decide({ method: "GET", url: `${APP}/api/stocks`, headers: { cookie: cookieHeader(done.setCookies) } });
+    assert.deepEqual([api.action, api.code], ["continue", "OK_REFRESHED"], JSON.stringify(api));
+    const refresh = op.seen.tokenRequests.findLast((r) => r.grantType === "refresh_token");
+    assert.deepEqual([refresh.ok, refresh.client, refresh.authMethod], [true, client, "private_key_jwt"]);
+    // The browser's jar after both responses: a later Set-Cookie replaces or removes.
+    const jar = new Map();
+    for (const [n, v, a] of parseSetCookies([...done.setCookies, ...api.setCookies])) {
+      if (v && !/max-age=0\b/i.test(a)) jar.set(n, v);
+      else jar.delete(n);
+    }
+    const cookie = [...jar].map(([n, v]) => `${n}=${v}`).join("; ");
+    const out = await gate.decide({ method: "POST", url: `${APP}/auth/logout`, headers: { origin: APP, cookie } });
+    assert.equal(out.status, 303, JSON.stringify(out));
+    const revocation = op.seen.revocations.at(-1);
+    assert.deepEqual([revocation.status, revocation.client], [200, client], "the provider authenticated the revocation");
+    const refreshToken = parseSetCookies(api.setCookies).find(([n]) => n === "__Host-refreshToken")[1];
+    assert.equal((await op.refresh(refreshToken)).body.error, "invalid_grant", "revoked");
+    const jtis = [lastExchange(), refresh, revocation].map((r) => assertionOf(r.params)[1].jti);
+    assert.equal(new Set(jtis).size, 3, `one jti per request: ${jtis}`);
+  });
+
+  await t.test("a key the provider does not hold: the exchange is refused, no session", async () => {
+    const stranger = privateJwk("ec", { namedCurve: "P-256" }, "ES256");
+    const refused = op.counts.tokenErrors.authorization_code ?? 0;
+    const { done } = await login(await createGate(options(stranger)));
+    assertRefused(done, "ERR_LOGIN_EXCHANGE", "an unknown key");
+    assert.equal(op.counts.tokenErrors.authorization_code, refused + 1, "the provider refused the assertion");
+  });
+
+  await t.test("a key that cannot sign fails at construction, and no error shows it", async () => {
+    const { d, ...publicOnly } = ASSERTION_KEYS.ES256;
+    for (const [what, login] of [
+      ["a public key", { clientAssertionSigningKey: publicOnly }],
+      ["a secret beside the key", { clientSecret: "s3cret", clientAssertionSigningKey: ASSERTION_KEYS.ES256 }],
+      ["an RSA key under 2048 bits", { clientAssertionSigningKey: privateJwk("rsa", { modulusLength: 1024 }, "RS256") }],
+      ["private_key_jwt without a key", { clientSecret: undefined, tokenEndpointAuthMethod: "private_key_jwt", clientAssertionSigningKey: undefined }],
+      ["a PEM string", { clientAssertionSigningKey: "-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----" }],
+    ]) {
+      const error = await createGate(options(ASSERTION_KEYS.ES256, login)).then(() => null, (e) => e);
+      assert.equal(error?.code, "ERR_CONFIG_INVALID", what);
+      assert.match(error.message, /^login/, what);
+      assert.ok(!error.message.includes(d), `${what}: no key material in "${error.message}"`);
+    }
   });
 });

@@ -2,13 +2,15 @@
 // /auth/session; /api/* goes to the backend with the provider's access token; the pages
 // are this handler's. No redirectUri or postLogoutRedirectUri: the request's origin gives
 // them (<origin>/auth/callback, <origin>/). Callback failures go to /login-error?error=CODE.
+// The client authenticates with private_key_jwt: its assertions signed by workerd's WebCrypto.
 import { gateWorker } from "edgegate/worker";
 import { dashboard, home, loginError } from "../login-pages.mjs";
 
 interface Env {
   ISSUER: string;
   CLIENT_ID: string;
-  CLIENT_SECRET: string;
+  /** The client's private JWK (JSON): private_key_jwt. */
+  CLIENT_KEY: string;
   LOGIN_SECRET: string;
   RESOURCE: string;
   UPSTREAM: string;
@@ -24,7 +26,7 @@ export default gateWorker<Env>(
     login: {
       issuer: env.ISSUER,
       clientId: env.CLIENT_ID,
-      clientSecret: env.CLIENT_SECRET,
+      clientAssertionSigningKey: env.CLIENT_KEY,
       secret: env.LOGIN_SECRET,
       resource: env.RESOURCE,
       errorUrl: "/login-error",
