@@ -6,10 +6,11 @@
 //! Its JWK is checked here at construction, and appears in no error or log.
 
 use base64ct::{Base64UrlUnpadded, Encoding};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::error::{Error, Result};
 use crate::fetch::Assertion;
+use crate::verify::jws::parse_object;
 use crate::verify::MIN_RSA_KEY_BITS as MIN_RSA_BITS;
 use crate::Alg;
 
@@ -19,7 +20,7 @@ fn invalid(path: &str, why: &str) -> Error {
 }
 
 /// How long an assertion is good for: one token request, with clock skew to spare.
-const LIFETIME: f64 = 60.0;
+const LIFETIME: u64 = 60;
 
 /// The members of each key type that go to the host's `importKey`: the private key and
 /// nothing that could contradict the algorithm chosen here (`alg`, `use`, `key_ops`).
@@ -58,13 +59,15 @@ impl AssertionKey {
     /// The key of option `path`: a private JWK as an object, or its JSON text (an
     /// environment variable). RSA (2048 bits or more; RS256, or `alg` RS/PS 256–512),
     /// P-256/384/521 (ES256/384/512) or Ed25519 (EdDSA). `audience` is what `aud` names.
+    // Out of line, as the other optional parts: only a gate that names the key compiles it.
+    #[inline(never)]
     pub(crate) fn new(path: &str, value: &Value, audience: Audience) -> Result<AssertionKey> {
         let parsed;
         let jwk = match value {
             Value::Object(map) => map,
             Value::String(text) => {
-                parsed = serde_json::from_str::<Value>(text).ok();
-                parsed.as_ref().and_then(Value::as_object).ok_or_else(|| {
+                parsed = parse_object(text.as_bytes());
+                parsed.as_ref().ok_or_else(|| {
                     invalid(path, "must be a private JWK (an object, or its JSON)")
                 })?
             }
@@ -75,7 +78,7 @@ impl AssertionKey {
                 ))
             }
         };
-        let text = |name: &str| jwk.get(name).and_then(Value::as_str);
+        let text = |name: &str| member(jwk, name);
         let named = text("alg").map(|a| Alg::from_name(a).ok_or(a));
         let (alg, members) = match (text("kty"), text("crv")) {
             (Some("RSA"), _) => {
@@ -108,7 +111,7 @@ impl AssertionKey {
                 if named.is_some_and(|n| n != Ok(alg)) {
                     return Err(invalid(
                         path,
-                        &format!("alg must be {} for {crv}", alg.name()),
+                        "alg must be the curve's: ES256 (P-256), ES384 (P-384), ES512 (P-521)",
                     ));
                 }
                 (alg, &EC[..])
@@ -126,10 +129,11 @@ impl AssertionKey {
                 ))
             }
         };
-        let mut out = Map::new();
-        out.insert("kty".into(), jwk["kty"].clone());
-        if let Some(crv) = jwk.get("crv") {
-            out.insert("crv".into(), crv.clone());
+        // By hand, not through `Value`'s serializer (which links float formatting): every
+        // member is base64url, checked here, and `kty`/`crv` one of the names matched above.
+        let mut out = format!(r#"{{"kty":"{}""#, text("kty").unwrap_or_default());
+        if let Some(crv) = text("crv") {
+            out.push_str(&format!(r#","crv":"{crv}""#));
         }
         for &name in members {
             let value = text(name)
@@ -142,8 +146,9 @@ impl AssertionKey {
                     };
                     invalid(path, &why)
                 })?;
-            out.insert(name.into(), Value::String(value.into()));
+            out.push_str(&format!(r#","{name}":"{value}""#));
         }
+        out.push('}');
         if alg.curve().is_none() && alg != Alg::EdDsa {
             let n =
                 Base64UrlUnpadded::decode_vec(text("n").unwrap_or_default()).unwrap_or_default();
@@ -161,13 +166,14 @@ impl AssertionKey {
         Ok(AssertionKey {
             alg,
             kid: text("kid").map(str::to_owned),
-            jwk: Value::Object(out).to_string(),
+            jwk: out,
             audience,
         })
     }
 
     /// The assertion of client `client_id` for a request whose provider's token endpoint
     /// is `token_endpoint`, at `now`, with the unique `jti`.
+    #[inline(never)]
     pub(crate) fn assertion(
         &self,
         client_id: &str,
@@ -175,32 +181,37 @@ impl AssertionKey {
         now: f64,
         jti: &str,
     ) -> Assertion {
-        let mut header = Map::new();
-        header.insert("alg".into(), self.alg.name().into());
-        if let Some(kid) = &self.kid {
-            header.insert("kid".into(), kid.as_str().into());
-        }
+        let quoted = |text: &str| serde_json::to_string(text).unwrap_or_default();
+        let kid = self
+            .kid
+            .as_deref()
+            .map_or(String::new(), |k| format!(r#","kid":{}"#, quoted(k)));
+        let header = format!(r#"{{"alg":"{}"{kid}}}"#, self.alg.name());
         let aud = match &self.audience {
             Audience::TokenEndpoint => token_endpoint,
             Audience::Issuer(issuer) => issuer,
         };
         let iat = now.floor() as u64;
-        let mut claims = Map::new();
-        claims.insert("iss".into(), client_id.into());
-        claims.insert("sub".into(), client_id.into());
-        claims.insert("aud".into(), aud.into());
-        claims.insert("jti".into(), jti.into());
-        claims.insert("iat".into(), iat.into());
-        claims.insert("exp".into(), (iat + LIFETIME as u64).into());
-        let part = |m: Map<String, Value>| {
-            Base64UrlUnpadded::encode_string(Value::Object(m).to_string().as_bytes())
-        };
+        let claims = format!(
+            r#"{{"iss":{id},"sub":{id},"aud":{},"jti":{},"iat":{iat},"exp":{}}}"#,
+            quoted(aud),
+            quoted(jti),
+            iat + LIFETIME,
+            id = quoted(client_id),
+        );
+        let part = |json: String| Base64UrlUnpadded::encode_string(json.as_bytes());
         Assertion {
             alg: self.alg,
             jwk: self.jwk.clone(),
             signing_input: format!("{}.{}", part(header), part(claims)),
         }
     }
+}
+
+/// A string member of the JWK (one copy of the lookup, not one per member read).
+#[inline(never)]
+fn member<'a>(jwk: &'a serde_json::Map<String, Value>, name: &str) -> Option<&'a str> {
+    jwk.get(name).and_then(Value::as_str)
 }
 
 #[cfg(test)]
@@ -275,7 +286,7 @@ mod tests {
             (not_b64, "lacks q"),
             (
                 json!({ "kty": "EC", "crv": "P-256", "x": "eA", "y": "eQ", "d": "ZA", "alg": "ES384" }),
-                "alg must be ES256",
+                "alg must be the curve's",
             ),
             (
                 json!({ "kty": "EC", "crv": "secp256k1", "x": "eA", "y": "eQ", "d": "ZA" }),

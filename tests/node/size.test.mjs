@@ -33,14 +33,18 @@
 // host's parameters) came with EC keys held by curve, not P-256 alone: 284,746; the
 // matcher's syntax scan by bytes, not chars: 284,626. The review's mends to chunked
 // cookies (every chunk removed at logout, the whole Cookie header in the write budget, a
-// floor on chunk size) took it to 284,955: still 279 KiB, 0.3 KB short of 278.
+// floor on chunk size) took it to 284,955: still 279 KiB, 0.3 KB short of 278. Then
+// 282 KiB for private_key_jwt (issue 28): the JWK's checks, the assertion written by hand
+// (not through serde_json's Value serializer, which would link float formatting) and the
+// ticket's new field, +3.4 KB gzipped (284,955 → 288,322), owed back by the weight issue
+// (its lever: the cold parts, login among them, in a crate of their own at opt-level "z").
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 
 const TARGET = 120 * 1024;
-const CEILING = 279 * 1024;
+const CEILING = 282 * 1024;
 
 test(`gzipped .wasm stays under ${CEILING} bytes (target ${TARGET})`, () => {
   const wasm = readFileSync(new URL("../../js/wasm/edgegate_bg.wasm", import.meta.url));
