@@ -246,26 +246,20 @@ mod tests {
         assert_eq!(as_text.jwk, key.jwk, "its JSON text reads the same");
         let mut ps = rsa(2048);
         ps["alg"] = "PS384".into();
-        assert_eq!(
-            AssertionKey::new("k", &ps, Audience::TokenEndpoint)
-                .unwrap()
-                .alg,
-            Alg::Ps384
-        );
-        let ec = json!({ "kty": "EC", "crv": "P-384", "x": "eA", "y": "eQ", "d": "ZA" });
-        assert_eq!(
-            AssertionKey::new("k", &ec, Audience::TokenEndpoint)
-                .unwrap()
-                .alg,
-            Alg::Es384
-        );
-        let ed = json!({ "kty": "OKP", "crv": "Ed25519", "x": "eA", "d": "ZA", "alg": "EdDSA" });
-        assert_eq!(
-            AssertionKey::new("k", &ed, Audience::TokenEndpoint)
-                .unwrap()
-                .alg,
-            Alg::EdDsa
-        );
+        for (jwk, alg) in [
+            (ps, Alg::Ps384),
+            (
+                json!({ "kty": "EC", "crv": "P-384", "x": "eA", "y": "eQ", "d": "ZA" }),
+                Alg::Es384,
+            ),
+            (
+                json!({ "kty": "OKP", "crv": "Ed25519", "x": "eA", "d": "ZA", "alg": "EdDSA" }),
+                Alg::EdDsa,
+            ),
+        ] {
+            let key = AssertionKey::new("k", &jwk, Audience::TokenEndpoint).unwrap();
+            assert_eq!(key.alg, alg, "{jwk}");
+        }
     }
 
     #[test]
