@@ -51,7 +51,13 @@ async function signAssertion({ signingInput, jwk, webCrypto }) {
     key.catch(() => signingKeys.delete(id));
     signingKeys.set(id, key);
   }
-  const signature = new Uint8Array(await subtle.sign(webCrypto.verify, await key, new TextEncoder().encode(signingInput)));
+  let signature;
+  try {
+    signature = new Uint8Array(await subtle.sign(webCrypto.verify, await key, new TextEncoder().encode(signingInput)));
+  } catch (error) {
+    // Reported as the call's failure: nothing was sent, and the login fails closed.
+    throw new Error(`this host could not sign the client assertion (private_key_jwt): ${error?.name ?? "Error"}`);
+  }
   let binary = "";
   for (const byte of signature) binary += String.fromCharCode(byte);
   return `${signingInput}.${btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "")}`;

@@ -289,8 +289,11 @@ export interface LoginOptions {
    * each token, refresh and revocation request; the key is never logged or shown in errors.
    */
   clientAssertionSigningKey?: PrivateJwk | string;
-  /** The assertions' `aud`: the token endpoint's URL (default), or the issuer (Auth0). */
-  clientAssertionAudience?: "tokenEndpoint" | "issuer";
+  /**
+   * The assertions' `aud`: the URL of the endpoint each is sent to (default: the token
+   * endpoint, the revocation endpoint for revocation), or the issuer (Auth0).
+   */
+  clientAssertionAudience?: "endpoint" | "issuer";
   /** Seals the transaction and ID-token cookies: ≥ 32 bytes (`openssl rand -base64 32`). */
   secret?: string;
   /** Several secrets, newest first, while one is rotated out. */

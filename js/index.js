@@ -404,8 +404,8 @@ export async function clearSession(response, { options, request } = {}) {
 // decisions, so the names agree. Anything else without a scheme: the secure names.
 const urlOf = (request) => {
   const url = request?.url;
-  if (typeof url === "string" && /^[a-z][a-z\d+.-]*:\/\//i.test(url)) return url;
   if (typeof url === "string" && request.socket) return nodeUrl(request).href;
+  if (typeof url === "string" && /^[a-z][a-z\d+.-]*:\/\//i.test(url)) return url;
   return "https://unknown.invalid/";
 };
 // The request's cookies name the chunks a shorter session leaves stale; Express's

@@ -117,41 +117,45 @@ function commandOf(client) {
   if (client == null || typeof client !== "object") throw notAClient();
   logErrors(client);
   if (typeof client.call === "function") return ([name, ...args]) => client.call(name, ...args);
-  if (typeof client.sendCommand === "function") {
-    let connecting;
-    return (args) => {
-      if (client.isOpen === false && !connecting) {
-        // Not awaited: commands wait in the client's offline queue, bounded by the engine.
-        try {
-          connecting = client.connect().catch(() => (connecting = undefined));
-        } catch {
-          connecting = undefined;
-        }
-      }
-      return client.sendCommand(args);
-    };
-  }
-  if (["set", "get", "del"].every((m) => typeof client[m] === "function")) return upstash(client);
+  // node-redis: its typed commands, which its cluster and sentinel clients take alike (their
+  // `sendCommand` wants routing arguments first).
+  if (typeof client.sendCommand === "function") return connecting(client, typed(client, (nx, px) => (nx ? { NX: true, PX: px } : { PX: px })));
+  // @upstash/redis has no raw command. Its `get` may parse a value as JSON; the store's
+  // values (`claimed`, base64url) never parse, and a value that did would not be a string,
+  // which the store reports as a failure rather than misread.
+  if (["set", "get", "del"].every((m) => typeof client[m] === "function")) return typed(client, (nx, px) => (nx ? { nx: true, px } : { px }));
   throw notAClient();
 }
 
-// @upstash/redis has no raw command: its typed ones. Its `get` may parse a value as JSON;
-// the store's values (`claimed`, base64url) never parse, and a value that did would not be
-// a string, which the store reports as a failure rather than misread.
-const upstash = (redis) => (args) => {
-  const [name, key, value, ...rest] = args;
+// The store's three commands through a client's typed `set`, `get` and `del`; `options`
+// spells SET's NX and PX as the client does.
+const typed = (redis, options) => ([name, key, value, ...rest]) => {
   switch (name) {
-    case "SET": {
-      const px = Number(rest[rest.indexOf("PX") + 1]);
-      return redis.set(key, value, rest.includes("NX") ? { nx: true, px } : { px });
-    }
+    case "SET":
+      return redis.set(key, value, options(rest.includes("NX"), Number(rest[rest.indexOf("PX") + 1])));
     case "GET":
       return redis.get(key);
     case "DEL":
       return redis.del(key);
   }
-  throw new TypeError(`redisRefreshStore: no ${name} on @upstash/redis`);
+  return Promise.reject(new TypeError(`redisRefreshStore: the store sends no ${name}`));
 };
+
+// A node-redis client not connected yet is connected on first use, not awaited: commands
+// wait in its offline queue, bounded by the engine's timeouts.
+function connecting(client, command) {
+  let pending;
+  return (args) => {
+    if (client.isOpen === false && !pending) {
+      try {
+        pending = client.connect().catch(() => (pending = undefined));
+      } catch {
+        pending = undefined;
+      }
+    }
+    return command(args);
+  };
+}
 
 function logErrors(client) {
   if (typeof client.on !== "function" || typeof client.listenerCount !== "function") return;

@@ -38,7 +38,7 @@ pub struct Fetch {
 
 /// A client assertion (`private_key_jwt`) for the host to sign with its crypto: the JWS
 /// signing input, the private key and the algorithm (`hostParams(alg)` says how).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct Assertion {
     /// `alg` of the JWS.
     pub alg: Alg,
@@ -46,6 +46,13 @@ pub struct Assertion {
     pub jwk: String,
     /// `base64url(header).base64url(payload)`: the host appends `.` and the signature.
     pub signing_input: String,
+}
+
+// The private key stays out of `{:?}` (a logged ticket, a test's failure message).
+impl std::fmt::Debug for Assertion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Assertion({}, {})", self.alg.name(), self.signing_input)
+    }
 }
 
 /// How a fetch ended, as the host reports it.

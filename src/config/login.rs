@@ -24,7 +24,8 @@ pub struct LoginOptions {
     /// `private_key_jwt`: the client's private JWK (or its JSON text), which the host's
     /// crypto signs the client assertions with.
     pub client_assertion_signing_key: Option<Value>,
-    /// The assertions' `aud`: 0, the token endpoint (default); 1, the issuer (Auth0).
+    /// The assertions' `aud`: 0, the URL of the endpoint each goes to (default); 1, the
+    /// issuer (Auth0).
     pub client_assertion_audience: Option<usize>,
     /// Seals the login transaction and ID-token cookies: at least 32 bytes.
     pub secret: Option<String>,
@@ -70,12 +71,7 @@ impl LoginOptions {
             token_endpoint_auth_method: f.opt("tokenEndpointAuthMethod", string)?,
             client_assertion_signing_key: f.opt("clientAssertionSigningKey", any)?,
             client_assertion_audience: f.opt("clientAssertionAudience", |p, v| {
-                choice(
-                    p,
-                    v,
-                    "ClientAssertionAudience",
-                    &["tokenEndpoint", "issuer"],
-                )
+                choice(p, v, "ClientAssertionAudience", &["endpoint", "issuer"])
             })?,
             secret: f.opt("secret", string)?,
             secrets: f.or("secrets", Vec::new(), strings)?,

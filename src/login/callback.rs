@@ -117,7 +117,6 @@ impl Login {
                 self.client.post(
                     id,
                     &metadata.token_endpoint,
-                    &metadata.token_endpoint,
                     now,
                     &[
                         ("grant_type", "authorization_code"),

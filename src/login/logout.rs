@@ -34,7 +34,6 @@ impl Login {
         let revocation = metadata
             .as_ref()
             .and_then(|m| m.revocation_endpoint.as_deref());
-        let token_endpoint = metadata.as_ref().map_or("", |m| m.token_endpoint.as_str());
         if let (Some(url), Some(token)) = (revocation, refresh_token) {
             let call = self.revocations.call(calls::key(&["revoke", token]), now);
             let revoked = calls::progress(
@@ -44,7 +43,6 @@ impl Login {
                     self.client.post(
                         id,
                         url,
-                        token_endpoint,
                         now,
                         &[("token", token), ("token_type_hint", "refresh_token")],
                     )

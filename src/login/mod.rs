@@ -149,7 +149,7 @@ impl Login {
                 jwk,
                 match options.client_assertion_audience {
                     Some(1) => Audience::Issuer(options.issuer.clone()),
-                    _ => Audience::TokenEndpoint,
+                    _ => Audience::Endpoint,
                 },
             )?),
             None => None,

@@ -31,9 +31,12 @@ const OKP: [&str; 2] = ["x", "d"];
 /// Which `aud` the provider expects.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Audience {
-    /// The token endpoint's URL (OpenID Connect Core §9; Okta, Entra ID, Keycloak,
-    /// oidc-provider).
-    TokenEndpoint,
+    /// The URL the assertion is sent to: the token endpoint for the exchange and refresh
+    /// (OpenID Connect Core §9; Okta, Entra ID, Keycloak, oidc-provider), the revocation
+    /// endpoint for revocation. An assertion then authenticates nowhere but where it went:
+    /// one collected by another endpoint (a rogue provider naming a victim's token
+    /// endpoint in its discovery) cannot be replayed at the victim's.
+    Endpoint,
     /// The issuer identifier (Auth0; RFC 7523bis).
     Issuer(String),
 }
@@ -80,7 +83,7 @@ impl AssertionKey {
         };
         let text = |name: &str| member(jwk, name);
         let named = text("alg").map(|a| Alg::from_name(a).ok_or(a));
-        let (alg, members) = match (text("kty"), text("crv")) {
+        let (alg, members, crv) = match (text("kty"), text("crv")) {
             (Some("RSA"), _) => {
                 let alg = match named {
                     None => Alg::Rs256,
@@ -99,13 +102,13 @@ impl AssertionKey {
                         ))
                     }
                 };
-                (alg, &RSA[..])
+                (alg, &RSA[..], None)
             }
             (Some("EC"), Some(crv)) => {
-                let alg = match crv {
-                    "P-256" => Alg::Es256,
-                    "P-384" => Alg::Es384,
-                    "P-521" => Alg::Es512,
+                let (alg, crv) = match crv {
+                    "P-256" => (Alg::Es256, "P-256"),
+                    "P-384" => (Alg::Es384, "P-384"),
+                    "P-521" => (Alg::Es512, "P-521"),
                     _ => return Err(invalid(path, "crv must be P-256, P-384 or P-521")),
                 };
                 if named.is_some_and(|n| n != Ok(alg)) {
@@ -114,13 +117,13 @@ impl AssertionKey {
                         "alg must be the curve's: ES256 (P-256), ES384 (P-384), ES512 (P-521)",
                     ));
                 }
-                (alg, &EC[..])
+                (alg, &EC[..], Some(crv))
             }
             (Some("OKP"), Some("Ed25519")) => {
                 if named.is_some_and(|n| n != Ok(Alg::EdDsa)) {
                     return Err(invalid(path, "alg must be EdDSA for Ed25519"));
                 }
-                (Alg::EdDsa, &OKP[..])
+                (Alg::EdDsa, &OKP[..], Some("Ed25519"))
             }
             _ => {
                 return Err(invalid(
@@ -129,20 +132,32 @@ impl AssertionKey {
                 ))
             }
         };
-        // By hand, not through `Value`'s serializer (which links float formatting): every
-        // member is base64url, checked here, and `kty`/`crv` one of the names matched above.
-        let mut out = format!(r#"{{"kty":"{}""#, text("kty").unwrap_or_default());
-        if let Some(crv) = text("crv") {
+        // By hand, not through `Value`'s serializer (which links float formatting): `kty` and
+        // `crv` are the constants matched above (an RSA key's stray `crv` is dropped), every
+        // other member base64url, checked here.
+        let kty = ["RSA", "EC", "OKP"][usize::from(crv.is_some()) + usize::from(alg == Alg::EdDsa)];
+        let mut out = format!(r#"{{"kty":"{kty}""#);
+        if let Some(crv) = crv {
             out.push_str(&format!(r#","crv":"{crv}""#));
         }
+        // EC and Ed25519 members are exactly the curve's size (RFC 7518 §6.2.1, RFC 8037 §2).
+        let size = match crv {
+            Some("P-384") => 48,
+            Some("P-521") => 66,
+            Some(_) => 32,
+            None => 0,
+        };
         for &name in members {
             let value = text(name)
-                .filter(|v| !v.is_empty() && Base64UrlUnpadded::decode_vec(v).is_ok())
+                .filter(|v| {
+                    Base64UrlUnpadded::decode_vec(v)
+                        .is_ok_and(|bytes| !bytes.is_empty() && (size == 0 || bytes.len() == size))
+                })
                 .ok_or_else(|| {
-                    let why = if name == "d" {
+                    let why = if name == "d" && text("d").is_none() {
                         "is a public key: private_key_jwt signs with the private one (d)".into()
                     } else {
-                        format!("lacks {name}, or it is not base64url")
+                        format!("lacks {name}, or it is not base64url of the key's size")
                     };
                     invalid(path, &why)
                 })?;
@@ -171,13 +186,13 @@ impl AssertionKey {
         })
     }
 
-    /// The assertion of client `client_id` for a request whose provider's token endpoint
-    /// is `token_endpoint`, at `now`, with the unique `jti`.
+    /// The assertion of client `client_id` for a request to `endpoint`, at `now`, with the
+    /// unique `jti`.
     #[inline(never)]
     pub(crate) fn assertion(
         &self,
         client_id: &str,
-        token_endpoint: &str,
+        endpoint: &str,
         now: f64,
         jti: &str,
     ) -> Assertion {
@@ -188,7 +203,7 @@ impl AssertionKey {
             .map_or(String::new(), |k| format!(r#","kid":{}"#, quoted(k)));
         let header = format!(r#"{{"alg":"{}"{kid}}}"#, self.alg.name());
         let aud = match &self.audience {
-            Audience::TokenEndpoint => token_endpoint,
+            Audience::Endpoint => endpoint,
             Audience::Issuer(issuer) => issuer,
         };
         let iat = now.floor() as u64;
@@ -230,17 +245,21 @@ mod tests {
 
     #[test]
     fn keys_are_checked_and_trimmed_for_the_host() {
-        let key = AssertionKey::new("login.k", &rsa(2048), Audience::TokenEndpoint).unwrap();
+        let key = AssertionKey::new("login.k", &rsa(2048), Audience::Endpoint).unwrap();
         assert_eq!(key.alg, Alg::Rs256);
         let jwk: Value = serde_json::from_str(&key.jwk).unwrap();
         assert!(
             jwk.get("use").is_none() && jwk.get("key_ops").is_none() && jwk.get("kid").is_none()
         );
         assert_eq!(jwk["d"], "ZA");
+        let mut stray = rsa(2048);
+        stray["crv"] = "\",\"d\":\"injected".into();
+        let trimmed = AssertionKey::new("k", &stray, Audience::Endpoint).unwrap();
+        assert_eq!(trimmed.jwk, key.jwk, "an RSA key's crv is not copied");
         let as_text = AssertionKey::new(
             "login.k",
             &Value::String(rsa(2048).to_string()),
-            Audience::TokenEndpoint,
+            Audience::Endpoint,
         )
         .unwrap();
         assert_eq!(as_text.jwk, key.jwk, "its JSON text reads the same");
@@ -249,15 +268,15 @@ mod tests {
         for (jwk, alg) in [
             (ps, Alg::Ps384),
             (
-                json!({ "kty": "EC", "crv": "P-384", "x": "eA", "y": "eQ", "d": "ZA" }),
+                json!({ "kty": "EC", "crv": "P-384", "x": b64(&[1; 48]), "y": b64(&[2; 48]), "d": b64(&[3; 48]) }),
                 Alg::Es384,
             ),
             (
-                json!({ "kty": "OKP", "crv": "Ed25519", "x": "eA", "d": "ZA", "alg": "EdDSA" }),
+                json!({ "kty": "OKP", "crv": "Ed25519", "x": b64(&[1; 32]), "d": b64(&[3; 32]), "alg": "EdDSA" }),
                 Alg::EdDsa,
             ),
         ] {
-            let key = AssertionKey::new("k", &jwk, Audience::TokenEndpoint).unwrap();
+            let key = AssertionKey::new("k", &jwk, Audience::Endpoint).unwrap();
             assert_eq!(key.alg, alg, "{jwk}");
         }
     }
@@ -283,6 +302,14 @@ mod tests {
                 "alg must be the curve's",
             ),
             (
+                json!({ "kty": "EC", "crv": "P-256", "x": b64(&[1; 31]), "y": b64(&[2; 32]), "d": b64(&[3; 32]) }),
+                "lacks x",
+            ),
+            (
+                json!({ "kty": "OKP", "crv": "Ed25519", "x": b64(&[1; 32]), "d": b64(&[3; 33]) }),
+                "lacks d",
+            ),
+            (
                 json!({ "kty": "EC", "crv": "secp256k1", "x": "eA", "y": "eQ", "d": "ZA" }),
                 "crv must be",
             ),
@@ -297,12 +324,8 @@ mod tests {
             ),
             (json!(42), "must be a private JWK"),
         ] {
-            let e = AssertionKey::new(
-                "login.clientAssertionSigningKey",
-                &bad,
-                Audience::TokenEndpoint,
-            )
-            .unwrap_err();
+            let e = AssertionKey::new("login.clientAssertionSigningKey", &bad, Audience::Endpoint)
+                .unwrap_err();
             assert_eq!(e.code(), "ERR_CONFIG_INVALID");
             let message = e.to_string();
             assert!(
@@ -321,7 +344,7 @@ mod tests {
         let decode = |part: &str| -> Value {
             serde_json::from_slice(&Base64UrlUnpadded::decode_vec(part).unwrap()).unwrap()
         };
-        let key = AssertionKey::new("k", &rsa(2048), Audience::TokenEndpoint).unwrap();
+        let key = AssertionKey::new("k", &rsa(2048), Audience::Endpoint).unwrap();
         let a = key.assertion("app", "https://id.example/token", 1000.7, "j1");
         let (header, claims) = a.signing_input.split_once('.').unwrap();
         assert_eq!(decode(header), json!({ "alg": "RS256", "kid": "k1" }));

@@ -115,15 +115,8 @@ impl Client {
     }
 
     /// A form POST of `params` to `url` (ticket `id`) at `now`, authenticated as this
-    /// client at the provider whose token endpoint is `token_endpoint`.
-    pub(crate) fn post(
-        &self,
-        id: u64,
-        url: &str,
-        token_endpoint: &str,
-        now: f64,
-        params: &[(&str, &str)],
-    ) -> Fetch {
+    /// client.
+    pub(crate) fn post(&self, id: u64, url: &str, now: f64, params: &[(&str, &str)]) -> Fetch {
         let mut body = String::new();
         let mut add = |name: &str, value: &str| {
             if !body.is_empty() {
@@ -168,7 +161,7 @@ impl Client {
             let jti = random_token::<16>().ok()?;
             add("client_assertion_type", JWT_BEARER);
             add("client_assertion", "");
-            Some(Box::new(key.assertion(&self.id, token_endpoint, now, &jti)))
+            Some(Box::new(key.assertion(&self.id, url, now, &jti)))
         });
         Fetch {
             id,
@@ -268,13 +261,10 @@ mod tests {
 
     #[test]
     fn authentication_methods() {
-        let basic = client(Some("s:é"), None).unwrap().post(
-            1,
-            "https://id/t",
-            "https://id/t",
-            0.0,
-            &[("a", "b c")],
-        );
+        let basic =
+            client(Some("s:é"), None)
+                .unwrap()
+                .post(1, "https://id/t", 0.0, &[("a", "b c")]);
         assert_eq!(basic.body.as_deref(), Some("a=b+c"));
         let auth = basic
             .headers
@@ -288,17 +278,38 @@ mod tests {
         let post = client(Some("s"), Some("client_secret_post")).unwrap().post(
             1,
             "https://id/t",
-            "https://id/t",
             0.0,
             &[],
         );
         assert_eq!(post.body.as_deref(), Some("client_id=app&client_secret=s"));
-        let public =
-            client(None, None)
-                .unwrap()
-                .post(1, "https://id/t", "https://id/t", 0.0, &[("x", "1")]);
+        let public = client(None, None)
+            .unwrap()
+            .post(1, "https://id/t", 0.0, &[("x", "1")]);
         assert_eq!(public.body.as_deref(), Some("x=1&client_id=app"));
         assert!(public.headers.iter().all(|(n, _)| n != "authorization"));
+        // private_key_jwt: no secret; the body ends where the host appends the assertion,
+        // whose aud is the URL the request goes to.
+        let jwk = serde_json::json!({ "kty": "OKP", "crv": "Ed25519", "x": "eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHg", "d": "UFJJVkFURVBSSVZBVEVQUklWQVRFUFJJVkFURTEyMzQ" });
+        let key = AssertionKey::new("login.k", &jwk, super::super::assertion::Audience::Endpoint)
+            .unwrap();
+        let signed = Client::new("login", "app", None, None, Some(key), 5.0)
+            .unwrap()
+            .post(1, "https://id/revoke", 100.0, &[("token", "t")]);
+        assert_eq!(
+            signed.body.as_deref(),
+            Some("token=t&client_id=app&client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer&client_assertion=")
+        );
+        let assertion = signed.assertion.expect("an assertion to sign");
+        let claims = assertion.signing_input.split('.').nth(1).unwrap();
+        let claims: serde_json::Value =
+            serde_json::from_slice(&base64ct::Base64UrlUnpadded::decode_vec(claims).unwrap())
+                .unwrap();
+        assert_eq!(claims["aud"], "https://id/revoke");
+        assert!(signed.headers.iter().all(|(n, _)| n != "authorization"));
+        assert!(
+            !format!("{assertion:?}").contains("UFJJVkFURVBSSVZBVEVQUklWQVRFUFJJVkFURTEyMzQ"),
+            "Debug shows no key"
+        );
         // An empty secret is an unset variable, unless the client is declared public.
         let public_empty = client(Some(""), Some("none")).unwrap();
         assert!(public_empty.secret.is_none());

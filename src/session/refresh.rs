@@ -168,7 +168,6 @@ impl Refresher {
                 self.client.post(
                     id,
                     endpoint,
-                    endpoint,
                     now,
                     &[
                         ("grant_type", "refresh_token"),

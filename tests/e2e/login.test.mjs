@@ -1041,8 +1041,10 @@ test("private_key_jwt (RFC 7523): each token, refresh and revocation request sig
     assert.deepEqual([revocation.status, revocation.client], [200, client], "the provider authenticated the revocation");
     const refreshToken = parseSetCookies(api.setCookies).find(([n]) => n === "__Host-refreshToken")[1];
     assert.equal((await op.refresh(refreshToken)).body.error, "invalid_grant", "revoked");
-    const jtis = [lastExchange(), refresh, revocation].map((r) => assertionOf(r.params)[1].jti);
-    assert.equal(new Set(jtis).size, 3, `one jti per request: ${jtis}`);
+    const claims = [lastExchange(), refresh, revocation].map((r) => assertionOf(r.params)[1]);
+    assert.equal(new Set(claims.map((c) => c.jti)).size, 3, "one jti per request");
+    // Each names the endpoint it went to: one collected elsewhere authenticates nowhere else.
+    assert.deepEqual(claims.map((c) => c.aud), [tokenEndpoint, tokenEndpoint, `${op.issuer}/token/revocation`]);
   });
 
   await t.test("a key the provider does not hold: the exchange is refused, no session", async () => {
@@ -1051,6 +1053,16 @@ test("private_key_jwt (RFC 7523): each token, refresh and revocation request sig
     const { done } = await login(await createGate(options(stranger)));
     assertRefused(done, "ERR_LOGIN_EXCHANGE", "an unknown key");
     assert.equal(op.counts.tokenErrors.authorization_code, refused + 1, "the provider refused the assertion");
+  });
+
+  await t.test("a key the host's crypto cannot import: the login fails closed, nothing sent", async () => {
+    // Well-formed for the engine (P-256 sizes), but no point on the curve: WebCrypto refuses it.
+    const offCurve = { kty: "EC", crv: "P-256", x: Buffer.alloc(32, 1).toString("base64url"), y: Buffer.alloc(32, 2).toString("base64url"), d: Buffer.alloc(32, 3).toString("base64url") };
+    const sent = op.seen.tokenRequests.length;
+    const { done } = await login(await createGate(options(offCurve)));
+    assertRefused(done, "ERR_LOGIN_EXCHANGE", "an unusable key");
+    assert.match(`${done.message}`, /could not sign the client assertion/, JSON.stringify(done));
+    assert.equal(op.seen.tokenRequests.length, sent, "no token request reached the provider");
   });
 
   await t.test("a key that cannot sign fails at construction, and no error shows it", async () => {
