@@ -216,7 +216,7 @@ impl AssertionKey {
         );
         let part = |json: String| Base64UrlUnpadded::encode_string(json.as_bytes());
         Assertion {
-            alg: self.alg,
+            alg: self.alg.name(),
             jwk: self.jwk.clone(),
             signing_input: format!("{}.{}", part(header), part(claims)),
         }

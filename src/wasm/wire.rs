@@ -37,7 +37,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::host::HostParams;
-use crate::{Action, Decision, Fetch, Request, Route, StoreOp, Unverified};
+use crate::{Action, Alg, Decision, Fetch, Request, Route, StoreOp, Unverified};
 
 /// The first character of a positional answer.
 #[derive(Debug, Clone, Copy)]
@@ -139,7 +139,7 @@ pub(super) fn fetch_json(f: &Fetch) -> String {
     if let Some((a, params)) = f
         .assertion
         .as_ref()
-        .and_then(|a| Some((a, HostParams::of(a.alg)?)))
+        .and_then(|a| Some((a, HostParams::of(Alg::from_name(a.alg)?)?)))
     {
         json.pop();
         json.push_str(&format!(
