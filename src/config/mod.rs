@@ -17,6 +17,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use crate::error::{Error, Result};
+pub(crate) use read::invalid;
 pub use read::OneOrMany;
 use read::{boolean, choice, list, one_or_many, status, string, string_map, strings, Fields};
 

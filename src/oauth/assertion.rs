@@ -8,16 +8,12 @@
 use base64ct::{Base64UrlUnpadded, Encoding};
 use serde_json::Value;
 
-use crate::error::{Error, Result};
+use crate::config::invalid;
+use crate::error::Result;
 use crate::fetch::Assertion;
 use crate::verify::jws::parse_object;
 use crate::verify::MIN_RSA_KEY_BITS as MIN_RSA_BITS;
 use crate::Alg;
-
-/// A refusal of the option at `path`, saying why and never what the key holds.
-fn invalid(path: &str, why: &str) -> Error {
-    Error::ConfigInvalid(format!("{path} {why}"))
-}
 
 /// How long an assertion is good for: one token request, with clock skew to spare.
 const LIFETIME: u64 = 60;
