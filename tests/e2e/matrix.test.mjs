@@ -368,7 +368,11 @@ for (const bundler of ["esbuild", "vite"]) {
     const missing = await start("node", ["server.mjs"], { cwd: alone, env: { ...env, PORT: String(port) }, url: `http://127.0.0.1:${port}/` });
     t.after(() => missing.stop());
     assert.equal((await fetch(`http://127.0.0.1:${port}/api/stocks`)).status, 500);
-    assert.match(missing.output(), /ERR_WASM_NOT_FOUND[^]*copy node_modules\/edgegate\/wasm\/edgegate_bg\.wasm beside the bundle/);
+    // The server logs the error as it answers: wait for the whole line to reach the pipe
+    // (its stack, then its code) instead of reading what has arrived so far.
+    const logged = /copy node_modules\/edgegate\/wasm\/edgegate_bg\.wasm beside the bundle[^]*ERR_WASM_NOT_FOUND/;
+    for (let i = 0; i < 50 && !logged.test(missing.output()); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.match(missing.output(), logged);
     assert.equal(backend.seen.length, 0);
     missing.stop();
 
