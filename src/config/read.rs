@@ -218,13 +218,16 @@ pub fn strings(path: &str, value: Value) -> Result<Vec<String>> {
 /// An object of strings: `{ "sub": "x-auth-sub" }`.
 pub fn string_map(path: &str, value: Value) -> Result<BTreeMap<String, String>> {
     match value {
-        Value::Object(map) => map
-            .into_iter()
-            .map(|(k, v)| {
+        // Inserted one by one: collecting into a map would link a sort for nothing (the
+        // object's keys are unique already).
+        Value::Object(map) => {
+            let mut out = BTreeMap::new();
+            for (k, v) in map {
                 let v = string(&format!("{path}.{k}"), v)?;
-                Ok((k, v))
-            })
-            .collect(),
+                out.insert(k, v);
+            }
+            Ok(out)
+        }
         _ => Err(expected(path, "an object of strings")),
     }
 }

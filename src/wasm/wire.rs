@@ -32,7 +32,6 @@
 //! `decide` (the object API) answers the same JSON, and a `verify` answer as JSON too.
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
 
 use serde::Serialize;
 
@@ -97,6 +96,16 @@ pub(super) fn verify(id: u32, u: &Unverified, params: &HostParams, positional: b
     )
 }
 
+/// A ticket's headers as a JSON object, in the engine's order (each name once): written
+/// straight from the list, as collecting them into a map would link a sort.
+struct Headers<'a>(&'a [(String, String)]);
+
+impl Serialize for Headers<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.0.iter().map(|(name, value)| (name, value)))
+    }
+}
+
 /// A fetch request as JSON: `{ action: "fetch", id, method, url, headers, body?,
 /// timeoutMs, maxBytes, mayUseStored, assertion? }`. `assertion` (`private_key_jwt`):
 /// `{ signingInput, jwk, alg, webCrypto: { import, verify } }`: the host signs the input
@@ -110,7 +119,7 @@ pub(super) fn fetch_json(f: &Fetch) -> String {
         id: u64,
         method: &'static str,
         url: &'a str,
-        headers: BTreeMap<&'a str, &'a str>,
+        headers: Headers<'a>,
         #[serde(skip_serializing_if = "Option::is_none")]
         body: Option<&'a str>,
         timeout_ms: u64,
@@ -122,11 +131,7 @@ pub(super) fn fetch_json(f: &Fetch) -> String {
         id: f.id,
         method: f.method,
         url: &f.url,
-        headers: f
-            .headers
-            .iter()
-            .map(|(n, v)| (n.as_str(), v.as_str()))
-            .collect(),
+        headers: Headers(&f.headers),
         body: f.body.as_deref(),
         timeout_ms: f.timeout_ms,
         max_bytes: f.max_bytes,
