@@ -91,8 +91,14 @@ export async function runFetch(ticket, engine, { fetch: hostFetch, store }) {
       redirect: "manual",
       signal: AbortSignal.timeout(ticket.timeoutMs),
     });
-    const body = response.status === 200 ? await readCapped(response, ticket.maxBytes) : "";
-    if (response.status !== 200) await response.body?.cancel();
+    // Every answer's body goes to the engine, which alone judges it (a push answers 201, a
+    // refusal names its error); an error page past the cap is still its status.
+    let body = "";
+    try {
+      body = await readCapped(response, ticket.maxBytes);
+    } catch (error) {
+      if (!(error instanceof TooLarge) || response.ok) throw error;
+    }
     const fetchedAt = engine().fetched(ticket.id, response.status, body);
     if (fetchedAt !== undefined && store && ticket.method === "GET") {
       try {

@@ -294,6 +294,14 @@ export interface LoginOptions {
    * endpoint, the revocation endpoint for revocation), or the issuer (Auth0).
    */
   clientAssertionAudience?: "endpoint" | "issuer";
+  /**
+   * Pushed authorization requests (RFC 9126, FAPI 2.0): the login posts its parameters to the
+   * provider's `pushed_authorization_request_endpoint`, authenticated as the client, and
+   * sends the browser with only `client_id` and the `request_uri` it got back. A provider
+   * without that endpoint fails the login (never a silent fallback). Pushed anyway when the
+   * provider advertises `require_pushed_authorization_requests`. Default `false`.
+   */
+  pushedAuthorizationRequests?: boolean;
   /** Seals the transaction and ID-token cookies: ≥ 32 bytes (`openssl rand -base64 32`). */
   secret?: string;
   /** Several secrets, newest first, while one is rotated out. */

@@ -275,16 +275,18 @@ class Gate {
     return this.#inner;
   }
 
-  // The engine's answer to `request` after `round` key fetches.
-  #ask(request, round) {
+  // The engine's answer to `request` after `round` fetches or store operations, the last
+  // of them ticket `after` (a pushed login finds its transaction by it).
+  #ask(request, round, after) {
     const flat = flatRequest(request);
     if (flat !== undefined) {
       // The time goes in with the request: no call out of the engine per clock reading.
-      const length = this.#inner.decideInput(this.#write(flat), flatFields, round, Date.now());
+      const length = this.#inner.decideInput(this.#write(flat), flatFields, round, Date.now(), after);
       if (length > 0) return this.#read(length, request);
     }
     // Headers the shim cannot flatten (or holding a NUL): the engine reads the object.
-    return asDecision(this.#inner.decide({ method: request.method, url: request.url, headers: request.headers }, round), request);
+    const object = { method: request.method, url: request.url, headers: request.headers };
+    return asDecision(this.#inner.decide(object, round, after), request);
   }
 
   // A decision as it is, or after the fetches, store operations and signature checks it
@@ -298,7 +300,7 @@ class Gate {
       if (answer.action === "fetch" || answer.action === "store") {
         await this.#perform(answer, engine);
         engine(); // still the instance that asked, or start over
-        answer = this.#ask(request, ++round);
+        answer = this.#ask(request, ++round, answer.id);
       } else if (answer.action === "verify") {
         if (++checks > 4) throw new Error("edgegate: more signature checks than one request takes");
         answer = await this.#crypto.verify(answer, engine, (length) => this.#read(length, request));

@@ -2,7 +2,7 @@
 // src/wasm/wire.rs (`to_wire`, `read_request`, `verify`), where the spec is written; change
 // the two together. Both sides are UTF-8 text in the engine's buffers; NUL separates fields.
 //
-//   request   (shim → engine, input buffer, `decideInput(bytes, fields, round, now)`):
+//   request   (shim → engine, input buffer, `decideInput(bytes, fields, round, now, after)`):
 //             method NUL url NUL name NUL value …
 //             `fields` counts them; a header holding a NUL throws the count off, and the
 //             engine answers 0 (decide the request as an object instead).

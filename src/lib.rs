@@ -140,7 +140,7 @@ pub use error::{Error, LoginError, Passed, RefreshFailure, Result};
 pub use extract::TokenSource;
 pub use fetch::{Fetch, Fetched, Progress};
 pub use forward::ALWAYS_STRIPPED;
-pub use gate::{Gate, Pending, Step, MAX_FETCH_ROUNDS};
+pub use gate::{Gate, Pending, Round, Step, MAX_FETCH_ROUNDS};
 pub use http::Request;
 pub use session::{Session, StoreAction, StoreOp, Stored};
 pub use trace::{Trace, TraceStep};

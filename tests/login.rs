@@ -925,3 +925,145 @@ fn where_only_the_host_checks_rsa_explain_leaves_the_signature_open() {
     );
     edgegate::verify::host_only(false);
 }
+
+/// A navigation to `/auth/login` (no cookies).
+fn login_request() -> Request<'static> {
+    get(
+        &format!("{APP}/auth/login?returnTo=%2Fdashboard"),
+        &[("sec-fetch-mode", "navigate")],
+    )
+}
+
+#[test]
+fn a_pushed_login_sends_the_browser_nothing_but_a_request_uri() {
+    let env = Env::new(json!({ "login": { "pushedAuthorizationRequests": true } }));
+    let (d, login) = env.start("%2Fdashboard", "");
+    assert_eq!(d.code, "OK_LOGIN_STARTED");
+    assert_eq!(env.idp.count(PAR_ENDPOINT), 1);
+    // What went to the provider over the back channel: every parameter, the client
+    // authenticated, `client_id` once.
+    let push = env.idp.calls.borrow().last().cloned().unwrap();
+    assert_eq!(push.method, "POST");
+    assert!(header(&push.headers, "authorization")
+        .unwrap()
+        .starts_with("Basic "));
+    let body = push.body.unwrap();
+    assert_eq!(body.matches("client_id=").count(), 1, "{body}");
+    let p = &login.params;
+    assert_eq!(p["redirect_uri"], format!("{APP}/auth/callback"));
+    assert_eq!(p["code_challenge_method"], "S256");
+    assert!(p["state"].len() >= 43 && p["nonce"].len() >= 43);
+    // The browser's cookie holds the pushed transaction, and the login completes.
+    let d = env.callback(&login.query(), &login.tx);
+    assert_eq!(d.code, "OK_LOGGED_IN", "{d:#?}");
+    assert_eq!(location(&d), "/dashboard");
+    let exchange = form(
+        env.idp
+            .calls
+            .borrow()
+            .iter()
+            .find(|f| f.url == TOKEN_ENDPOINT)
+            .unwrap()
+            .body
+            .as_deref()
+            .unwrap(),
+    );
+    assert_eq!(
+        b64(Sha256::digest(exchange["code_verifier"].as_bytes())),
+        p["code_challenge"]
+    );
+
+    // With client_secret_post, the client's own parameters are not doubled either.
+    let env = Env::new(json!({ "login": {
+        "pushedAuthorizationRequests": true, "tokenEndpointAuthMethod": "client_secret_post" } }));
+    env.start("%2F", "");
+    let body = env.idp.calls.borrow().last().unwrap().body.clone().unwrap();
+    assert_eq!(body.matches("client_id=").count(), 1, "{body}");
+    assert_eq!(body.matches("client_secret=").count(), 1, "{body}");
+}
+
+#[test]
+fn a_provider_that_requires_pushes_gets_them_and_one_without_the_endpoint_fails_closed() {
+    let required = Provider {
+        par_required: true,
+        ..Provider::default()
+    };
+    let env = Env::with(json!({}), required);
+    let (d, _) = env.start("%2F", "");
+    assert_eq!(d.code, "OK_LOGIN_STARTED");
+    assert_eq!(env.idp.count(PAR_ENDPOINT), 1);
+
+    // Configured to push, and the provider cannot take one: no login in the front channel.
+    let without = Provider {
+        par_endpoint: false,
+        ..Provider::default()
+    };
+    let env = Env::with(
+        json!({ "login": { "pushedAuthorizationRequests": true } }),
+        without,
+    );
+    let unavailable = |d: &Decision| {
+        assert_eq!(
+            (d.code, status(d)),
+            ("ERR_LOGIN_UNAVAILABLE", 503),
+            "{d:#?}"
+        );
+        assert!(d.set_cookies.is_empty(), "{d:#?}");
+    };
+    unavailable(&env.decide(&login_request()));
+    let required_without = Provider {
+        par_endpoint: false,
+        par_required: true,
+        ..Provider::default()
+    };
+    let env = Env::with(json!({}), required_without);
+    unavailable(&env.decide(&login_request()));
+
+    // A provider that refuses the push: its error, no transaction, no redirect.
+    let env = Env::new(json!({ "login": { "pushedAuthorizationRequests": true } }));
+    *env.idp.refuse_push.borrow_mut() = Some("invalid_client");
+    let d = env.decide(&login_request());
+    refused(&d, "ERR_LOGIN_PROVIDER");
+    assert!(d.set_cookies.is_empty(), "{d:#?}");
+    assert!(format!("{:?}", d.error).contains("invalid_client"));
+}
+
+#[test]
+fn concurrent_pushed_logins_each_find_their_own_transaction_by_their_ticket() {
+    let env = Env::new(json!({ "login": { "pushedAuthorizationRequests": true } }));
+    let r = login_request();
+    // Discovery first, as any cold login.
+    let edgegate::Step::NeedsFetch(discovery) = env.gate.begin_round(&r, 0) else {
+        panic!("discovery")
+    };
+    env.gate
+        .complete(discovery.id, env.idp.serve(&discovery, NOW));
+    let round = edgegate::Round::from(0).after(discovery.id);
+    let push = |round: edgegate::Round| match env.gate.begin_round(&r, round) {
+        edgegate::Step::NeedsFetch(f) if f.url == PAR_ENDPOINT => f,
+        other => panic!("a push: {other:?}"),
+    };
+    // Two identical requests in flight at once: two pushes, two transactions.
+    let (a, b) = (push(round), push(round));
+    assert_ne!(a.id, b.id);
+    env.gate.complete(b.id, env.idp.serve(&b, NOW));
+    env.gate.complete(a.id, env.idp.serve(&a, NOW));
+    let state_of = |f: &edgegate::Fetch| form(f.body.as_deref().unwrap())["state"].clone();
+    let finish = |ticket: u64| match env.gate.begin_round(&r, round.after(ticket)) {
+        edgegate::Step::Decided(d) => d,
+        other => panic!("a decision: {other:?}"),
+    };
+    let tx_state = |d: &Decision| {
+        let cookie = d.set_cookies.last().unwrap();
+        cookie["__Host-edgegate-tx-".len()..cookie.find('=').unwrap()].to_owned()
+    };
+    // Each run gets the transaction its own push carried, whatever the order.
+    let db = finish(b.id);
+    assert_eq!(tx_state(&db), state_of(&b));
+    let da = finish(a.id);
+    assert_eq!(tx_state(&da), state_of(&a));
+    assert_ne!(location(&da), location(&db));
+    // A ticket's transaction is handed out once: a run naming it again pushes anew.
+    assert_eq!(push(round.after(a.id)).url, PAR_ENDPOINT);
+    assert_eq!(env.idp.count(PAR_ENDPOINT), 2);
+}

@@ -74,7 +74,11 @@ fn headers_object(list: &[(&str, &str)]) -> JsValue {
 fn decisions_cross_the_boundary() {
     let g = gate();
     let d = g
-        .decide(request("https://app.example/dashboard?x=1", js("{}")), None)
+        .decide(
+            request("https://app.example/dashboard?x=1", js("{}")),
+            None,
+            None,
+        )
         .unwrap();
     assert_eq!(text(&d, "action"), "redirect");
     assert_eq!(get(&d, "status").as_f64(), Some(307.0));
@@ -82,7 +86,7 @@ fn decisions_cross_the_boundary() {
     assert_eq!(text(&d, "code"), "ERR_NO_TOKEN");
 
     let d = g
-        .decide(request("https://app.example/api/x", js("{}")), None)
+        .decide(request("https://app.example/api/x", js("{}")), None, None)
         .unwrap();
     assert_eq!(
         (text(&d, "action"), get(&d, "status").as_f64()),
@@ -101,7 +105,7 @@ fn decisions_cross_the_boundary() {
         plain,
     ] {
         let d = g
-            .decide(request("https://app.example/api/x", headers), None)
+            .decide(request("https://app.example/api/x", headers), None, None)
             .unwrap();
         assert_eq!(text(&d, "code"), "OK_AUTHENTICATED");
         assert_eq!(text(&d, "tokenSource"), "cookie");
@@ -120,7 +124,11 @@ fn decisions_cross_the_boundary() {
     // An expired token (past the 60 s tolerance) is refused with its code.
     let expired = format!("token={}", token(NOW as i64 - 61));
     let d = g
-        .decide(request("/api/x", pairs(&[("cookie", &expired)])), None)
+        .decide(
+            request("/api/x", pairs(&[("cookie", &expired)])),
+            None,
+            None,
+        )
         .unwrap();
     assert_eq!(text(&d, "code"), "ERR_JWT_EXPIRED");
     assert!(text(&d, "message").contains("exp"));
@@ -142,7 +150,7 @@ fn errors_are_coded() {
     assert!(String::from(err.unchecked_ref::<js_sys::Error>().message()).contains("audiance"));
 
     // A request without a URL is a host bug: a TypeError, not a decision.
-    let err = gate().decide(js("{}"), None).err().unwrap();
+    let err = gate().decide(js("{}"), None, None).err().unwrap();
     assert!(err.is_instance_of::<js_sys::TypeError>());
 }
 
@@ -186,6 +194,7 @@ fn library_sessions_open_in_the_browser() {
         let d = gate
             .decide(
                 request(&url, pairs(&[("cookie", &cookie.join("; "))])),
+                None,
                 None,
             )
             .unwrap();

@@ -4,7 +4,9 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::read::{any, choice, duration, one_or_many, string, string_map, strings, Fields};
+use super::read::{
+    any, boolean, choice, duration, one_or_many, string, string_map, strings, Fields,
+};
 use super::{Duration, OneOrMany};
 use crate::error::Result;
 
@@ -27,6 +29,10 @@ pub struct LoginOptions {
     /// The assertions' `aud`: 0, the URL of the endpoint each goes to (default); 1, the
     /// issuer (Auth0).
     pub client_assertion_audience: Option<usize>,
+    /// RFC 9126: push the authorization parameters to the provider over the back channel
+    /// and send the browser with only a `request_uri`. Pushed anyway when the provider
+    /// advertises `require_pushed_authorization_requests`.
+    pub pushed_authorization_requests: bool,
     /// Seals the login transaction and ID-token cookies: at least 32 bytes.
     pub secret: Option<String>,
     /// Several secrets, newest first, while one is rotated out.
@@ -73,6 +79,7 @@ impl LoginOptions {
             client_assertion_audience: f.opt("clientAssertionAudience", |p, v| {
                 choice(p, v, "ClientAssertionAudience", &["endpoint", "issuer"])
             })?,
+            pushed_authorization_requests: f.or("pushedAuthorizationRequests", false, boolean)?,
             secret: f.opt("secret", string)?,
             secrets: f.or("secrets", Vec::new(), strings)?,
             scope: f.opt("scope", string)?,

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use super::{Gate, Pending, Step, Then, MAX_FETCH_ROUNDS};
+use super::{Gate, Pending, Round, Step, Then, MAX_FETCH_ROUNDS};
 use crate::answer;
 use crate::decision::{Decision, Under};
 use crate::error::{Error, Passed, RefreshFailure, Result};
@@ -50,7 +50,7 @@ impl Gate {
         route: Route,
         request: &Request,
         path: &NormalizedPath,
-        round: u8,
+        round: Round,
         verdict: Option<(&str, bool)>,
         o: &mut Observer,
     ) -> Step {
@@ -66,7 +66,13 @@ impl Gate {
         }
         let now = self.clock.now();
         let progress = match route {
-            Route::Login => login.start(request, path, &self.answers.return_to_param, now),
+            Route::Login => login.start(
+                request,
+                path,
+                &self.answers.return_to_param,
+                round.after,
+                now,
+            ),
             Route::Callback => {
                 let verify = |token: &str| self.verify_access(token, verdict, now);
                 match login.callback(request, path, &self.session, &verify, verdict, now) {
@@ -104,7 +110,7 @@ impl Gate {
         };
         match progress {
             Progress::Done(d) => Step::Decided(d),
-            Progress::NeedsFetch(f) if round < MAX_FETCH_ROUNDS => Step::NeedsFetch(f),
+            Progress::NeedsFetch(f) if round.fetches < MAX_FETCH_ROUNDS => Step::NeedsFetch(f),
             Progress::NeedsFetch(_) => {
                 Step::Decided(login.unavailable("no answer within the fetch rounds"))
             }

@@ -51,6 +51,37 @@ pub static AGREEMENTS: std::sync::atomic::AtomicUsize = std::sync::atomic::Atomi
 /// refetch.
 pub const MAX_FETCH_ROUNDS: u8 = 6;
 
+/// Where a request stands in its fetch rounds: how many it has waited through, and the
+/// ticket it waited on last. A login that pushed its authorization request (RFC 9126) finds
+/// its transaction again by that ticket: nothing else in the request tells two concurrent
+/// logins apart.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Round {
+    /// Fetches and store operations waited through.
+    pub fetches: u8,
+    /// The ticket of the last one.
+    pub after: Option<u64>,
+}
+
+impl Round {
+    /// The round after ticket `id`.
+    pub fn after(self, id: u64) -> Round {
+        Round {
+            fetches: self.fetches.saturating_add(1),
+            after: Some(id),
+        }
+    }
+}
+
+impl From<u8> for Round {
+    fn from(fetches: u8) -> Round {
+        Round {
+            fetches,
+            after: None,
+        }
+    }
+}
+
 /// The engine. Cheap to share: build once per isolate, decide per request.
 pub struct Gate {
     rules: RuleSet,
@@ -108,7 +139,7 @@ enum Then {
     /// default wasm build): the callback runs again, in this round, with the verdict.
     Callback {
         request: Request<'static>,
-        round: u8,
+        round: Round,
     },
 }
 
@@ -297,7 +328,7 @@ impl Gate {
         request: &Request,
         mut fetch: impl FnMut(&Fetch) -> Fetched,
     ) -> Decision {
-        let mut round = 0;
+        let mut round = Round::default();
         let mut step = self.begin_round(request, round);
         let decision = loop {
             step = match step {
@@ -309,13 +340,13 @@ impl Gate {
                 Step::NeedsFetch(ticket) => {
                     let outcome = fetch(&ticket);
                     self.complete(ticket.id, outcome);
-                    round += 1;
+                    round = round.after(ticket.id);
                     self.begin_round(request, round)
                 }
                 // No store here: the refresh goes uncoordinated, and the decision says so.
                 Step::NeedsStore(op) => {
                     self.stored(op.id, Stored::Failed);
-                    round += 1;
+                    round = round.after(op.id);
                     self.begin_round(request, round)
                 }
             }
@@ -330,7 +361,7 @@ impl Gate {
     pub fn explain(&self, request: &Request) -> Trace {
         let mut trace = Trace::default();
         let mut o = Observer::tracing(&mut trace);
-        let decision = match self.run(request, 0, None, &mut o) {
+        let decision = match self.run(request, Round::default(), None, &mut o) {
             Step::Decided(d) => Some(d),
             Step::NeedsSignature(pending) if !pending.unverified.engine_checks() => {
                 // The default wasm build leaves RSA, ECDSA and Ed25519 to the host, and
@@ -416,13 +447,14 @@ impl Gate {
     /// `pending.unverified` itself and hand the verdict to [`Gate::resume`]; every decision
     /// is still made here.
     pub fn begin(&self, request: &Request) -> Step {
-        self.begin_round(request, 0)
+        self.begin_round(request, Round::default())
     }
 
-    /// [`Gate::begin`] after `round` fetches for this request. From [`MAX_FETCH_ROUNDS`]
-    /// on, a request that would need yet another fetch is refused.
-    pub fn begin_round(&self, request: &Request, round: u8) -> Step {
-        self.run(request, round, None, &mut Observer::quiet())
+    /// [`Gate::begin`] in `round` of this request: after that many fetches (a count
+    /// converts), the last of them ticket `round.after`. From [`MAX_FETCH_ROUNDS`] on, a
+    /// request that would need yet another fetch is refused.
+    pub fn begin_round(&self, request: &Request, round: impl Into<Round>) -> Step {
+        self.run(request, round.into(), None, &mut Observer::quiet())
             .private_if_cookies()
     }
 

@@ -5,7 +5,7 @@
 use std::ops::ControlFlow::{self, Break, Continue};
 use std::sync::Arc;
 
-use super::{Gate, Pending, Step, Then, MAX_FETCH_ROUNDS};
+use super::{Gate, Pending, Round, Step, Then, MAX_FETCH_ROUNDS};
 use crate::answer;
 use crate::config::RuleKind;
 use crate::decision::{Decision, Under};
@@ -37,7 +37,7 @@ impl Gate {
     pub(crate) fn run(
         &self,
         request: &Request,
-        round: u8,
+        round: Round,
         verdict: Option<(&str, bool)>,
         o: &mut Observer,
     ) -> Step {
@@ -64,7 +64,7 @@ impl Gate {
         request: &Request,
         path: NormalizedPath,
         index: usize,
-        round: u8,
+        round: Round,
         o: &mut Observer,
     ) -> Step {
         let now = self.clock.now();
@@ -106,7 +106,7 @@ impl Gate {
                     },
                 })
             }
-            Ok(Progress::NeedsFetch(fetch)) if round < MAX_FETCH_ROUNDS => {
+            Ok(Progress::NeedsFetch(fetch)) if round.fetches < MAX_FETCH_ROUNDS => {
                 return Step::NeedsFetch(fetch)
             }
             Ok(Progress::NeedsFetch(_)) => Err(Error::JwksUnavailable(
@@ -127,7 +127,7 @@ impl Gate {
         &self,
         request: &Request,
         path: &NormalizedPath,
-        round: u8,
+        round: Round,
         verdict: Option<(&str, bool)>,
         o: &mut Observer,
     ) -> ControlFlow<Step, usize> {
@@ -261,7 +261,7 @@ impl Gate {
         path: &NormalizedPath,
         index: usize,
         token: Token,
-        round: u8,
+        round: Round,
         now: f64,
         o: &mut Observer,
     ) -> ControlFlow<Step, (Found, Option<Refreshed>)> {
@@ -292,11 +292,11 @@ impl Gate {
             })
         } else {
             let op = refresher.coordinate(&refresh_token, now);
-            if let Some(op) = op.filter(|_| round < MAX_FETCH_ROUNDS) {
+            if let Some(op) = op.filter(|_| round.fetches < MAX_FETCH_ROUNDS) {
                 return Break(Step::NeedsStore(op));
             }
             match self.refresh(refresher, &refresh_token, now) {
-                Progress::NeedsFetch(ticket) if round < MAX_FETCH_ROUNDS => {
+                Progress::NeedsFetch(ticket) if round.fetches < MAX_FETCH_ROUNDS => {
                     return Break(Step::NeedsFetch(ticket))
                 }
                 Progress::Done(outcome) => outcome,
@@ -441,7 +441,7 @@ mod tests {
         let rule = |url: &str| {
             let r = request("GET", url, &[]);
             let path = normalize(&r.url).unwrap();
-            g.rule(&r, &path, 0, None, &mut Observer::quiet())
+            g.rule(&r, &path, Round::default(), None, &mut Observer::quiet())
         };
         assert!(matches!(rule("https://app.example/api/x"), Continue(0)));
         assert!(matches!(rule("https://app.example/login"), Continue(1)));

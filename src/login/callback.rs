@@ -91,14 +91,10 @@ impl Login {
             _ => {}
         }
         if let Some(error) = error {
-            let error: String = error
-                .chars()
-                .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
-                .take(64)
-                .collect();
-            return Ok(done(
-                self.failure(Error::Login(LoginError::Provider, error), Some(clear)),
-            ));
+            return Ok(done(self.failure(
+                Error::Login(LoginError::Provider, provider_error(error)),
+                Some(clear),
+            )));
         }
         let Some(code) = code.filter(|c| !c.is_empty()) else {
             return Ok(done(self.failure(

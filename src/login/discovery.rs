@@ -22,6 +22,9 @@ pub(crate) struct Metadata {
     pub(crate) token_endpoint: String,
     pub(crate) revocation_endpoint: Option<String>,
     pub(crate) end_session_endpoint: Option<String>,
+    /// RFC 9126 §5: where authorization requests are pushed, and whether they must be.
+    pub(crate) pushed_authorization_request_endpoint: Option<String>,
+    pub(crate) require_pushed_authorization_requests: bool,
     /// RFC 9207: the provider puts `iss` in its authorization responses, so the callback
     /// requires it.
     pub(crate) iss_parameter_supported: bool,
@@ -155,6 +158,9 @@ impl Discovery {
             token_endpoint: url("token_endpoint")?.ok_or("no token_endpoint")?,
             revocation_endpoint: url("revocation_endpoint")?,
             end_session_endpoint: url("end_session_endpoint")?,
+            pushed_authorization_request_endpoint: url("pushed_authorization_request_endpoint")?,
+            require_pushed_authorization_requests: doc.get("require_pushed_authorization_requests")
+                == Some(&Value::Bool(true)),
             iss_parameter_supported: doc.get("authorization_response_iss_parameter_supported")
                 == Some(&Value::Bool(true)),
         })

@@ -3,7 +3,8 @@
 //! under `login.prefix` (default `/auth`):
 //!
 //! - `GET /auth/login?returnTo=/path` → 307 to the provider, with a sealed transaction
-//!   cookie named by its state ([`transaction`]); only for a real navigation;
+//!   cookie named by its state ([`transaction`]); only for a real navigation; the
+//!   parameters pushed to the provider first where configured or required ([`push`]);
 //! - `GET /auth/callback` → state, RFC 9207 `iss`, the provider's `error`, the code
 //!   exchange, the ID token (OIDC Core 3.1.3.7, signature included) and the access token
 //!   (the gate's `verify`), each refused with its own code; then the session, 303 back;
@@ -20,6 +21,7 @@ mod callback;
 mod discovery;
 mod logout;
 mod profile;
+mod push;
 mod start;
 pub(crate) mod transaction;
 
@@ -40,11 +42,12 @@ use crate::normalize::{normalize, NormalizedPath};
 use crate::oauth::assertion::{AssertionKey, Audience};
 use crate::oauth::calls::{self, Calls};
 use crate::oauth::client::{parse_tokens, Client, Tokens};
-use crate::oauth::unreachable_reason;
+use crate::oauth::{provider_error, unreachable_reason};
 use crate::seal::Sealer;
 use crate::session::{Session, SessionCookies};
 use crate::verify::{Alg, ClaimsPolicy, KeyResolver, Unverified, Verified, Verifier};
 use discovery::{Discovery, Metadata};
+use push::Pushes;
 use transaction::Transaction;
 
 /// The routes the gate answers itself.
@@ -119,6 +122,9 @@ pub(crate) struct Login {
     id_tokens: Verifier,
     exchanges: Calls<Exchanged>,
     revocations: Calls<()>,
+    /// RFC 9126: push every authorization request (else only where the provider requires).
+    push: bool,
+    pushes: Pushes,
 }
 
 /// Authorization parameters the gate sets itself.
@@ -282,6 +288,8 @@ impl Login {
             id_tokens: Verifier::new(algorithms, keys, policy).with_cache(ID_TOKEN_CACHE),
             exchanges: Calls::new(timeout, 60.0),
             revocations: Calls::new(timeout, 60.0),
+            push: options.pushed_authorization_requests,
+            pushes: Pushes::new(timeout),
         })
     }
 
@@ -341,6 +349,7 @@ impl Login {
         self.discovery.owns(id)
             || self.exchanges.owns(id)
             || self.revocations.owns(id)
+            || self.pushes.owns(id)
             || self.id_tokens.owns(id)
     }
 
@@ -366,6 +375,9 @@ impl Login {
         }
         if self.revocations.owns(id) {
             return self.revocations.complete(id, (), now);
+        }
+        if self.pushes.owns(id) {
+            return self.pushes.complete(id, fetched);
         }
         self.id_tokens.complete(id, fetched, now).unwrap_or(false)
     }

@@ -4,12 +4,15 @@
 use super::*;
 
 impl Login {
-    /// `GET <prefix>/login`: a new transaction and the redirect to the provider.
+    /// `GET <prefix>/login`: a new transaction and the redirect to the provider; with
+    /// pushed authorization requests, the push first, and the redirect in the run after it
+    /// (`after`: the ticket this request waited on last).
     pub(crate) fn start(
         &self,
         request: &Request,
         path: &NormalizedPath,
         return_param: &str,
+        after: Option<u64>,
         now: f64,
     ) -> Progress<Decision> {
         if !matches!(request.method.as_ref(), "GET" | "HEAD") {
@@ -32,6 +35,32 @@ impl Login {
             Ok(Progress::NeedsFetch(f)) => return Progress::NeedsFetch(f),
             Err(e) => return done(self.failure(e, None)),
         };
+        let authorize =
+            |params: &[(&str, &str)]| with_query(&metadata.authorization_endpoint, params);
+        if let Some((tx, pushed)) = after.and_then(|id| self.pushes.take(id)) {
+            return match pushed {
+                Ok(uri) => {
+                    let location =
+                        authorize(&[("client_id", &self.client.id), ("request_uri", &uri)]);
+                    self.send(request, tx, location)
+                }
+                Err(e) => done(self.failure(e, None)),
+            };
+        }
+        // Never silently in the front channel when the options or the provider say push.
+        let push = match &metadata.pushed_authorization_request_endpoint {
+            _ if !self.push && !metadata.require_pushed_authorization_requests => None,
+            Some(endpoint) => Some(endpoint),
+            None => {
+                return done(self.failure(
+                    Error::Login(
+                        LoginError::Unavailable,
+                        "the provider has no pushed_authorization_request_endpoint".into(),
+                    ),
+                    None,
+                ))
+            }
+        };
         let return_to = transaction::query_params(path.query.as_deref(), &[return_param])
             .ok()
             .and_then(|mut v| v.pop().flatten())
@@ -46,10 +75,34 @@ impl Login {
                 Err(e) => return done(self.failure(e, None)),
             },
         };
-        let mut tx = match Transaction::begin(return_to, redirect_uri, now) {
+        let tx = match Transaction::begin(return_to, redirect_uri, now) {
             Ok(tx) => tx,
             Err(e) => return done(self.failure(e, None)),
         };
+        let challenge = tx.challenge();
+        let mut params: Vec<(&str, &str)> = vec![
+            ("response_type", "code"),
+            ("client_id", &self.client.id),
+            ("redirect_uri", &tx.redirect_uri),
+            ("scope", &self.scope),
+            ("state", &tx.state),
+            ("nonce", &tx.nonce),
+            ("code_challenge", &challenge),
+            ("code_challenge_method", "S256"),
+        ];
+        params.extend(self.extra.iter().map(|(n, v)| (n.as_str(), v.as_str())));
+        let Some(endpoint) = push else {
+            let location = authorize(&params);
+            return self.send(request, tx, location);
+        };
+        match self.pushes.begin(tx.clone(), now) {
+            Some(id) => Progress::NeedsFetch(self.client.post(id, endpoint, now, &params)),
+            None => done(self.unavailable("too many logins in flight")),
+        }
+    }
+
+    /// The redirect to the provider's `location`, with `tx` sealed in its cookie.
+    fn send(&self, request: &Request, mut tx: Transaction, location: String) -> Progress<Decision> {
         let secure = request.secure();
         let name = transaction::cookie_name(secure, &tx.state);
         let mut value = tx.seal(&self.sealer, &name);
@@ -66,19 +119,6 @@ impl Login {
             Ok(v) => v,
             Err(e) => return done(self.failure(e, None)),
         };
-        let mut params: Vec<(&str, &str)> = vec![
-            ("response_type", "code"),
-            ("client_id", &self.client.id),
-            ("redirect_uri", &tx.redirect_uri),
-            ("scope", &self.scope),
-            ("state", &tx.state),
-            ("nonce", &tx.nonce),
-        ];
-        let challenge = tx.challenge();
-        params.push(("code_challenge", &challenge));
-        params.push(("code_challenge_method", "S256"));
-        params.extend(self.extra.iter().map(|(n, v)| (n.as_str(), v.as_str())));
-        let location = with_query(&metadata.authorization_endpoint, &params);
         let mut d = Decision::passed(
             Passed::LoginStarted,
             redirect(307, location),

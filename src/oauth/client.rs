@@ -129,6 +129,8 @@ impl Client {
         for (name, value) in params {
             add(name, value);
         }
+        // Once: a pushed authorization request names its client among its parameters.
+        let named = params.iter().any(|(name, _)| *name == "client_id");
         let mut headers = vec![
             ("user-agent".to_string(), USER_AGENT.to_string()),
             ("accept".to_string(), "application/json".to_string()),
@@ -149,10 +151,13 @@ impl Client {
                 ),
             )),
             (AuthMethod::Post, Some(secret)) => {
-                add("client_id", &self.id);
+                if !named {
+                    add("client_id", &self.id);
+                }
                 add("client_secret", secret);
             }
-            _ => add("client_id", &self.id),
+            _ if !named => add("client_id", &self.id),
+            _ => {}
         }
         // The host appends the signed assertion to the body: it must end with its name.
         // Without randomness for a unique `jti` there is no assertion, and the provider
@@ -237,6 +242,15 @@ pub(crate) fn form_encode(s: &str) -> String {
         }
     }
     out
+}
+
+/// A provider's OAuth `error` as logs may show it: its code's characters, 64 at most.
+pub(crate) fn provider_error(error: &str) -> String {
+    error
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .take(64)
+        .collect()
 }
 
 /// Why a call to a provider's endpoint got no usable answer, for logs.

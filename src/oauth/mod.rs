@@ -6,4 +6,4 @@ pub(crate) mod assertion;
 pub(crate) mod calls;
 pub(crate) mod client;
 
-pub(crate) use client::unreachable_reason;
+pub(crate) use client::{provider_error, unreachable_reason};

@@ -19,7 +19,7 @@ use js_sys::{Array, Reflect, Uint8Array};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
-use crate::{Clock, Error, Fetched, FixedClock, Gate, Options, Pending, Step, Stored};
+use crate::{Clock, Error, Fetched, FixedClock, Gate, Options, Pending, Round, Step, Stored};
 pub use host::host_params_json;
 use host::HostParams;
 use read::{read_request, type_error};
@@ -52,6 +52,14 @@ impl HostClock {
         let out = f();
         self.given.store(0, Ordering::Relaxed);
         out
+    }
+}
+
+/// The round a host names: ticket ids are whole numbers below 2^53, exact as JS numbers.
+fn rounds(fetches: u8, after: Option<f64>) -> Round {
+    Round {
+        fetches,
+        after: after.map(|id| id as u64),
     }
 }
 
@@ -134,14 +142,21 @@ impl JsGate {
     /// When the provider's keys must be fetched first: `{ action: "fetch", id, url,
     /// timeoutMs, maxBytes, headers, mayUseStored }`. Fetch it (once per `id`: concurrent
     /// requests get the same id), report with `fetched`, `fetchedStored` or `fetchFailed`,
-    /// then decide again with `round + 1`.
+    /// then decide again with `round + 1` and `after` the ticket's `id`.
     ///
     /// When a coordinated refresh needs the host's store first: `{ action: "store", id, op,
     /// key, value, ttlMs, waitMs, timeoutMs }` (`src/wasm/wire.rs`); perform it once per
-    /// `id`, report with `stored`, then decide again with `round + 1`.
-    pub fn decide(&self, request: JsValue, round: Option<u8>) -> Result<JsValue, JsValue> {
+    /// `id`, report with `stored`, then decide again with `round + 1` and `after` its `id`.
+    pub fn decide(
+        &self,
+        request: JsValue,
+        round: Option<u8>,
+        after: Option<f64>,
+    ) -> Result<JsValue, JsValue> {
         let request = read_request(&request)?;
-        let step = self.inner.begin_round(&request, round.unwrap_or(0));
+        let step = self
+            .inner
+            .begin_round(&request, rounds(round.unwrap_or(0), after));
         let answer = self.answer(step, Form::Object);
         let object = js_sys::JSON::parse(&answer.text)?;
         if let Some((data, signature)) = answer.bytes {
@@ -161,7 +176,7 @@ impl JsGate {
     /// buffer (see `outputPtr`) in the wire form, and its length in bytes is returned, or 0
     /// when the fields do not number `parts`: decide the request as an object instead. The
     /// forms are specified in `src/wasm/wire.rs`. `now` is `Date.now()` as the shim read it
-    /// (a gate built with a fixed `now` keeps that).
+    /// (a gate built with a fixed `now` keeps that). `round` and `after` as for `decide`.
     #[wasm_bindgen(js_name = decideInput)]
     pub fn decide_input(
         &self,
@@ -169,14 +184,16 @@ impl JsGate {
         parts: usize,
         round: u8,
         now: f64,
+        after: Option<f64>,
     ) -> Result<usize, JsValue> {
+        let round = rounds(round, after);
         match &self.clock {
             Some(clock) => clock.at(now, || self.decide_wire(length, parts, round)),
             None => self.decide_wire(length, parts, round),
         }
     }
 
-    fn decide_wire(&self, length: usize, parts: usize, round: u8) -> Result<usize, JsValue> {
+    fn decide_wire(&self, length: usize, parts: usize, round: Round) -> Result<usize, JsValue> {
         let input = self.input.borrow();
         let text = input
             .get(..length)

@@ -20,6 +20,7 @@ pub const CLIENT: &str = "edgegate-app";
 pub const API: &str = "https://api.example";
 pub const SEAL: &str = "a-login-secret-of-at-least-32-bytes!!!";
 pub const TOKEN_ENDPOINT: &str = "https://id.example/token";
+pub const PAR_ENDPOINT: &str = "https://id.example/par";
 /// An API whose access tokens another issuer signs (`Provider::access_iss`).
 pub const API_ISSUER: &str = "https://api-id.example";
 
@@ -58,6 +59,13 @@ pub struct Provider {
     pub no_refresh: RefCell<bool>,
     /// The access tokens' issuer: the login's, or `API_ISSUER` (with keys of its own).
     pub access_iss: RefCell<String>,
+    /// RFC 9126: discovery names a PAR endpoint; the provider requires pushes.
+    pub par_endpoint: bool,
+    pub par_required: bool,
+    /// Pushed requests' parameters by `request_uri`, until used.
+    pub pushed: RefCell<HashMap<String, HashMap<String, String>>>,
+    /// The PAR endpoint answers this error.
+    pub refuse_push: RefCell<Option<&'static str>>,
 }
 
 impl Default for Provider {
@@ -75,6 +83,10 @@ impl Default for Provider {
             jwks_down: RefCell::new(false),
             no_refresh: RefCell::new(false),
             access_iss: RefCell::new(ISSUER.into()),
+            par_endpoint: true,
+            par_required: false,
+            pushed: RefCell::new(HashMap::new()),
+            refuse_push: RefCell::new(None),
         }
     }
 }
@@ -92,16 +104,41 @@ impl Provider {
             body: body.to_string(),
         };
         match f.url.as_str() {
-            "https://id.example/.well-known/openid-configuration" => ok(json!({
-                "issuer": ISSUER,
-                "authorization_endpoint": "https://id.example/authorize",
-                "token_endpoint": TOKEN_ENDPOINT,
-                "jwks_uri": "https://id.example/jwks",
-                "revocation_endpoint": "https://id.example/revoke",
-                "end_session_endpoint": "https://id.example/logout",
-                "code_challenge_methods_supported": ["S256"],
-                "authorization_response_iss_parameter_supported": self.iss_supported,
-            })),
+            "https://id.example/.well-known/openid-configuration" => {
+                let mut doc = json!({
+                    "issuer": ISSUER,
+                    "authorization_endpoint": "https://id.example/authorize",
+                    "token_endpoint": TOKEN_ENDPOINT,
+                    "jwks_uri": "https://id.example/jwks",
+                    "revocation_endpoint": "https://id.example/revoke",
+                    "end_session_endpoint": "https://id.example/logout",
+                    "code_challenge_methods_supported": ["S256"],
+                    "authorization_response_iss_parameter_supported": self.iss_supported,
+                    "require_pushed_authorization_requests": self.par_required,
+                });
+                if self.par_endpoint {
+                    doc["pushed_authorization_request_endpoint"] = json!(PAR_ENDPOINT);
+                }
+                ok(doc)
+            }
+            PAR_ENDPOINT => {
+                if let Some(error) = *self.refuse_push.borrow() {
+                    return Fetched::Response {
+                        status: 400,
+                        body: json!({ "error": error }).to_string(),
+                    };
+                }
+                let uri = format!(
+                    "urn:ietf:params:oauth:request_uri:{}",
+                    self.pushed.borrow().len()
+                );
+                let params = form(f.body.as_deref().unwrap_or_default());
+                self.pushed.borrow_mut().insert(uri.clone(), params);
+                Fetched::Response {
+                    status: 201,
+                    body: json!({ "request_uri": uri, "expires_in": 60 }).to_string(),
+                }
+            }
             "https://api-id.example/.well-known/openid-configuration" => ok(json!({
                 "issuer": API_ISSUER,
                 "jwks_uri": "https://api-id.example/jwks",
@@ -263,7 +300,17 @@ impl Env {
         let location = header(response_headers(&d), "location").unwrap().to_owned();
         let (endpoint, query) = location.split_once('?').unwrap();
         assert_eq!(endpoint, "https://id.example/authorize");
-        let params = form(query);
+        let mut params = form(query);
+        // A pushed request: the provider's copy of the parameters, used once.
+        if let Some(uri) = params.get("request_uri") {
+            assert_eq!(
+                params.len(),
+                2,
+                "only client_id and request_uri: {location}"
+            );
+            assert_eq!(params["client_id"], CLIENT);
+            params = self.idp.pushed.borrow_mut().remove(uri).expect("pushed");
+        }
         let tx = d
             .set_cookies
             .last()

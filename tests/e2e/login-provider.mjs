@@ -71,7 +71,7 @@ const basic = (id, secret) => `Basic ${Buffer.from(`${encodeURIComponent(id)}:${
  * first) and `adapter` (its storage: each instance has its own otherwise) let a test
  * restart it in place with rotated keys and its grants, and put faults in its way.
  */
-export async function startLoginProvider({ appOrigins = [], host = "localhost", port, keys, accessTokenTTL, middleware, adapter } = {}) {
+export async function startLoginProvider({ appOrigins = [], host = "localhost", port, keys, accessTokenTTL, middleware, adapter, requirePushes = false } = {}) {
   port ??= await freePort();
   const issuer = `http://${host}:${port}`;
   const origins = [...new Set(appOrigins.flatMap((o) => [o, o.replace("//127.0.0.1:", "//localhost:")]))];
@@ -119,6 +119,8 @@ export async function startLoginProvider({ appOrigins = [], host = "localhost", 
     rotateRefreshToken: true,
     features: {
       devInteractions: { enabled: true },
+      // RFC 9126 at `/request`: offered, or (`requirePushes`) required and advertised so.
+      pushedAuthorizationRequests: { enabled: true, requirePushedAuthorizationRequests: requirePushes },
       revocation: { enabled: true },
       rpInitiatedLogout: { enabled: true },
       // `resource` may be sent at the authorization endpoint, the token endpoint, both or
@@ -141,11 +143,14 @@ export async function startLoginProvider({ appOrigins = [], host = "localhost", 
     grantsRevoked: 0,
     endSession: 0,
     endSessionConfirmed: 0,
+    pushes: 0,
   };
   // What arrived, for asserting what the gate sent: the authorization requests' query,
   // each token request's grant type, client, auth method and outcome, each revocation's
   // form fields, each end-session request's query.
-  const seen = { authorizations: [], tokenRequests: [], revocations: [], endSessions: [] };
+  // A pushed authorization request's parameters stand for its query (`pushed: true`).
+  const seen = { authorizations: [], tokenRequests: [], revocations: [], endSessions: [], pushes: [] };
+  const pushed = new Map();
   const grantType = (ctx) => ctx.oidc?.params?.grant_type ?? "unknown";
   provider.on("grant.success", (ctx) => {
     counts.token[grantType(ctx)] = (counts.token[grantType(ctx)] ?? 0) + 1;
@@ -165,13 +170,22 @@ export async function startLoginProvider({ appOrigins = [], host = "localhost", 
     if (path === "/jwks") counts.jwks += 1;
     if (path === "/auth" && ctx.method === "GET") {
       counts.authorizations += 1;
-      seen.authorizations.push({ ...ctx.query });
+      const { request_uri: uri } = ctx.query;
+      seen.authorizations.push(uri && pushed.has(uri) ? { ...pushed.get(uri), ...ctx.query, pushed: true } : { ...ctx.query });
     }
     if (path === "/session/end") {
       counts.endSession += 1;
       seen.endSessions.push({ method: ctx.method, query: { ...ctx.query } });
     }
     await next();
+    if (path === "/request") {
+      counts.pushes += 1;
+      // The authorization parameters, and the whole form as sent (client authentication too).
+      const params = { ...ctx.oidc?.params };
+      const body = { ...ctx.oidc?.body };
+      seen.pushes.push({ status: ctx.status, client: ctx.oidc?.client?.clientId, authMethod: ctx.oidc?.client?.clientAuthMethod, params, body, error: ctx.body?.error });
+      if (ctx.status === 201) pushed.set(ctx.body.request_uri, params);
+    }
     if (path === "/token/revocation") {
       counts.revocations += 1;
       seen.revocations.push({ status: ctx.status, client: ctx.oidc?.client?.clientId, params: { ...ctx.oidc?.params } });

@@ -193,7 +193,14 @@ async function hostScenarios(t, origin, { nextLinks = false, errorUrl = false, o
     assert.equal(res.status, 307);
     const to = new URL(res.headers.get("location"));
     assert.equal(to.origin + to.pathname, `${op.issuer}/auth`);
-    const q = Object.fromEntries(to.searchParams);
+    let q = Object.fromEntries(to.searchParams);
+    if (client.pushed) {
+      // RFC 9126: the browser carries the client and a request_uri; the rest was pushed.
+      assert.deepEqual(Object.keys(q).sort(), ["client_id", "request_uri"], to.href);
+      const push = op.seen.pushes.at(-1);
+      assert.deepEqual([push.status, push.client, push.authMethod], [201, client.id, client.authMethod]);
+      q = { ...push.params, ...q };
+    }
     assert.equal(q.response_type, "code");
     assert.equal(q.client_id, client.id);
     assert.equal(q.redirect_uri, `${origin}/auth/callback`);
@@ -518,13 +525,16 @@ for (const variant of ["middleware", "proxy"]) {
       env: {
         UPSTREAM_URL: backend.url, LOGIN_ISSUER: op.issuer, LOGIN_CLIENT_ID: op.clientId, LOGIN_CLIENT_SECRET: op.clientSecret,
         LOGIN_SECRET: SECRET, LOGIN_RESOURCE: RESOURCES.rs, APP_ORIGIN: variant === "proxy" ? `${origin},${ORIGIN.tls}` : origin,
+        LOGIN_PUSH: variant === "middleware" ? "1" : "0",
       },
       files: { [`${variant}.ts`]: readFileSync(new URL(`./login/variants/${variant}.ts`, import.meta.url), "utf8") },
     });
     console.log(`next build of the login app with ${variant}.ts: ${seconds.toFixed(1)} s`);
     const next = await startNext(dir, { port: PORTS[variant] });
     t.after(() => next.stop());
-    await hostScenarios(t, origin, { nextLinks: true, onFailure: (name) => printLog(next, name) });
+    // The Edge build pushes its authorization requests (RFC 9126); the Node one does not.
+    const client = { id: op.clientId, authMethod: "client_secret_basic", pushed: variant === "middleware" };
+    await hostScenarios(t, origin, { nextLinks: true, client, onFailure: (name) => printLog(next, name) });
     if (variant === "middleware") {
       await t.test("returnTo catalogue in Chromium: every login lands on this origin", (t) => returnToInBrowser(t, origin));
     } else {
@@ -594,9 +604,10 @@ async function loginThroughTlsProxy(t, next) {
   assert.doesNotMatch(next.output(), /Failed to proxy/);
 }
 
-test("hosted login in workerd (Miniflare), redirect and post-logout URIs from the request's origin, private_key_jwt", { timeout: 240_000 }, async (t) => {
+test("hosted login in workerd (Miniflare), redirect and post-logout URIs from the request's origin, private_key_jwt, pushed requests", { timeout: 240_000 }, async (t) => {
   // This host's client authenticates with private_key_jwt (EdDSA), signed by workerd's
-  // WebCrypto; the Node hosts use a client secret.
+  // WebCrypto, and pushes its authorization requests; the Node hosts use a client secret
+  // and the front channel.
   const client = CLIENTS.privateKeyJwt.client_id;
   const mf = await startWorker(new URL("./worker/login.ts", import.meta.url).pathname, "worker-login", {
     ISSUER: op.issuer, CLIENT_ID: client, CLIENT_KEY: JSON.stringify(ASSERTION_KEYS.EdDSA), LOGIN_SECRET: SECRET,
@@ -604,7 +615,7 @@ test("hosted login in workerd (Miniflare), redirect and post-logout URIs from th
   }, { host: "127.0.0.1", port: PORTS.worker });
   t.after(() => mf.dispose());
   assert.equal((await mf.ready).origin, ORIGIN.worker);
-  await hostScenarios(t, ORIGIN.worker, { errorUrl: true, client: { id: client, authMethod: "private_key_jwt" } });
+  await hostScenarios(t, ORIGIN.worker, { errorUrl: true, client: { id: client, authMethod: "private_key_jwt", pushed: true } });
 });
 
 // ---------------------------------------------------------------------------------------
@@ -1079,5 +1090,72 @@ test("private_key_jwt (RFC 7523): each token, refresh and revocation request sig
       assert.match(error.message, /^login/, what);
       assert.ok(!error.message.includes(d), `${what}: no key material in "${error.message}"`);
     }
+  });
+});
+
+test("pushed authorization requests (RFC 9126): the parameters go over the back channel, the browser carries a request_uri", { timeout: 120_000 }, async (t) => {
+  const URN = /^urn:ietf:params:oauth:request_uri:[\w-]+$/;
+  const clients = [
+    ["client_secret_basic", {}, op.clientId],
+    ["client_secret_post", { clientId: "edgegate-post", tokenEndpointAuthMethod: "client_secret_post" }, "edgegate-post"],
+    ["private_key_jwt", { clientId: CLIENTS.privateKeyJwt.client_id, clientSecret: undefined, clientAssertionSigningKey: ASSERTION_KEYS.ES256 }, CLIENTS.privateKeyJwt.client_id],
+  ];
+  for (const [method, overrides, client] of clients) {
+    await t.test(`${method}: pushed and authenticated, then the whole login`, async () => {
+      const gate = await createGate(loginOptions({ pushedAuthorizationRequests: true, ...overrides }));
+      const { authorize, done, txCookie } = await login(gate);
+      // Nothing of the request in the browser's URL: no state, challenge, redirect URI or scope.
+      assert.deepEqual([...authorize.searchParams.keys()].sort(), ["client_id", "request_uri"], authorize.href);
+      assert.equal(authorize.searchParams.get("client_id"), client);
+      assert.match(authorize.searchParams.get("request_uri"), URN);
+      const push = op.seen.pushes.at(-1);
+      assert.deepEqual([push.status, push.client, push.authMethod], [201, client, method]);
+      assert.equal(push.params.redirect_uri, `${APP}/auth/callback`);
+      assert.equal(push.params.code_challenge_method, "S256");
+      assert.equal(push.params.resource, RESOURCES.rs);
+      assert.ok(txCookie.startsWith(`__Host-edgegate-tx-${push.params.state}=`), "the transaction is the pushed one");
+      if (method === "private_key_jwt") assert.equal(jwtParts(push.body.client_assertion)[1].aud, `${op.issuer}/request`);
+      else assert.equal(push.body.client_secret, method === "client_secret_post" ? op.clientSecret : undefined);
+      assert.equal([push.body.client_id].flat().length, 1, "client_id once");
+      assert.equal(done.status, 303, JSON.stringify(done));
+      assert.equal(locationOf(done), "/dashboard");
+      const exchange = op.seen.tokenRequests.findLast((r) => r.grantType === "authorization_code");
+      assert.deepEqual([exchange.ok, exchange.client], [true, client]);
+    });
+  }
+
+  await t.test("a pushed login's URL opened in another browser: no transaction there, no session", async () => {
+    const gate = await createGate(loginOptions({ pushedAuthorizationRequests: true }));
+    const { authorize } = await beginLogin(gate);
+    assertRefused(await callback(gate, await atProvider(authorize)), "ERR_LOGIN_STATE", "the attacker's pushed URL in the victim's browser");
+  });
+
+  await t.test("the provider refuses the push (an unregistered redirect URI): its error, no transaction, no redirect", async () => {
+    const gate = await createGate(loginOptions({ pushedAuthorizationRequests: true, redirectUri: "https://evil.example/auth/callback" }));
+    const pushes = op.counts.pushes;
+    const decision = await gate.decide({ method: "GET", url: `${APP}/auth/login`, headers: NAVIGATE });
+    assertRefused(decision, "ERR_LOGIN_PROVIDER", "a refused push");
+    const push = op.seen.pushes.at(-1);
+    assert.equal(push.status, 400);
+    assert.ok(decision.message.endsWith(`the push was refused: ${push.error}`), JSON.stringify(decision));
+    assert.deepEqual(decision.setCookies ?? [], []);
+    assert.equal(op.counts.pushes, pushes + 1);
+  });
+
+  await t.test("a provider that requires pushes (and advertises it) gets them without the option", async (st) => {
+    const strict = await startLoginProvider({ appOrigins: [APP], requirePushes: true });
+    st.after(() => strict.stop());
+    const options = loginOptions({ issuer: strict.issuer });
+    const gate = await createGate({ ...options, verify: { ...options.verify, issuer: strict.issuer } });
+    const flow = await beginLogin(gate);
+    assert.match(flow.authorize.searchParams.get("request_uri") ?? "", URN, flow.authorize.href);
+    assert.equal(strict.counts.pushes, 1);
+    const url = new URL(await authorizeAtProvider(flow.authorize.href, { login: "nora" }));
+    const done = await callback(gate, url, flow.txCookie);
+    assert.equal(done.status, 303, JSON.stringify(done));
+    // The requirement is real: the front channel alone is refused there.
+    const front = new URL(`${strict.issuer}/auth`);
+    for (const [k, v] of Object.entries({ client_id: op.clientId, response_type: "code", scope: "openid", redirect_uri: `${APP}/auth/callback`, code_challenge: "x".repeat(43), code_challenge_method: "S256" })) front.searchParams.set(k, v);
+    assert.match(await authorizeAtProvider(front.href, { login: "nora" }), /error=invalid_request/);
   });
 });

@@ -23,6 +23,8 @@ export const gateOptions: Options = {
     sessionClaims: ["email", "name"],
     // oidc-provider issues refresh tokens (offline_access) only with an explicit consent.
     authorizationParams: { prompt: "consent" },
+    // One build pushes its authorization requests (RFC 9126), the other uses the front channel.
+    pushedAuthorizationRequests: env.LOGIN_PUSH === "1",
   },
   upstream: { claimHeaders: { sub: "x-auth-sub" } },
 };

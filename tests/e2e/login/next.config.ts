@@ -15,6 +15,7 @@ const config: NextConfig = {
     LOGIN_SECRET: process.env.LOGIN_SECRET ?? "",
     LOGIN_RESOURCE: process.env.LOGIN_RESOURCE ?? "",
     APP_ORIGIN: process.env.APP_ORIGIN ?? "",
+    LOGIN_PUSH: process.env.LOGIN_PUSH ?? "",
   },
 };
 

@@ -2,7 +2,8 @@
 // /auth/session; /api/* goes to the backend with the provider's access token; the pages
 // are this handler's. No redirectUri or postLogoutRedirectUri: the request's origin gives
 // them (<origin>/auth/callback, <origin>/). Callback failures go to /login-error?error=CODE.
-// The client authenticates with private_key_jwt: its assertions signed by workerd's WebCrypto.
+// The client authenticates with private_key_jwt, its assertions signed by workerd's WebCrypto,
+// and pushes its authorization requests (RFC 9126).
 import { gateWorker } from "edgegate/worker";
 import { dashboard, home, loginError } from "../login-pages.mjs";
 
@@ -27,6 +28,7 @@ export default gateWorker<Env>(
       issuer: env.ISSUER,
       clientId: env.CLIENT_ID,
       clientAssertionSigningKey: env.CLIENT_KEY,
+      pushedAuthorizationRequests: true,
       secret: env.LOGIN_SECRET,
       resource: env.RESOURCE,
       errorUrl: "/login-error",
