@@ -11,7 +11,6 @@ mod read;
 mod wire;
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -82,7 +81,9 @@ pub struct JsGate {
     inner: Gate,
     /// The host's clock, unless the options fixed one.
     clock: Option<Arc<HostClock>>,
-    pending: RefCell<BTreeMap<u32, Pending>>,
+    /// Oldest first. A list: a handful are pending at a time, and a map of them linked its
+    /// own B-tree code (~2 KB gzipped).
+    pending: RefCell<Vec<(u32, Pending)>>,
     next_id: RefCell<u32>,
     /// Memory shared with the shim (`decideInput`): it encodes the request straight into
     /// `input`, and reads every text answer out of `output`. One copy each way, no
@@ -118,7 +119,7 @@ impl JsGate {
             Ok(JsGate {
                 inner: Gate::with_clock(options, clock)?,
                 clock: host,
-                pending: RefCell::new(BTreeMap::new()),
+                pending: RefCell::new(Vec::new()),
                 // At random, as fetch tickets are: ids of an instance a trap replaced must
                 // not be the new one's.
                 next_id: RefCell::new(crate::random::random_u64()? as u32),
@@ -266,9 +267,9 @@ impl JsGate {
         let bytes = (u.signing_input.as_bytes().to_vec(), u.signature.clone());
         let mut table = self.pending.borrow_mut();
         if table.len() >= MAX_PENDING {
-            table.pop_first();
+            table.remove(0);
         }
-        table.insert(id, pending);
+        table.push((id, pending));
         Answer {
             text,
             bytes: Some(bytes),
@@ -409,18 +410,22 @@ impl JsGate {
     pub fn candidate_key(&self, id: u32, handle: usize) -> Result<JsValue, JsValue> {
         let table = self.pending.borrow();
         let key = table
-            .get(&id)
-            .and_then(|p| p.unverified.candidates.iter().find(|k| k.handle == handle))
+            .iter()
+            .find(|(i, _)| *i == id)
+            .and_then(|(_, p)| p.unverified.candidates.iter().find(|k| k.handle == handle))
             .and_then(|k| k.material.public_jwk())
             .ok_or_else(|| type_error("candidateKey: no such pending key"))?;
         json_object(&key)
     }
 
     fn take(&self, id: u32) -> Result<Pending, JsValue> {
-        self.pending
-            .borrow_mut()
-            .remove(&id)
-            .ok_or_else(|| type_error("resume: no pending decision with this id"))
+        let mut table = self.pending.borrow_mut();
+        // The newest are resumed first: search from the end.
+        let at = table
+            .iter()
+            .rposition(|(i, _)| *i == id)
+            .ok_or_else(|| type_error("resume: no pending decision with this id"))?;
+        Ok(table.remove(at).1)
     }
 }
 

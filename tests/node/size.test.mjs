@@ -41,13 +41,15 @@
 // Then 279 KiB: no slice sort linked at all (two driftsort instances, from collecting
 // option maps and a fetch ticket's headers into BTreeMaps, −6.2 KB gzipped), which paid
 // for pushed authorization requests (issue 28, +2.2 KB): 288,404 → 284,414 (node's zlib).
+// Then 276 KiB: the host's pending signature checks in a list, not a B-tree map of their
+// own (−3.5 KB): 280,853.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 
 const TARGET = 120 * 1024;
-const CEILING = 279 * 1024;
+const CEILING = 276 * 1024;
 
 test(`gzipped .wasm stays under ${CEILING} bytes (target ${TARGET})`, () => {
   const wasm = readFileSync(new URL("../../js/wasm/edgegate_bg.wasm", import.meta.url));
