@@ -139,8 +139,10 @@ fn api_denial(e: &Error, scopes: &[String]) -> Action {
                 headers: json_headers(Some(format!(
                     r#"Bearer error="insufficient_scope", scope="{scope}""#
                 ))),
-                body: serde_json::json!({ "error": "insufficient_scope", "scope": scope })
-                    .to_string(),
+                body: serde_json::to_string(
+                    &serde_json::json!({ "error": "insufficient_scope", "scope": scope }),
+                )
+                .unwrap_or_default(),
             }
         }
         Error::Expired => json(

@@ -317,7 +317,7 @@ fn header_value(claim: &Value) -> Option<String> {
     let text = match claim {
         Value::String(s) => s.clone(),
         Value::Null => return None,
-        other => other.to_string(),
+        other => serde_json::to_string(other).unwrap_or_default(),
     };
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {

@@ -31,6 +31,7 @@ impl Login {
                 out.insert(name.clone(), value.clone());
             }
         }
-        json(200, &Value::Object(out).to_string())
+        // serde_json::to_string, as everywhere: Value's Display links a second serializer.
+        json(200, &serde_json::to_string(&out).unwrap_or_default())
     }
 }

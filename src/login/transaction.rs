@@ -57,7 +57,7 @@ impl Transaction {
             "s": self.state, "n": self.nonce, "v": self.verifier,
             "r": self.return_to, "u": self.redirect_uri, "t": self.created,
         });
-        sealer.seal(cookie, plain.to_string().as_bytes())
+        sealer.seal(cookie, &serde_json::to_vec(&plain).unwrap_or_default())
     }
 
     /// The transaction sealed in cookie `cookie`; `None` if it does not open or parse.

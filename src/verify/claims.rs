@@ -222,7 +222,8 @@ fn claim_detail(claims: &Map<String, Value>, name: &str) -> String {
         _ => return "ok".into(),
     };
     match claims.get(key) {
-        Some(v) => format!("ok ({v})"),
+        // Not `{v}`: Value's Display links two more copies of the JSON serializer.
+        Some(v) => format!("ok ({})", serde_json::to_string(v).unwrap_or_default()),
         None => "ok (absent)".into(),
     }
 }
