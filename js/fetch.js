@@ -92,7 +92,8 @@ export async function runFetch(ticket, engine, { fetch: hostFetch, store }) {
       signal: AbortSignal.timeout(ticket.timeoutMs),
     });
     // Every answer's body goes to the engine, which alone judges it (a push answers 201, a
-    // refusal names its error); an error page past the cap is still its status.
+    // refusal names its error); an error page past the cap is still its status. (A body
+    // that breaks off mid-read is a network failure, whatever the status.)
     let body = "";
     try {
       body = await readCapped(response, ticket.maxBytes);

@@ -106,6 +106,37 @@ pub enum Progress<T> {
     NeedsFetch(Fetch),
 }
 
+/// Where a request stands in its fetch rounds: how many it has waited through, and the
+/// ticket it waited on last. A login that pushed its authorization request (RFC 9126) finds
+/// its transaction again by that ticket: nothing else in the request tells two concurrent
+/// logins apart.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Round {
+    /// Fetches and store operations waited through.
+    pub fetches: u8,
+    /// The ticket of the last one.
+    pub after: Option<u64>,
+}
+
+impl Round {
+    /// The round after ticket `id`.
+    pub fn next(self, id: u64) -> Round {
+        Round {
+            fetches: self.fetches.saturating_add(1),
+            after: Some(id),
+        }
+    }
+}
+
+impl From<u8> for Round {
+    fn from(fetches: u8) -> Round {
+        Round {
+            fetches,
+            after: None,
+        }
+    }
+}
+
 /// The `User-Agent` of the engine's fetches, unless `verify.remote.userAgent` says otherwise.
 pub(crate) const USER_AGENT: &str = concat!("edgegate/", env!("CARGO_PKG_VERSION"));
 

@@ -1038,7 +1038,7 @@ fn concurrent_pushed_logins_each_find_their_own_transaction_by_their_ticket() {
     };
     env.gate
         .complete(discovery.id, env.idp.serve(&discovery, NOW));
-    let round = edgegate::Round::from(0).after(discovery.id);
+    let round = edgegate::Round::from(0).next(discovery.id);
     let push = |round: edgegate::Round| match env.gate.begin_round(&r, round) {
         edgegate::Step::NeedsFetch(f) if f.url == PAR_ENDPOINT => f,
         other => panic!("a push: {other:?}"),
@@ -1049,7 +1049,7 @@ fn concurrent_pushed_logins_each_find_their_own_transaction_by_their_ticket() {
     env.gate.complete(b.id, env.idp.serve(&b, NOW));
     env.gate.complete(a.id, env.idp.serve(&a, NOW));
     let state_of = |f: &edgegate::Fetch| form(f.body.as_deref().unwrap())["state"].clone();
-    let finish = |ticket: u64| match env.gate.begin_round(&r, round.after(ticket)) {
+    let finish = |ticket: u64| match env.gate.begin_round(&r, round.next(ticket)) {
         edgegate::Step::Decided(d) => d,
         other => panic!("a decision: {other:?}"),
     };
@@ -1064,6 +1064,30 @@ fn concurrent_pushed_logins_each_find_their_own_transaction_by_their_ticket() {
     assert_eq!(tx_state(&da), state_of(&a));
     assert_ne!(location(&da), location(&db));
     // A ticket's transaction is handed out once: a run naming it again pushes anew.
-    assert_eq!(push(round.after(a.id)).url, PAR_ENDPOINT);
+    assert_eq!(push(round.next(a.id)).url, PAR_ENDPOINT);
     assert_eq!(env.idp.count(PAR_ENDPOINT), 2);
+}
+
+#[test]
+fn a_host_that_does_not_name_the_ticket_it_waited_on_gets_a_refusal_not_a_push_per_round() {
+    let env = Env::new(json!({ "login": { "pushedAuthorizationRequests": true } }));
+    let r = login_request();
+    let edgegate::Step::NeedsFetch(discovery) = env.gate.begin_round(&r, 0) else {
+        panic!("discovery")
+    };
+    env.gate
+        .complete(discovery.id, env.idp.serve(&discovery, NOW));
+    // Round 1 by its count alone: no way to find a push again, so none is started.
+    match env.gate.begin_round(&r, 1) {
+        edgegate::Step::Decided(d) => {
+            assert_eq!(
+                (d.code, status(&d)),
+                ("ERR_LOGIN_UNAVAILABLE", 503),
+                "{d:#?}"
+            );
+            assert!(d.set_cookies.is_empty());
+        }
+        other => panic!("a refusal: {other:?}"),
+    }
+    assert_eq!(env.idp.count(PAR_ENDPOINT), 0);
 }

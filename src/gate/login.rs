@@ -3,11 +3,12 @@
 
 use std::sync::Arc;
 
-use super::{Gate, Pending, Round, Step, Then, MAX_FETCH_ROUNDS};
+use super::{Gate, Pending, Step, Then, MAX_FETCH_ROUNDS};
 use crate::answer;
 use crate::decision::{Decision, Under};
 use crate::error::{Error, Passed, RefreshFailure, Result};
 use crate::fetch::Progress;
+use crate::fetch::Round;
 use crate::http::Request;
 use crate::login::{Checker, HostCheck, Login, Route};
 use crate::normalize::NormalizedPath;
@@ -66,13 +67,7 @@ impl Gate {
         }
         let now = self.clock.now();
         let progress = match route {
-            Route::Login => login.start(
-                request,
-                path,
-                &self.answers.return_to_param,
-                round.after,
-                now,
-            ),
+            Route::Login => login.start(request, path, &self.answers.return_to_param, round, now),
             Route::Callback => {
                 let verify = |token: &str| self.verify_access(token, verdict, now);
                 match login.callback(request, path, &self.session, &verify, verdict, now) {

@@ -27,7 +27,7 @@ use crate::csrf::Csrf;
 use crate::decision::{Decision, Under};
 use crate::error::{Error, Result};
 use crate::extract::{Extractor, TokenSource};
-use crate::fetch::{Fetch, Fetched};
+use crate::fetch::{Fetch, Fetched, Round};
 use crate::forward::Forwarder;
 use crate::http::Request;
 use crate::login::Login;
@@ -50,37 +50,6 @@ pub static AGREEMENTS: std::sync::atomic::AtomicUsize = std::sync::atomic::Atomi
 /// coordinated refresh as many: its claim, the call, its publish, discovery, the JWKS and a
 /// refetch.
 pub const MAX_FETCH_ROUNDS: u8 = 6;
-
-/// Where a request stands in its fetch rounds: how many it has waited through, and the
-/// ticket it waited on last. A login that pushed its authorization request (RFC 9126) finds
-/// its transaction again by that ticket: nothing else in the request tells two concurrent
-/// logins apart.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Round {
-    /// Fetches and store operations waited through.
-    pub fetches: u8,
-    /// The ticket of the last one.
-    pub after: Option<u64>,
-}
-
-impl Round {
-    /// The round after ticket `id`.
-    pub fn after(self, id: u64) -> Round {
-        Round {
-            fetches: self.fetches.saturating_add(1),
-            after: Some(id),
-        }
-    }
-}
-
-impl From<u8> for Round {
-    fn from(fetches: u8) -> Round {
-        Round {
-            fetches,
-            after: None,
-        }
-    }
-}
 
 /// The engine. Cheap to share: build once per isolate, decide per request.
 pub struct Gate {
@@ -340,13 +309,13 @@ impl Gate {
                 Step::NeedsFetch(ticket) => {
                     let outcome = fetch(&ticket);
                     self.complete(ticket.id, outcome);
-                    round = round.after(ticket.id);
+                    round = round.next(ticket.id);
                     self.begin_round(request, round)
                 }
                 // No store here: the refresh goes uncoordinated, and the decision says so.
                 Step::NeedsStore(op) => {
                     self.stored(op.id, Stored::Failed);
-                    round = round.after(op.id);
+                    round = round.next(op.id);
                     self.begin_round(request, round)
                 }
             }

@@ -5,13 +5,14 @@
 use std::ops::ControlFlow::{self, Break, Continue};
 use std::sync::Arc;
 
-use super::{Gate, Pending, Round, Step, Then, MAX_FETCH_ROUNDS};
+use super::{Gate, Pending, Step, Then, MAX_FETCH_ROUNDS};
 use crate::answer;
 use crate::config::RuleKind;
 use crate::decision::{Decision, Under};
 use crate::error::{Error, Passed, RefreshFailure, Result};
 use crate::extract::{Found, TokenSource};
 use crate::fetch::Progress;
+use crate::fetch::Round;
 use crate::http::Request;
 use crate::login::Route;
 use crate::normalize::{normalize, NormalizedPath};

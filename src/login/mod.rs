@@ -36,7 +36,7 @@ use crate::cookie;
 use crate::cookie::MAX_COOKIE_BYTES;
 use crate::decision::{Action, Decision, Under};
 use crate::error::{Error, LoginError, Passed, Result};
-use crate::fetch::{Fetched, Progress};
+use crate::fetch::{Fetched, Progress, Round};
 use crate::http::{encode_uri_component, host, is_local_path, is_loopback, origin_of, Request};
 use crate::normalize::{normalize, NormalizedPath};
 use crate::oauth::assertion::{AssertionKey, Audience};

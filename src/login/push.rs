@@ -4,8 +4,12 @@
 //! travels through the browser, where it could be read or changed.
 //!
 //! The push is a fetch, so the login start runs again after it; its transaction is random,
-//! so that run finds it by the ticket it waited on ([`crate::Round::after`]), never by
+//! so that run finds it by the ticket it waited on ([`Round::after`](crate::Round)), never by
 //! anything in the request, which two concurrent logins (or an attacker's) can share.
+//!
+//! Anyone can start a login, so anyone can start pushes: they are kept in a bounded list
+//! that drops the oldest when full, never refusing new logins (a flood of abandoned ones
+//! would otherwise lock everyone out until they expired).
 
 use std::sync::Mutex;
 
@@ -14,14 +18,16 @@ use serde_json::Value;
 use super::transaction::Transaction;
 use crate::error::{Error, LoginError};
 use crate::fetch::{fresh_fetch_id, Fetched};
-use crate::oauth::calls::MAX_IN_FLIGHT;
 use crate::oauth::{provider_error, unreachable_reason};
 use crate::verify::jws::parse_object;
 
 /// A `request_uri` longer than this is no provider's: it goes into the browser's URL.
 const MAX_REQUEST_URI: usize = 2048;
+/// Pushes kept at most (under 1 KB each). A login's own is taken within its round trip to
+/// the provider: to push it out, a flood would need this many logins in that time.
+const MAX_KEPT: usize = 1024;
 
-/// Logins waiting on their push (a few at most: a list, not a map's code).
+/// Logins waiting on their push, oldest first (a list, not a map's code).
 pub(super) struct Pushes {
     /// A push whose outcome nobody took is dropped after this long (seconds).
     lost: f64,
@@ -31,6 +37,8 @@ pub(super) struct Pushes {
 struct Push {
     id: u64,
     tx: Transaction,
+    /// Where the browser goes with the `request_uri`.
+    authorization_endpoint: String,
     started: f64,
     /// The `request_uri`, or why not; `None` while in flight.
     outcome: Option<Result<String, Error>>,
@@ -48,29 +56,31 @@ impl Pushes {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// A ticket id for pushing `tx`'s request at `now`; `None` when too many are in flight
-    /// (each is a call to the provider that anyone can start).
-    pub(super) fn begin(&self, tx: Transaction, now: f64) -> Option<u64> {
+    /// The ticket id for pushing `tx`'s request at `now`, to go on to
+    /// `authorization_endpoint`.
+    pub(super) fn begin(&self, tx: Transaction, authorization_endpoint: &str, now: f64) -> u64 {
         let mut pushes = self.lock();
         pushes.retain(|p| now - p.started <= self.lost);
-        if pushes.len() >= MAX_IN_FLIGHT {
-            return None;
+        if pushes.len() >= MAX_KEPT {
+            pushes.remove(0);
         }
         let id = fresh_fetch_id();
         pushes.push(Push {
             id,
             tx,
+            authorization_endpoint: authorization_endpoint.to_owned(),
             started: now,
             outcome: None,
         });
-        Some(id)
+        id
     }
 
     pub(super) fn owns(&self, id: u64) -> bool {
         self.lock().iter().any(|p| p.id == id)
     }
 
-    /// Records how push `id` ended; false for an unknown or finished id.
+    /// Records how push `id` ended; false for an unknown or finished id. (Out of line: the
+    /// answer's reading stays out of `Gate::complete`, which every fetch's report calls.)
     #[inline(never)]
     pub(super) fn complete(&self, id: u64, fetched: Fetched) -> bool {
         match self.lock().iter_mut().find(|p| p.id == id) {
@@ -82,16 +92,21 @@ impl Pushes {
         }
     }
 
-    /// The transaction of finished push `id` and its outcome, handed out once.
-    pub(super) fn take(&self, id: u64) -> Option<(Transaction, Result<String, Error>)> {
+    /// Finished push `id`, handed out once: its transaction, and the authorization endpoint
+    /// with the `request_uri` to send the browser there with (or why not).
+    pub(super) fn take(&self, id: u64) -> Option<Pushed> {
         let mut pushes = self.lock();
         let at = pushes
             .iter()
             .position(|p| p.id == id && p.outcome.is_some())?;
-        let push = pushes.swap_remove(at);
-        Some((push.tx, push.outcome?))
+        let push = pushes.remove(at);
+        let outcome = push.outcome?.map(|uri| (push.authorization_endpoint, uri));
+        Some((push.tx, outcome))
     }
 }
+
+/// A finished push: the transaction, and the authorization endpoint with the `request_uri`.
+pub(super) type Pushed = (Transaction, Result<(String, String), Error>);
 
 /// RFC 9126 §2.2–2.3: `201` with `request_uri` and `expires_in`; a 4xx is the provider's
 /// refusal, named by its `error`.
@@ -116,7 +131,10 @@ fn request_uri(fetched: Fetched) -> Result<String, Error> {
     }
     let uri = text("request_uri");
     let expires_in = doc.get("expires_in").and_then(Value::as_f64).unwrap_or(0.0);
-    if uri.is_empty() || uri.len() > MAX_REQUEST_URI || expires_in <= 0.0 {
+    // A URI, so printable ASCII: nothing else is any provider's, though encoding would
+    // keep it out of the Location header's syntax anyway.
+    let printable = uri.bytes().all(|b| b.is_ascii_graphic());
+    if uri.is_empty() || uri.len() > MAX_REQUEST_URI || !printable || expires_in <= 0.0 {
         return Err(refused(
             "the push answer has no usable request_uri and expires_in".into(),
         ));
@@ -139,32 +157,45 @@ mod tests {
         }
     }
 
+    const AUTHORIZE: &str = "https://id.example/authorize";
+
     #[test]
     fn a_push_is_found_by_its_ticket_once_it_has_ended_and_only_once() {
         let pushes = Pushes::new(5.0);
         let t = tx();
-        let id = pushes.begin(t.clone(), 0.0).unwrap();
-        let other = pushes.begin(tx(), 0.0).unwrap();
+        let id = pushes.begin(t.clone(), AUTHORIZE, 0.0);
+        let other = pushes.begin(tx(), AUTHORIZE, 0.0);
         assert!(pushes.take(id).is_none(), "in flight: nothing to take");
         assert!(pushes.owns(id));
         let good = r#"{"request_uri":"urn:ietf:params:oauth:request_uri:abc","expires_in":60}"#;
         assert!(pushes.complete(id, answer(201, good)));
         assert!(!pushes.complete(id, answer(201, good)), "reported once");
-        let (found, uri) = pushes.take(id).unwrap();
+        let (found, outcome) = pushes.take(id).unwrap();
         assert_eq!(found, t);
-        assert_eq!(uri.unwrap(), "urn:ietf:params:oauth:request_uri:abc");
+        assert_eq!(
+            outcome.unwrap(),
+            (
+                AUTHORIZE.to_owned(),
+                "urn:ietf:params:oauth:request_uri:abc".to_owned()
+            )
+        );
         assert!(pushes.take(id).is_none(), "handed out once");
         assert!(pushes.owns(other) && !pushes.owns(id));
     }
 
     #[test]
-    fn pushes_in_flight_are_capped_and_lost_ones_dropped() {
+    fn a_flood_of_logins_pushes_out_the_oldest_and_refuses_none() {
         let pushes = Pushes::new(5.0);
-        for _ in 0..MAX_IN_FLIGHT {
-            assert!(pushes.begin(tx(), 0.0).is_some());
+        let first = pushes.begin(tx(), AUTHORIZE, 0.0);
+        let second = pushes.begin(tx(), AUTHORIZE, 0.0);
+        for _ in 2..MAX_KEPT {
+            pushes.begin(tx(), AUTHORIZE, 0.0);
         }
-        assert!(pushes.begin(tx(), 1.0).is_none());
-        assert!(pushes.begin(tx(), 11.0).is_some(), "the lost ones are gone");
+        let newest = pushes.begin(tx(), AUTHORIZE, 1.0);
+        assert!(!pushes.owns(first) && pushes.owns(second) && pushes.owns(newest));
+        let later = pushes.begin(tx(), AUTHORIZE, 12.0);
+        assert!(!pushes.owns(second) && !pushes.owns(newest), "expired");
+        assert!(pushes.owns(later));
     }
 
     #[test]
@@ -184,6 +215,15 @@ mod tests {
         }
         let long = format!(r#"{{"request_uri":"{}","expires_in":9}}"#, "u".repeat(3000));
         assert_eq!(code(answer(201, &long)), Err("ERR_LOGIN_PROVIDER"));
+        for uri in [
+            r"urn:x\r\nSet-Cookie: a=b",
+            r"urn:x\u0000",
+            "urn: x",
+            "urn:é",
+        ] {
+            let body = format!(r#"{{"request_uri":"{uri}","expires_in":9}}"#);
+            assert_eq!(code(answer(201, &body)), Err("ERR_LOGIN_PROVIDER"), "{uri}");
+        }
         let refused = request_uri(answer(400, r#"{"error":"invalid_client<script>"}"#));
         assert_eq!(
             refused.unwrap_err(),

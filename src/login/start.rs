@@ -6,13 +6,13 @@ use super::*;
 impl Login {
     /// `GET <prefix>/login`: a new transaction and the redirect to the provider; with
     /// pushed authorization requests, the push first, and the redirect in the run after it
-    /// (`after`: the ticket this request waited on last).
+    /// (`round.after`: the ticket this request waited on last).
     pub(crate) fn start(
         &self,
         request: &Request,
         path: &NormalizedPath,
         return_param: &str,
-        after: Option<u64>,
+        Round { fetches, after }: Round,
         now: f64,
     ) -> Progress<Decision> {
         if !matches!(request.method.as_ref(), "GET" | "HEAD") {
@@ -30,36 +30,41 @@ impl Login {
                 json(401, r#"{"error":"login_required"}"#),
             ));
         }
+        // A pushed login's run after its push: the transaction and where it goes, by the
+        // ticket this request waited on (before discovery, which may have expired since).
+        if let Some((tx, pushed)) = after.and_then(|id| self.pushes.take(id)) {
+            return match pushed {
+                Ok((endpoint, uri)) => {
+                    let params = [
+                        ("client_id", self.client.id.as_str()),
+                        ("request_uri", &uri),
+                    ];
+                    self.send(request, tx, with_query(&endpoint, &params))
+                }
+                Err(e) => done(self.failure(e, None)),
+            };
+        }
         let metadata = match self.metadata(now) {
             Ok(Progress::Done(m)) => m,
             Ok(Progress::NeedsFetch(f)) => return Progress::NeedsFetch(f),
             Err(e) => return done(self.failure(e, None)),
         };
-        let authorize =
-            |params: &[(&str, &str)]| with_query(&metadata.authorization_endpoint, params);
-        if let Some((tx, pushed)) = after.and_then(|id| self.pushes.take(id)) {
-            return match pushed {
-                Ok(uri) => {
-                    let location =
-                        authorize(&[("client_id", &self.client.id), ("request_uri", &uri)]);
-                    self.send(request, tx, location)
-                }
-                Err(e) => done(self.failure(e, None)),
+        let push = if self.push || metadata.require_pushed_authorization_requests {
+            // Never silently in the front channel when the options or the provider say push.
+            let Some(endpoint) = &metadata.pushed_authorization_request_endpoint else {
+                return done(
+                    self.unavailable("the provider has no pushed_authorization_request_endpoint"),
+                );
             };
-        }
-        // Never silently in the front channel when the options or the provider say push.
-        let push = match &metadata.pushed_authorization_request_endpoint {
-            _ if !self.push && !metadata.require_pushed_authorization_requests => None,
-            Some(endpoint) => Some(endpoint),
-            None => {
-                return done(self.failure(
-                    Error::Login(
-                        LoginError::Unavailable,
-                        "the provider has no pushed_authorization_request_endpoint".into(),
-                    ),
-                    None,
-                ))
+            // A host that does not name the ticket it waited on would push on every round.
+            if fetches > 0 && after.is_none() {
+                return done(self.unavailable(
+                    "this host does not say which fetch a round follows (decide's `after`)",
+                ));
             }
+            Some(endpoint)
+        } else {
+            None
         };
         let return_to = transaction::query_params(path.query.as_deref(), &[return_param])
             .ok()
@@ -92,13 +97,13 @@ impl Login {
         ];
         params.extend(self.extra.iter().map(|(n, v)| (n.as_str(), v.as_str())));
         let Some(endpoint) = push else {
-            let location = authorize(&params);
+            let location = with_query(&metadata.authorization_endpoint, &params);
             return self.send(request, tx, location);
         };
-        match self.pushes.begin(tx.clone(), now) {
-            Some(id) => Progress::NeedsFetch(self.client.post(id, endpoint, now, &params)),
-            None => done(self.unavailable("too many logins in flight")),
-        }
+        let id = self
+            .pushes
+            .begin(tx.clone(), &metadata.authorization_endpoint, now);
+        Progress::NeedsFetch(self.client.push(id, endpoint, &self.issuer, now, &params))
     }
 
     /// The redirect to the provider's `location`, with `tx` sealed in its cookie.

@@ -117,6 +117,24 @@ impl Client {
     /// A form POST of `params` to `url` (ticket `id`) at `now`, authenticated as this
     /// client.
     pub(crate) fn post(&self, id: u64, url: &str, now: f64, params: &[(&str, &str)]) -> Fetch {
+        self.send(id, url, url, now, params)
+    }
+
+    /// A pushed authorization request (RFC 9126) of `params` to `url`. Its assertion's
+    /// `aud` is `issuer`: RFC 9126 §2 recommends it and FAPI 2.0 requires it.
+    pub(crate) fn push(
+        &self,
+        id: u64,
+        url: &str,
+        issuer: &str,
+        now: f64,
+        params: &[(&str, &str)],
+    ) -> Fetch {
+        self.send(id, url, issuer, now, params)
+    }
+
+    /// [`Client::post`], the assertion (if any) for `audience` where it names the endpoint.
+    fn send(&self, id: u64, url: &str, audience: &str, now: f64, params: &[(&str, &str)]) -> Fetch {
         let mut body = String::new();
         let mut add = |name: &str, value: &str| {
             if !body.is_empty() {
@@ -129,8 +147,10 @@ impl Client {
         for (name, value) in params {
             add(name, value);
         }
-        // Once: a pushed authorization request names its client among its parameters.
-        let named = params.iter().any(|(name, _)| *name == "client_id");
+        // Once: a pushed authorization request names this client among its parameters.
+        let named = params
+            .iter()
+            .any(|(name, value)| *name == "client_id" && *value == self.id);
         let mut headers = vec![
             ("user-agent".to_string(), USER_AGENT.to_string()),
             ("accept".to_string(), "application/json".to_string()),
@@ -166,7 +186,7 @@ impl Client {
             let jti = random_token::<16>().ok()?;
             add("client_assertion_type", JWT_BEARER);
             add("client_assertion", "");
-            Some(Box::new(key.assertion(&self.id, url, now, &jti)))
+            Some(Box::new(key.assertion(&self.id, audience, now, &jti)))
         });
         Fetch {
             id,

@@ -55,7 +55,7 @@ impl HostClock {
 }
 
 /// The round a host names: ticket ids are whole numbers below 2^53, exact as JS numbers.
-fn rounds(fetches: u8, after: Option<f64>) -> Round {
+fn round_of(fetches: u8, after: Option<f64>) -> Round {
     Round {
         fetches,
         after: after.map(|id| id as u64),
@@ -157,7 +157,7 @@ impl JsGate {
         let request = read_request(&request)?;
         let step = self
             .inner
-            .begin_round(&request, rounds(round.unwrap_or(0), after));
+            .begin_round(&request, round_of(round.unwrap_or(0), after));
         let answer = self.answer(step, Form::Object);
         let object = js_sys::JSON::parse(&answer.text)?;
         if let Some((data, signature)) = answer.bytes {
@@ -187,7 +187,7 @@ impl JsGate {
         now: f64,
         after: Option<f64>,
     ) -> Result<usize, JsValue> {
-        let round = rounds(round, after);
+        let round = round_of(round, after);
         match &self.clock {
             Some(clock) => clock.at(now, || self.decide_wire(length, parts, round)),
             None => self.decide_wire(length, parts, round),

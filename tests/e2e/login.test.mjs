@@ -1114,7 +1114,8 @@ test("pushed authorization requests (RFC 9126): the parameters go over the back 
       assert.equal(push.params.code_challenge_method, "S256");
       assert.equal(push.params.resource, RESOURCES.rs);
       assert.ok(txCookie.startsWith(`__Host-edgegate-tx-${push.params.state}=`), "the transaction is the pushed one");
-      if (method === "private_key_jwt") assert.equal(jwtParts(push.body.client_assertion)[1].aud, `${op.issuer}/request`);
+      // RFC 9126 §2 recommends, and FAPI 2.0 requires, the issuer as a push's assertion aud.
+      if (method === "private_key_jwt") assert.equal(jwtParts(push.body.client_assertion)[1].aud, op.issuer);
       else assert.equal(push.body.client_secret, method === "client_secret_post" ? op.clientSecret : undefined);
       assert.equal([push.body.client_id].flat().length, 1, "client_id once");
       assert.equal(done.status, 303, JSON.stringify(done));
