@@ -1028,17 +1028,23 @@ fn a_provider_that_requires_pushes_gets_them_and_one_without_the_endpoint_fails_
     assert!(format!("{:?}", d.error).contains("invalid_client"));
 }
 
-#[test]
-fn concurrent_pushed_logins_each_find_their_own_transaction_by_their_ticket() {
+/// A gate that pushes, its login request, and the discovery ticket that request's first
+/// round waited on (done, as any cold login's).
+fn pushing_after_discovery() -> (Env, Request<'static>, u64) {
     let env = Env::new(json!({ "login": { "pushedAuthorizationRequests": true } }));
     let r = login_request();
-    // Discovery first, as any cold login.
     let edgegate::Step::NeedsFetch(discovery) = env.gate.begin_round(&r, 0) else {
         panic!("discovery")
     };
     env.gate
         .complete(discovery.id, env.idp.serve(&discovery, NOW));
-    let round = edgegate::Round::from(0).next(discovery.id);
+    (env, r, discovery.id)
+}
+
+#[test]
+fn concurrent_pushed_logins_each_find_their_own_transaction_by_their_ticket() {
+    let (env, r, discovery) = pushing_after_discovery();
+    let round = edgegate::Round::from(0).next(discovery);
     let push = |round: edgegate::Round| match env.gate.begin_round(&r, round) {
         edgegate::Step::NeedsFetch(f) if f.url == PAR_ENDPOINT => f,
         other => panic!("a push: {other:?}"),
@@ -1070,13 +1076,7 @@ fn concurrent_pushed_logins_each_find_their_own_transaction_by_their_ticket() {
 
 #[test]
 fn a_host_that_does_not_name_the_ticket_it_waited_on_gets_a_refusal_not_a_push_per_round() {
-    let env = Env::new(json!({ "login": { "pushedAuthorizationRequests": true } }));
-    let r = login_request();
-    let edgegate::Step::NeedsFetch(discovery) = env.gate.begin_round(&r, 0) else {
-        panic!("discovery")
-    };
-    env.gate
-        .complete(discovery.id, env.idp.serve(&discovery, NOW));
+    let (env, r, _) = pushing_after_discovery();
     // Round 1 by its count alone: no way to find a push again, so none is started.
     match env.gate.begin_round(&r, 1) {
         edgegate::Step::Decided(d) => {
