@@ -15,7 +15,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use js_sys::{Array, Reflect, Uint8Array};
-use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
 use crate::{Clock, Error, Fetched, FixedClock, Gate, Options, Pending, Round, Step, Stored};
@@ -353,34 +352,8 @@ impl JsGate {
     /// code }`, `code` being the decision's (`null` when a fetch or refresh comes first).
     /// Side-effect free; meant for debugging, never for responses.
     pub fn explain(&self, request: JsValue) -> Result<JsValue, JsValue> {
-        #[derive(Serialize)]
-        struct Step<'a> {
-            step: &'a str,
-            ok: bool,
-            detail: &'a str,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            code: Option<&'a str>,
-        }
-        #[derive(Serialize)]
-        struct Out<'a> {
-            steps: Vec<Step<'a>>,
-            code: Option<&'a str>,
-        }
         let trace = self.inner.explain(&read_request(&request)?);
-        let out = Out {
-            steps: trace
-                .steps
-                .iter()
-                .map(|s| Step {
-                    step: s.step,
-                    ok: s.ok,
-                    detail: &s.detail,
-                    code: s.code,
-                })
-                .collect(),
-            code: trace.code,
-        };
-        json_object(&out)
+        js_sys::JSON::parse(&wire::trace_json(&trace))
     }
 
     /// Finishes a `verify` answer with the host's verdict. The answer goes to the output
@@ -430,7 +403,7 @@ impl JsGate {
 }
 
 /// A value as a JS object, through JSON text and the host's native `JSON.parse`.
-fn json_object(value: &impl Serialize) -> Result<JsValue, JsValue> {
+fn json_object(value: &serde_json::Value) -> Result<JsValue, JsValue> {
     let text = serde_json::to_string(value)
         .map_err(|e| type_error(&format!("value could not be converted: {e}")))?;
     js_sys::JSON::parse(&text)

@@ -33,10 +33,8 @@
 
 use std::borrow::Cow;
 
-use serde::Serialize;
-
 use super::host::HostParams;
-use crate::{Action, Alg, Decision, Fetch, Request, Route, StoreOp, Unverified};
+use crate::{Action, Alg, Decision, Fetch, Request, Route, StoreOp, Trace, Unverified};
 
 /// The first character of a positional answer.
 #[derive(Debug, Clone, Copy)]
@@ -96,13 +94,72 @@ pub(super) fn verify(id: u32, u: &Unverified, params: &HostParams, positional: b
     )
 }
 
-/// A ticket's headers as a JSON object, in the engine's order (each name once): written
-/// straight from the list, as collecting them into a map would link a sort.
-struct Headers<'a>(&'a [(String, String)]);
+/// A JSON object written member by member: the answers' few shapes by hand, as derived
+/// `Serialize` structs linked a serializer instance per field type (the strings' escaping
+/// is serde_json's, `quoted`). Ends open: [`Object::close`].
+struct Object(String);
 
-impl Serialize for Headers<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_map(self.0.iter().map(|(name, value)| (name, value)))
+/// `text` as a JSON string, escaped.
+fn quoted(text: &str) -> String {
+    // Serializing a string cannot fail.
+    serde_json::to_string(text).unwrap_or_default()
+}
+
+impl Object {
+    fn new() -> Object {
+        Object(String::from("{"))
+    }
+
+    /// `"name":` and `raw` (JSON already).
+    fn raw(&mut self, name: &str, raw: &str) -> &mut Object {
+        if self.0.len() > 1 {
+            self.0.push(',');
+        }
+        self.0.push('"');
+        self.0.push_str(name);
+        self.0.push_str("\":");
+        self.0.push_str(raw);
+        self
+    }
+
+    fn text(&mut self, name: &str, text: &str) -> &mut Object {
+        self.raw(name, &quoted(text))
+    }
+
+    fn number(&mut self, name: &str, n: impl std::fmt::Display) -> &mut Object {
+        self.raw(name, &n.to_string())
+    }
+
+    fn flag(&mut self, name: &str, yes: bool) -> &mut Object {
+        self.raw(name, if yes { "true" } else { "false" })
+    }
+
+    /// `[[name, value], …]`, or with `as_map` `{ name: value, … }` (names unique).
+    fn pairs(&mut self, name: &str, pairs: &[(String, String)], as_map: bool) -> &mut Object {
+        let (open, close) = if as_map { ('{', '}') } else { ('[', ']') };
+        let mut out = String::from(open);
+        for (i, (n, v)) in pairs.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            if as_map {
+                out.push_str(&format!("{}:{}", quoted(n), quoted(v)));
+            } else {
+                out.push_str(&format!("[{},{}]", quoted(n), quoted(v)));
+            }
+        }
+        out.push(close);
+        self.raw(name, &out)
+    }
+
+    fn texts(&mut self, name: &str, texts: &[String]) -> &mut Object {
+        let list: Vec<String> = texts.iter().map(|t| quoted(t)).collect();
+        self.raw(name, &format!("[{}]", list.join(",")))
+    }
+
+    fn close(&mut self) -> String {
+        self.0.push('}');
+        std::mem::take(&mut self.0)
     }
 }
 
@@ -112,33 +169,18 @@ impl Serialize for Headers<'_> {
 /// with the JWK by those parameters (`verify`'s are `sign`'s) and appends `signingInput`,
 /// `.` and the base64url signature to the body, which ends with `client_assertion=`.
 pub(super) fn fetch_json(f: &Fetch) -> String {
-    #[derive(Serialize)]
-    #[serde(rename_all = "camelCase")]
-    struct Out<'a> {
-        action: &'static str,
-        id: u64,
-        method: &'static str,
-        url: &'a str,
-        headers: Headers<'a>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        body: Option<&'a str>,
-        timeout_ms: u64,
-        max_bytes: usize,
-        may_use_stored: bool,
+    let mut out = Object::new();
+    out.text("action", "fetch")
+        .number("id", f.id)
+        .text("method", f.method)
+        .text("url", &f.url)
+        .pairs("headers", &f.headers, true);
+    if let Some(body) = &f.body {
+        out.text("body", body);
     }
-    let out = Out {
-        action: "fetch",
-        id: f.id,
-        method: f.method,
-        url: &f.url,
-        headers: Headers(&f.headers),
-        body: f.body.as_deref(),
-        timeout_ms: f.timeout_ms,
-        max_bytes: f.max_bytes,
-        may_use_stored: f.may_use_stored,
-    };
-    // Serializing strings, numbers and booleans to JSON cannot fail.
-    let mut json = serde_json::to_string(&out).unwrap_or_default();
+    out.number("timeoutMs", f.timeout_ms)
+        .number("maxBytes", f.max_bytes)
+        .flag("mayUseStored", f.may_use_stored);
     // Asymmetric algorithms all have host parameters; the JWK is JSON already, the signing
     // input base64url: nothing to escape.
     if let Some((a, params)) = f
@@ -146,15 +188,17 @@ pub(super) fn fetch_json(f: &Fetch) -> String {
         .as_ref()
         .and_then(|a| Some((a, HostParams::of(Alg::from_name(a.alg)?)?)))
     {
-        json.pop();
-        json.push_str(&format!(
-            r#","assertion":{{"signingInput":"{}","jwk":{},{}}}}}"#,
-            a.signing_input,
-            a.jwk,
-            params.members()
-        ));
+        out.raw(
+            "assertion",
+            &format!(
+                r#"{{"signingInput":"{}","jwk":{},{}}}"#,
+                a.signing_input,
+                a.jwk,
+                params.members()
+            ),
+        );
     }
-    json
+    out.close()
 }
 
 /// A store operation as JSON: `{ action: "store", id, op, key, value, ttlMs, waitMs,
@@ -173,121 +217,101 @@ pub(super) fn store_json(o: &StoreOp) -> String {
     )
 }
 
-/// The decision as JS receives it. Header lists are `[name, value][]`, which `new Headers()`
-/// accepts as is.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct JsDecision<'a> {
-    /// "continue", "redirect" or "respond".
-    action: &'static str,
-    /// The response status (307 for redirect); absent for continue.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    status: Option<u16>,
-    code: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    rule: Option<usize>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    kind: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    token_source: Option<&'static str>,
-    /// continue: the request goes on as it came (no header, route or cookie changes).
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pass_through: bool,
-    /// continue: the headers to forward upstream.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    request_headers: Option<&'a [(String, String)]>,
-    /// continue: how they differ from the request's.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    header_changes: Option<JsChanges<'a>>,
-    /// continue: the rule's upstream URL for this request.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    destination: Option<&'a str>,
-    /// continue: the in-app path to rewrite to (an exception's judged path).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    rewrite: Option<&'a str>,
-    /// redirect: the Location (a same-origin path).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    location: Option<&'a str>,
-    /// respond: headers and body of the response.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    headers: Option<&'a [(String, String)]>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    body: Option<&'a str>,
-    /// Why, for logs only; never meant for the client.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    message: Option<String>,
-    /// `Set-Cookie` values for the response: a refreshed or a cleared session.
-    #[serde(skip_serializing_if = "<[String]>::is_empty")]
-    set_cookies: &'a [String],
-}
-
-/// [`crate::HeaderChanges`] as JS receives them.
-#[derive(Serialize)]
-struct JsChanges<'a> {
-    removed: &'a [String],
-    added: &'a [(String, String)],
-}
-
-fn js_decision(d: &Decision) -> JsDecision<'_> {
-    let mut out = JsDecision {
-        action: "continue",
-        status: None,
-        code: d.code,
-        rule: d.rule,
-        kind: d.kind.map(|k| k.as_str()),
-        token_source: d.token_source.map(|s| s.as_str()),
-        pass_through: d.passes_through(),
-        request_headers: None,
-        header_changes: None,
-        destination: None,
-        rewrite: None,
-        location: None,
-        headers: None,
-        body: None,
-        message: d.error.as_ref().map(|e| e.to_string()),
-        set_cookies: &d.set_cookies,
+/// The decision as JSON text, as JS receives it: one string across the boundary and a
+/// native `JSON.parse`, instead of an object built property by property. `{ action,
+/// status?, code, rule?, kind?, tokenSource?, passThrough?, requestHeaders?,
+/// headerChanges?: { removed, added }, destination?, rewrite?, location?, headers?, body?,
+/// message?, setCookies? }`; header lists are `[name, value][]`, which `new Headers()`
+/// accepts as is. `passThrough`: the request goes on as it came (no header, route or
+/// cookie changes); `message` is for logs only, never for the client.
+pub(super) fn to_json(d: &Decision) -> String {
+    let mut out = Object::new();
+    let action = match &d.action {
+        Action::Continue { .. } => "continue",
+        Action::Redirect { .. } => "redirect",
+        Action::Respond { .. } => "respond",
     };
+    out.text("action", action);
+    match &d.action {
+        Action::Redirect { .. } => {
+            out.number("status", 307);
+        }
+        Action::Respond { status, .. } => {
+            out.number("status", status);
+        }
+        Action::Continue { .. } => {}
+    }
+    out.text("code", d.code);
+    if let Some(rule) = d.rule {
+        out.number("rule", rule);
+    }
+    if let Some(kind) = d.kind {
+        out.text("kind", kind.as_str());
+    }
+    if let Some(source) = d.token_source {
+        out.text("tokenSource", source.as_str());
+    }
+    if d.passes_through() {
+        out.flag("passThrough", true);
+    }
     match &d.action {
         Action::Continue {
             headers,
             changes,
             route,
         } => {
-            out.request_headers = Some(headers);
-            out.header_changes = Some(JsChanges {
-                removed: &changes.removed,
-                added: &changes.added,
-            });
+            out.pairs("requestHeaders", headers, false);
+            let mut delta = Object::new();
+            delta
+                .texts("removed", &changes.removed)
+                .pairs("added", &changes.added, false);
+            out.raw("headerChanges", &delta.close());
             match route {
-                Some(Route::Upstream(url)) => out.destination = Some(url),
-                Some(Route::Rewrite(path)) => out.rewrite = Some(path),
-                None => {}
-            }
+                Some(Route::Upstream(url)) => out.text("destination", url),
+                Some(Route::Rewrite(path)) => out.text("rewrite", path),
+                None => &mut out,
+            };
         }
         Action::Redirect { location } => {
-            out.action = "redirect";
-            out.status = Some(307);
-            out.location = Some(location);
+            out.text("location", location);
         }
-        Action::Respond {
-            status,
-            headers,
-            body,
-        } => {
-            out.action = "respond";
-            out.status = Some(*status);
-            out.headers = Some(headers);
-            out.body = Some(body);
+        Action::Respond { headers, body, .. } => {
+            out.pairs("headers", headers, false).text("body", body);
         }
     }
-    out
+    if let Some(e) = &d.error {
+        out.text("message", &e.to_string());
+    }
+    if !d.set_cookies.is_empty() {
+        out.texts("setCookies", &d.set_cookies);
+    }
+    out.close()
 }
 
-/// The decision as JSON text: one string across the boundary and a native `JSON.parse`,
-/// instead of an object built property by property.
-pub(super) fn to_json(d: &Decision) -> String {
-    // Serializing plain strings and numbers to JSON cannot fail.
-    serde_json::to_string(&js_decision(d)).unwrap_or_default()
+/// A trace as JSON: `{ steps: [{ step, ok, detail, code? }], code }`, `code` `null` when a
+/// fetch or refresh would come first.
+pub(super) fn trace_json(trace: &Trace) -> String {
+    let steps: Vec<String> = trace
+        .steps
+        .iter()
+        .map(|s| {
+            let mut step = Object::new();
+            step.text("step", s.step)
+                .flag("ok", s.ok)
+                .text("detail", &s.detail);
+            if let Some(code) = s.code {
+                step.text("code", code);
+            }
+            step.close()
+        })
+        .collect();
+    let mut out = Object::new();
+    out.raw("steps", &format!("[{}]", steps.join(",")));
+    match trace.code {
+        Some(code) => out.text("code", code),
+        None => out.raw("code", "null"),
+    };
+    out.close()
 }
 
 /// A decision in the wire form (see the module comment): positional unless it sets

@@ -44,14 +44,17 @@
 // Then 276 KiB: the host's pending signature checks in a list, not a B-tree map of their
 // own (−3.5 KB): 280,853. Then 270 KiB: every JSON value written by serde_json::to_string
 // (Value's Display linked two more serializers, −1.4 KB), and durations' numbers read by
-// hand instead of f64::from_str (−5.0 KB): 275,162, with PAR's review mends.
+// hand instead of f64::from_str (−5.0 KB): 275,162, with PAR's review mends. Then 269 KiB:
+// the answers' JSON (decisions, fetch tickets, traces) written member by member instead
+// of through derived Serialize structs, one serializer instance per field type (−1.5 KB):
+// 273,629.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 
 const TARGET = 120 * 1024;
-const CEILING = 270 * 1024;
+const CEILING = 269 * 1024;
 
 test(`gzipped .wasm stays under ${CEILING} bytes (target ${TARGET})`, () => {
   const wasm = readFileSync(new URL("../../js/wasm/edgegate_bg.wasm", import.meta.url));
