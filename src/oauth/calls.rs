@@ -42,10 +42,18 @@ pub(crate) struct Calls<T> {
 }
 
 struct State<T> {
-    in_flight: HashMap<Key, (u64, f64)>,
-    by_id: HashMap<u64, Key>,
+    /// Calls in flight, [`MAX_IN_FLIGHT`] at most: a list, as maps of them by key and by
+    /// id linked hash-table code of their own.
+    in_flight: Vec<Flight>,
     /// Outcomes with when they arrived and how long they are handed out (seconds).
     done: HashMap<Key, (T, f64, f64)>,
+}
+
+/// A call in flight: what it spends, its ticket, when it began.
+struct Flight {
+    key: Key,
+    id: u64,
+    started: f64,
 }
 
 /// Where a call stands.
@@ -64,8 +72,7 @@ impl<T: Clone> Calls<T> {
             timeout,
             grace,
             state: Mutex::new(State {
-                in_flight: HashMap::new(),
-                by_id: HashMap::new(),
+                in_flight: Vec::new(),
                 done: HashMap::new(),
             }),
         }
@@ -88,26 +95,28 @@ impl<T: Clone> Calls<T> {
             None => {}
         }
         let lost = self.timeout + 5.0;
-        if let Some(&(id, started)) = s.in_flight.get(&key) {
-            if now - started <= lost {
-                return Call::Fetch(id);
+        if let Some(f) = s.in_flight.iter().find(|f| f.key == key) {
+            if now - f.started <= lost {
+                return Call::Fetch(f.id);
             }
-            // The host never reported it; start over.
-            s.by_id.remove(&id);
         }
-        s.in_flight.retain(|_, (_, started)| now - *started <= lost);
+        // Calls the host never reported are dropped; this one starts over.
+        s.in_flight.retain(|f| now - f.started <= lost);
         if s.in_flight.len() >= MAX_IN_FLIGHT {
             return Call::Busy;
         }
         let id = fresh_fetch_id();
-        s.in_flight.insert(key, (id, now));
-        s.by_id.insert(id, key);
+        s.in_flight.push(Flight {
+            key,
+            id,
+            started: now,
+        });
         Call::Fetch(id)
     }
 
     /// Is ticket `id` one of these calls?
     pub(crate) fn owns(&self, id: u64) -> bool {
-        self.lock().by_id.contains_key(&id)
+        self.lock().in_flight.iter().any(|f| f.id == id)
     }
 
     /// Replaces a remembered outcome with `spent` for the rest of its grace period: what
@@ -120,7 +129,11 @@ impl<T: Clone> Calls<T> {
 
     /// The key of ticket `id` while it is in flight.
     pub(crate) fn key_of(&self, id: u64) -> Option<Key> {
-        self.lock().by_id.get(&id).copied()
+        self.lock()
+            .in_flight
+            .iter()
+            .find(|f| f.id == id)
+            .map(|f| f.key)
     }
 
     /// Is an outcome under `key` at hand (within the grace period)?
@@ -147,10 +160,10 @@ impl<T: Clone> Calls<T> {
     /// failure: shared by the requests that waited on the call, then tried again).
     pub(crate) fn complete_for(&self, id: u64, outcome: T, now: f64, keep: f64) -> bool {
         let mut s = self.lock();
-        let Some(key) = s.by_id.remove(&id) else {
+        let Some(at) = s.in_flight.iter().position(|f| f.id == id) else {
             return false;
         };
-        s.in_flight.remove(&key);
+        let key = s.in_flight.swap_remove(at).key;
         let keep = keep.min(self.grace);
         self.keep(&mut s, key, (outcome, now, keep), now);
         true
