@@ -14,12 +14,35 @@ export type ErrorCode =
   | "ERR_LOGIN_STATE" | "ERR_LOGIN_EXPIRED" | "ERR_LOGIN_ISS" | "ERR_LOGIN_PROVIDER"
   | "ERR_LOGIN_EXCHANGE" | "ERR_LOGIN_ID_TOKEN" | "ERR_LOGIN_UNAVAILABLE"
   | "ERR_LOGIN_NAVIGATION" | "ERR_LOGIN_METHOD" | "ERR_SEALED_INVALID" | "ERR_RANDOM_UNAVAILABLE"
-  | "ERR_REFRESH_UNCOORDINATED";
+  | "ERR_REFRESH_UNCOORDINATED" | "ERR_LOGOUT_TOKEN" | "ERR_LOGOUT_REPLAYED" | "ERR_SESSION_ENDED"
+  | "ERR_SESSION_UNCHECKED";
 
 /** Codes of decisions that let the request through. */
 export type OkCode =
   | "OK_PUBLIC" | "OK_AUTHENTICATED" | "OK_REFRESHED" | "OK_GUEST" | "OK_GUEST_HAS_SESSION"
-  | "OK_LOGIN_STARTED" | "OK_LOGGED_IN" | "OK_LOGGED_OUT";
+  | "OK_LOGIN_STARTED" | "OK_LOGGED_IN" | "OK_LOGGED_OUT" | "OK_LOGOUT_RECORDED";
+
+/** Back-channel logout (`login.backchannelLogout`). */
+export interface BackchannelLogoutOptions {
+  /**
+   * Where the ended sessions are recorded: `"shared"`, the host's store (the `refreshStore`
+   * host option: `redisRefreshStore(client)`, `durableRefreshStore(env.NS)`), so that every
+   * instance learns of a logout; or `"memory"`, this instance alone (one server).
+   */
+  store: "shared" | "memory";
+  // How long an instance trusts the store's "not ended" for a session before it reads again
+  // (two reads per session and interval; the instance the logout reached knows at once).
+  /** Trust a "not ended" this long. Default `"10s"`, at most `"1h"`. */
+  recheckDuration?: Duration;
+  /** Give up on one store operation after this long. Default `"1s"`, at most `"10s"`. */
+  timeoutDuration?: Duration;
+  /**
+   * When the store cannot answer whether a session was ended: `"deny"` (default) answers it
+   * as unavailable (503 `ERR_SESSION_UNCHECKED`, the session kept for later); `"allow"` lets
+   * it through unchecked.
+   */
+  onStoreError?: "deny" | "allow";
+}
 
 /** Thrown for bad options (`ERR_CONFIG_*`). */
 export declare class EdgeGateError extends Error {
@@ -302,6 +325,13 @@ export interface LoginOptions {
    * provider advertises `require_pushed_authorization_requests`. Default `false`.
    */
   pushedAuthorizationRequests?: boolean;
+  /**
+   * OpenID Connect Back-Channel Logout 1.0: the gate answers `POST <prefix>/backchannel-logout`
+   * (register `<origin><prefix>/backchannel-logout` as the client's `backchannel_logout_uri`),
+   * checks the provider's logout token, and refuses every session it ends
+   * (`ERR_SESSION_ENDED`: a page goes to the login, an API answers 401, the cookies go).
+   */
+  backchannelLogout?: BackchannelLogoutOptions;
   /** Seals the transaction and ID-token cookies: ≥ 32 bytes (`openssl rand -base64 32`). */
   secret?: string;
   /** Several secrets, newest first, while one is rotated out. */
@@ -619,13 +649,14 @@ export interface Trace {
  * The steps a trace can hold, in the order they run: the request path, the rule, hosted
  * login's own routes, the token, an auth library's session, CSRF, refresh, the provider,
  * each JWS check (`parse`, `algorithm`, `typ`, `keys`, `signature`), the claims (`claims`,
- * then one `claim` per check) or instead a token its session vouches for (`verify`), a
- * sender-constrained token refused as a bearer, scopes, and where the request goes.
+ * then one `claim` per check) or instead a token its session vouches for (`verify`), whether
+ * the provider ended the session (`logout`), a sender-constrained token refused as a bearer,
+ * scopes, and where the request goes.
  */
 export type TraceStepName =
   | "normalize" | "match" | "login" | "token" | "session" | "csrf" | "refresh" | "provider"
   | "parse" | "algorithm" | "typ" | "keys" | "signature" | "claims" | "claim" | "verify"
-  | "bearer" | "scopes" | "route";
+  | "logout" | "bearer" | "scopes" | "route";
 
 export interface TraceStep {
   step: TraceStepName;

@@ -7,6 +7,7 @@ import { initSync, resetWasm, Gate as WasmGate } from "./wasm/edgegate.js";
 import { asDecision, flatFields, flatRequest, readAnswer } from "./wire.js";
 import { runFetch } from "./fetch.js";
 import { runStore } from "./store.js";
+import { readBody } from "./body.js";
 import { HostCrypto } from "./crypto.js";
 import { applyCookies } from "./respond.js";
 import { nodeUrl } from "./node-url.js";
@@ -205,7 +206,7 @@ class Gate {
       if (!initialized) throw notReady;
       this.#current();
       const answer = this.#ask(request, 0);
-      if (answer.action !== "fetch" && answer.action !== "store" && answer.action !== "verify") {
+      if (answer.action !== "fetch" && answer.action !== "store" && answer.action !== "verify" && answer.action !== "body") {
         return Promise.resolve(answer);
       }
       return this.#settle(request, answer).catch((error) => this.#recover(request, error));
@@ -276,17 +277,18 @@ class Gate {
   }
 
   // The engine's answer to `request` after `round` fetches or store operations, the last
-  // of them ticket `after` (a pushed login finds its transaction by it).
-  #ask(request, round, after) {
+  // of them ticket `after` (a pushed login finds its transaction by it), with its `body`
+  // once the engine asked for it.
+  #ask(request, round, after, body) {
     const flat = flatRequest(request);
     if (flat !== undefined) {
       // The time goes in with the request: no call out of the engine per clock reading.
-      const length = this.#inner.decideInput(this.#write(flat), flatFields, round, Date.now(), after);
+      const length = this.#inner.decideInput(this.#write(flat), flatFields, round, Date.now(), after, body);
       if (length > 0) return this.#read(length, request);
     }
     // Headers the shim cannot flatten (or holding a NUL): the engine reads the object.
     const object = { method: request.method, url: request.url, headers: request.headers };
-    return asDecision(this.#inner.decide(object, round, after), request);
+    return asDecision(this.#inner.decide(object, round, after, body), request);
   }
 
   // A decision as it is, or after the fetches, store operations and signature checks it
@@ -296,11 +298,19 @@ class Gate {
   async #settle(request, answer) {
     const engine = this.#bound();
     let round = 0;
+    let after;
+    let body;
     for (let checks = 0; ; ) {
       if (answer.action === "fetch" || answer.action === "store") {
         await this.#perform(answer, engine);
         engine(); // still the instance that asked, or start over
-        answer = this.#ask(request, ++round, answer.id);
+        after = answer.id;
+        answer = this.#ask(request, ++round, after, body);
+      } else if (answer.action === "body") {
+        if (body !== undefined) throw new Error("edgegate: the engine asked for the body twice");
+        body = await readBody(request, answer.maxBytes);
+        engine();
+        answer = this.#ask(request, round, after, body);
       } else if (answer.action === "verify") {
         if (++checks > 4) throw new Error("edgegate: more signature checks than one request takes");
         answer = await this.#crypto.verify(answer, engine, (length) => this.#read(length, request));

@@ -44,7 +44,8 @@ async function decide(gate, req, res, next, render) {
   const url = nodeUrl(req);
   // Headers as sent, repeats and all: two Authorization headers are refused, not one taken.
   const headers = pairs(req.rawHeaders);
-  const decision = await gate.decide({ method: req.method, url: url.href, headers });
+  // The body stays unread unless the engine asks for it (a back-channel logout).
+  const decision = await gate.decide({ method: req.method, url: url.href, headers, body: req });
   if (decision.action !== "continue") {
     // `render` sees the request as a WHATWG Request (made only when there is a `render`).
     const drawn = render && (await drawRefusal(decision, new Request(url, { method: req.method, headers }), render));

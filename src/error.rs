@@ -24,6 +24,9 @@ pub enum Passed {
     LoggedIn,
     /// Hosted login: the session is over (and the provider's, when it can end it).
     LoggedOut,
+    /// Back-channel logout: the provider's logout token checked, the sessions it ends
+    /// recorded.
+    LogoutRecorded,
 }
 
 impl Passed {
@@ -38,6 +41,7 @@ impl Passed {
             Passed::LoginStarted => "OK_LOGIN_STARTED",
             Passed::LoggedIn => "OK_LOGGED_IN",
             Passed::LoggedOut => "OK_LOGGED_OUT",
+            Passed::LogoutRecorded => "OK_LOGOUT_RECORDED",
         }
     }
 }
@@ -65,6 +69,11 @@ pub enum LoginError {
     Navigation,
     /// A method the route does not take.
     Method,
+    /// A back-channel logout token that fails OpenID Connect Back-Channel Logout 1.0 §2.6:
+    /// signature, `iss`, `aud`, `iat`, `exp`, `typ`, `events`, `sid`/`sub`, `nonce`, `jti`.
+    LogoutToken,
+    /// A back-channel logout token whose `jti` was seen before.
+    LogoutReplayed,
 }
 
 /// Everything that can refuse a configuration or a request.
@@ -164,6 +173,13 @@ pub enum Error {
     SessionTokenExpired,
     /// A valid session without a usable access token where the format keeps it.
     SessionNoToken(&'static str),
+    /// The session was ended at the provider (back-channel logout): its `sid`, or its `sub`
+    /// before it logged in again.
+    SessionEnded,
+    /// Whether the session was ended at the provider could not be learned (the shared store
+    /// failed or was slow) and `login.backchannelLogout.onStoreError` is `deny`: answered as
+    /// unavailable, the session kept.
+    SessionUnchecked,
     /// The access token could not be refreshed; `failure` says what that means for the
     /// session and the answer.
     RefreshFailed {
@@ -240,6 +256,8 @@ impl Error {
             Error::SessionExpired => "ERR_SESSION_EXPIRED",
             Error::SessionTokenExpired => "ERR_SESSION_TOKEN_EXPIRED",
             Error::SessionNoToken(_) => "ERR_SESSION_NO_TOKEN",
+            Error::SessionEnded => "ERR_SESSION_ENDED",
+            Error::SessionUnchecked => "ERR_SESSION_UNCHECKED",
             Error::RefreshFailed { .. } => "ERR_REFRESH_FAILED",
             Error::Login(e, _) => match e {
                 LoginError::State => "ERR_LOGIN_STATE",
@@ -251,6 +269,8 @@ impl Error {
                 LoginError::Unavailable => "ERR_LOGIN_UNAVAILABLE",
                 LoginError::Navigation => "ERR_LOGIN_NAVIGATION",
                 LoginError::Method => "ERR_LOGIN_METHOD",
+                LoginError::LogoutToken => "ERR_LOGOUT_TOKEN",
+                LoginError::LogoutReplayed => "ERR_LOGOUT_REPLAYED",
             },
             Error::RefreshUncoordinated(_) => "ERR_REFRESH_UNCOORDINATED",
             Error::SealInvalid => "ERR_SEALED_INVALID",
@@ -277,7 +297,7 @@ impl Error {
                 Error::RefreshFailed {
                     failure: RefreshFailure::Unreachable,
                     ..
-                }
+                } | Error::SessionUnchecked
             )
     }
 
@@ -335,6 +355,10 @@ impl fmt::Display for Error {
                 f.write_str("the session's access token has expired (its library refreshes it)")
             }
             Error::SessionNoToken(why) => write!(f, "the session holds no usable token: {why}"),
+            Error::SessionEnded => f.write_str("the session was ended at the provider"),
+            Error::SessionUnchecked => f.write_str(
+                "whether the session was ended at the provider is unknown: the store failed",
+            ),
             Error::RefreshFailed { reason, .. } => write!(f, "refresh failed: {reason}"),
             Error::Login(_, why) => write!(f, "login refused: {why}"),
             Error::RefreshUncoordinated(why) => {

@@ -10,7 +10,7 @@ use crate::error::Error;
 pub struct TraceStep {
     /// `normalize`, `match`, `login`, `token`, `session`, `csrf`, `refresh`, `provider`,
     /// `parse`, `algorithm`, `typ`, `keys`, `signature`, `claims`, `claim`, `verify`,
-    /// `bearer`, `scopes` or `route` (`TraceStepName` in js/index.d.ts; tests/contract.rs
+    /// `logout`, `bearer`, `scopes` or `route` (`TraceStepName` in js/index.d.ts; tests/contract.rs
     /// holds both lists to the steps the pipeline reports).
     pub step: &'static str,
     /// Did it pass?

@@ -520,7 +520,7 @@ fn engine_codes() -> BTreeSet<String> {
 
 /// Every `Passed`, in order; the exhaustive match fails to compile until a new variant is
 /// listed.
-const PASSED: [edgegate::Passed; 8] = {
+const PASSED: [edgegate::Passed; 9] = {
     use edgegate::Passed::*;
     [
         Public,
@@ -531,6 +531,7 @@ const PASSED: [edgegate::Passed; 8] = {
         LoginStarted,
         LoggedIn,
         LoggedOut,
+        LogoutRecorded,
     ]
 };
 
@@ -545,11 +546,12 @@ fn passed_index(p: edgegate::Passed) -> usize {
         LoginStarted => 5,
         LoggedIn => 6,
         LoggedOut => 7,
+        LogoutRecorded => 8,
     }
 }
 
 /// Every `LoginError`, in order, held by the same kind of match.
-const LOGIN_ERRORS: [edgegate::LoginError; 9] = {
+const LOGIN_ERRORS: [edgegate::LoginError; 11] = {
     use edgegate::LoginError::*;
     [
         State,
@@ -561,6 +563,8 @@ const LOGIN_ERRORS: [edgegate::LoginError; 9] = {
         Unavailable,
         Navigation,
         Method,
+        LogoutToken,
+        LogoutReplayed,
     ]
 };
 
@@ -576,6 +580,8 @@ fn login_error_index(e: edgegate::LoginError) -> usize {
         Unavailable => 6,
         Navigation => 7,
         Method => 8,
+        LogoutToken => 9,
+        LogoutReplayed => 10,
     }
 }
 
@@ -585,7 +591,7 @@ fn codes_are_the_engines() {
     let codes = engine_codes();
 
     // The reading above is the engine's: the codes of values the engine builds are in it,
-    // every `OK_*` is a `Passed`, and every `ERR_LOGIN_*` a `LoginError`.
+    // every `OK_*` is a `Passed`, and every `ERR_LOGIN_*` and `ERR_LOGOUT_*` a `LoginError`.
     for (i, p) in PASSED.iter().enumerate() {
         assert_eq!(passed_index(*p), i, "PASSED is out of order");
     }
@@ -595,7 +601,9 @@ fn codes_are_the_engines() {
     let ok = set(PASSED.map(|p| p.code()));
     let login = set(LOGIN_ERRORS.map(|e| Error::Login(e, String::new()).code()));
     let read_ok = set(codes.iter().filter(|c| c.starts_with("OK_")));
-    let read_login = set(codes.iter().filter(|c| c.starts_with("ERR_LOGIN_")));
+    let read_login = set(codes
+        .iter()
+        .filter(|c| c.starts_with("ERR_LOGIN_") || c.starts_with("ERR_LOGOUT_")));
     assert_eq!(ok, read_ok, "Passed::code read from src/error.rs");
     assert_eq!(login, read_login, "ERR_LOGIN_* read from src/error.rs");
     for e in [

@@ -151,6 +151,7 @@ fn step(gate: &Gate, r: &Request, round: &mut u8) -> Result<Decision, Waiting> {
         }
         Step::NeedsStore(op) => Err(Waiting::Store(op)),
         Step::NeedsFetch(f) => Err(Waiting::Fetch(Box::new(f))),
+        Step::NeedsBody(_) => panic!("a refresh reads no request body"),
     }
 }
 

@@ -31,6 +31,7 @@ fn interface(option: &str) -> &'static str {
         "refresh" => "RefreshOptions",
         "refresh.coordination" => "CoordinationOptions",
         "login" => "LoginOptions",
+        "login.backchannelLogout" => "BackchannelLogoutOptions",
         other => panic!("no interface known for {other}"),
     }
 }

@@ -867,6 +867,7 @@ fn callback_host_checked(env: &Env, login: &Login) -> (Decision, usize) {
                 env.gate.begin_round(&r, round)
             }
             edgegate::Step::NeedsStore(op) => panic!("a login callback touches no store: {op:?}"),
+            edgegate::Step::NeedsBody(_) => panic!("a login callback reads no body"),
         }
     }
 }

@@ -420,10 +420,10 @@ fn a_cold_callback_fits_the_fetch_rounds_and_never_loops() {
     let d = env.callback(&login.query(), &login.tx);
     assert_eq!(d.code, "OK_LOGGED_IN", "{d:#?}");
     let rounds = env.idp.calls.borrow().len();
-    assert_eq!(
-        rounds,
-        usize::from(edgegate::MAX_FETCH_ROUNDS),
-        "every round used"
+    assert_eq!(rounds, 6, "one round per fetch");
+    assert!(
+        rounds <= usize::from(edgegate::MAX_FETCH_ROUNDS),
+        "within the bound"
     );
 
     // Key endpoints that time out: the host is asked each round, never beyond the bound.

@@ -78,6 +78,7 @@ fn decisions_cross_the_boundary() {
             request("https://app.example/dashboard?x=1", js("{}")),
             None,
             None,
+            None,
         )
         .unwrap();
     assert_eq!(text(&d, "action"), "redirect");
@@ -86,7 +87,12 @@ fn decisions_cross_the_boundary() {
     assert_eq!(text(&d, "code"), "ERR_NO_TOKEN");
 
     let d = g
-        .decide(request("https://app.example/api/x", js("{}")), None, None)
+        .decide(
+            request("https://app.example/api/x", js("{}")),
+            None,
+            None,
+            None,
+        )
         .unwrap();
     assert_eq!(
         (text(&d, "action"), get(&d, "status").as_f64()),
@@ -105,7 +111,12 @@ fn decisions_cross_the_boundary() {
         plain,
     ] {
         let d = g
-            .decide(request("https://app.example/api/x", headers), None, None)
+            .decide(
+                request("https://app.example/api/x", headers),
+                None,
+                None,
+                None,
+            )
             .unwrap();
         assert_eq!(text(&d, "code"), "OK_AUTHENTICATED");
         assert_eq!(text(&d, "tokenSource"), "cookie");
@@ -126,6 +137,7 @@ fn decisions_cross_the_boundary() {
     let d = g
         .decide(
             request("/api/x", pairs(&[("cookie", &expired)])),
+            None,
             None,
             None,
         )
@@ -150,7 +162,7 @@ fn errors_are_coded() {
     assert!(String::from(err.unchecked_ref::<js_sys::Error>().message()).contains("audiance"));
 
     // A request without a URL is a host bug: a TypeError, not a decision.
-    let err = gate().decide(js("{}"), None, None).err().unwrap();
+    let err = gate().decide(js("{}"), None, None, None).err().unwrap();
     assert!(err.is_instance_of::<js_sys::TypeError>());
 }
 
@@ -194,6 +206,7 @@ fn library_sessions_open_in_the_browser() {
         let d = gate
             .decide(
                 request(&url, pairs(&[("cookie", &cookie.join("; "))])),
+                None,
                 None,
                 None,
             )

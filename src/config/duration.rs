@@ -76,9 +76,13 @@ pub mod durations {
     pub const CLAIM_TTL: Bound = bound("refresh.coordination.claimTtl", 10.0, 60.0);
     pub const STORE_TIMEOUT: Bound = bound("refresh.coordination.timeoutDuration", 1.0, 10.0);
     pub const LOGIN_TIMEOUT: Bound = bound("login.timeoutDuration", 5.0, 60.0);
+    pub const LOGOUT_RECHECK: Bound =
+        bound("login.backchannelLogout.recheckDuration", 10.0, 3_600.0);
+    pub const LOGOUT_STORE_TIMEOUT: Bound =
+        bound("login.backchannelLogout.timeoutDuration", 1.0, 10.0);
 
     /// All of them, for the tests that hold the docs to this table.
-    pub const ALL: [Bound; 14] = [
+    pub const ALL: [Bound; 16] = [
         CLOCK_TOLERANCE,
         MAX_TOKEN_AGE,
         CACHE_MAX_AGE,
@@ -93,6 +97,8 @@ pub mod durations {
         CLAIM_TTL,
         STORE_TIMEOUT,
         LOGIN_TIMEOUT,
+        LOGOUT_RECHECK,
+        LOGOUT_STORE_TIMEOUT,
     ];
 }
 

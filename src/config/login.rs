@@ -64,6 +64,41 @@ pub struct LoginOptions {
     pub id_token_algorithms: Option<Vec<String>>,
     /// Token, revocation and discovery requests give up after this long. Default 5 s.
     pub timeout_duration: Option<Duration>,
+    /// OpenID Connect Back-Channel Logout 1.0 at `<prefix>/backchannel-logout`.
+    pub backchannel_logout: Option<BackchannelLogoutOptions>,
+}
+
+/// Back-channel logout: where ended sessions are recorded, and how often a gate asks.
+#[derive(Debug, Clone)]
+pub struct BackchannelLogoutOptions {
+    /// 0, `shared`: the host's store (`refreshStore`: Redis, a Durable Object), so every
+    /// instance learns of a logout; 1, `memory`: this instance alone (one server).
+    pub store: usize,
+    /// How long an instance trusts the store's "not ended" for a session. Default 10 s.
+    pub recheck_duration: Option<Duration>,
+    /// Give up on one store operation after this long. Default 1 s, at most 10.
+    pub timeout_duration: Option<Duration>,
+    /// When the store cannot answer: refuse the session as unavailable (false, `deny`, the
+    /// default) or let it through unchecked (true, `allow`).
+    pub allow_on_store_error: bool,
+}
+
+impl BackchannelLogoutOptions {
+    #[inline(never)]
+    fn read(path: &str, value: Value) -> Result<BackchannelLogoutOptions> {
+        let mut f = Fields::new(path, value, "BackchannelLogoutOptions")?;
+        let options = BackchannelLogoutOptions {
+            store: f.required("store", |p, v| {
+                choice(p, v, "BackchannelLogoutStore", &["shared", "memory"])
+            })?,
+            recheck_duration: f.opt("recheckDuration", duration)?,
+            timeout_duration: f.opt("timeoutDuration", duration)?,
+            allow_on_store_error: f.or("onStoreError", 0, |p, v| {
+                choice(p, v, "OnStoreError", &["deny", "allow"])
+            })? == 1,
+        };
+        f.finish().map(|()| options)
+    }
 }
 
 impl LoginOptions {
@@ -94,6 +129,7 @@ impl LoginOptions {
             session_claims: f.or("sessionClaims", Vec::new(), strings)?,
             id_token_algorithms: f.opt("idTokenAlgorithms", strings)?,
             timeout_duration: f.opt("timeoutDuration", duration)?,
+            backchannel_logout: f.opt("backchannelLogout", BackchannelLogoutOptions::read)?,
         };
         f.finish().map(|()| options)
     }

@@ -22,7 +22,7 @@ pub use read::OneOrMany;
 use read::{boolean, choice, list, one_or_many, status, string, string_map, strings, Fields};
 
 pub use duration::{durations, Bound, Duration};
-pub use login::LoginOptions;
+pub use login::{BackchannelLogoutOptions, LoginOptions};
 pub use refresh::{CoordinationOptions, RefreshOptions};
 pub use session::{PrecedenceOption, SessionFormatOption, SessionOptions, TokenOptions};
 pub use verify::{RemoteOptions, VerifyOptions};

@@ -131,7 +131,7 @@ impl Gate {
             Some(Error::RefreshFailed {
                 failure: RefreshFailure::Refused,
                 ..
-            })
+            }) | Some(Error::SessionEnded)
         );
         if refreshed.is_none() && !refused_for_good {
             return d; // nearly every decision: no session cookie to write
@@ -155,6 +155,10 @@ impl Gate {
                     d.set_cookies = self.session.clear(url, present);
                 }
             },
+            // Ended at the provider: the whole session goes, its ID-token cookie too.
+            _ if matches!(d.error, Some(Error::SessionEnded)) => {
+                d.set_cookies = self.clear_session_cookies(url, present)
+            }
             // The provider's own new token failed verification, or the refresh was refused
             // for good: the session is unusable.
             _ => d.set_cookies = self.session.clear(url, present),

@@ -10,7 +10,7 @@ use crate::error::{Error, Passed, RefreshFailure, Result};
 use crate::fetch::Progress;
 use crate::fetch::Round;
 use crate::http::Request;
-use crate::login::{Checker, HostCheck, Login, Route};
+use crate::login::{Checker, HostCheck, Login, Posted, Route};
 use crate::normalize::NormalizedPath;
 use crate::session::Refresher;
 use crate::trace::Observer;
@@ -53,6 +53,7 @@ impl Gate {
         path: &NormalizedPath,
         round: Round,
         verdict: Option<(&str, bool)>,
+        body: Option<&str>,
         o: &mut Observer,
     ) -> Step {
         if o.explaining() {
@@ -88,8 +89,28 @@ impl Gate {
                             then: Then::Callback {
                                 request: request.to_owned_request(),
                                 round,
+                                body: None,
                             },
                         });
+                    }
+                }
+            }
+            Route::BackchannelLogout => {
+                return match login.backchannel_logout(request, body, round, verdict, now) {
+                    Posted::Done(d) => Step::Decided(d),
+                    Posted::Fetch(f) => Step::NeedsFetch(f),
+                    Posted::Store(op) => Step::NeedsStore(op),
+                    Posted::Body(max) => Step::NeedsBody(max),
+                    Posted::Signature(HostCheck { unverified, .. }) => {
+                        Step::NeedsSignature(Pending {
+                            unverified: *unverified,
+                            web_crypto: true,
+                            then: Then::Callback {
+                                request: request.to_owned_request(),
+                                round,
+                                body: body.map(str::to_owned),
+                            },
+                        })
                     }
                 }
             }

@@ -48,8 +48,8 @@ pub static AGREEMENTS: std::sync::atomic::AtomicUsize = std::sync::atomic::Atomi
 /// A hosted-login callback on a cold isolate needs up to six: discovery, the code
 /// exchange, the ID token's keys (discovery and JWKS) and the access token's; a
 /// coordinated refresh as many: its claim, the call, its publish, discovery, the JWKS and a
-/// refetch.
-pub const MAX_FETCH_ROUNDS: u8 = 6;
+/// refetch; and with back-channel logout two more: the session's records in the store.
+pub const MAX_FETCH_ROUNDS: u8 = 8;
 
 /// The engine. Cheap to share: build once per isolate, decide per request.
 pub struct Gate {
@@ -103,12 +103,15 @@ enum Then {
         /// The session a refresh produced for this request, to store on the response, and
         /// why the refresh went uncoordinated if it did.
         refreshed: Option<(Session, Option<&'static str>)>,
+        round: Round,
     },
-    /// A token of a hosted-login callback whose signature only the host can check (the
-    /// default wasm build): the callback runs again, in this round, with the verdict.
+    /// A token of a hosted-login callback (or back-channel logout) whose signature only the
+    /// host can check (the default wasm build): the route runs again, in this round, with
+    /// the verdict.
     Callback {
         request: Request<'static>,
         round: Round,
+        body: Option<String>,
     },
 }
 
@@ -137,6 +140,10 @@ pub enum Step {
     /// instances, `refresh.coordination`): perform `StoreOp` (or join the host's operation
     /// with the same id), report it with [`Gate::stored`], then begin again with `round + 1`.
     NeedsStore(StoreOp),
+    /// The decision needs the request's body (a back-channel logout's form): read at most
+    /// this many bytes of it (one more shows it is longer) and begin again, in the same
+    /// round, with [`Gate::begin_body`].
+    NeedsBody(usize),
 }
 
 impl Step {
@@ -193,7 +200,8 @@ impl Gate {
         let login = match &options.login {
             Some(l) => {
                 let keys = providers.as_ref().and_then(|p| p.keys_of(&l.issuer));
-                Some(Login::new(l, keys)?)
+                let lifetime = SessionCookies::lifetime_of(&options.token)?;
+                Some(Login::new(l, keys, lifetime)?)
             }
             None => None,
         };
@@ -318,6 +326,8 @@ impl Gate {
                     round = round.next(op.id);
                     self.begin_round(request, round)
                 }
+                // A request without a body: decided as one with an empty body.
+                Step::NeedsBody(_) => self.begin_body(request, round, Some("")),
             }
         };
         #[cfg(all(feature = "_integration_test", debug_assertions))]
@@ -330,7 +340,7 @@ impl Gate {
     pub fn explain(&self, request: &Request) -> Trace {
         let mut trace = Trace::default();
         let mut o = Observer::tracing(&mut trace);
-        let decision = match self.run(request, Round::default(), None, &mut o) {
+        let decision = match self.run(request, Round::default(), None, None, &mut o) {
             Step::Decided(d) => Some(d),
             Step::NeedsSignature(pending) if !pending.unverified.engine_checks() => {
                 // The default wasm build leaves RSA, ECDSA and Ed25519 to the host, and
@@ -351,7 +361,7 @@ impl Gate {
                     _ => None,
                 }
             }
-            Step::NeedsFetch(_) | Step::NeedsStore(_) => None,
+            Step::NeedsFetch(_) | Step::NeedsStore(_) | Step::NeedsBody(_) => None,
         };
         trace.code = decision.filter(|_| !trace.inconclusive).map(|d| d.code);
         trace
@@ -407,8 +417,14 @@ impl Gate {
     /// Reports how store operation `id` ended ([`Step::NeedsStore`]). Unknown or finished
     /// ids are ignored.
     pub fn stored(&self, id: u64, stored: Stored) {
-        if let Some(r) = &self.refresher {
-            r.stored(id, stored, self.clock.now());
+        let now = self.clock.now();
+        match self.login.as_ref().and_then(Login::ended) {
+            Some(ended) if ended.owns(id) => ended.stored(id, stored, now),
+            _ => {
+                if let Some(r) = &self.refresher {
+                    r.stored(id, stored, now);
+                }
+            }
         }
     }
 
@@ -423,7 +439,19 @@ impl Gate {
     /// converts), the last of them ticket `round.after`. From [`MAX_FETCH_ROUNDS`] on, a
     /// request that would need yet another fetch is refused.
     pub fn begin_round(&self, request: &Request, round: impl Into<Round>) -> Step {
-        self.run(request, round.into(), None, &mut Observer::quiet())
+        self.begin_body(request, round, None)
+    }
+
+    /// [`Gate::begin_round`] for a request whose body the host has read (after
+    /// [`Step::NeedsBody`]): `body` is at most the bytes asked for, and one more if there
+    /// were more. Only a route that asked for the body reads it.
+    pub fn begin_body(
+        &self,
+        request: &Request,
+        round: impl Into<Round>,
+        body: Option<&str>,
+    ) -> Step {
+        self.run(request, round.into(), None, body, &mut Observer::quiet())
             .private_if_cookies()
     }
 
@@ -438,7 +466,7 @@ impl Gate {
                 let valid = pending.unverified.check_here();
                 self.resume(pending, valid)
             }
-            Step::NeedsFetch(_) | Step::NeedsStore(_) => match &self.login {
+            Step::NeedsFetch(_) | Step::NeedsStore(_) | Step::NeedsBody(_) => match &self.login {
                 Some(login) => {
                     login.unavailable("a fetch after a signature check: use resume_step")
                 }

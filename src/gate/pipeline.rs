@@ -14,7 +14,7 @@ use crate::extract::{Found, TokenSource};
 use crate::fetch::Progress;
 use crate::fetch::Round;
 use crate::http::Request;
-use crate::login::Route;
+use crate::login::{Check, Route};
 use crate::normalize::{normalize, NormalizedPath};
 use crate::session::Session;
 use crate::trace::Observer;
@@ -40,6 +40,7 @@ impl Gate {
         request: &Request,
         round: Round,
         verdict: Option<(&str, bool)>,
+        body: Option<&str>,
         o: &mut Observer,
     ) -> Step {
         let path = match normalize(&request.url) {
@@ -50,7 +51,7 @@ impl Gate {
             }
         };
         o.step("normalize", true, || format!("path {:?}", path.path));
-        match self.rule(request, &path, round, verdict, o) {
+        match self.rule(request, &path, round, verdict, body, o) {
             Continue(index) => self.protected(request, path, index, round, o),
             Break(step) => step,
         }
@@ -104,6 +105,7 @@ impl Gate {
                         now,
                         provider,
                         refreshed,
+                        round,
                     },
                 })
             }
@@ -116,7 +118,64 @@ impl Gate {
             Ok(Progress::Done(Checked::Cached(v))) => Ok((found.token, v)),
             Err(e) => Err(e),
         };
-        decide(verified, o)
+        match self.ended(request, found.source, verified, round, now, o) {
+            Continue(verified) => decide(verified, o),
+            Break(step) => step,
+        }
+    }
+
+    /// Step 6b: a verified session the provider ended (back-channel logout) is refused; the
+    /// record may have to be read from the shared store first.
+    #[inline(never)]
+    fn ended(
+        &self,
+        request: &Request,
+        source: TokenSource,
+        verified: Result<(String, Arc<Verified>)>,
+        round: Round,
+        now: f64,
+        o: &mut Observer,
+    ) -> ControlFlow<Step, Result<(String, Arc<Verified>)>> {
+        let (Some(login), Ok((_, v))) = (&self.login, &verified) else {
+            return Continue(verified);
+        };
+        let Some(bc) = login.ended() else {
+            return Continue(verified);
+        };
+        let cookie = source == TokenSource::Cookie;
+        let explaining = o.explaining();
+        match login.check_session(request, cookie, &v.claims, round, now, explaining) {
+            Check::Live => {
+                o.step("logout", true, || "not ended at the provider".into());
+                Continue(verified)
+            }
+            Check::Ended => {
+                o.error("logout", &Error::SessionEnded);
+                Continue(Err(Error::SessionEnded))
+            }
+            Check::Unknown if explaining => {
+                o.step("logout", true, || {
+                    "whether the provider ended it is in the shared store (explain reads no \
+                     store)"
+                        .into()
+                });
+                o.inconclusive();
+                Continue(verified)
+            }
+            Check::Unknown if bc.allow_on_store_error => {
+                o.step("logout", true, || {
+                    "the store could not say whether the provider ended it: allowed \
+                     (onStoreError allow)"
+                        .into()
+                });
+                Continue(verified)
+            }
+            Check::Unknown => {
+                o.error("logout", &Error::SessionUnchecked);
+                Continue(Err(Error::SessionUnchecked))
+            }
+            Check::Ask(op) => Break(Step::NeedsStore(op)),
+        }
     }
 
     /// Step 2: the rule `path` falls under, when it protects. A hosted-login route is the
@@ -130,13 +189,15 @@ impl Gate {
         path: &NormalizedPath,
         round: Round,
         verdict: Option<(&str, bool)>,
+        body: Option<&str>,
         o: &mut Observer,
     ) -> ControlFlow<Step, usize> {
         let route = self.login.as_ref().and_then(|l| Some((l, l.route(path)?)));
         let found_rule = match route {
             Some((_, Route::Session)) => Ok(self.session_rule),
             Some((login, route)) => {
-                return Break(self.login_route(login, route, request, path, round, verdict, o))
+                let step = self.login_route(login, route, request, path, round, verdict, body, o);
+                return Break(step);
             }
             None => self.rules.find(path, o),
         };
@@ -355,7 +416,7 @@ impl Gate {
             web_crypto: _,
             then,
         } = pending;
-        let (request, path, rule, source, token, now, provider, refreshed) = match then {
+        let (request, path, rule, source, token, now, provider, refreshed, round) = match then {
             Then::Decide {
                 request,
                 path,
@@ -365,10 +426,17 @@ impl Gate {
                 now,
                 provider,
                 refreshed,
-            } => (request, path, rule, source, token, now, provider, refreshed),
-            Then::Callback { request, round } => {
+                round,
+            } => (
+                request, path, rule, source, token, now, provider, refreshed, round,
+            ),
+            Then::Callback {
+                request,
+                round,
+                body,
+            } => {
                 let verdict = Some((unverified.token(), signature_valid));
-                return self.run(&request, round, verdict, o);
+                return self.run(&request, round, verdict, body.as_deref(), o);
             }
         };
         // A pending signature came from a provider: a gate without them has none.
@@ -379,6 +447,10 @@ impl Gate {
                 .finish(unverified, signature_valid, now, o)
                 .map(|v| (token, v)),
             None => Err(Error::SignatureInvalid),
+        };
+        let verified = match self.ended(&request, source, verified, round, now, o) {
+            Continue(verified) => verified,
+            Break(step) => return step,
         };
         let d = self.conclude(&request, &path, rule, Some(source), verified, o);
         Step::Decided(self.with_session(d, refreshed.as_ref(), &request))
@@ -442,7 +514,14 @@ mod tests {
         let rule = |url: &str| {
             let r = request("GET", url, &[]);
             let path = normalize(&r.url).unwrap();
-            g.rule(&r, &path, Round::default(), None, &mut Observer::quiet())
+            g.rule(
+                &r,
+                &path,
+                Round::default(),
+                None,
+                None,
+                &mut Observer::quiet(),
+            )
         };
         assert!(matches!(rule("https://app.example/api/x"), Continue(0)));
         assert!(matches!(rule("https://app.example/login"), Continue(1)));

@@ -17,6 +17,7 @@
 //! tickets the host performs; the exchange and revocation are single-flight per code and
 //! refresh token ([`crate::oauth::calls`]).
 
+mod backchannel;
 mod callback;
 mod discovery;
 mod logout;
@@ -46,6 +47,7 @@ use crate::oauth::{provider_error, unreachable_reason};
 use crate::seal::Sealer;
 use crate::session::{Session, SessionCookies};
 use crate::verify::{Alg, ClaimsPolicy, KeyResolver, Unverified, Verified, Verifier};
+pub(crate) use backchannel::{Backchannel, Check, Posted};
 use discovery::{Discovery, Metadata};
 use push::Pushes;
 use transaction::Transaction;
@@ -58,6 +60,8 @@ pub(crate) enum Route {
     Logout,
     /// Answered through the gate's pipeline, as an API.
     Session,
+    /// The provider's back-channel logout (`login.backchannelLogout`).
+    BackchannelLogout,
 }
 
 /// The name of the ID-token cookie (`__Host-` off loopback http): kept for RP-initiated
@@ -125,6 +129,7 @@ pub(crate) struct Login {
     /// RFC 9126: push every authorization request (else only where the provider requires).
     push: bool,
     pushes: Pushes,
+    backchannel: Option<Backchannel>,
 }
 
 /// Authorization parameters the gate sets itself.
@@ -146,7 +151,11 @@ impl Login {
     // Out of line, as the other optional parts' constructors: inlined into `Gate::build`,
     // every gate's construction would compile it (bench/cold-functions.mjs).
     #[inline(never)]
-    pub(crate) fn new(options: &LoginOptions, keys: Option<Arc<dyn KeyResolver>>) -> Result<Login> {
+    pub(crate) fn new(
+        options: &LoginOptions,
+        keys: Option<Arc<dyn KeyResolver>>,
+        session_lifetime: f64,
+    ) -> Result<Login> {
         let timeout =
             Duration::within(options.timeout_duration.as_ref(), &durations::LOGIN_TIMEOUT)?;
         let key = match &options.client_assertion_signing_key {
@@ -272,6 +281,11 @@ impl Login {
             typ: None,
             require_exp: true,
         };
+        let id_tokens = Verifier::new(algorithms, keys, policy).with_cache(ID_TOKEN_CACHE);
+        let backchannel = match &options.backchannel_logout {
+            Some(b) => Some(Backchannel::new(b, &id_tokens, session_lifetime)?),
+            None => None,
+        };
         Ok(Login {
             prefix,
             issuer: options.issuer.clone(),
@@ -285,11 +299,12 @@ impl Login {
             error_url: options.error_url.clone(),
             session_claims: options.session_claims.clone(),
             sealer,
-            id_tokens: Verifier::new(algorithms, keys, policy).with_cache(ID_TOKEN_CACHE),
+            id_tokens,
             exchanges: Calls::new(timeout, 60.0),
             revocations: Calls::new(timeout, 60.0),
             push: options.pushed_authorization_requests,
             pushes: Pushes::new(timeout),
+            backchannel,
         })
     }
 
@@ -334,6 +349,7 @@ impl Login {
             "/callback" => Some(Route::Callback),
             "/logout" => Some(Route::Logout),
             "/session" => Some(Route::Session),
+            "/backchannel-logout" if self.backchannel.is_some() => Some(Route::BackchannelLogout),
             _ => None,
         }
         .filter(|_| path.canonical)
@@ -342,6 +358,11 @@ impl Login {
     /// The provider's endpoints, or the fetch they need first.
     pub(crate) fn metadata(&self, now: f64) -> Result<Progress<Arc<Metadata>>> {
         self.discovery.get(now)
+    }
+
+    /// The back-channel logout's records, when configured.
+    pub(crate) fn ended(&self) -> Option<&Backchannel> {
+        self.backchannel.as_ref()
     }
 
     /// Is fetch `id` one of the login's?

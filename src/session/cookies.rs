@@ -56,6 +56,15 @@ impl SessionCookies {
         })
     }
 
+    /// How long a session of `token`'s cookies lives in the browser, seconds ([`lifetime`]).
+    ///
+    /// [`lifetime`]: SessionCookies::lifetime
+    pub(crate) fn lifetime_of(token: &TokenOptions) -> Result<f64> {
+        let max_age =
+            Duration::within(token.refresh_max_age.as_ref(), &durations::REFRESH_MAX_AGE)?;
+        Ok(max_age.min(MAX_AGE_CAP))
+    }
+
     /// The `Set-Cookie` values that store `session` for a request to `url` whose `Cookie`
     /// header is `present` (`None` when unknown: then every chunk the reader could find is
     /// removed, whatever the browser holds).

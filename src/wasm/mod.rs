@@ -147,16 +147,20 @@ impl JsGate {
     /// When a coordinated refresh needs the host's store first: `{ action: "store", id, op,
     /// key, value, ttlMs, waitMs, timeoutMs }` (`src/wasm/wire.rs`); perform it once per
     /// `id`, report with `stored`, then decide again with `round + 1` and `after` its `id`.
+    ///
+    /// When the decision needs the request's body (a back-channel logout): `{ action:
+    /// "body", maxBytes }`. Read at most `maxBytes + 1` bytes of it as UTF-8 and decide
+    /// again, in the same round, with it as `body` (every later round too).
     pub fn decide(
         &self,
         request: JsValue,
         round: Option<u8>,
         after: Option<f64>,
+        body: Option<String>,
     ) -> Result<JsValue, JsValue> {
         let request = read_request(&request)?;
-        let step = self
-            .inner
-            .begin_round(&request, round_of(round.unwrap_or(0), after));
+        let round = round_of(round.unwrap_or(0), after);
+        let step = self.inner.begin_body(&request, round, body.as_deref());
         let answer = self.answer(step, Form::Object);
         let object = js_sys::JSON::parse(&answer.text)?;
         if let Some((data, signature)) = answer.bytes {
@@ -176,7 +180,8 @@ impl JsGate {
     /// buffer (see `outputPtr`) in the wire form, and its length in bytes is returned, or 0
     /// when the fields do not number `parts`: decide the request as an object instead. The
     /// forms are specified in `src/wasm/wire.rs`. `now` is `Date.now()` as the shim read it
-    /// (a gate built with a fixed `now` keeps that). `round` and `after` as for `decide`.
+    /// (a gate built with a fixed `now` keeps that). `round`, `after` and `body` as for
+    /// `decide`.
     #[wasm_bindgen(js_name = decideInput)]
     pub fn decide_input(
         &self,
@@ -185,15 +190,23 @@ impl JsGate {
         round: u8,
         now: f64,
         after: Option<f64>,
+        body: Option<String>,
     ) -> Result<usize, JsValue> {
         let round = round_of(round, after);
+        let body = body.as_deref();
         match &self.clock {
-            Some(clock) => clock.at(now, || self.decide_wire(length, parts, round)),
-            None => self.decide_wire(length, parts, round),
+            Some(clock) => clock.at(now, || self.decide_wire(length, parts, round, body)),
+            None => self.decide_wire(length, parts, round, body),
         }
     }
 
-    fn decide_wire(&self, length: usize, parts: usize, round: Round) -> Result<usize, JsValue> {
+    fn decide_wire(
+        &self,
+        length: usize,
+        parts: usize,
+        round: Round,
+        body: Option<&str>,
+    ) -> Result<usize, JsValue> {
         let input = self.input.borrow();
         let text = input
             .get(..length)
@@ -202,7 +215,7 @@ impl JsGate {
         let Some(request) = wire::read_request(text, parts) else {
             return Ok(0);
         };
-        let answer = self.answer(self.inner.begin_round(&request, round), Form::Wire);
+        let answer = self.answer(self.inner.begin_body(&request, round, body), Form::Wire);
         Ok(self.emit(answer))
     }
 
@@ -246,6 +259,9 @@ impl JsGate {
             Step::Decided(d) => return Answer::text(decision(&d)),
             Step::NeedsFetch(fetch) => return Answer::text(fetch_json(&fetch)),
             Step::NeedsStore(op) => return Answer::text(store_json(&op)),
+            Step::NeedsBody(max) => {
+                return Answer::text(format!(r#"{{"action":"body","maxBytes":{max}}}"#))
+            }
             Step::NeedsSignature(pending) => pending,
         };
         let u = &pending.unverified;

@@ -66,6 +66,8 @@ pub struct Provider {
     pub pushed: RefCell<HashMap<String, HashMap<String, String>>>,
     /// The PAR endpoint answers this error.
     pub refuse_push: RefCell<Option<&'static str>>,
+    /// Every code signs in this user (else each its own).
+    pub user: RefCell<Option<String>>,
 }
 
 impl Default for Provider {
@@ -87,6 +89,7 @@ impl Default for Provider {
             par_required: false,
             pushed: RefCell::new(HashMap::new()),
             refuse_push: RefCell::new(None),
+            user: RefCell::new(None),
         }
     }
 }
@@ -180,7 +183,9 @@ impl Provider {
                 let Some(nonce) = self.nonces.borrow().get(code).cloned() else {
                     return refused;
                 };
-                (code.trim_start_matches("code-").to_owned(), Some(nonce))
+                let user = self.user.borrow().clone();
+                let sub = user.unwrap_or_else(|| code.trim_start_matches("code-").to_owned());
+                (sub, Some(nonce))
             }
             "refresh_token" => match self.refresh_tokens {
                 RefreshTokens::Numbered => ("user-1".to_owned(), None),
