@@ -10,6 +10,14 @@ use crate::error::Result;
 use crate::http::{authority, host, is_loopback};
 use crate::random::random_u64;
 
+/// Fetch rounds one request may wait through (a token refresh, discovery, the JWKS, a
+/// refetch for an unknown `kid`) before it is refused; a bound, so a host can never loop.
+/// A hosted-login callback on a cold isolate needs up to six: discovery, the code
+/// exchange, the ID token's keys (discovery and JWKS) and the access token's; a
+/// coordinated refresh as many: its claim, the call, its publish, discovery, the JWKS and a
+/// refetch; and with back-channel logout two more: the session's records in the store.
+pub const MAX_FETCH_ROUNDS: u8 = 8;
+
 /// What the host must fetch. Requests that get a ticket with the same `id` share one fetch.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Fetch {

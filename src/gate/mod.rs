@@ -43,13 +43,7 @@ use crate::verify::{KeyResolver, Providers, Unverified, Verifier};
 #[cfg(feature = "_integration_test")]
 pub static AGREEMENTS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
-/// Fetch rounds one request may wait through (a token refresh, discovery, the JWKS, a
-/// refetch for an unknown `kid`) before it is refused; a bound, so a host can never loop.
-/// A hosted-login callback on a cold isolate needs up to six: discovery, the code
-/// exchange, the ID token's keys (discovery and JWKS) and the access token's; a
-/// coordinated refresh as many: its claim, the call, its publish, discovery, the JWKS and a
-/// refetch; and with back-channel logout two more: the session's records in the store.
-pub const MAX_FETCH_ROUNDS: u8 = 8;
+pub use crate::fetch::MAX_FETCH_ROUNDS;
 
 /// The engine. Cheap to share: build once per isolate, decide per request.
 pub struct Gate {

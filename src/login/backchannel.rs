@@ -28,8 +28,7 @@ use sha2::{Digest, Sha256};
 
 use super::*;
 use crate::config::BackchannelLogoutOptions;
-use crate::fetch::{fresh_fetch_id, Fetch};
-use crate::gate::MAX_FETCH_ROUNDS;
+use crate::fetch::{fresh_fetch_id, Fetch, MAX_FETCH_ROUNDS};
 use crate::session::{StoreAction, StoreOp, Stored};
 
 /// The logout event (§2.4): `events` must hold this member, an object.
