@@ -584,7 +584,10 @@ fn bad_options_fail_at_construction() {
             "an unknown option",
         ),
     ] {
-        let e = Gate::from_json(&options(backchannel).to_string()).unwrap_err();
+        let clock = ManualClock::at(NOW);
+        let e = Options::from_json(&options(backchannel).to_string())
+            .and_then(|o| Gate::with_clock(o, clock))
+            .unwrap_err();
         assert_eq!(e.code(), "ERR_CONFIG_INVALID", "{why}: {e}");
     }
 }
