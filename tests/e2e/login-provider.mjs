@@ -29,9 +29,26 @@
 //   `name=logout value=yes`); without a session it auto-posts that form.
 // - Its own cookies (`_session`, `_interaction`, `_interaction_resume`, each with `.sig`)
 //   are SameSite=Lax on the provider's host.
+//
+// Back-Channel Logout 1.0 (`backchannelLogout`, off unless asked for; backchannel.test.mjs):
+// - A client with `backchannel_logout_uri` and `backchannel_logout_session_required`
+//   gets `sid` in its ID tokens (the provider's session id for that client, stable across
+//   sign-ins in one provider session, new after it ends); JWT access tokens carry no `sid`
+//   unless `accessTokenSid` puts it there.
+// - The logout token is signed like the client's ID tokens (RS256, the first key, its
+//   `kid`), header `typ: logout+jwt`; claims `iss`, `aud` (the client id), `iat`, `exp`
+//   (iat + 120 s), `jti`, `sub`, `sid` (session required), and `events` holding
+//   `http://schemas.openid.net/event/backchannel-logout: {}`; never `nonce`.
+// - It is POSTed (form `logout_token=…`, 2.5 s timeout) when the provider session ends at
+//   end-session with `logout=yes` (every client of the session), or by
+//   `client.backchannelLogout(sub, sid)`; 200 or 204 counts as success.
+// - http:// URIs are accepted at registration, but its fetch refuses loopback and private
+//   addresses (an SSRF guard); with `backchannelLogout` the provider's fetch goes without
+//   that guard, as the apps under test listen on 127.0.0.1.
 import Provider from "oidc-provider";
-import { randomBytes } from "node:crypto";
+import { createPrivateKey, randomBytes } from "node:crypto";
 import { freePort } from "./helpers.mjs";
+import { jwt } from "../node/sign.mjs";
 import { RESOURCES, privateJwk, resourceIndicators } from "./oidc.mjs";
 
 export { RESOURCES };
@@ -46,6 +63,9 @@ export const CLIENTS = {
   /** Another relying party of the same provider (its ID tokens are not for edgegate-app). */
   other: { client_id: "other-app", token_endpoint_auth_method: "client_secret_basic" },
 };
+
+export const BACKCHANNEL_EVENT = "http://schemas.openid.net/event/backchannel-logout";
+export const BACKCHANNEL_PATH = "/auth/backchannel-logout";
 
 /** The private_key_jwt client's signing keys (private JWKs with `alg` and `kid`), by alg. */
 export const ASSERTION_KEYS = {
@@ -70,12 +90,24 @@ const basic = (id, secret) => `Basic ${Buffer.from(`${encodeURIComponent(id)}:${
  * (private JWKs, the first signs), `accessTokenTTL` (seconds), `middleware` (Koa, run
  * first) and `adapter` (its storage: each instance has its own otherwise) let a test
  * restart it in place with rotated keys and its grants, and put faults in its way.
+ *
+ * `backchannelLogout` (true, or an app origin) turns on Back-Channel Logout 1.0: every
+ * client but `other` registers `<origin>/auth/backchannel-logout` (the origin given, else
+ * the first of `appOrigins`) with `backchannel_logout_session_required`, so ID tokens carry
+ * `sid`; each logout token the provider POSTs is recorded in `seen.backchannel`.
+ * `accessTokenSid` puts the session's `sid` in JWT access tokens too.
  */
-export async function startLoginProvider({ appOrigins = [], host = "localhost", port, keys, accessTokenTTL, middleware, adapter, requirePushes = false } = {}) {
+export async function startLoginProvider({ appOrigins = [], host = "localhost", port, keys, accessTokenTTL, middleware, adapter, requirePushes = false, backchannelLogout = false, accessTokenSid = false } = {}) {
   port ??= await freePort();
   const issuer = `http://${host}:${port}`;
   const origins = [...new Set(appOrigins.flatMap((o) => [o, o.replace("//127.0.0.1:", "//localhost:")]))];
   const signing = keys?.[0] ?? privateJwk("rsa", { modulusLength: 2048 }, "RS256");
+  const backchannelUri = backchannelLogout
+    ? `${typeof backchannelLogout === "string" ? backchannelLogout : appOrigins[0]}${BACKCHANNEL_PATH}`
+    : undefined;
+  // The logout tokens the provider POSTs: { url, at, logoutToken, header, claims, doneAt,
+  // status, body, error } (`at` when sent, `doneAt` when answered, ms since the epoch).
+  const backchannelSeen = [];
   const clients = Object.values(CLIENTS).map((c) => ({
     ...c,
     ...(c.token_endpoint_auth_method === "none"
@@ -87,6 +119,9 @@ export async function startLoginProvider({ appOrigins = [], host = "localhost", 
     response_types: ["code"],
     redirect_uris: origins.map((o) => `${o}/auth/callback`),
     post_logout_redirect_uris: origins.map((o) => `${o}/`),
+    ...(backchannelUri && c !== CLIENTS.other
+      ? { backchannel_logout_uri: backchannelUri, backchannel_logout_session_required: true }
+      : {}),
   }));
   const provider = new Provider(issuer, {
     ...(adapter ? { adapter } : {}),
@@ -103,8 +138,37 @@ export async function startLoginProvider({ appOrigins = [], host = "localhost", 
     conformIdTokenClaims: false,
     // Accounts named `groups-…` get an Entra-sized access token: 150 group ids, about 8 KB,
     // more than one cookie holds.
-    extraTokenClaims: (ctx, token) =>
-      token.accountId?.startsWith("groups-") ? { groups: Array.from({ length: 150 }, (_, i) => `00000000-0000-4000-8000-${String(i).padStart(12, "0")}`) } : undefined,
+    extraTokenClaims: (ctx, token) => {
+      const groups = token.accountId?.startsWith("groups-")
+        ? { groups: Array.from({ length: 150 }, (_, i) => `00000000-0000-4000-8000-${String(i).padStart(12, "0")}`) }
+        : undefined;
+      const sid = accessTokenSid && token.kind === "AccessToken" && token.sid ? { sid: token.sid } : undefined;
+      return groups || sid ? { ...groups, ...sid } : undefined;
+    },
+    // Back-channel logout POSTs to the apps on 127.0.0.1: without oidc-provider's SSRF
+    // guard (its dispatcher refuses loopback), and recorded.
+    ...(backchannelLogout
+      ? {
+          async fetch(url, { dispatcher, ...init }) {
+            const entry = { url: String(url), at: Date.now() };
+            if (init.body instanceof URLSearchParams && init.body.has("logout_token")) {
+              entry.logoutToken = init.body.get("logout_token");
+              [entry.header, entry.claims] = entry.logoutToken.split(".").slice(0, 2).map((p) => JSON.parse(Buffer.from(p, "base64url")));
+              backchannelSeen.push(entry);
+            }
+            try {
+              const res = await globalThis.fetch(url, init);
+              entry.doneAt = Date.now();
+              entry.status = res.status;
+              entry.body = await res.clone().text();
+              return res;
+            } catch (e) {
+              entry.error = String(e?.cause ?? e);
+              throw e;
+            }
+          },
+        }
+      : {}),
     pkce: { required: () => true },
     ttl: {
       AccessToken: (ctx, token) => token.resourceServer?.accessTokenTTL ?? 300,
@@ -123,6 +187,7 @@ export async function startLoginProvider({ appOrigins = [], host = "localhost", 
       pushedAuthorizationRequests: { enabled: true, requirePushedAuthorizationRequests: requirePushes },
       revocation: { enabled: true },
       rpInitiatedLogout: { enabled: true },
+      backchannelLogout: { enabled: Boolean(backchannelLogout) },
       // `resource` may be sent at the authorization endpoint, the token endpoint, both or
       // neither (Auth0's `audience` is not a parameter oidc-provider knows): the backend's
       // API is the default.
@@ -149,12 +214,18 @@ export async function startLoginProvider({ appOrigins = [], host = "localhost", 
   // each token request's grant type, client, auth method and outcome, each revocation's
   // form fields, each end-session request's query.
   // A pushed authorization request's parameters stand for its query (`pushed: true`).
-  const seen = { authorizations: [], tokenRequests: [], revocations: [], endSessions: [], pushes: [] };
+  // With `backchannelLogout`: each logout token POSTed (`backchannel`), and the claims of
+  // each ID token issued (`idTokens`: { client, grantType, claims }, claims.sid included).
+  const seen = { authorizations: [], tokenRequests: [], revocations: [], endSessions: [], pushes: [], ...(backchannelLogout ? { backchannel: backchannelSeen, idTokens: [] } : {}) };
   const pushed = new Map();
   const grantType = (ctx) => ctx.oidc?.params?.grant_type ?? "unknown";
   provider.on("grant.success", (ctx) => {
     counts.token[grantType(ctx)] = (counts.token[grantType(ctx)] ?? 0) + 1;
     seen.tokenRequests.push({ grantType: grantType(ctx), client: ctx.oidc.client?.clientId, authMethod: ctx.oidc.client?.clientAuthMethod, ok: true, params: { ...ctx.oidc.params } });
+    const idToken = ctx.body?.id_token;
+    if (seen.idTokens && typeof idToken === "string") {
+      seen.idTokens.push({ client: ctx.oidc.client?.clientId, grantType: grantType(ctx), claims: JSON.parse(Buffer.from(idToken.split(".")[1], "base64url")) });
+    }
   });
   provider.on("grant.error", (ctx, error) => {
     counts.tokenErrors[grantType(ctx)] = (counts.tokenErrors[grantType(ctx)] ?? 0) + 1;
@@ -239,7 +310,81 @@ export async function startLoginProvider({ appOrigins = [], host = "localhost", 
       });
       return res.status;
     },
+    /**
+     * Back-channel logout as the provider sends it, without ending its session:
+     * `client.backchannelLogout(sub, sid)` for `clientId` (a POST of a fresh logout token to
+     * the client's `backchannel_logout_uri`). Resolves the `seen.backchannel` entry, or
+     * rejects with oidc-provider's error when the app did not answer 200 or 204.
+     */
+    async backchannelLogout(sub, sid, clientId = CLIENTS.basic.client_id) {
+      const client = await provider.Client.find(clientId);
+      const before = backchannelSeen.length;
+      await client.backchannelLogout(sub, sid);
+      return backchannelSeen.slice(before).find((e) => e.claims.aud === clientId);
+    },
+    /**
+     * A logout token as the provider would sign it (RS256 with its signing key and `kid`,
+     * `typ: logout+jwt`) for `sub`/`sid` and the app's client, with `claims` overriding
+     * (a member set to `undefined` is left out), `header` overriding the header, and `key`
+     * (a private JWK; its `alg` signs unless the header names one) signing instead: the
+     * attack tokens. `alg: "none"` in the header gives an unsigned token.
+     */
+    logoutToken({ sub, sid, clientId = CLIENTS.basic.client_id, claims = {}, header = {}, key = signing } = {}) {
+      const now = Math.floor(Date.now() / 1000);
+      const body = {
+        iss: issuer, aud: clientId, iat: now, exp: now + 120, jti: randomBytes(16).toString("base64url"),
+        ...(sub === undefined ? {} : { sub }), ...(sid === undefined ? {} : { sid }),
+        events: { [BACKCHANNEL_EVENT]: {} }, ...claims,
+      };
+      const head = { alg: key.alg ?? "RS256", typ: "logout+jwt", kid: key.kid, ...header };
+      const drop = (o) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+      if (head.alg === "none") return `${b64url(drop(head))}.${b64url(drop(body))}.`;
+      return jwt(head.alg, createPrivateKey({ key, format: "jwk" }), drop(body), drop(head));
+    },
+    /**
+     * Ends the provider session held in `jar` (as `authorizeAtProvider` filled it), the
+     * way its user would on the provider's own sign-out page: GET /session/end, then the
+     * confirmation form with `logout=yes`. With back-channel logout on, the provider POSTs
+     * a logout token to every client of that session before it answers. Resolves the
+     * `seen.backchannel` entries of this logout.
+     */
+    async endSession(jar) {
+      const before = backchannelSeen.length;
+      const send = jarSender(jar);
+      const page = await send(`${issuer}/session/end`);
+      const html = await page.text();
+      if (page.status !== 200) throw new Error(`end-session answered ${page.status}: ${html.slice(0, 300)}`);
+      const action = /<form[^>]*action="([^"]+)"/.exec(html)?.[1]?.replaceAll("&amp;", "&");
+      const xsrf = /name="xsrf" value="([^"]+)"/.exec(html)?.[1];
+      if (!action || !xsrf) throw new Error(`no sign-out form at ${issuer}/session/end: ${html.slice(0, 300)}`);
+      const done = await send(new URL(action, issuer), {
+        method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: form({ xsrf, logout: "yes" }),
+      });
+      if (done.status !== 303 && done.status !== 302) throw new Error(`end-session confirmation answered ${done.status}`);
+      return backchannelSeen.slice(before);
+    },
     stop: () => new Promise((r) => (server.closeAllConnections?.(), server.close(r))),
+  };
+}
+
+const b64url = (value) => Buffer.from(JSON.stringify(value)).toString("base64url");
+
+/**
+ * A fetch through `jar` (a Map of the provider's cookies): sends them, keeps what the
+ * answer sets (dropping expired and emptied ones), never follows redirects.
+ */
+function jarSender(jar) {
+  return async (url, init = {}) => {
+    const cookie = [...jar].map(([k, v]) => `${k}=${v}`).join("; ");
+    const res = await fetch(url, { signal: AbortSignal.timeout(20_000), ...init, redirect: "manual", headers: { ...init.headers, ...(cookie ? { cookie } : {}) } });
+    for (const line of res.headers.getSetCookie()) {
+      const [pair, ...attributes] = line.split(";");
+      const name = pair.slice(0, pair.indexOf("="));
+      const expired = attributes.some((a) => /^\s*expires=/i.test(a) && new Date(a.split("=")[1]) < new Date());
+      if (expired || pair.endsWith("=")) jar.delete(name);
+      else jar.set(name, pair.slice(name.length + 1));
+    }
+    return res;
   };
 }
 
@@ -253,18 +398,7 @@ export async function startLoginProvider({ appOrigins = [], host = "localhost", 
  */
 export async function authorizeAtProvider(authorizeUrl, { login = "alice", deny = false, jar = new Map() } = {}) {
   const origin = new URL(authorizeUrl).origin;
-  const send = async (url, init = {}) => {
-    const cookie = [...jar].map(([k, v]) => `${k}=${v}`).join("; ");
-    const res = await fetch(url, { signal: AbortSignal.timeout(20_000), ...init, redirect: "manual", headers: { ...init.headers, ...(cookie ? { cookie } : {}) } });
-    for (const line of res.headers.getSetCookie()) {
-      const [pair, ...attributes] = line.split(";");
-      const name = pair.slice(0, pair.indexOf("="));
-      const expired = attributes.some((a) => /^\s*expires=/i.test(a) && new Date(a.split("=")[1]) < new Date());
-      if (expired || pair.endsWith("=")) jar.delete(name);
-      else jar.set(name, pair.slice(name.length + 1));
-    }
-    return res;
-  };
+  const send = jarSender(jar);
   let url = authorizeUrl;
   for (let hop = 0; hop < 20; hop++) {
     if (new URL(url).origin !== origin) return url;

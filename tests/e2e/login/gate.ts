@@ -25,6 +25,12 @@ export const gateOptions: Options = {
     authorizationParams: { prompt: "consent" },
     // One build pushes its authorization requests (RFC 9126), the other uses the front channel.
     pushedAuthorizationRequests: env.LOGIN_PUSH === "1",
+    // Back-channel logout (backchannel.test.mjs) when LOGIN_BACKCHANNEL names its recheck
+    // duration ("1s"): ended sessions recorded in Redis (the proxy's refreshStore) when
+    // REDIS_URL is set where the server runs, else in this process. Left out otherwise.
+    ...(env.LOGIN_BACKCHANNEL
+      ? { backchannelLogout: { store: env.REDIS_URL ? ("shared" as const) : ("memory" as const), recheckDuration: env.LOGIN_BACKCHANNEL } }
+      : {}),
   },
   upstream: { claimHeaders: { sub: "x-auth-sub" } },
 };

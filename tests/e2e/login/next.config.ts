@@ -16,6 +16,7 @@ const config: NextConfig = {
     LOGIN_RESOURCE: process.env.LOGIN_RESOURCE ?? "",
     APP_ORIGIN: process.env.APP_ORIGIN ?? "",
     LOGIN_PUSH: process.env.LOGIN_PUSH ?? "",
+    LOGIN_BACKCHANNEL: process.env.LOGIN_BACKCHANNEL ?? "",
   },
 };
 
