@@ -64,9 +64,10 @@ impl Kind {
     }
 }
 
-/// A record this instance knows: `<kind>:<value>`, its logout time, until when it lives.
+/// A record this instance knows: what it ends, its logout time, until when it lives.
 struct Record {
-    key: String,
+    kind: Kind,
+    value: String,
     at: f64,
     until: f64,
 }
@@ -80,19 +81,20 @@ enum Read {
 }
 
 struct Reading {
-    key: String,
+    kind: Kind,
+    value: String,
     op: StoreOp,
     read: Read,
     since: f64,
 }
 
-/// A logout post writing its `jti` and records through the store, one operation a round:
-/// the last one asked, its answer once the host reports it, and what is left to write.
+/// A logout post writing its `jti` and records through the store, one operation a round
+/// (each round reads the same token, so the same operations): the last one asked, how many
+/// were, and its answer once the host reports it.
 struct Post {
-    op: StoreOp,
+    id: u64,
+    asked: usize,
     answer: Option<Stored>,
-    left: Vec<StoreOp>,
-    local: Vec<Record>,
 }
 
 #[derive(Default)]
@@ -210,7 +212,7 @@ impl Backchannel {
     /// Is store operation `id` one of these?
     pub(crate) fn owns(&self, id: u64) -> bool {
         let state = self.lock();
-        state.readings.iter().any(|r| r.op.id == id) || state.posts.iter().any(|p| p.op.id == id)
+        state.readings.iter().any(|r| r.op.id == id) || state.posts.iter().any(|p| p.id == id)
     }
 
     /// Applies the host's report on operation `id`.
@@ -222,7 +224,7 @@ impl Backchannel {
                 Stored::Failed => Read::Failed,
             };
             r.since = now;
-        } else if let Some(p) = state.posts.iter_mut().find(|p| p.op.id == id) {
+        } else if let Some(p) = state.posts.iter_mut().find(|p| p.id == id) {
             p.answer = Some(stored);
         }
     }
@@ -249,8 +251,8 @@ impl Backchannel {
         state.records.retain(|r| r.until > now);
         let mut unread = None;
         for (kind, value) in keys.into_iter().flatten() {
-            let key = format!("{}:{value}", kind.name());
-            if let Some(r) = state.records.iter().find(|r| r.key == key) {
+            let is = |k: Kind, v: &str| k == kind && v == value;
+            if let Some(r) = state.records.iter().find(|r| is(r.kind, &r.value)) {
                 if ends(kind, r.at) {
                     return Check::Ended;
                 }
@@ -259,7 +261,7 @@ impl Backchannel {
             if !self.shared {
                 continue;
             }
-            match state.readings.iter().find(|r| r.key == key) {
+            match state.readings.iter().find(|r| is(r.kind, &r.value)) {
                 Some(Reading {
                     read: Read::Answered(at),
                     since,
@@ -270,17 +272,17 @@ impl Backchannel {
                     }
                 }
                 _ => {
-                    unread.get_or_insert((kind, key));
+                    unread.get_or_insert((kind, value));
                 }
             }
         }
-        let Some((kind, key)) = unread else {
+        let Some((kind, value)) = unread else {
             return Check::Live;
         };
         if explaining {
             return Check::Unknown;
         }
-        let at = state.readings.iter().position(|r| r.key == key);
+        let at = (state.readings.iter()).position(|r| r.kind == kind && r.value == value);
         if let Some(r) = at.map(|i| &state.readings[i]) {
             let waited = round.after == Some(r.op.id);
             match r.read {
@@ -296,14 +298,11 @@ impl Backchannel {
         if round.fetches >= MAX_FETCH_ROUNDS {
             return Check::Unknown;
         }
-        let op = self.op(
-            StoreAction::Read,
-            self.store_key(kind.name(), &key[kind.name().len() + 1..]),
-            String::new(),
-            0.0,
-        );
+        let key = self.store_key(kind.name(), value);
+        let op = self.op(StoreAction::Read, key, String::new(), 0.0);
         let reading = Reading {
-            key,
+            kind,
+            value: value.into(),
             op: op.clone(),
             read: Read::Asked,
             since: now,
@@ -380,7 +379,7 @@ impl Login {
             Ok(Progress::Done(Err(e))) if e.is_keys_unavailable() => {
                 return Posted::Done(unavailable())
             }
-            Ok(Progress::Done(Err(e))) => return Posted::Done(bad(&e.to_string())),
+            Ok(Progress::Done(Err(e))) => return Posted::Done(bad(e.to_string())),
             Ok(Progress::Done(Ok(v))) => v,
         };
         let claims = match logout_claims(&token, &verified.claims, now) {
@@ -396,8 +395,9 @@ impl Login {
         };
         let local: Vec<Record> = records
             .iter()
-            .map(|(kind, value)| Record {
-                key: format!("{}:{value}", kind.name()),
+            .map(|&(kind, value)| Record {
+                kind,
+                value: value.into(),
                 at: iat,
                 until: now + bc.ttl,
             })
@@ -422,58 +422,47 @@ impl Login {
             return Posted::Done(recorded());
         }
         // Shared: the jti's claim, then each record, one store operation a round.
-        let post = state
-            .posts
-            .iter()
-            .position(|p| round.after == Some(p.op.id));
-        let mut post = match post {
-            Some(i) => state.posts.remove(i),
-            None if round.fetches >= MAX_FETCH_ROUNDS => return Posted::Done(unavailable()),
-            None => {
-                let claim = bc.op(
-                    StoreAction::Claim,
-                    bc.store_key("jti", jti),
-                    "used".into(),
-                    jti_until - now,
-                );
-                let left = records
-                    .iter()
-                    .rev()
-                    .map(|(kind, value)| {
-                        let key = bc.store_key(kind.name(), value);
-                        bc.op(StoreAction::Publish, key, (iat as u64).to_string(), bc.ttl)
-                    })
-                    .collect();
-                let post = Post {
-                    op: claim.clone(),
-                    answer: None,
-                    left,
-                    local,
-                };
-                keep(&mut state.posts, post);
-                return Posted::Store(claim);
-            }
+        let post = state.posts.iter().position(|p| round.after == Some(p.id));
+        let (asked, answer) = match post.map(|i| state.posts.remove(i)) {
+            Some(p) => (p.asked, p.answer),
+            None => (0, None),
         };
-        match post.answer.take() {
+        match (asked, answer) {
+            (0, _) => {}
             // The jti was free: this post is the first. Known here at once.
-            Some(Stored::Answered(None)) if post.op.action == StoreAction::Claim => {
-                remember(&mut state.records, std::mem::take(&mut post.local));
-            }
-            Some(Stored::Answered(Some(_))) if post.op.action == StoreAction::Claim => {
-                return Posted::Done(replayed())
-            }
-            Some(Stored::Answered(_)) => {}
-            Some(Stored::Failed) | None => return Posted::Done(unavailable()),
+            (1, Some(Stored::Answered(None))) => remember(&mut state.records, local),
+            (1, Some(Stored::Answered(Some(_)))) => return Posted::Done(replayed()),
+            (_, Some(Stored::Answered(_))) => {}
+            _ => return Posted::Done(unavailable()),
         }
-        let Some(next) = post.left.pop() else {
+        if asked > records.len() {
             return Posted::Done(recorded());
-        };
+        }
         if round.fetches >= MAX_FETCH_ROUNDS {
             return Posted::Done(unavailable());
         }
-        post.op = next.clone();
-        keep(&mut state.posts, post);
-        Posted::Store(next)
+        let op = match asked.checked_sub(1).map(|i| records[i]) {
+            None => bc.op(
+                StoreAction::Claim,
+                bc.store_key("jti", jti),
+                "used".into(),
+                jti_until - now,
+            ),
+            Some((kind, value)) => {
+                let key = bc.store_key(kind.name(), value);
+                bc.op(StoreAction::Publish, key, (iat as u64).to_string(), bc.ttl)
+            }
+        };
+        let post = Post {
+            id: op.id,
+            asked: asked + 1,
+            answer: None,
+        };
+        if state.posts.len() >= MAX_ENTRIES {
+            state.posts.remove(0);
+        }
+        state.posts.push(post);
+        Posted::Store(op)
     }
 }
 
@@ -506,29 +495,28 @@ fn logout_claims<'a>(
             return Err("typ is not logout+jwt");
         }
     }
-    let text = |name| claims.get(name).and_then(Value::as_str);
     let iat = claims.get("iat").and_then(Value::as_f64).unwrap_or(-1.0);
     if !(now - MAX_AGE - CLOCK_TOLERANCE..=now + CLOCK_TOLERANCE).contains(&iat) {
         return Err("iat is missing, in the future or too old");
     }
-    let jti = text("jti").filter(|j| !j.is_empty()).ok_or("no jti")?;
     let event = claims
         .get("events")
-        .and_then(Value::as_object)
-        .and_then(|e| e.get(EVENT));
-    if !event.is_some_and(Value::is_object) {
+        .and_then(|e| e.get(EVENT))
+        .is_some_and(Value::is_object);
+    if !event {
         return Err("events holds no back-channel logout event");
     }
     if claims.contains_key("nonce") {
         return Err("a logout token has no nonce");
     }
-    let [sid, sub] = ["sid", "sub"].map(|n| text(n).filter(|v| !v.is_empty()));
-    if ["sid", "sub"]
-        .iter()
-        .any(|n| claims.contains_key(*n) && text(n).is_none_or(str::is_empty))
-    {
-        return Err("sid or sub is not a string");
-    }
+    // Present, each must be a string that is not empty; one of them must be.
+    let text = |name| match claims.get(name) {
+        None => Ok(None),
+        Some(Value::String(s)) if !s.is_empty() => Ok(Some(s.as_str())),
+        Some(_) => Err("jti, sid or sub is not a string"),
+    };
+    let (jti, sid, sub) = (text("jti")?, text("sid")?, text("sub")?);
+    let jti = jti.ok_or("no jti")?;
     if sid.is_none() && sub.is_none() {
         return Err("neither sid nor sub");
     }
@@ -542,7 +530,7 @@ fn logout_claims<'a>(
 
 fn remember(records: &mut Vec<Record>, new: Vec<Record>) {
     for r in new {
-        records.retain(|old| old.key != r.key || old.at > r.at);
+        records.retain(|old| old.kind != r.kind || old.value != r.value || old.at > r.at);
         if records.len() >= MAX_ENTRIES {
             records.remove(0);
         }
@@ -550,23 +538,16 @@ fn remember(records: &mut Vec<Record>, new: Vec<Record>) {
     }
 }
 
-fn keep(posts: &mut Vec<Post>, post: Post) {
-    if posts.len() >= MAX_ENTRIES {
-        posts.remove(0);
-    }
-    posts.push(post);
-}
-
 fn recorded() -> Decision {
     Decision::passed(Passed::LogoutRecorded, json(200, "{}"), Under::NONE, None)
 }
 
-fn bad(why: &str) -> Decision {
-    let why_json = serde_json::to_string(why).unwrap_or_default();
-    let body = format!(r#"{{"error":"invalid_request","error_description":{why_json}}}"#);
+/// A refused logout token: why, for the logs; the provider is told only that it was refused
+/// (§2.8: 400), as a token endpoint tells a client.
+fn bad(why: impl Into<String>) -> Decision {
     Decision::refused(
         Error::Login(LoginError::LogoutToken, why.into()),
-        json(400, &body),
+        json(400, r#"{"error":"invalid_request"}"#),
         Under::NONE,
     )
 }
@@ -574,10 +555,7 @@ fn bad(why: &str) -> Decision {
 fn replayed() -> Decision {
     Decision::refused(
         Error::Login(LoginError::LogoutReplayed, "this jti was used".into()),
-        json(
-            400,
-            r#"{"error":"invalid_request","error_description":"the logout token was used before"}"#,
-        ),
+        json(400, r#"{"error":"invalid_request"}"#),
         Under::NONE,
     )
 }
