@@ -215,7 +215,12 @@ impl Options {
     /// Options from JSON text; unknown fields are errors.
     pub fn from_json(json: &str) -> Result<Options> {
         let value = serde_json::from_str(json)
-            .map_err(|e| Error::ConfigInvalid(format!("options: not JSON: {e}")))?;
+            // Where, not serde_json's wording: its messages are 2 KB of wasm for a failure
+            // only Rust callers can meet (the shim hands over JSON.stringify's output).
+            .map_err(|e| {
+                let (line, column) = (e.line(), e.column());
+                Error::ConfigInvalid(format!("options: not JSON (line {line}, column {column})"))
+            })?;
         Options::read("", value)
     }
 

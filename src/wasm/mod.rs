@@ -420,8 +420,8 @@ impl JsGate {
 
 /// A value as a JS object, through JSON text and the host's native `JSON.parse`.
 fn json_object(value: &serde_json::Value) -> Result<JsValue, JsValue> {
-    let text = serde_json::to_string(value)
-        .map_err(|e| type_error(&format!("value could not be converted: {e}")))?;
+    let text =
+        serde_json::to_string(value).map_err(|_| type_error("value could not be converted"))?;
     js_sys::JSON::parse(&text)
 }
 
