@@ -405,6 +405,7 @@ fn keep(header: &str, kept: impl Fn(&str) -> bool) -> Option<String> {
 }
 
 /// `first` then every chunk in order; a gap is refused.
+#[inline] // hot path: kept inline under the lowered threshold (.cargo/config.toml)
 fn join(first: &str, chunks: &[Option<&str>]) -> Result<String> {
     let mut joined = first.to_owned();
     for chunk in chunks {
@@ -415,6 +416,7 @@ fn join(first: &str, chunks: &[Option<&str>]) -> Result<String> {
 
 /// Does the reader take `candidate` as part of the gate's own token cookie `name`: the
 /// whole one, a chunk `name.n`, or a junk `name.…` it refuses?
+#[inline] // hot path: kept inline under the lowered threshold (.cargo/config.toml)
 pub(crate) fn in_token_family(name: &str, candidate: &str) -> bool {
     candidate == name || matches!(chunk_index(name, candidate, (".", 0)), Ok(Some(_)) | Err(_))
 }

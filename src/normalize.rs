@@ -117,6 +117,7 @@ pub(crate) fn push_escaped(out: &mut String, b: u8) {
 }
 
 /// `raw == encode(path)`, without building the encoding.
+#[inline] // hot path: kept inline under the lowered threshold (.cargo/config.toml)
 fn is_encoding_of(raw: &str, path: &str) -> bool {
     let mut raw = raw.as_bytes();
     for &b in path.as_bytes() {

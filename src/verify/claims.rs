@@ -45,6 +45,7 @@ fn claim_err(claim: &'static str, reason: &'static str) -> Error {
 }
 
 /// A NumericDate (RFC 7519 §2): a finite JSON number within JavaScript's safe range.
+#[inline] // hot path: kept inline under the lowered threshold (.cargo/config.toml)
 fn numeric_date(claims: &Map<String, Value>, claim: &'static str) -> Result<Option<f64>> {
     match claims.get(claim) {
         None => Ok(None),

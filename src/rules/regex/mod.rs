@@ -126,6 +126,7 @@ fn is_line_terminator(c: char) -> bool {
 
 /// ECMAScript's Canonicalize for `i` without `u`: the single-character upper case, unless
 /// that would map a non-ASCII character to ASCII.
+#[inline] // hot path: kept inline under the lowered threshold (.cargo/config.toml)
 fn canon(c: char) -> char {
     // Paths are nearly all ASCII: skip the Unicode tables there.
     if c.is_ascii() {
@@ -293,6 +294,7 @@ impl Machine<'_> {
     }
 
     #[allow(clippy::too_many_arguments)]
+    #[inline] // hot path: kept inline under the lowered threshold (.cargo/config.toml)
     fn repeat(
         &self,
         node: &Node,
