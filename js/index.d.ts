@@ -326,6 +326,13 @@ export interface LoginOptions {
    */
   pushedAuthorizationRequests?: boolean;
   /**
+   * `"form_post"` (OAuth 2.0 Form Post Response Mode, which some tenants mandate): the
+   * provider has the browser post the code to the callback instead of putting it in the URL,
+   * and the callback takes only that POST. The transaction cookie is then `SameSite=None;
+   * Secure`, so that the cross-site POST carries it. Default `"query"`.
+   */
+  responseMode?: "query" | "form_post";
+  /**
    * OpenID Connect Back-Channel Logout 1.0: the gate answers `POST <prefix>/backchannel-logout`
    * (register `<origin><prefix>/backchannel-logout` as the client's `backchannel_logout_uri`),
    * checks the provider's logout token, and refuses every session it ends

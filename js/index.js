@@ -142,6 +142,9 @@ class Gate {
   // Key fetches and store operations in flight, by the engine's ticket id: concurrent
   // requests share one.
   #inflight = new Map();
+  // Bodies read for the engine, by request: a request started over on a fresh instance
+  // (after a trap) finds its body, whose stream is spent.
+  #bodies = new WeakMap();
 
   #log;
   // How signatures are checked on the host, and the keys imported for it.
@@ -308,7 +311,8 @@ class Gate {
         answer = this.#ask(request, ++round, after, body);
       } else if (answer.action === "body") {
         if (body !== undefined) throw new Error("edgegate: the engine asked for the body twice");
-        body = await readBody(request, answer.maxBytes);
+        body = this.#bodies.get(request) ?? (await readBody(request, answer.maxBytes));
+        this.#bodies.set(request, body);
         engine();
         answer = this.#ask(request, round, after, body);
       } else if (answer.action === "verify") {

@@ -37,6 +37,13 @@ pub(crate) fn set_cookie(name: &str, value: &str, secure: bool, max_age: Option<
     header
 }
 
+/// A cookie the browser must send on a cross-site POST (a `form_post` callback's
+/// transaction): `SameSite=None`, which browsers take only with `Secure` (and keep over
+/// plain http on localhost and 127.0.0.1, which they count as secure).
+pub(crate) fn set_cross_site_cookie(name: &str, value: &str, max_age: i64) -> String {
+    format!("{name}={value}; Path=/; HttpOnly; SameSite=None; Secure; Max-Age={max_age}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

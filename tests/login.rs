@@ -825,20 +825,44 @@ fn a_provider_without_keys_is_unavailable_not_a_bad_token() {
     assert!(set(&d).is_empty());
 }
 
+/// An ID token a browser would drop (over 4 KB: Entra with many groups) is not kept whole:
+/// only who logged in (`sub`, `sid`, `iat`), sealed, which back-channel logout and the
+/// profile read; logout then sends no `id_token_hint` (a token it does not have).
 #[test]
-fn an_id_token_too_large_for_a_cookie_is_not_kept() {
+fn an_id_token_too_large_for_a_cookie_keeps_only_its_identity() {
     let env = Env::new(json!({}));
     let (_, login) = env.start("%2F", "");
     let groups: Vec<String> = (0..200).map(|i| format!("group-{i:04}")).collect();
-    *env.idp.id_claims.borrow_mut() = json!({ "groups": groups });
+    *env.idp.id_claims.borrow_mut() = json!({ "groups": groups, "sid": "s-1" });
     let d = env.callback(&login.query(), &login.tx);
     assert_eq!(d.code, "OK_LOGGED_IN", "{d:#?}");
-    assert_eq!(names(&set(&d)), ["__Host-token", "__Host-refreshToken"]);
-    assert!(d
-        .set_cookies
-        .iter()
-        .any(|c| c.starts_with("__Host-idToken=;") && c.contains("Max-Age=0")));
+    assert_eq!(
+        names(&set(&d)),
+        ["__Host-token", "__Host-refreshToken", "__Host-idToken"]
+    );
     assert!(d.set_cookies.iter().all(|c| c.len() <= 4096));
+    let jar = set(&d).join("; ");
+    let id = jar
+        .split("; ")
+        .find(|c| c.starts_with("__Host-idToken="))
+        .unwrap();
+    assert!(id.len() < 512, "{id}");
+
+    let profile = env.decide(&get(&format!("{APP}/auth/session"), &[("cookie", &jar)]));
+    assert_eq!(body(&profile)["authenticated"], true, "{profile:#?}");
+    let out = env.decide(&Request {
+        method: "POST".into(),
+        url: format!("{APP}/auth/logout").into(),
+        headers: vec![
+            ("cookie".into(), jar.clone().into()),
+            ("origin".into(), APP.into()),
+        ],
+    });
+    let to = location(&out);
+    assert!(
+        to.contains("client_id=") && !to.contains("id_token_hint"),
+        "{to}"
+    );
 }
 
 /// The callback as the default wasm build runs it, where RSA signatures are the host's:
@@ -1091,4 +1115,131 @@ fn a_host_that_does_not_name_the_ticket_it_waited_on_gets_a_refusal_not_a_push_p
         other => panic!("a refusal: {other:?}"),
     }
     assert_eq!(env.idp.count(PAR_ENDPOINT), 0);
+}
+
+/// `r` to its decision with `body` as its body (when the gate asks for it), the provider
+/// serving its fetches and signatures checked here, or by "the host" (`resume_step`).
+fn with_body(env: &Env, r: &Request, body: &str) -> Decision {
+    let mut round = edgegate::Round::default();
+    let mut given = None;
+    let mut step = env.gate.begin_round(r, round);
+    loop {
+        step = match step {
+            edgegate::Step::Decided(d) => return d,
+            edgegate::Step::NeedsSignature(p) => {
+                let valid = p.unverified.check_here();
+                env.gate.resume_step(p, valid)
+            }
+            edgegate::Step::NeedsFetch(f) => {
+                env.gate.complete(f.id, env.idp.serve(&f, env.clock.now()));
+                round = round.next(f.id);
+                env.gate.begin_body(r, round, given)
+            }
+            edgegate::Step::NeedsBody(max) => {
+                assert!(
+                    given.is_none() && max >= 1024,
+                    "the body once, with room: {max}"
+                );
+                given = Some(body);
+                env.gate.begin_body(r, round, given)
+            }
+            edgegate::Step::NeedsStore(op) => panic!("a callback touches no store: {op:?}"),
+        }
+    }
+}
+
+fn form_post(url: &str, headers: &[(&str, &str)]) -> Request<'static> {
+    let mut r = get(url, headers);
+    r.method = "POST".into();
+    r
+}
+
+#[test]
+fn with_form_post_the_provider_posts_the_code_and_only_a_post_is_taken() {
+    let env = Env::new(json!({ "login": { "responseMode": "form_post" } }));
+    let (d, login) = env.start("%2Fdashboard", "");
+    assert_eq!(login.params["response_mode"], "form_post");
+    // The transaction must ride the provider's cross-site POST back: SameSite=None, Secure.
+    let tx_cookie = d.set_cookies.last().unwrap();
+    assert!(
+        tx_cookie.contains("; SameSite=None; Secure") && tx_cookie.contains("; HttpOnly"),
+        "{tx_cookie}"
+    );
+    let url = format!("{APP}/auth/callback");
+    let form = ("content-type", "application/x-www-form-urlencoded");
+    let post = form_post(&url, &[form, ("cookie", &login.tx)]);
+
+    // The same answer in the query of a GET: not the mode asked for.
+    let d = env.callback(&login.query(), &login.tx);
+    assert_eq!((d.code, status(&d)), ("ERR_LOGIN_METHOD", 405), "{d:#?}");
+    // The answer in the query of a POST, or in a body that is no form: no state at all.
+    let in_query = form_post(
+        &format!("{url}?{}", login.query()),
+        &[form, ("cookie", &login.tx)],
+    );
+    refused(&with_body(&env, &in_query, ""), "ERR_LOGIN_STATE");
+    let json_body = form_post(
+        &url,
+        &[("content-type", "application/json"), ("cookie", &login.tx)],
+    );
+    refused(
+        &with_body(&env, &json_body, &login.query()),
+        "ERR_LOGIN_STATE",
+    );
+
+    let d = with_body(&env, &post, &login.query());
+    assert_eq!((d.code, status(&d)), ("OK_LOGGED_IN", 303), "{d:#?}");
+    assert_eq!(header(response_headers(&d), "location"), Some("/dashboard"));
+    assert_eq!(
+        names(&set(&d)),
+        ["__Host-token", "__Host-refreshToken", "__Host-idToken"]
+    );
+    // The session stays SameSite=Lax; only the transaction's removal is cross-site.
+    let session = d
+        .set_cookies
+        .iter()
+        .filter(|c| !c.starts_with("__Host-edgegate-tx-"));
+    assert!(session.clone().count() == 3 && session.clone().all(|c| c.contains("SameSite=Lax")));
+    let cleared = d
+        .set_cookies
+        .iter()
+        .find(|c| c.starts_with("__Host-edgegate-tx-"))
+        .unwrap();
+    assert!(
+        cleared.contains("Max-Age=0") && cleared.contains("SameSite=None"),
+        "{cleared}"
+    );
+    // Replayed: the transaction is gone with the code.
+    let again = with_body(&env, &post, &login.query());
+    assert_ne!(again.code, "OK_LOGGED_IN");
+
+    // The provider's error comes the same way.
+    let (_, login) = env.start("%2F", "");
+    let post = form_post(&url, &[form, ("cookie", &login.tx)]);
+    let error = format!(
+        "error=access_denied&state={}&iss={}",
+        login.params["state"],
+        encode(ISSUER)
+    );
+    refused(&with_body(&env, &post, &error), "ERR_LOGIN_PROVIDER");
+}
+
+#[test]
+fn a_form_post_callback_whose_signatures_the_host_checks_keeps_its_body() {
+    edgegate::verify::host_only(true);
+    let env = Env::new(json!({ "login": { "responseMode": "form_post" } }));
+    let (_, login) = env.start("%2F", "");
+    let post = form_post(
+        &format!("{APP}/auth/callback"),
+        &[
+            (
+                "content-type",
+                "application/x-www-form-urlencoded; charset=UTF-8",
+            ),
+            ("cookie", &login.tx),
+        ],
+    );
+    let d = with_body(&env, &post, &login.query());
+    edgegate::verify::host_only(false);
+    assert_eq!(d.code, "OK_LOGGED_IN", "{d:#?}");
 }

@@ -29,6 +29,9 @@ pub struct LoginOptions {
     /// The assertions' `aud`: 0, the URL of the endpoint each goes to (default); 1, the
     /// issuer (Auth0).
     pub client_assertion_audience: Option<usize>,
+    /// OAuth 2.0 Form Post Response Mode: 1, the provider posts the code to the callback
+    /// (`form_post`); 0, in the query (the default).
+    pub response_mode: Option<usize>,
     /// RFC 9126: push the authorization parameters to the provider over the back channel
     /// and send the browser with only a `request_uri`. Pushed anyway when the provider
     /// advertises `require_pushed_authorization_requests`.
@@ -113,6 +116,9 @@ impl LoginOptions {
             client_assertion_signing_key: f.opt("clientAssertionSigningKey", any)?,
             client_assertion_audience: f.opt("clientAssertionAudience", |p, v| {
                 choice(p, v, "ClientAssertionAudience", &["endpoint", "issuer"])
+            })?,
+            response_mode: f.opt("responseMode", |p, v| {
+                choice(p, v, "ResponseMode", &["query", "form_post"])
             })?,
             pushed_authorization_requests: f.or("pushedAuthorizationRequests", false, boolean)?,
             secret: f.opt("secret", string)?,

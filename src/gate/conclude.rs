@@ -159,6 +159,13 @@ impl Gate {
             _ if matches!(d.error, Some(Error::SessionEnded)) => {
                 d.set_cookies = self.clear_session_cookies(url, present)
             }
+            // Refreshed, then not checkable (the store failed): the session is kept, so the
+            // new tokens are (the old refresh token is spent); the answer stays 503.
+            Some((session, _)) if matches!(d.error, Some(Error::SessionUnchecked)) => {
+                d.set_cookies = self
+                    .session_cookies(url, present, session)
+                    .unwrap_or_default()
+            }
             // The provider's own new token failed verification, or the refresh was refused
             // for good: the session is unusable.
             _ => d.set_cookies = self.session.clear(url, present),

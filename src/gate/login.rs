@@ -10,7 +10,7 @@ use crate::error::{Error, Passed, RefreshFailure, Result};
 use crate::fetch::Progress;
 use crate::fetch::Round;
 use crate::http::Request;
-use crate::login::{Checker, HostCheck, Login, Posted, Route};
+use crate::login::{Checker, HostCheck, Login, Posted, Route, MAX_FORM};
 use crate::normalize::NormalizedPath;
 use crate::session::Refresher;
 use crate::trace::Observer;
@@ -69,9 +69,17 @@ impl Gate {
         let now = self.clock.now();
         let progress = match route {
             Route::Login => login.start(request, path, &self.answers.return_to_param, round, now),
+            // form_post: the provider's answer is the body the browser posts.
+            Route::Callback if login.form_post && request.method == "POST" && body.is_none() => {
+                return Step::NeedsBody(MAX_FORM)
+            }
             Route::Callback => {
                 let verify = |token: &str| self.verify_access(token, verdict, now);
-                match login.callback(request, path, &self.session, &verify, verdict, now) {
+                let answer = match login.form_post {
+                    true => body,
+                    false => path.query.as_deref(),
+                };
+                match login.callback(request, answer, &self.session, &verify, verdict, now) {
                     Ok(progress) => progress,
                     Err(HostCheck {
                         unverified,
@@ -89,7 +97,7 @@ impl Gate {
                             then: Then::Callback {
                                 request: request.to_owned_request(),
                                 round,
-                                body: None,
+                                body: body.map(str::to_owned),
                             },
                         });
                     }

@@ -34,17 +34,18 @@ use crate::session::{StoreAction, StoreOp, Stored};
 /// The logout event (§2.4): `events` must hold this member, an object.
 const EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
 
-/// The largest form body the route reads: a logout token is a few hundred bytes.
-pub(crate) const MAX_BODY: usize = 16 * 1024;
-
 /// How old a logout token may be (`iat`), beyond the clock tolerance. Its `jti` is
 /// remembered as long as it could be accepted.
 const MAX_AGE: f64 = 600.0;
 
-/// Records, store readings and posts kept at most in one instance. Past it the oldest
-/// reading or post goes (it is asked again); a full memory store refuses a logout (503,
-/// the provider sees it failed) rather than forget one.
+/// Store readings, posts and the memory store's `jti`s kept at most in one instance; past
+/// it the oldest goes (a reading is asked again).
 const MAX_ENTRIES: usize = 10_000;
+
+/// Records one instance keeps (each lives a session's lifetime). A full memory store
+/// refuses a logout (503, the provider sees it failed) rather than forget one; the shared
+/// store's own records are a cache here, the oldest dropped.
+const MAX_RECORDS: usize = 100_000;
 
 /// What a record ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,12 +89,11 @@ struct Reading {
     since: f64,
 }
 
-/// A logout post writing its `jti` and records through the store, one operation a round
-/// (each round reads the same token, so the same operations): the last one asked, how many
-/// were, and its answer once the host reports it.
+/// A logout post writing its records and `jti` through the store, one operation a round:
+/// the last one asked, its step in the post's plan, and its answer once the host reports it.
 struct Post {
     id: u64,
-    asked: usize,
+    step: usize,
     answer: Option<Stored>,
 }
 
@@ -146,15 +146,21 @@ impl Backchannel {
         id_tokens: &Verifier,
         session_lifetime: f64,
     ) -> Result<Backchannel> {
+        // `exp` is checked when present: Keycloak before 22.0.8, Ory Hydra and others send
+        // none, and `iat` within 10 minutes bounds the token's age anyway.
         let policy = ClaimsPolicy {
             required_claims: vec!["iat".into()],
+            require_exp: false,
             ..id_tokens.policy().clone()
         };
+        // A cache, so a post's later rounds (its store operations) do not have the host
+        // check the signature again.
         let verifier = Verifier::new(
             id_tokens.algorithms().to_vec(),
             id_tokens.key_resolver(),
             policy,
-        );
+        )
+        .with_cache(16);
         let issuer = id_tokens.policy().issuer[0].as_str();
         let recheck = Duration::within(
             options.recheck_duration.as_ref(),
@@ -252,12 +258,11 @@ impl Backchannel {
         let mut unread = None;
         for (kind, value) in keys.into_iter().flatten() {
             let is = |k: Kind, v: &str| k == kind && v == value;
-            if let Some(r) = state.records.iter().find(|r| is(r.kind, &r.value)) {
-                if ends(kind, r.at) {
-                    return Check::Ended;
-                }
-                continue;
+            let local = state.records.iter().find(|r| is(r.kind, &r.value));
+            if local.is_some_and(|r| ends(kind, r.at)) {
+                return Check::Ended;
             }
+            // Shared: the store may hold a later record than this instance's own.
             if !self.shared {
                 continue;
             }
@@ -345,17 +350,14 @@ impl Login {
                 method_not_allowed(),
             ));
         }
-        let form = request.single("content-type").is_some_and(|t| {
-            let t = t.split(';').next().unwrap_or_default().trim();
-            t.eq_ignore_ascii_case("application/x-www-form-urlencoded")
-        });
+        let form = is_form(request);
         if !form {
             return Posted::Done(bad("the body is not a form"));
         }
         let Some(body) = body else {
-            return Posted::Body(MAX_BODY);
+            return Posted::Body(MAX_FORM);
         };
-        if body.len() > MAX_BODY {
+        if body.len() > MAX_FORM {
             return Posted::Done(bad("the body is too large"));
         }
         let token = match transaction::query_params(Some(body), &["logout_token"]) {
@@ -411,7 +413,11 @@ impl Login {
             if state.jtis.iter().any(|(j, _)| j == jti) {
                 return Posted::Done(replayed());
             }
-            if state.records.len() + local.len() > MAX_ENTRIES {
+            let new = local.iter().filter(|r| {
+                let known = |o: &Record| o.kind == r.kind && o.value == r.value;
+                !state.records.iter().any(known)
+            });
+            if state.records.len() + new.count() > MAX_RECORDS {
                 return Posted::Done(unavailable());
             }
             if state.jtis.len() >= MAX_ENTRIES {
@@ -421,47 +427,61 @@ impl Login {
             remember(&mut state.records, local);
             return Posted::Done(recorded());
         }
-        // Shared: the jti's claim, then each record, one store operation a round.
+        // Shared: each record (a `sub` one read first, and written only if it moves the time
+        // later: a late or replayed token must not revive sessions), then the jti's claim,
+        // last, so that a provider retrying after a failure writes the records again. One
+        // store operation a round; each round reads the same token, so the same plan.
+        let mut plan: Vec<(StoreAction, &str, &str)> = Vec::new();
+        for &(kind, value) in &records {
+            if kind != Kind::Sid {
+                plan.push((StoreAction::Read, kind.name(), value));
+            }
+            plan.push((StoreAction::Publish, kind.name(), value));
+        }
+        plan.push((StoreAction::Claim, "jti", jti));
         let post = state.posts.iter().position(|p| round.after == Some(p.id));
-        let (asked, answer) = match post.map(|i| state.posts.remove(i)) {
-            Some(p) => (p.asked, p.answer),
-            None => (0, None),
+        let next = match post.map(|i| state.posts.remove(i)) {
+            None => 0,
+            Some(Post { step, answer, .. }) => match (plan[step].0, answer) {
+                (_, Some(Stored::Failed) | None) => return Posted::Done(unavailable()),
+                (StoreAction::Read, Some(Stored::Answered(Some(at))))
+                    if logout_time(&at) >= iat =>
+                {
+                    step + 2
+                }
+                (StoreAction::Claim, Some(Stored::Answered(first))) => {
+                    // Known here at once, a replay's records being the same.
+                    remember(&mut state.records, local);
+                    return Posted::Done(match first {
+                        None => recorded(),
+                        Some(_) => replayed(),
+                    });
+                }
+                _ => step + 1,
+            },
         };
-        match (asked, answer) {
-            (0, _) => {}
-            // The jti was free: this post is the first. Known here at once.
-            (1, Some(Stored::Answered(None))) => remember(&mut state.records, local),
-            (1, Some(Stored::Answered(Some(_)))) => return Posted::Done(replayed()),
-            (_, Some(Stored::Answered(_))) => {}
-            _ => return Posted::Done(unavailable()),
-        }
-        if asked > records.len() {
-            return Posted::Done(recorded());
-        }
         if round.fetches >= MAX_FETCH_ROUNDS {
             return Posted::Done(unavailable());
         }
-        let op = match asked.checked_sub(1).map(|i| records[i]) {
-            None => bc.op(
-                StoreAction::Claim,
-                bc.store_key("jti", jti),
-                "used".into(),
-                jti_until - now,
-            ),
-            Some((kind, value)) => {
-                let key = bc.store_key(kind.name(), value);
-                bc.op(StoreAction::Publish, key, (iat as u64).to_string(), bc.ttl)
+        let (action, kind, value) = plan[next];
+        let op = match action {
+            StoreAction::Claim => {
+                let key = bc.store_key("jti", value);
+                bc.op(action, key, "used".into(), jti_until - now)
             }
-        };
-        let post = Post {
-            id: op.id,
-            asked: asked + 1,
-            answer: None,
+            _ => {
+                let key = bc.store_key(kind, value);
+                bc.op(action, key, (iat as u64).to_string(), bc.ttl)
+            }
         };
         if state.posts.len() >= MAX_ENTRIES {
             state.posts.remove(0);
         }
-        state.posts.push(post);
+        state.posts.push(Post {
+            id: op.id,
+            step: next,
+            answer: None,
+        });
         Posted::Store(op)
     }
 }
@@ -530,8 +550,12 @@ fn logout_claims<'a>(
 
 fn remember(records: &mut Vec<Record>, new: Vec<Record>) {
     for r in new {
-        records.retain(|old| old.kind != r.kind || old.value != r.value || old.at > r.at);
-        if records.len() >= MAX_ENTRIES {
+        let newer = |old: &Record| old.kind == r.kind && old.value == r.value && old.at >= r.at;
+        if records.iter().any(newer) {
+            continue;
+        }
+        records.retain(|old| old.kind != r.kind || old.value != r.value);
+        if records.len() >= MAX_RECORDS {
             records.remove(0);
         }
         records.push(r);
@@ -573,8 +597,9 @@ fn unavailable() -> Decision {
 
 impl Login {
     /// Whether the session whose verified access token has `claims` was ended at the
-    /// provider (see the module comment); `cookie`: it came in the session cookies, where
-    /// the ID-token cookie may name its `sid` and login time.
+    /// provider (see the module comment). `cookie`: the gate's own session cookies, whose
+    /// user the sealed ID-token cookie names, whoever signs its access tokens; else a
+    /// bearer, the login's issuer's only.
     pub(crate) fn check_session(
         &self,
         request: &Request,
@@ -587,22 +612,27 @@ impl Login {
         let Some(bc) = &self.backchannel else {
             return Check::Live;
         };
-        // Another provider's token: no logout of this one's can end it.
-        if claims.get("iss").and_then(Value::as_str) != Some(self.issuer.as_str()) {
+        let text = |c: &Map<String, Value>, name| c.get(name)?.as_str().map(str::to_owned);
+        let ours = claims.get("iss").and_then(Value::as_str) == Some(self.issuer.as_str());
+        let (sub, sid, login) = if cookie {
+            // Every login seals one: a session without it, or with another user's, is not
+            // one the gate can vouch was not ended (stolen cookies, the ID cookie dropped).
+            let Some(id) = self.id_claims(request, request.secure()) else {
+                return Check::Ended;
+            };
+            if ours && text(&id, "sub") != text(claims, "sub") {
+                return Check::Ended;
+            }
+            let sid = ours.then(|| text(claims, "sid")).flatten();
+            let login = id.get("iat").and_then(Value::as_f64);
+            (text(&id, "sub"), sid.or_else(|| text(&id, "sid")), login)
+        } else if ours {
+            // A bearer (an API client's): its own sid, and issued when it says.
+            let issued = claims.get("iat").and_then(Value::as_f64);
+            (text(claims, "sub"), text(claims, "sid"), issued)
+        } else {
             return Check::Live;
-        }
-        let text =
-            |c: &Map<String, Value>, name| c.get(name).and_then(Value::as_str).map(str::to_owned);
-        let sub = text(claims, "sub");
-        let id = match cookie {
-            true => self
-                .id_token(request, request.secure())
-                .and_then(|t| crate::verify::jws::parse(&t).ok()?.claims())
-                .filter(|c| text(c, "sub") == sub),
-            false => None,
         };
-        let sid = text(claims, "sid").or_else(|| text(id.as_ref()?, "sid"));
-        let login = id.as_ref().and_then(|c| c.get("iat")?.as_f64());
         bc.check(
             sub.as_deref(),
             sid.as_deref(),

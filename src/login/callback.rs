@@ -5,27 +5,31 @@ use super::*;
 
 impl Login {
     /// `GET <prefix>/callback`: every check of the provider's answer, then the session.
+    /// `answer`: the request's query, or with `form_post` its body.
     pub(crate) fn callback(
         &self,
         request: &Request,
-        path: &NormalizedPath,
+        answer: Option<&str>,
         session: &SessionCookies,
         verify_access: Verify<'_>,
         verdict: Option<(&str, bool)>,
         now: f64,
     ) -> std::result::Result<Progress<Decision>, HostCheck> {
-        if !matches!(request.method.as_ref(), "GET") {
-            return Ok(done(refused(
-                LoginError::Method,
-                "the callback takes GET",
-                method_not_allowed(),
-            )));
+        // The provider's answer: in the query of its redirect, or with form_post in the form
+        // it has the browser post (never the other: a mode the login did not ask for).
+        let (method, answer) = match self.form_post {
+            true => ("POST", answer.filter(|_| is_form(request))),
+            false => ("GET", answer),
+        };
+        if request.method != method {
+            let why = match self.form_post {
+                true => "the callback takes POST (form_post)",
+                false => "the callback takes GET",
+            };
+            return Ok(done(refused(LoginError::Method, why, method_not_allowed())));
         }
         let secure = request.secure();
-        let params = match transaction::query_params(
-            path.query.as_deref(),
-            &["state", "code", "iss", "error"],
-        ) {
+        let params = match transaction::query_params(answer, &["state", "code", "iss", "error"]) {
             Ok(p) => p,
             Err(e) => return Ok(done(self.failure(e, None))),
         };
@@ -38,7 +42,7 @@ impl Login {
             )));
         };
         let name = transaction::cookie_name(secure, state);
-        let clear = cookie(&name, "", secure, 0);
+        let clear = self.tx_cookie(&name, "", secure, 0);
         let cookies = request.cookies().unwrap_or_default();
         let mut values = crate::extract::cookie_pairs(&cookies)
             .filter(|(n, _)| *n == name)
@@ -147,18 +151,14 @@ impl Login {
             refresh_token: tokens.refresh_token,
             expires_at: tokens.expires_in.map(|s| now + s),
         };
-        // The ID token is kept for logout's hint and the profile; one a browser would drop
-        // (over 4 KB: Entra with many groups) is not kept, and logout sends client_id alone.
+        // The ID token is kept for logout's hint, the profile and back-channel logout; for
+        // one a browser would drop (over 4 KB: Entra with many groups) only who logged in
+        // (`sub`, `sid`, `iat`), and logout sends client_id alone.
         let id_cookie = tokens
             .id_token
             .as_deref()
-            .map(|t| self.seal_id_token(t, secure))
-            .transpose()
-            .map(|sealed| {
-                sealed
-                    .map(|v| cookie(&id_cookie_name(secure), &v, secure, session.lifetime()))
-                    .filter(|c| c.len() <= 4096)
-            });
+            .map(|t| self.id_cookie(t, secure, session.lifetime()))
+            .transpose();
         let present = request.cookies();
         let cookies = session
             .set(&request.url, present.as_deref(), &stored, now)
@@ -248,7 +248,35 @@ impl Login {
         Ok(Progress::Done(Ok(())))
     }
 
-    fn seal_id_token(&self, token: &str, secure: bool) -> Result<String> {
-        self.sealer.seal(&id_cookie_name(secure), token.as_bytes())
+    /// The sealed ID-token cookie: the token, or where that would pass a cookie's 4096 bytes
+    /// its identity as a JSON object.
+    fn id_cookie(&self, token: &str, secure: bool, lifetime: i64) -> Result<String> {
+        let name = id_cookie_name(secure);
+        let whole = cookie(
+            &name,
+            &self.sealer.seal(&name, token.as_bytes())?,
+            secure,
+            lifetime,
+        );
+        if whole.len() <= MAX_COOKIE_BYTES {
+            return Ok(whole);
+        }
+        let claims = crate::verify::jws::parse(token)
+            .ok()
+            .and_then(|j| j.claims());
+        // Inserted one by one: collecting into the (B-tree) map would link a slice sort.
+        let mut identity = Map::new();
+        for name in ["sub", "sid", "iat"] {
+            if let Some(v) = claims.as_ref().and_then(|c| c.get(name)) {
+                identity.insert(name.into(), v.clone());
+            }
+        }
+        let text = serde_json::to_string(&Value::Object(identity)).unwrap_or_default();
+        Ok(cookie(
+            &name,
+            &self.sealer.seal(&name, text.as_bytes())?,
+            secure,
+            lifetime,
+        ))
     }
 }

@@ -88,8 +88,25 @@ impl Login {
         Progress::Done(d)
     }
 
-    /// The ID token of this browser's session, from its sealed cookie.
+    /// The ID token of this browser's session, from its sealed cookie (none where the
+    /// cookie holds only its identity).
     pub(super) fn id_token(&self, request: &Request, secure: bool) -> Option<String> {
+        self.id_sealed(request, secure)
+            .filter(|t| !t.starts_with('{'))
+    }
+
+    /// The claims of this session's ID token (or of its identity: `sub`, `sid`, `iat`), as
+    /// the gate sealed them after verifying it.
+    pub(crate) fn id_claims(&self, request: &Request, secure: bool) -> Option<Map<String, Value>> {
+        let text = self.id_sealed(request, secure)?;
+        match text.starts_with('{') {
+            true => crate::verify::jws::parse_object(text.as_bytes()),
+            false => crate::verify::jws::parse(&text).ok()?.claims(),
+        }
+    }
+
+    /// What the sealed ID-token cookie holds.
+    fn id_sealed(&self, request: &Request, secure: bool) -> Option<String> {
         let name = id_cookie_name(secure);
         let cookies = request.cookies()?;
         let value = crate::extract::cookie_pairs(&cookies)

@@ -130,6 +130,8 @@ pub(crate) struct Login {
     push: bool,
     pushes: Pushes,
     backchannel: Option<Backchannel>,
+    /// `responseMode: "form_post"`: the callback is a cross-site POST.
+    pub(crate) form_post: bool,
 }
 
 /// Authorization parameters the gate sets itself.
@@ -305,6 +307,7 @@ impl Login {
             push: options.pushed_authorization_requests,
             pushes: Pushes::new(timeout),
             backchannel,
+            form_post: options.response_mode == Some(1),
         })
     }
 
@@ -403,6 +406,15 @@ impl Login {
         self.id_tokens.complete(id, fetched, now).unwrap_or(false)
     }
 
+    /// A transaction cookie (or its removal, `max_age` 0): sent on the provider's redirect
+    /// back (`SameSite=Lax`), or with `form_post` on its cross-site POST (`SameSite=None`).
+    fn tx_cookie(&self, name: &str, value: &str, secure: bool, max_age: i64) -> String {
+        match self.form_post {
+            true => cookie::set_cross_site_cookie(name, value, max_age),
+            false => cookie(name, value, secure, max_age),
+        }
+    }
+
     /// The answer when the provider could not be reached in time.
     pub(crate) fn unavailable(&self, why: &str) -> Decision {
         self.failure(Error::Login(LoginError::Unavailable, why.into()), None)
@@ -457,6 +469,23 @@ fn with_query(url: &str, params: &[(&str, &str)]) -> String {
     }
     out
 }
+
+/// A form post: `Content-Type: application/x-www-form-urlencoded` (a charset may follow).
+fn is_form(request: &Request) -> bool {
+    const FORM: &str = "application/x-www-form-urlencoded";
+    request.single("content-type").is_some_and(|t| {
+        let (media, rest) = t
+            .trim_start()
+            .split_at_checked(FORM.len())
+            .unwrap_or_default();
+        crate::http::same_name(media, FORM)
+            && matches!(rest.trim_start().bytes().next(), None | Some(b';'))
+    })
+}
+
+/// The largest form body a login route reads: a logout token, or a callback's code, state
+/// and `iss`, are a few hundred bytes.
+pub(crate) const MAX_FORM: usize = 16 * 1024;
 
 fn method_not_allowed() -> Action {
     json(405, r#"{"error":"method_not_allowed"}"#)

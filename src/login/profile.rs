@@ -19,8 +19,7 @@ impl Login {
             }
         }
         let id_claims = self
-            .id_token(request, request.secure())
-            .and_then(|t| crate::verify::jws::parse(&t).ok()?.claims())
+            .id_claims(request, request.secure())
             .filter(|c| c.get("sub") == sub);
         for name in &self.session_claims {
             let value = id_claims

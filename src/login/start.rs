@@ -95,6 +95,9 @@ impl Login {
             ("code_challenge", &challenge),
             ("code_challenge_method", "S256"),
         ];
+        if self.form_post {
+            params.push(("response_mode", "form_post"));
+        }
         params.extend(self.extra.iter().map(|(n, v)| (n.as_str(), v.as_str())));
         let Some(endpoint) = push else {
             let location = with_query(&metadata.authorization_endpoint, &params);
@@ -131,8 +134,8 @@ impl Login {
             None,
         );
         d.set_cookies = self.drop_oldest(request, secure);
-        d.set_cookies
-            .push(cookie(&name, &value, secure, transaction::LIFETIME as i64));
+        let lifetime = transaction::LIFETIME as i64;
+        (d.set_cookies).push(self.tx_cookie(&name, &value, secure, lifetime));
         Progress::Done(d)
     }
 
@@ -154,7 +157,7 @@ impl Login {
                 let newer = live.iter().filter(|(other, _)| other > created).count();
                 created.is_infinite() || newer + 1 >= transaction::MAX_LIVE
             })
-            .map(|(_, name)| cookie(name, "", secure, 0))
+            .map(|(_, name)| self.tx_cookie(name, "", secure, 0))
             .collect()
     }
 }

@@ -188,6 +188,7 @@ impl Provider {
                 (sub, Some(nonce))
             }
             "refresh_token" => match self.refresh_tokens {
+                _ if self.user.borrow().is_some() => (self.user.borrow().clone().unwrap(), None),
                 RefreshTokens::Numbered => ("user-1".to_owned(), None),
                 RefreshTokens::Owned => (format!("owner-of-{}", form["refresh_token"]), None),
             },

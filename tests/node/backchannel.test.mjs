@@ -46,7 +46,7 @@ const sign = (claims, header = { alg: "RS256", kid: "k1", typ: "JWT" }) => jwt("
 const access = (sub) => sign({ iss: ISSUER, aud: "https://api.example", sub, iat: now(), exp: now() + 300 });
 const logoutToken = (claims) =>
   sign(
-    { iss: ISSUER, aud: "app", iat: now(), exp: now() + 120, jti: crypto.randomUUID(), events: { "http://schemas.openid.net/event/backchannel-logout": {} }, ...claims },
+    { iss: ISSUER, aud: "app", iat: now() + 1, exp: now() + 120, jti: crypto.randomUUID(), events: { "http://schemas.openid.net/event/backchannel-logout": {} }, ...claims },
     { alg: "RS256", kid: "k1", typ: "logout+jwt" },
   );
 const form = { "content-type": "application/x-www-form-urlencoded" };
@@ -112,6 +112,19 @@ test("edgegate/node in Express: the body from the request stream, and the app's 
     const after = await echo();
     assert.equal(after.status, 401);
     assert.equal((await after.json()).error, "invalid_token");
+
+    // A megabyte, chunked: the provider gets its 400, not a reset connection.
+    const chunk = "a".repeat(64 * 1024);
+    let sent = 0;
+    const big = new ReadableStream({
+      pull(controller) {
+        if ((sent += chunk.length) > 1024 * 1024) controller.close();
+        else controller.enqueue(new TextEncoder().encode(chunk));
+      },
+    });
+    const refused = await fetch(`${base}/auth/backchannel-logout`, { method: "POST", headers: form, body: big, duplex: "half" });
+    assert.equal(refused.status, 400);
+    assert.deepEqual(await refused.json(), { error: "invalid_request" });
   } finally {
     await new Promise((resolve) => server.close(resolve));
   }

@@ -53,14 +53,18 @@
 // LLVM's -O3 inlining) paid for by the inliner's threshold at 150 across the LTO'd module
 // (.cargo/config.toml, −10 KB; ten hot-path helpers marked #[inline] so the hot path keeps
 // them, bench/ab.mjs at parity) and options' JSON errors without serde_json's wording
-// (−1.5 KB): 271,771.
+// (−1.5 KB): 271,771. Then 268 KiB, +2.1 KB, for form_post callbacks (the callback's body,
+// the cross-site transaction cookie) and the review's mends to back-channel logout (who
+// logged in sealed even for an ID token too large for a cookie, records written before the
+// jti and a sub's time only moved later, sessions of another issuer's access tokens):
+// 273,891. Owed back by the weight issue.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 
 const TARGET = 120 * 1024;
-const CEILING = 266 * 1024;
+const CEILING = 268 * 1024;
 
 test(`gzipped .wasm stays under ${CEILING} bytes (target ${TARGET})`, () => {
   const wasm = readFileSync(new URL("../../js/wasm/edgegate_bg.wasm", import.meta.url));
