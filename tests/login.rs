@@ -1187,6 +1187,14 @@ fn with_form_post_the_provider_posts_the_code_and_only_a_post_is_taken() {
         "ERR_LOGIN_STATE",
     );
 
+    // The real answer, then padding past the 16 KB the callback reads: no answer at all
+    // (the host hands over the limit and one byte more), and the code is not spent.
+    let padded = format!("{}&pad={}", login.query(), "a".repeat(16 * 1024));
+    refused(
+        &with_body(&env, &post, &padded[..16 * 1024 + 1]),
+        "ERR_LOGIN_STATE",
+    );
+
     let d = with_body(&env, &post, &login.query());
     assert_eq!((d.code, status(&d)), ("OK_LOGGED_IN", 303), "{d:#?}");
     assert_eq!(header(response_headers(&d), "location"), Some("/dashboard"));

@@ -18,7 +18,11 @@ impl Login {
         // The provider's answer: in the query of its redirect, or with form_post in the form
         // it has the browser post (never the other: a mode the login did not ask for).
         let (method, answer) = match self.form_post {
-            true => ("POST", answer.filter(|_| is_form(request))),
+            // Over the limit (the host read one byte more): no answer, not its first 16 KB.
+            true => (
+                "POST",
+                answer.filter(|a| is_form(request) && a.len() <= MAX_FORM),
+            ),
             false => ("GET", answer),
         };
         if request.method != method {

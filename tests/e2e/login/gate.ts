@@ -31,6 +31,9 @@ export const gateOptions: Options = {
     ...(env.LOGIN_BACKCHANNEL
       ? { backchannelLogout: { store: env.REDIS_URL ? ("shared" as const) : ("memory" as const), recheckDuration: env.LOGIN_BACKCHANNEL } }
       : {}),
+    // OAuth 2.0 Form Post Response Mode (form-post.test.mjs) when LOGIN_RESPONSE_MODE is
+    // "form_post": the provider posts its answer to the callback. Left out otherwise.
+    ...(env.LOGIN_RESPONSE_MODE ? { responseMode: env.LOGIN_RESPONSE_MODE as "query" | "form_post" } : {}),
   },
   upstream: { claimHeaders: { sub: "x-auth-sub" } },
 };

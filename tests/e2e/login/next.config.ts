@@ -17,6 +17,7 @@ const config: NextConfig = {
     APP_ORIGIN: process.env.APP_ORIGIN ?? "",
     LOGIN_PUSH: process.env.LOGIN_PUSH ?? "",
     LOGIN_BACKCHANNEL: process.env.LOGIN_BACKCHANNEL ?? "",
+    LOGIN_RESPONSE_MODE: process.env.LOGIN_RESPONSE_MODE ?? "",
   },
 };
 

@@ -6,48 +6,25 @@
 // tests/e2e/backchannel.test.mjs runs it as two workers sharing one Durable Object
 // namespace; each logs its decisions as JSON lines tagged with its NAME.
 import { durableRefreshStore, gateWorker, type RefreshNamespace } from "edgegate/worker";
-import { dashboard, home } from "../login-pages.mjs";
+import { type LoginEnv, loginOptions, pages } from "./login-app";
 
 export { RefreshCoordinator } from "edgegate/worker";
 
-interface Env {
+interface Env extends LoginEnv {
   NAME: string;
-  ISSUER: string;
-  CLIENT_ID: string;
   CLIENT_SECRET: string;
-  LOGIN_SECRET: string;
-  RESOURCE: string;
-  UPSTREAM: string;
   /** recheckDuration, e.g. "1s". */
   RECHECK: string;
   REFRESH?: RefreshNamespace;
 }
 
 export default gateWorker<Env>(
-  (env) => ({
-    rules: [
-      { match: "/dashboard/:path*", kind: "page" },
-      { match: "/api/:path*", kind: "api", upstream: env.UPSTREAM },
-    ],
-    verify: { algorithms: ["RS256"], issuer: env.ISSUER, audience: env.RESOURCE, typ: "at+jwt" },
-    login: {
-      issuer: env.ISSUER,
-      clientId: env.CLIENT_ID,
+  (env) =>
+    loginOptions(env, {
       clientSecret: env.CLIENT_SECRET,
-      secret: env.LOGIN_SECRET,
-      resource: env.RESOURCE,
-      sessionClaims: ["email", "name"],
-      authorizationParams: { prompt: "consent" },
       backchannelLogout: { store: env.REFRESH ? "shared" : "memory", recheckDuration: env.RECHECK },
-    },
-  }),
-  (request) => {
-    const url = new URL(request.url);
-    const html = (text: string) => new Response(text, { headers: { "content-type": "text/html; charset=utf-8" } });
-    if (url.pathname === "/dashboard") return html(dashboard);
-    if (url.pathname === "/") return html(home);
-    return new Response("not found", { status: 404 });
-  },
+    }),
+  pages,
   (env) => ({
     refreshStore: env.REFRESH && durableRefreshStore(env.REFRESH),
     log: (entry) => console.log(JSON.stringify({ ...entry, worker: env.NAME })),
