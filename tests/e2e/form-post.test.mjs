@@ -25,7 +25,7 @@ import { pathToFileURL } from "node:url";
 import { Miniflare } from "miniflare";
 import { browserRequest, buildTemplate, bundleWorker, freePort, gateDecisions, launchChromium, startNext, startUpstream } from "./helpers.mjs";
 import { dashboard, home } from "./login-pages.mjs";
-import { RESOURCES, loopbackOnly, startLoginProvider } from "./login-provider.mjs";
+import { RESOURCES, authorizeAtProvider, loopbackOnly, providerForm, startLoginProvider, submitProviderForm } from "./login-provider.mjs";
 
 // One port per app, chosen before the provider starts: each origin is registered there.
 const PORTS = { proxy: await freePort(), middleware: await freePort(), express: await freePort(), worker: await freePort() };
@@ -67,22 +67,6 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 // ---------------------------------------------------------------------------------------
 // The provider without a browser: its sign-in and consent pages, then its form_post page.
 
-const unescapeHtml = (s) =>
-  s.replaceAll("&quot;", '"').replaceAll("&#39;", "'").replaceAll("&lt;", "<").replaceAll("&gt;", ">").replaceAll("&amp;", "&");
-
-/** A fetch through `jar` (the provider's cookies by name) that never follows redirects. */
-function jarFetch(jar) {
-  return async (url, init = {}) => {
-    const cookie = [...jar].map(([k, v]) => `${k}=${v}`).join("; ");
-    const res = await fetch(url, { signal: AbortSignal.timeout(20_000), ...init, redirect: "manual", headers: { ...init.headers, ...(cookie ? { cookie } : {}) } });
-    for (const [name, value, attributes] of parseSetCookies(res.headers.getSetCookie())) {
-      if (!value || /expires=Thu, 01 Jan 1970/i.test(attributes)) jar.delete(name);
-      else jar.set(name, value);
-    }
-    return res;
-  };
-}
-
 /**
  * `login` at the provider for `authorizeUrl`, without a browser: through its sign-in and
  * consent pages to the page that would post its answer. Resolves that form: `{ action,
@@ -90,31 +74,9 @@ function jarFetch(jar) {
  * answer in a URL).
  */
 async function formPostAtProvider(authorizeUrl, { login = "nora", jar = new Map() } = {}) {
-  const origin = new URL(authorizeUrl).origin;
-  const send = jarFetch(jar);
-  let url = authorizeUrl;
-  for (let hop = 0; hop < 20; hop++) {
-    if (new URL(url).origin !== origin) throw new Error(`the provider redirected to ${url} instead of posting its answer`);
-    const res = await send(url);
-    if (res.status >= 300 && res.status < 400) {
-      url = new URL(res.headers.get("location"), url).href;
-      continue;
-    }
-    const html = await res.text();
-    if (res.status !== 200) throw new Error(`provider answered ${res.status} at ${url}: ${html.slice(0, 500)}`);
-    const action = unescapeHtml(/<form[^>]*action="([^"]+)"/.exec(html)?.[1] ?? "");
-    if (html.includes("<title>Submitting Callback</title>")) {
-      const inputs = [...html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"\/>/g)];
-      return { action, fields: Object.fromEntries(inputs.map(([, name, value]) => [name, unescapeHtml(value)])) };
-    }
-    const post = (fields) => send(new URL(action, url), { method: "POST", headers: { "content-type": FORM }, body: new URLSearchParams(fields) });
-    let answer;
-    if (html.includes('name="login"')) answer = await post({ prompt: "login", login, password: "any-password" });
-    else if (html.includes('name="prompt" value="consent"')) answer = await post({ prompt: "consent" });
-    else throw new Error(`unexpected provider page at ${url}: ${html.slice(0, 500)}`);
-    url = new URL(answer.headers.get("location"), url).href;
-  }
-  throw new Error(`too many hops at the provider from ${authorizeUrl}`);
+  const answer = await authorizeAtProvider(authorizeUrl, { login, jar });
+  if (typeof answer === "string") throw new Error(`the provider redirected to ${answer} instead of posting its answer`);
+  return answer;
 }
 
 /**
@@ -126,21 +88,11 @@ async function formPostAtProvider(authorizeUrl, { login = "nora", jar = new Map(
 async function signInPostingBack(page, provider, login) {
   const gone = page.waitForURL((u) => u.origin !== provider, { timeout: 30_000 }).then(() => "gone");
   for (let step = 0; step < 6; step++) {
-    const signIn = page.locator('input[name="login"]');
-    const consent = page.locator('form:has(input[name="prompt"][value="consent"]) button[type="submit"]');
-    const shown = signIn.or(consent).first().waitFor({ timeout: 15_000 }).then(() => "form", (e) => e);
+    const shown = providerForm(page).waitFor({ timeout: 15_000 }).then(() => "form", (e) => e);
     const next = await Promise.race([gone, shown]);
     if (next === "gone") break;
     if (next instanceof Error) throw new Error(`no sign-in or consent form at ${page.url()}`, { cause: next });
-    const before = page.url();
-    if (await signIn.count()) {
-      await signIn.fill(login);
-      await page.fill('input[name="password"]', "any-password");
-      await page.click('form:has(input[name="login"]) button[type="submit"]');
-    } else {
-      await consent.click();
-    }
-    await page.waitForURL((u) => u.href !== before, { timeout: 15_000 });
+    await submitProviderForm(page, login);
   }
   await gone;
   await page.waitForLoadState();

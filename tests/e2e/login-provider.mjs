@@ -373,6 +373,9 @@ const b64url = (value) => Buffer.from(JSON.stringify(value)).toString("base64url
  * A fetch through `jar` (a Map of the provider's cookies): sends them, keeps what the
  * answer sets (dropping expired and emptied ones), never follows redirects.
  */
+const unescapeHtml = (s) =>
+  s.replaceAll("&quot;", '"').replaceAll("&#39;", "'").replaceAll("&lt;", "<").replaceAll("&gt;", ">").replaceAll("&amp;", "&");
+
 function jarSender(jar) {
   return async (url, init = {}) => {
     const cookie = [...jar].map(([k, v]) => `${k}=${v}`).join("; ");
@@ -392,9 +395,11 @@ function jarSender(jar) {
  * A user at the provider without a browser: follows `authorizeUrl` through the provider's
  * own pages (sign-in form, then consent when asked) with a cookie jar, as a browser would,
  * until the provider redirects to a URL off its origin; returns that URL (the app's
- * callback with `code`, `state`, `iss`, or `error`). `deny` cancels at consent
- * (`error=access_denied`). `jar` (a Map) keeps the provider's cookies across calls, so a
- * second call signs in silently where the provider's session allows it.
+ * callback with `code`, `state`, `iss`, or `error`). With `response_mode=form_post` the
+ * provider answers with a page that posts a form instead: that form, `{ action, fields }`.
+ * `deny` cancels at consent (`error=access_denied`). `jar` (a Map) keeps the provider's
+ * cookies across calls, so a second call signs in silently where the provider's session
+ * allows it.
  */
 export async function authorizeAtProvider(authorizeUrl, { login = "alice", deny = false, jar = new Map() } = {}) {
   const origin = new URL(authorizeUrl).origin;
@@ -409,7 +414,11 @@ export async function authorizeAtProvider(authorizeUrl, { login = "alice", deny 
     }
     const html = await res.text();
     if (res.status !== 200) throw new Error(`provider answered ${res.status} at ${url}: ${html.slice(0, 500)}`);
-    const action = /<form[^>]*action="([^"]+)"/.exec(html)?.[1]?.replaceAll("&amp;", "&");
+    const action = unescapeHtml(/<form[^>]*action="([^"]+)"/.exec(html)?.[1] ?? "");
+    if (html.includes("<title>Submitting Callback</title>")) {
+      const inputs = [...html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"\/>/g)];
+      return { action, fields: Object.fromEntries(inputs.map(([, name, value]) => [name, unescapeHtml(value)])) };
+    }
     const post = (fields) => send(new URL(action, url), { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: form(fields) });
     let answer;
     if (html.includes('name="login"')) answer = await post({ prompt: "login", login, password: "any-password" });
@@ -433,6 +442,27 @@ export async function loopbackOnly(context) {
   );
 }
 
+/** The provider's sign-in form or its consent form, whichever its page shows. */
+export function providerForm(page) {
+  const signIn = page.locator('input[name="login"]');
+  const consent = page.locator('form:has(input[name="prompt"][value="consent"]) button[type="submit"]');
+  return signIn.or(consent).first();
+}
+
+/** Signs in as `login` (any password) or consents, on the page shown, and waits for the next. */
+export async function submitProviderForm(page, login) {
+  const before = page.url();
+  const signIn = page.locator('input[name="login"]');
+  if (await signIn.count()) {
+    await signIn.fill(login);
+    await page.fill('input[name="password"]', "any-password");
+    await page.click('form:has(input[name="login"]) button[type="submit"]');
+  } else {
+    await page.locator('form:has(input[name="prompt"][value="consent"]) button[type="submit"]').click();
+  }
+  await page.waitForURL((u) => u.href !== before, { timeout: 15_000 });
+}
+
 /**
  * In a browser `page` sent to the provider at `provider` (its origin): signs in as `login`
  * on its form and consents (each only when asked), until the page has left the provider.
@@ -443,18 +473,8 @@ export async function signInAtProvider(page, provider, { login = "alice" } = {})
   for (let step = 0; step < 6 && atProvider(); step++) {
     await page.waitForLoadState();
     if (!atProvider()) break;
-    const signIn = page.locator('input[name="login"]');
-    const consent = page.locator('form:has(input[name="prompt"][value="consent"]) button[type="submit"]');
-    await signIn.or(consent).first().waitFor({ timeout: 15_000 });
-    const before = page.url();
-    if (await signIn.count()) {
-      await signIn.fill(login);
-      await page.fill('input[name="password"]', "any-password");
-      await page.click('form:has(input[name="login"]) button[type="submit"]');
-    } else {
-      await consent.click();
-    }
-    await page.waitForURL((u) => u.href !== before, { timeout: 15_000 });
+    await providerForm(page).waitFor({ timeout: 15_000 });
+    await submitProviderForm(page, login);
   }
   await page.waitForURL((u) => u.origin !== provider, { timeout: 15_000 });
   await page.waitForLoadState();
