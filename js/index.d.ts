@@ -337,6 +337,8 @@ export interface LoginOptions {
    * (register `<origin><prefix>/backchannel-logout` as the client's `backchannel_logout_uri`),
    * checks the provider's logout token, and refuses every session it ends
    * (`ERR_SESSION_ENDED`: a page goes to the login, an API answers 401, the cookies go).
+   * With it, a cookie session must carry the ID-token cookie the gate's login sealed (who
+   * logged in): token cookies without it are refused as ended.
    */
   backchannelLogout?: BackchannelLogoutOptions;
   /** Seals the transaction and ID-token cookies: ≥ 32 bytes (`openssl rand -base64 32`). */
