@@ -81,26 +81,7 @@ impl Gate {
                 };
                 match login.callback(request, answer, &self.session, &verify, verdict, now) {
                     Ok(progress) => progress,
-                    Err(HostCheck {
-                        unverified,
-                        checker,
-                    }) => {
-                        let web_crypto = match checker {
-                            Checker::IdToken => true,
-                            Checker::Access(i) => {
-                                self.providers.as_ref().is_some_and(|p| p.get(i).web_crypto)
-                            }
-                        };
-                        return Step::NeedsSignature(Pending {
-                            unverified: *unverified,
-                            web_crypto,
-                            then: Then::Callback {
-                                request: request.to_owned_request(),
-                                round,
-                                body: body.map(str::to_owned),
-                            },
-                        });
-                    }
+                    Err(check) => return self.host_check(check, request, round, body),
                 }
             }
             Route::BackchannelLogout => {
@@ -109,17 +90,7 @@ impl Gate {
                     Posted::Fetch(f) => Step::NeedsFetch(f),
                     Posted::Store(op) => Step::NeedsStore(op),
                     Posted::Body(max) => Step::NeedsBody(max),
-                    Posted::Signature(HostCheck { unverified, .. }) => {
-                        Step::NeedsSignature(Pending {
-                            unverified: *unverified,
-                            web_crypto: true,
-                            then: Then::Callback {
-                                request: request.to_owned_request(),
-                                round,
-                                body: body.map(str::to_owned),
-                            },
-                        })
-                    }
+                    Posted::Signature(check) => self.host_check(check, request, round, body),
                 }
             }
             // (`Session` never comes here: `run` judges it as an API.)
@@ -139,6 +110,33 @@ impl Gate {
                 Step::Decided(login.unavailable("no answer within the fetch rounds"))
             }
         }
+    }
+
+    /// A login route's signature that only the host can check: the route runs again, in
+    /// this `round` and with this `body`, with the host's verdict.
+    fn host_check(
+        &self,
+        HostCheck {
+            unverified,
+            checker,
+        }: HostCheck,
+        request: &Request,
+        round: Round,
+        body: Option<&str>,
+    ) -> Step {
+        let web_crypto = match checker {
+            Checker::IdToken => true,
+            Checker::Access(i) => self.providers.as_ref().is_some_and(|p| p.get(i).web_crypto),
+        };
+        Step::NeedsSignature(Pending {
+            unverified: *unverified,
+            web_crypto,
+            then: Then::Callback {
+                request: request.to_owned_request(),
+                round,
+                body: body.map(str::to_owned),
+            },
+        })
     }
 
     /// An access token from the provider, verified as the gate verifies every token (the
